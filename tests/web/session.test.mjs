@@ -1,0 +1,133 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GameSession, State, CHAT_MAX_CHARS } from '../../web/js/session.js';
+
+function fullActor(id, name, avatar, x, y) {
+  return {
+    id, user: id + 100, avatar_id: avatar, model_type: 'Actor',
+    instanced_entity: { id: id + 10, x, y, model_type: 'InstancedEntity', entity: { id: id + 20, name, model_type: 'Entity' } },
+  };
+}
+const delta = (actor) => JSON.stringify({ a: 'ModelDelta', p0: actor });
+const move = (id, x, y) => delta({ id, model_type: 'Actor', instanced_entity: { id: id + 10, model_type: 'InstancedEntity', x, y } });
+
+function loggedIn() {
+  const sent = [];
+  const s = new GameSession((text) => (sent.push(JSON.parse(text)), true));
+  s.login('alice', 'pw');
+  s.handleMessage('{"a":"Ok"}', 0);
+  s.handleMessage(delta(fullActor(5, 'alice', 2, 100, 100)), 0);
+  return { s, sent };
+}
+
+test('register then Ok reports registered and stays in LOGIN', () => {
+  const sent = [];
+  const s = new GameSession((t) => (sent.push(JSON.parse(t)), true));
+  assert.equal(s.register('alice', 'pw', 3), true);
+  assert.deepEqual(sent, [{ a: 'Register', p0: 'alice', p1: 'pw', p2: 3 }]);
+  assert.deepEqual(s.handleMessage('{"a":"Ok"}', 0), [{ type: 'registered' }]);
+  assert.equal(s.state, State.LOGIN);
+});
+
+test('a Deny reports its reason and keeps LOGIN', () => {
+  const s = new GameSession(() => true);
+  s.login('alice', 'wrong');
+  assert.deepEqual(s.handleMessage('{"a":"Deny","p0":"Username or password incorrect"}', 0), [
+    { type: 'denied', reason: 'Username or password incorrect' },
+  ]);
+  assert.equal(s.state, State.LOGIN);
+});
+
+test('nothing is sent and no request is pending while the socket is closed', () => {
+  const s = new GameSession(() => false);
+  assert.equal(s.login('a', 'b'), false);
+  assert.equal(s.pending, null);
+  assert.deepEqual(s.handleMessage('{"a":"Ok"}', 0), []);
+});
+
+test('the first ModelDelta after Ok is the own actor', () => {
+  const s = new GameSession(() => true);
+  s.login('alice', 'pw');
+  assert.deepEqual(s.handleMessage('{"a":"Ok"}', 0), [{ type: 'logged-in' }]);
+  assert.equal(s.state, State.PLAY);
+  assert.deepEqual(s.handleMessage(delta(fullActor(5, 'alice', 2, 0, 0)), 0), [{ type: 'own-actor', id: 5, name: 'alice' }]);
+  assert.deepEqual(s.handleMessage(delta(fullActor(6, 'bob', 4, 50, 60)), 0), [{ type: 'actor-joined', id: 6, name: 'bob' }]);
+  assert.equal(s.ownId, 5);
+  assert.equal(s.ownName, 'alice');
+  const views = s.actorsAt(0);
+  assert.deepEqual(views.map((v) => [v.name, v.avatar, v.own]), [['bob', 4, false], ['alice', 2, true]]);
+});
+
+test('ModelDelta before login is ignored', () => {
+  const s = new GameSession(() => true);
+  assert.deepEqual(s.handleMessage(delta(fullActor(5, 'x', 0, 0, 0)), 0), []);
+  assert.equal(s.store.size, 0);
+});
+
+test('a click walks the own player at once and sends Target', () => {
+  const { s, sent } = loggedIn();
+  s.actorsAt(0);
+  assert.equal(s.sendTarget(300, 100), true);
+  assert.deepEqual(sent.at(-1), { a: 'Target', p0: 300, p1: 100 });
+  const own = s.actorsAt(100).find((v) => v.own);
+  assert.ok(Math.abs(own.x - 107) < 1e-9, `x=${own.x}`);
+  assert.equal(own.y, 100);
+});
+
+test('server deltas move others smoothly and keep the own prediction', () => {
+  const { s } = loggedIn();
+  s.handleMessage(delta(fullActor(6, 'bob', 1, 0, 0)), 1000);
+  for (let i = 1; i <= 4; i++) s.handleMessage(move(6, 3.5 * i, 0), 1000 + 50 * i);
+  const bob = s.actorsAt(1000 + 150 + 100).find((v) => v.name === 'bob');
+  assert.ok(Math.abs(bob.x - 10.5) < 1e-9, `bob.x=${bob.x}`);
+  assert.ok(bob.vx > 60);
+});
+
+test('an own server position beyond 200 px snaps the own player (rubber band)', () => {
+  const { s } = loggedIn();
+  s.actorsAt(0);
+  s.handleMessage(move(5, 400, 100), 10);
+  const own = s.actorsAt(20).find((v) => v.own);
+  assert.deepEqual([own.x, own.y], [400, 100]);
+});
+
+test('Disconnect removes the actor and names it for the leave line', () => {
+  const { s } = loggedIn();
+  s.handleMessage(delta(fullActor(6, 'bob', 1, 0, 0)), 0);
+  assert.deepEqual(s.handleMessage('{"a":"Disconnect","p0":6}', 0), [{ type: 'actor-left', id: 6, name: 'bob' }]);
+  assert.equal(s.store.get(6), undefined);
+  assert.deepEqual(s.handleMessage('{"a":"Disconnect","p0":6}', 0), []);
+  assert.equal(s.actorsAt(0).length, 1);
+});
+
+test('chat from others is reported, own chat is sent and returned for local display', () => {
+  const { s, sent } = loggedIn();
+  assert.deepEqual(s.handleMessage('{"a":"Chat","p0":"bob","p1":"<b>hi</b>"}', 0), [{ type: 'chat', name: 'bob', message: '<b>hi</b>' }]);
+  assert.deepEqual(s.sendChat('  hello bob  '), { name: 'alice', message: 'hello bob' });
+  assert.deepEqual(sent.at(-1), { a: 'Chat', p0: 'alice', p1: 'hello bob' });
+  assert.equal(s.sendChat('   '), null);
+  assert.equal(s.sendChat('\u0007'), null);
+});
+
+test('own chat is cut to the server limit in code points', () => {
+  const { s } = loggedIn();
+  const line = s.sendChat('😀'.repeat(300));
+  assert.equal(Array.from(line.message).length, CHAT_MAX_CHARS);
+});
+
+test('reset returns to a fresh LOGIN state for a new connection', () => {
+  const { s } = loggedIn();
+  s.reset();
+  assert.equal(s.state, State.LOGIN);
+  assert.equal(s.ownId, null);
+  assert.equal(s.store.size, 0);
+  assert.equal(s.sendTarget(1, 1), false);
+});
+
+test('garbage from the server is ignored', () => {
+  const { s } = loggedIn();
+  for (const text of ['nope', '{"a":"ModelDelta","p0":5}', '{"a":"Disconnect","p0":"x"}', '{"a":"Chat","p0":"x"}', '{"a":"Weird"}']) {
+    assert.deepEqual(s.handleMessage(text, 0), []);
+  }
+  assert.equal(s.store.size, 1);
+});

@@ -1,0 +1,68 @@
+// Packet codec for the tutorial protocol (docs/PROTOCOL.md, sections 2 and 3).
+// A packet is one JSON object per WebSocket message: {"a":"<Action>","p0":...,"p1":...}.
+// This module knows nothing of sockets, the DOM or the world.
+
+export const Action = Object.freeze({
+  OK: 'Ok',
+  DENY: 'Deny',
+  REGISTER: 'Register',
+  LOGIN: 'Login',
+  CHAT: 'Chat',
+  TARGET: 'Target',
+  MODEL_DELTA: 'ModelDelta',
+  DISCONNECT: 'Disconnect',
+});
+
+// The most payloads any action has (Register). Decoding stops looking for pN beyond a gap anyway;
+// the bound keeps a hostile packet from making us walk a huge key range.
+const MAX_PAYLOADS = 16;
+
+// Encodes an action and its payloads as the protocol's JSON text.
+export function encodePacket(action, ...payloads) {
+  const packet = { a: action };
+  payloads.forEach((payload, i) => {
+    packet[`p${i}`] = payload;
+  });
+  return JSON.stringify(packet);
+}
+
+// Decodes one message. Returns {action, payloads} or null when the text is not a packet
+// (not JSON, not an object, no string `a`). Payloads are p0, p1, ... up to the first gap.
+export function decodePacket(text) {
+  if (typeof text !== 'string') return null;
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  if (typeof value.a !== 'string') return null;
+  const payloads = [];
+  for (let i = 0; i < MAX_PAYLOADS && Object.hasOwn(value, `p${i}`); i++) payloads.push(value[`p${i}`]);
+  return { action: value.a, payloads };
+}
+
+export function registerPacket(username, password, avatarId) {
+  return encodePacket(Action.REGISTER, username, password, avatarId);
+}
+
+export function loginPacket(username, password) {
+  return encodePacket(Action.LOGIN, username, password);
+}
+
+// The server replaces the sender name with the speaker's own; the Godot client sends it, so do we.
+export function chatPacket(senderName, message) {
+  return encodePacket(Action.CHAT, senderName, message);
+}
+
+// World pixels, rounded to hundredths: the server walks in 3.5 px steps, finer is noise.
+export function targetPacket(x, y) {
+  return encodePacket(Action.TARGET, Math.round(x * 100) / 100, Math.round(y * 100) / 100);
+}
+
+// The WebSocket address of the game: the page's own host, wss when the page came over https.
+export function gameSocketUrl(location) {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${location.host}/`;
+}

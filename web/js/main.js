@@ -1,0 +1,486 @@
+// The page: wires the DOM, the WebSocket, the session and the renderer together.
+// Game logic lives in session.js / motion.js / model.js (unit tested); drawing in render.js.
+
+import { GameSession } from './session.js';
+import { gameSocketUrl } from './protocol.js';
+import { Renderer } from './render.js';
+import { cameraOrigin, screenToWorld, WORLD_WIDTH, WORLD_HEIGHT } from './camera.js';
+import { avatarSprite, AVATARS, SPRITE_WIDTH, SPRITE_HEIGHT } from './sprites.js';
+
+const $ = (id) => document.getElementById(id);
+
+// A Register or Login the server has not answered in this long is reported, not waited on forever.
+const REQUEST_TIMEOUT_MS = 15000;
+// Older chat lines are dropped: the log is for the conversation, not an archive.
+const CHAT_LOG_MAX_LINES = 200;
+// While a finger or the mouse is held down and dragged, the target follows at most this often.
+const DRAG_TARGET_INTERVAL_MS = 100;
+
+const ui = {
+  app: $('app'),
+  canvas: $('world'),
+  loginScreen: $('login-screen'),
+  loginForm: $('login-form'),
+  subtitle: $('login-subtitle'),
+  username: $('username'),
+  password: $('password'),
+  picker: $('avatar-picker'),
+  preview: $('avatar-preview'),
+  avatarName: $('avatar-name'),
+  avatarStrip: $('avatar-strip'),
+  message: $('login-message'),
+  loginButtons: document.querySelector('.buttons:not(.register-buttons)'),
+  registerButtons: document.querySelector('.register-buttons'),
+  hud: $('hud'),
+  hudName: $('hud-name'),
+  hudOnline: $('hud-online'),
+  chat: $('chat'),
+  chatLog: $('chat-log'),
+  chatForm: $('chat-form'),
+  chatInput: $('chat-input'),
+  overlay: $('connection-overlay'),
+  overlayTitle: $('connection-title'),
+  overlayMessage: $('connection-message'),
+  reconnect: $('reconnect-button'),
+};
+
+let socket = null;
+let everOpened = false; // whether the current socket reached OPEN (for the right error text)
+let pendingAction = null; // what to send once the socket opens
+let requestTimer = null;
+let credentials = null; // the last login that worked, in memory only: Reconnect logs in again with it
+let reconnecting = false;
+let screen = 'login'; // 'login' | 'world'
+let mode = 'login'; // the login form: 'login' | 'register'
+let avatar = 0;
+let origin = { x: 0, y: 0 };
+let dragging = false;
+let lastDragTarget = 0;
+
+const session = new GameSession((text) => {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+  socket.send(text);
+  return true;
+});
+const renderer = new Renderer(ui.canvas);
+
+// ---- Connection -------------------------------------------------------------------------------
+
+function connect() {
+  if (socket) {
+    const old = socket;
+    old.onopen = old.onmessage = old.onclose = old.onerror = null;
+    old.close();
+  }
+  session.reset();
+  everOpened = false;
+  const ws = new WebSocket(gameSocketUrl(location));
+  socket = ws;
+  ws.onopen = () => {
+    if (socket !== ws) return;
+    everOpened = true;
+    const action = pendingAction;
+    pendingAction = null;
+    if (action) action();
+  };
+  ws.onmessage = (event) => {
+    if (socket !== ws || typeof event.data !== 'string') return;
+    handleEvents(session.handleMessage(event.data, performance.now()));
+  };
+  ws.onclose = () => {
+    if (socket !== ws) return;
+    socket = null;
+    connectionLost();
+  };
+}
+
+function connectionLost() {
+  clearRequestTimer();
+  pendingAction = null;
+  setBusy(false);
+  const host = location.host;
+  if (screen === 'world' || reconnecting) {
+    showOverlay('Connection lost', reconnecting
+      ? `Still cannot reach the server at ${host}. Check your connection and try again.`
+      : `The connection to the server at ${host} was closed. Your position is saved.`);
+  } else {
+    showOverlay('Not connected', everOpened
+      ? `The server at ${host} closed the connection.`
+      : `Cannot reach the server at ${host}. Is it running?`);
+  }
+  ui.reconnect.disabled = false;
+  reconnecting = false;
+}
+
+// Runs `action` (which sends a request) now if the socket is open, else once it opens.
+function whenConnected(action) {
+  if (socket && socket.readyState === WebSocket.OPEN) {
+    action();
+    return;
+  }
+  pendingAction = action;
+  if (!socket) connect();
+}
+
+function startRequestTimer() {
+  clearRequestTimer();
+  requestTimer = setTimeout(() => {
+    requestTimer = null;
+    setBusy(false);
+    if (socket) {
+      const old = socket;
+      socket = null;
+      old.onopen = old.onmessage = old.onclose = old.onerror = null;
+      old.close();
+    }
+    showOverlay('No answer', `The server at ${location.host} did not answer. Try again.`);
+    ui.reconnect.disabled = false;
+    reconnecting = false;
+  }, REQUEST_TIMEOUT_MS);
+}
+
+function clearRequestTimer() {
+  if (requestTimer !== null) clearTimeout(requestTimer);
+  requestTimer = null;
+}
+
+function showOverlay(title, message) {
+  ui.overlayTitle.textContent = title;
+  ui.overlayMessage.textContent = message;
+  ui.overlay.hidden = false;
+  ui.reconnect.focus();
+}
+
+ui.reconnect.addEventListener('click', () => {
+  ui.reconnect.disabled = true;
+  if (screen === 'world' && credentials) {
+    reconnecting = true;
+    ui.overlayTitle.textContent = 'Reconnecting…';
+    ui.overlayMessage.textContent = `Connecting to ${location.host}`;
+    const { username, password } = credentials;
+    pendingAction = () => {
+      if (session.login(username, password)) startRequestTimer();
+    };
+    connect();
+  } else {
+    ui.overlay.hidden = true;
+    ui.reconnect.disabled = false;
+    showMessage('');
+    connect();
+    ui.username.focus();
+  }
+});
+
+// ---- Server events ----------------------------------------------------------------------------
+
+function handleEvents(events) {
+  for (const event of events) {
+    switch (event.type) {
+      case 'registered': {
+        showMessage('Account created. Logging in…', 'info');
+        const username = ui.username.value;
+        const password = ui.password.value;
+        if (session.login(username, password)) startRequestTimer();
+        else setBusy(false);
+        break;
+      }
+      case 'logged-in':
+        clearRequestTimer();
+        credentials = credentials && reconnecting ? credentials : { username: ui.username.value, password: ui.password.value };
+        if (reconnecting) addSystemLine('Reconnected.');
+        reconnecting = false;
+        ui.overlay.hidden = true;
+        ui.reconnect.disabled = false;
+        enterWorld();
+        break;
+      case 'denied':
+        clearRequestTimer();
+        setBusy(false);
+        if (reconnecting) {
+          reconnecting = false;
+          ui.overlay.hidden = true;
+          ui.reconnect.disabled = false;
+          leaveWorld();
+        }
+        showMessage(event.reason);
+        break;
+      case 'own-actor':
+        ui.hudName.textContent = event.name;
+        addSystemLine(`Welcome, ${event.name}! Click or tap to walk; press Enter to chat.`);
+        break;
+      case 'actor-left':
+        addSystemLine(`${event.name || 'Someone'} has disconnected.`);
+        break;
+      case 'chat':
+        addChatLine(event.name, event.message, false);
+        break;
+    }
+  }
+}
+
+// ---- Login screen -----------------------------------------------------------------------------
+
+function showMessage(text, kind = 'error') {
+  ui.message.textContent = text;
+  ui.message.classList.toggle('info', kind === 'info');
+}
+
+function setBusy(busy) {
+  for (const b of ui.loginForm.querySelectorAll('button')) b.disabled = busy;
+}
+
+function setMode(next) {
+  mode = next;
+  const register = mode === 'register';
+  ui.picker.hidden = !register;
+  ui.loginButtons.hidden = register;
+  ui.registerButtons.hidden = !register;
+  ui.subtitle.textContent = register ? 'Pick an avatar and register' : 'Log in to enter the world';
+  ui.password.autocomplete = register ? 'new-password' : 'current-password';
+  showMessage('');
+}
+
+ui.loginForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const username = ui.username.value.trim();
+  const password = ui.password.value;
+  ui.username.value = username;
+  showMessage(mode === 'register' ? 'Creating account…' : 'Logging in…', 'info');
+  setBusy(true);
+  whenConnected(() => {
+    const sent = mode === 'register' ? session.register(username, password, avatar) : session.login(username, password);
+    if (sent) startRequestTimer();
+    else setBusy(false);
+  });
+});
+
+$('register-button').addEventListener('click', () => {
+  setMode('register');
+  ui.username.focus();
+});
+$('cancel-register-button').addEventListener('click', () => setMode('login'));
+
+function setAvatar(next) {
+  avatar = (next + AVATARS.length) % AVATARS.length;
+  ui.avatarName.textContent = `${AVATARS[avatar].name} (${avatar + 1} of ${AVATARS.length})`;
+  for (const b of ui.avatarStrip.children) b.setAttribute('aria-checked', String(Number(b.dataset.avatar) === avatar));
+  ui.preview.dataset.avatar = String(avatar);
+}
+
+$('avatar-prev').addEventListener('click', () => setAvatar(avatar - 1));
+$('avatar-next').addEventListener('click', () => setAvatar(avatar + 1));
+
+function buildAvatarStrip() {
+  AVATARS.forEach((av, i) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.avatar = String(i);
+    button.setAttribute('role', 'radio');
+    button.setAttribute('aria-label', av.name);
+    button.title = av.name;
+    const c = document.createElement('canvas');
+    c.width = SPRITE_WIDTH;
+    c.height = SPRITE_HEIGHT;
+    c.getContext('2d').drawImage(avatarSprite(i, 'down', 0), 0, 0);
+    button.append(c);
+    button.addEventListener('click', () => setAvatar(i));
+    ui.avatarStrip.append(button);
+  });
+}
+
+function drawPreview(now) {
+  if (ui.picker.hidden) return;
+  const ctx = ui.preview.getContext('2d');
+  const directions = ['down', 'left', 'up', 'right'];
+  const direction = directions[Math.floor(now / 1600) % directions.length];
+  const frame = Math.floor(now / 160) % 4;
+  ctx.clearRect(0, 0, ui.preview.width, ui.preview.height);
+  ctx.imageSmoothingEnabled = false;
+  const scale = 1.5;
+  const w = SPRITE_WIDTH * scale;
+  const h = SPRITE_HEIGHT * scale;
+  ctx.fillStyle = 'rgba(0, 0, 0, 0.25)';
+  ctx.beginPath();
+  ctx.ellipse(ui.preview.width / 2, ui.preview.height - 14, 26, 8, 0, 0, Math.PI * 2);
+  ctx.fill();
+  ctx.drawImage(avatarSprite(avatar, direction, frame), (ui.preview.width - w) / 2, ui.preview.height - h - 2, w, h);
+}
+
+// ---- World ------------------------------------------------------------------------------------
+
+function enterWorld() {
+  screen = 'world';
+  setBusy(false);
+  showMessage('');
+  ui.password.value = '';
+  ui.loginScreen.hidden = true;
+  ui.hud.hidden = false;
+  ui.chat.hidden = false;
+  ui.canvas.focus?.();
+}
+
+function leaveWorld() {
+  screen = 'login';
+  ui.loginScreen.hidden = false;
+  ui.hud.hidden = true;
+  ui.chat.hidden = true;
+  setMode('login');
+  if (credentials) ui.username.value = credentials.username;
+  ui.password.focus();
+}
+
+function addLine(build, className) {
+  const log = ui.chatLog;
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+  const li = document.createElement('li');
+  if (className) li.className = className;
+  build(li);
+  log.append(li);
+  while (log.children.length > CHAT_LOG_MAX_LINES) log.firstElementChild.remove();
+  if (atBottom) log.scrollTop = log.scrollHeight;
+}
+
+// Names and messages from other players are text: textContent, never HTML.
+function addChatLine(name, message, own) {
+  addLine((li) => {
+    const who = document.createElement('span');
+    who.className = 'name';
+    who.textContent = name;
+    li.append(who, document.createTextNode(`: ${message}`));
+  }, own ? 'own' : '');
+}
+
+function addSystemLine(text) {
+  addLine((li) => {
+    li.textContent = text;
+  }, 'system');
+}
+
+ui.chatForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const line = session.sendChat(ui.chatInput.value);
+  if (line) {
+    addChatLine(line.name, line.message, true);
+    ui.chatInput.value = '';
+  } else if (ui.chatInput.value.trim() === '') {
+    ui.chatInput.blur(); // Enter on an empty input leaves the chat
+  }
+});
+
+ui.chatInput.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') {
+    event.preventDefault();
+    ui.chatInput.blur();
+  }
+});
+
+document.addEventListener('keydown', (event) => {
+  if (screen !== 'world' || !ui.overlay.hidden) return;
+  if (event.key === 'Enter' && document.activeElement !== ui.chatInput) {
+    event.preventDefault();
+    ui.chatInput.focus();
+  }
+});
+
+// Clicks and taps on the canvas walk; the chat and HUD are separate elements on top of it.
+function walkTo(event, now) {
+  const rect = ui.canvas.getBoundingClientRect();
+  const p = screenToWorld(event.clientX - rect.left, event.clientY - rect.top, origin);
+  if (session.sendTarget(p.x, p.y)) {
+    renderer.markClick(p.x, p.y, now);
+    lastDragTarget = now;
+  }
+}
+
+ui.canvas.addEventListener('pointerdown', (event) => {
+  if (screen !== 'world' || (event.pointerType === 'mouse' && event.button !== 0)) return;
+  event.preventDefault();
+  if (document.activeElement === ui.chatInput) ui.chatInput.blur(); // hides a phone's keyboard
+  dragging = true;
+  ui.canvas.setPointerCapture?.(event.pointerId);
+  walkTo(event, performance.now());
+});
+ui.canvas.addEventListener('pointermove', (event) => {
+  const now = performance.now();
+  if (dragging && now - lastDragTarget >= DRAG_TARGET_INTERVAL_MS) walkTo(event, now);
+});
+for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) {
+  ui.canvas.addEventListener(type, () => {
+    dragging = false;
+  });
+}
+ui.canvas.addEventListener('contextmenu', (event) => event.preventDefault());
+
+// ---- Layout and the frame loop ----------------------------------------------------------------
+
+// The app box follows the visual viewport, so a phone's on-screen keyboard pushes the chat input up
+// instead of covering it.
+function fitViewport() {
+  const vv = window.visualViewport;
+  const height = vv ? vv.height : window.innerHeight;
+  document.documentElement.style.setProperty('--app-height', `${Math.round(height)}px`);
+  ui.app.style.top = vv ? `${Math.round(vv.offsetTop)}px` : '0px';
+  const w = ui.canvas.clientWidth;
+  const h = ui.canvas.clientHeight;
+  if (w !== renderer.width || h !== renderer.height || window.devicePixelRatio !== renderer.dpr) {
+    renderer.resize(w, h, window.devicePixelRatio || 1);
+  }
+}
+window.addEventListener('resize', fitViewport);
+window.visualViewport?.addEventListener('resize', fitViewport);
+window.visualViewport?.addEventListener('scroll', fitViewport);
+
+function frame(now) {
+  fitViewport();
+  if (screen === 'world') {
+    const views = session.actorsAt(now);
+    const own = views.find((v) => v.own);
+    origin = cameraOrigin(renderer.width, renderer.height, own ?? { x: WORLD_WIDTH / 2, y: WORLD_HEIGHT / 2 });
+    renderer.draw(views, origin, now);
+    ui.hudOnline.textContent = `${session.store.size} online`;
+  } else {
+    origin = cameraOrigin(renderer.width, renderer.height, { x: WORLD_WIDTH / 2 + Math.sin(now / 9000) * 200, y: WORLD_HEIGHT / 2 });
+    renderer.draw([], origin, now);
+    drawPreview(now);
+  }
+  requestAnimationFrame(frame);
+}
+
+// A read-only view of the client's state for the browser tests and for debugging in the console.
+window.cmmo = Object.freeze({
+  snapshot() {
+    const now = performance.now();
+    return {
+      screen,
+      state: session.state,
+      connected: !!socket && socket.readyState === WebSocket.OPEN,
+      ownId: session.ownId,
+      ownName: session.ownName,
+      camera: { ...origin },
+      actors: [...session.store.actors.keys()].map((id) => {
+        const actor = session.store.get(id);
+        const motion = session.motion.get(id);
+        const drawn = motion ? (motion.view ? motion.view() : motion.sample(now)) : null;
+        const server = motion ? (motion.latest ? motion.latest() : { x: motion.serverX, y: motion.serverY }) : null;
+        return {
+          id,
+          name: actor.instanced_entity?.entity?.name ?? '',
+          avatar: actor.avatar_id,
+          own: id === session.ownId,
+          x: drawn?.x,
+          y: drawn?.y,
+          serverX: server?.x,
+          serverY: server?.y,
+        };
+      }),
+    };
+  },
+});
+
+buildAvatarStrip();
+setAvatar(0);
+setMode('login');
+fitViewport();
+connect();
+requestAnimationFrame(frame);
+ui.username.focus();

@@ -1,0 +1,130 @@
+"""The command line (exit codes) and the HTTP side of the port: static files from --web-root,
+no escape from it, and GET /stats (docs/PROTOCOL.md sections 1 and 8)."""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import SERVER_BIN, Server, ServerTestCase, async_test, http_get, pkt, unique_name
+
+
+def run_cli(*args, timeout=10):
+    d = tempfile.mkdtemp(prefix="cmmo-cli-")
+    base = [SERVER_BIN, "--host", "127.0.0.1", "--db", "sqlite:" + os.path.join(d, "c.db")]
+    return subprocess.run(base + list(args), capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+class CommandLine(unittest.TestCase):
+
+    def assert_usage_error(self, *args):
+        r = run_cli(*args)
+        self.assertEqual(r.returncode, 2, "exit code for %s; stderr: %s" % (args, r.stderr[-500:]))
+        self.assertTrue((r.stderr + r.stdout).strip(), "a message for %s" % (args,))
+
+    def test_help_exits_0_and_mentions_port(self):
+        r = subprocess.run([SERVER_BIN, "--help"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--port", r.stdout + r.stderr)
+
+    def test_unknown_flag_exits_2(self):
+        self.assert_usage_error("--port", "0", "--bogus")
+
+    def test_port_99999_exits_2(self):
+        self.assert_usage_error("--port", "99999")
+
+    def test_non_numeric_port_exits_2(self):
+        self.assert_usage_error("--port", "http")
+
+    def test_world_with_zero_width_exits_2(self):
+        self.assert_usage_error("--port", "0", "--world", "0x5")
+
+    def test_world_without_height_exits_2(self):
+        self.assert_usage_error("--port", "0", "--world", "100")
+
+    def test_unknown_log_level_exits_2(self):
+        self.assert_usage_error("--port", "0", "--log-level", "loud")
+
+    def test_missing_flag_value_exits_2(self):
+        self.assert_usage_error("--port")
+
+
+class Http(ServerTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        d = tempfile.mkdtemp(prefix="cmmo-web-")
+        cls.secret_dir = d
+        web = os.path.join(d, "web")
+        os.makedirs(os.path.join(web, "sub"))
+        with open(os.path.join(web, "index.html"), "w") as f:
+            f.write("<!doctype html><p>cmmo integration index 31415</p>\n")
+        with open(os.path.join(web, "sub", "index.html"), "w") as f:
+            f.write("sub index 27182\n")
+        with open(os.path.join(web, "app.js"), "w") as f:
+            f.write("console.log('app 16180');\n")
+        with open(os.path.join(d, "secret.txt"), "w") as f:
+            f.write("TOP SECRET 99999\n")
+        cls.server_options = {"web_root": web}
+        super().setUpClass()
+
+    def get(self, path):
+        return http_get(self.server.port, path)
+
+    def test_get_root_serves_index_html(self):
+        status, headers, body = self.get("/")
+        self.assertEqual(status, 200)
+        self.assertIn(b"cmmo integration index 31415", body)
+
+    def test_get_file_serves_it(self):
+        status, _, body = self.get("/app.js")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"console.log('app 16180');\n")
+
+    def test_path_ending_in_slash_serves_its_index_html(self):
+        status, _, body = self.get("/sub/")
+        self.assertEqual(status, 200)
+        self.assertIn(b"sub index 27182", body)
+
+    def test_missing_file_is_404(self):
+        status, _, _ = self.get("/no-such-file.html")
+        self.assertEqual(status, 404)
+
+    def test_dot_dot_does_not_escape_the_web_root(self):
+        for path in ("/../etc/passwd", "/../secret.txt", "/sub/../../secret.txt", "/..",
+                     "/%2e%2e/secret.txt", "/sub/%2e%2e/%2e%2e/secret.txt", "/..%2fsecret.txt"):
+            status, _, body = self.get(path)
+            self.assertIn(status, (400, 403, 404), path)
+            self.assertNotIn(b"TOP SECRET", body, path)
+            self.assertNotIn(b"root:", body, path)
+
+    def test_stats_returns_the_documented_json(self):
+        status, _, body = self.get("/stats")
+        self.assertEqual(status, 200)
+        s = json.loads(body)
+        for key in ("connections", "players", "ticks"):
+            self.assertIsInstance(s[key], int, key)
+        for key in ("p50", "p99", "max"):
+            self.assertIsInstance(s["tick_ms"][key], (int, float), key)
+        t0 = s["ticks"]
+        time.sleep(0.5)
+        s2 = json.loads(self.get("/stats")[2])
+        self.assertGreaterEqual(s2["ticks"] - t0, 5, "ticks advance at about 20 Hz")
+
+    @async_test
+    async def test_stats_counts_connections_and_players(self):
+        before = json.loads(self.get("/stats")[2])
+        a = await self.player("stat")
+        b = await self.player("stat")
+        lobby = await self.client()
+        await lobby.register(unique_name("lobby"), "pw", 0)
+        s = json.loads(self.get("/stats")[2])
+        self.assertEqual(s["players"] - before["players"], 2)
+        self.assertEqual(s["connections"] - before["connections"], 3)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,39 @@
+/*
+ * workpool: threads that run blocking or CPU-heavy jobs (password hashing, SQLite) off the event
+ * loop, and hand each finished job back to the loop thread.
+ *
+ * A job's `work` runs on a pool thread and must touch only the job's own data; its `done` runs
+ * later on the loop thread, exactly once, in completion order. With one thread, jobs run in
+ * submission order (the store relies on that). Pools with `background` set lower their threads'
+ * priority so that the tick always wins the CPU over them.
+ */
+#ifndef CMMO_WORKPOOL_H
+#define CMMO_WORKPOOL_H
+
+#include <stddef.h>
+#include <uv.h>
+
+typedef struct workpool workpool;
+typedef struct workpool_job workpool_job;
+
+struct workpool_job {
+    void (*work)(workpool_job *job); /* pool thread */
+    void (*done)(workpool_job *job); /* loop thread; may free the job */
+    workpool_job *next;              /* private */
+};
+
+/* Starts `threads` threads. Returns NULL on failure. */
+workpool *workpool_create(uv_loop_t *loop, int threads, int background, const char *name);
+
+/* Queues a job (owned by the caller until its done runs). Returns 0, or -1 once the pool is
+ * draining (then done is never called). */
+int workpool_submit(workpool *p, workpool_job *job);
+
+/* Jobs submitted and not yet done. */
+size_t workpool_pending(const workpool *p);
+
+/* Runs every queued job to completion, calls their done callbacks, stops the threads and frees
+ * the pool. Called on the loop thread at shutdown; blocks until the queue is empty. */
+void workpool_destroy(workpool *p);
+
+#endif

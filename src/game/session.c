@@ -1,0 +1,497 @@
+#include "game/session.h"
+
+#include "core/log.h"
+#include "game/throttle.h"
+#include "proto/packet.h"
+#include "proto/validate.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Login throttling (docs/PROTOCOL.md section 6): generous enough that an honest typo never
+ * trips it, tight enough that guessing online is hopeless (5 guesses a minute per account). */
+#define THROTTLE_ACCOUNT_FAILURES 5
+#define THROTTLE_ADDRESS_FAILURES 20
+#define THROTTLE_WINDOW_MS 60000
+#define THROTTLE_LOCKOUT_MS 60000
+#define THROTTLE_ENTRIES 65536
+
+enum session_state { SESSION_LOGIN, SESSION_PLAY };
+
+typedef struct queued {
+    uint8_t *data;
+    uint32_t len;
+} queued;
+
+struct session {
+    game *game;
+    session *prev, *next;
+    void *link; /* NULL once the connection is gone */
+    enum session_state state;
+    unsigned busy : 1;   /* waiting for auth or the store; the queue waits too */
+    unsigned paused : 1; /* asked the connection to stop reading */
+    world_actor *actor;  /* in PLAY */
+    queued *queue;       /* ring buffer of client messages */
+    uint32_t q_head, q_len, q_cap;
+    char peer[48];
+    /* The request being checked (Register or Login). */
+    char username[VALIDATE_USERNAME_MAX + 1];
+    char password[VALIDATE_PASSWORD_MAX + 1];
+    size_t password_len;
+    int avatar;
+    int found;
+    store_account account;
+};
+
+struct game {
+    uv_loop_t *loop;
+    game_config config;
+    game_link_ops ops;
+    store *store;
+    auth *auth;
+    world *world;
+    throttle *by_account, *by_address;
+    session *sessions;
+    size_t session_count;
+    size_t busy_count;
+    uint64_t last_save_ms;
+    store_position *save_scratch;
+    size_t save_scratch_cap;
+    packet scratch_packet; /* decoded packets: one at a time, on the loop thread */
+};
+
+/* ---------------------------------------------------------------- output */
+
+static void world_send(void *ctx, void *viewer, rcbuf *msg)
+{
+    game *g = ctx;
+    session *s = viewer;
+    if (s->link) g->ops.send(s->link, msg);
+}
+
+static void send_packet(session *s, rcbuf *b)
+{
+    if (!b) return;
+    if (s->link) s->game->ops.send(s->link, b);
+    rcbuf_unref(b);
+}
+
+static void deny(session *s, const char *reason)
+{
+    send_packet(s, packet_encode_deny(reason));
+}
+
+static void set_busy(session *s, int busy)
+{
+    if (s->busy == (unsigned)busy) return;
+    s->busy = (unsigned)busy;
+    if (busy)
+        s->game->busy_count++;
+    else
+        s->game->busy_count--;
+}
+
+/* Forget the plaintext as soon as it is handed to the hasher. */
+static void wipe_password(session *s)
+{
+    memset(s->password, 0, sizeof s->password);
+    s->password_len = 0;
+}
+
+/* ---------------------------------------------------------------- Register */
+
+static void register_created(void *user, int result, const store_account *account)
+{
+    session *s = user;
+    if (result == STORE_OK) {
+        log_info("account_registered", "user=%s peer=%s", account->name, s->peer);
+        send_packet(s, packet_encode_ok());
+    } else if (result == STORE_TAKEN) {
+        deny(s, "This username is already taken");
+    } else {
+        deny(s, "Server busy, try again");
+    }
+    set_busy(s, 0);
+}
+
+static void register_hashed(void *user, const char *hash)
+{
+    session *s = user;
+    if (!hash || store_create_account(s->game->store, s->username, hash, s->avatar,
+                                      register_created, s) != 0) {
+        deny(s, "Server busy, try again");
+        set_busy(s, 0);
+    }
+}
+
+static void register_checked(void *user, int result, const store_account *account)
+{
+    session *s = user;
+    if (result == STORE_OK) {
+        /* Taken: answer before spending a hash. The insert's UNIQUE constraint still decides
+         * races between two registrations of one name. */
+        deny(s, "This username is already taken");
+    } else if (result == STORE_NOT_FOUND &&
+               auth_hash(s->game->auth, s->password, s->password_len, register_hashed, s) == 0) {
+        wipe_password(s);
+        return;
+    } else {
+        deny(s, "Server busy, try again");
+    }
+    wipe_password(s);
+    set_busy(s, 0);
+}
+
+static void on_register(session *s, const packet *p)
+{
+    const char *why = validate_credentials(p->s0, p->s0_len, p->s1, p->s1_len);
+    int avatar = 0;
+    if (!why) why = validate_avatar(p->n0_is_number, p->n0, &avatar);
+    if (why) {
+        deny(s, why);
+        return;
+    }
+    memcpy(s->username, p->s0, p->s0_len + 1);
+    memcpy(s->password, p->s1, p->s1_len);
+    s->password_len = p->s1_len;
+    s->avatar = avatar;
+    set_busy(s, 1);
+    if (store_find_account(s->game->store, s->username, register_checked, s) != 0) {
+        wipe_password(s);
+        deny(s, "Server busy, try again");
+        set_busy(s, 0);
+    }
+}
+
+/* ---------------------------------------------------------------- Login */
+
+static void login_verified(void *user, int match)
+{
+    session *s = user;
+    game *g = s->game;
+    uint64_t now = uv_now(g->loop);
+    set_busy(s, 0);
+    if (!s->found || !match) {
+        throttle_fail(g->by_account, s->username, now);
+        throttle_fail(g->by_address, s->peer, now);
+        log_info("login_failed", "user=%s peer=%s", s->username, s->peer);
+        deny(s, "Username or password incorrect");
+        return;
+    }
+    throttle_clear(g->by_account, s->username);
+    if (world_has_actor(g->world, s->account.actor_id)) {
+        deny(s, "You are already logged in");
+        return;
+    }
+    if (!s->link) return; /* gone while we checked: nothing to join */
+    send_packet(s, packet_encode_ok());
+    s->actor = world_join(g->world, &s->account, s);
+    if (!s->actor) {
+        deny(s, "Server busy, try again");
+        return;
+    }
+    s->state = SESSION_PLAY;
+    log_info("player_joined", "user=%s actor=%lld peer=%s", s->account.name,
+             (long long)s->account.actor_id, s->peer);
+}
+
+static void login_found(void *user, int result, const store_account *account)
+{
+    session *s = user;
+    if (result == STORE_ERROR) {
+        wipe_password(s);
+        deny(s, "Server busy, try again");
+        set_busy(s, 0);
+        return;
+    }
+    s->found = result == STORE_OK;
+    if (s->found) s->account = *account;
+    /* Unknown users are checked against a dummy hash: same time, same answer. */
+    int rc = auth_verify(s->game->auth, s->found ? account->password_hash : NULL, s->password,
+                         s->password_len, login_verified, s);
+    wipe_password(s);
+    if (rc != 0) {
+        deny(s, "Server busy, try again");
+        set_busy(s, 0);
+    }
+}
+
+static void on_login(session *s, const packet *p)
+{
+    game *g = s->game;
+    const char *why = validate_credentials(p->s0, p->s0_len, p->s1, p->s1_len);
+    if (why == VALIDATE_DENY_EMPTY) {
+        deny(s, why);
+        return;
+    }
+    if (why) {
+        /* No account can have that name or password: the same answer as a wrong one. */
+        deny(s, "Username or password incorrect");
+        return;
+    }
+    uint64_t now = uv_now(g->loop);
+    uint64_t wait = throttle_wait_ms(g->by_account, p->s0, now);
+    uint64_t wait_addr = throttle_wait_ms(g->by_address, s->peer, now);
+    if (wait_addr > wait) wait = wait_addr;
+    if (wait > 0) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "Too many failed attempts, try again in %llu seconds",
+                 (unsigned long long)((wait + 999) / 1000));
+        deny(s, reason);
+        return;
+    }
+    memcpy(s->username, p->s0, p->s0_len + 1);
+    memcpy(s->password, p->s1, p->s1_len);
+    s->password_len = p->s1_len;
+    set_busy(s, 1);
+    if (store_find_account(g->store, s->username, login_found, s) != 0) {
+        wipe_password(s);
+        deny(s, "Server busy, try again");
+        set_busy(s, 0);
+    }
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static void handle_message(session *s, const uint8_t *data, size_t len)
+{
+    game *g = s->game;
+    packet *p = &g->scratch_packet;
+    int rc = packet_decode((const char *)data, len, p);
+    int login = s->state == SESSION_LOGIN;
+    if (rc == PACKET_E_MALFORMED || rc == PACKET_E_UNKNOWN_ACTION) {
+        log_debug("packet_rejected", "peer=%s reason=%s", s->peer,
+                  rc == PACKET_E_MALFORMED ? "malformed" : "unknown_action");
+        /* In LOGIN the client waits for an answer to what it sent: give it one. */
+        if (login) deny(s, rc == PACKET_E_MALFORMED ? "Malformed packet" : "Unknown action");
+        return;
+    }
+    if (rc == PACKET_E_PAYLOAD) {
+        log_debug("packet_rejected", "peer=%s action=%s reason=payload", s->peer,
+                  packet_action_name(p->action));
+        if (login && p->action == PACKET_REGISTER) deny(s, "Malformed Register");
+        if (login && p->action == PACKET_LOGIN) deny(s, "Malformed Login");
+        return;
+    }
+    switch (p->action) {
+    case PACKET_REGISTER:
+        if (login) {
+            on_register(s, p);
+            return;
+        }
+        break;
+    case PACKET_LOGIN:
+        if (login) {
+            on_login(s, p);
+            return;
+        }
+        break;
+    case PACKET_CHAT:
+        if (!login) {
+            char clean[VALIDATE_CHAT_BYTES + 1];
+            size_t n = validate_chat(p->s1, p->s1_len, clean);
+            if (n > 0) world_chat(g->world, s->actor, clean, n);
+            return;
+        }
+        break;
+    case PACKET_TARGET:
+        if (!login) {
+            world_set_target(g->world, s->actor, p->n0, p->n1);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    log_debug("packet_ignored", "peer=%s action=%s state=%s", s->peer,
+              packet_action_name(p->action), login ? "login" : "play");
+}
+
+static void process_queue(session *s)
+{
+    while (!s->busy && s->q_len > 0) {
+        queued m = s->queue[s->q_head];
+        s->q_head = (s->q_head + 1) % s->q_cap;
+        s->q_len--;
+        handle_message(s, m.data, m.len);
+        free(m.data);
+    }
+    if (s->paused && s->q_len < SESSION_QUEUE_SOFT && s->link) {
+        s->paused = 0;
+        s->game->ops.resume(s->link);
+    }
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+game *game_create(uv_loop_t *loop, const game_config *config, const game_link_ops *ops, store *st,
+                  auth *au)
+{
+    game *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->loop = loop;
+    g->config = *config;
+    g->ops = *ops;
+    g->store = st;
+    g->auth = au;
+    world_config wc = {
+        .width = config->world_width,
+        .height = config->world_height,
+        .speed = 70.0,
+        .tick_hz = config->tick_hz,
+        .send = world_send,
+        .ctx = g,
+    };
+    g->world = world_create(&wc);
+    g->by_account = throttle_create(THROTTLE_ENTRIES, THROTTLE_ACCOUNT_FAILURES,
+                                    THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
+    g->by_address = throttle_create(THROTTLE_ENTRIES, THROTTLE_ADDRESS_FAILURES,
+                                    THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
+    if (!g->world || !g->by_account || !g->by_address) {
+        game_destroy(g);
+        return NULL;
+    }
+    g->last_save_ms = uv_now(loop);
+    return g;
+}
+
+session *game_session_open(game *g, void *link, const char *peer)
+{
+    session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->game = g;
+    s->link = link;
+    snprintf(s->peer, sizeof s->peer, "%s", peer);
+    s->next = g->sessions;
+    if (g->sessions) g->sessions->prev = s;
+    g->sessions = s;
+    g->session_count++;
+    return s;
+}
+
+int game_session_message(game *g, session *s, const uint8_t *data, size_t len)
+{
+    if (s->q_len >= SESSION_QUEUE_HARD) {
+        log_debug("message_dropped", "peer=%s reason=queue_full", s->peer);
+        return 1;
+    }
+    if (s->q_len == s->q_cap) {
+        uint32_t cap = s->q_cap ? s->q_cap * 2 : 4;
+        queued *q = malloc(cap * sizeof *q);
+        if (!q) return 1;
+        for (uint32_t i = 0; i < s->q_len; i++)
+            q[i] = s->queue[(s->q_head + i) % s->q_cap];
+        free(s->queue);
+        s->queue = q;
+        s->q_cap = cap;
+        s->q_head = 0;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) return 1;
+    memcpy(copy, data, len);
+    s->queue[(s->q_head + s->q_len) % s->q_cap] = (queued){copy, (uint32_t)len};
+    s->q_len++;
+    if (s->q_len >= SESSION_QUEUE_SOFT) s->paused = 1;
+    return s->paused;
+}
+
+void game_session_closed(game *g, session *s)
+{
+    s->link = NULL;
+}
+
+static void session_free(game *g, session *s)
+{
+    if (s->actor) {
+        store_position pos;
+        log_info("player_left", "user=%s actor=%lld", world_actor_name(s->actor),
+                 (long long)world_actor_id(s->actor));
+        world_leave(g->world, s->actor, &pos);
+        s->actor = NULL;
+        store_save_positions(g->store, &pos, 1, NULL, NULL);
+    }
+    while (s->q_len > 0) {
+        free(s->queue[s->q_head].data);
+        s->q_head = (s->q_head + 1) % s->q_cap;
+        s->q_len--;
+    }
+    free(s->queue);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        g->sessions = s->next;
+    if (s->next) s->next->prev = s->prev;
+    g->session_count--;
+    free(s);
+}
+
+static void save_moved(game *g)
+{
+    size_t n = world_actor_count(g->world);
+    if (n == 0) return;
+    if (n > g->save_scratch_cap) {
+        store_position *p = realloc(g->save_scratch, n * sizeof *p);
+        if (!p) return;
+        g->save_scratch = p;
+        g->save_scratch_cap = n;
+    }
+    size_t k = world_collect_moved(g->world, g->save_scratch, n);
+    if (k > 0) store_save_positions(g->store, g->save_scratch, k, NULL, NULL);
+}
+
+void game_tick(game *g, uint64_t now_ms)
+{
+    for (session *s = g->sessions, *next; s; s = next) {
+        next = s->next;
+        process_queue(s);
+        /* Gone, answered and drained: the player leaves now. */
+        if (!s->link && !s->busy && s->q_len == 0) session_free(g, s);
+    }
+    world_tick(g->world);
+    if (now_ms - g->last_save_ms >= g->config.save_interval_ms) {
+        g->last_save_ms = now_ms;
+        save_moved(g);
+    }
+}
+
+void game_save_all(game *g)
+{
+    size_t n = world_actor_count(g->world);
+    if (n == 0) return;
+    store_position *p = malloc(n * sizeof *p);
+    if (!p) return;
+    size_t k = world_collect_all(g->world, p, n);
+    store_save_positions(g->store, p, k, NULL, NULL);
+    free(p);
+}
+
+int game_idle(const game *g)
+{
+    return g->busy_count == 0;
+}
+
+size_t game_session_count(const game *g)
+{
+    return g->session_count;
+}
+
+size_t game_player_count(const game *g)
+{
+    return world_actor_count(g->world);
+}
+
+void game_destroy(game *g)
+{
+    if (!g) return;
+    while (g->sessions) {
+        g->sessions->link = NULL;
+        session_free(g, g->sessions);
+    }
+    world_destroy(g->world);
+    throttle_destroy(g->by_account);
+    throttle_destroy(g->by_address);
+    free(g->save_scratch);
+    free(g);
+}

@@ -1,0 +1,77 @@
+/*
+ * session: the game side of each connection, and the game context that owns them all.
+ *
+ * A session is the per-connection state machine of the tutorial's protocol.py:
+ *   LOGIN --Register--> (hash, create account) --> LOGIN
+ *   LOGIN --Login--> (find account, verify password) --> PLAY
+ * Client messages are queued as they arrive and handled at the start of the next tick, in order;
+ * while a Register or Login is being checked, later messages wait. A session outlives its
+ * connection until its queue is handled (a Chat sent just before closing is still relayed) and
+ * its pending checks have answered.
+ *
+ * Below: the connection is an opaque `link` reached through game_link_ops. Beside: the store.
+ */
+#ifndef CMMO_SESSION_H
+#define CMMO_SESSION_H
+
+#include "core/rcbuf.h"
+#include "game/auth.h"
+#include "game/world.h"
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct game game;
+typedef struct session session;
+
+/* What a session may do to its connection. */
+typedef struct game_link_ops {
+    void (*send)(void *link, rcbuf *msg);
+    void (*close)(void *link, uint16_t code, const char *reason);
+    void (*resume)(void *link);
+} game_link_ops;
+
+typedef struct game_config {
+    double world_width, world_height;
+    int tick_hz;
+    uint64_t save_interval_ms; /* write-behind period for positions */
+} game_config;
+
+/* Bound on queued client messages per session before reading pauses (see docs/PROTOCOL.md). */
+#define SESSION_QUEUE_SOFT 64
+/* Hard bound: what wslay may still deliver from bytes it already buffered after a pause (its
+ * 4 KiB input buffer holds at most ~700 minimal frames). Past it, messages are dropped. */
+#define SESSION_QUEUE_HARD 1024
+
+/* Creates the game context. store and auth are borrowed and must outlive it. */
+game *game_create(uv_loop_t *loop, const game_config *config, const game_link_ops *ops, store *st,
+                  auth *au);
+
+/* A connection opened: a new session in LOGIN. peer is the address text (copied). Returns NULL
+ * on allocation failure. */
+session *game_session_open(game *g, void *link, const char *peer);
+
+/* A client message (copied). Returns 1 if the connection should stop reading until resumed. */
+int game_session_message(game *g, session *s, const uint8_t *data, size_t len);
+
+/* The connection is gone: the link must not be used again. */
+void game_session_closed(game *g, session *s);
+
+/* One tick: handle queued messages, advance the world, write positions behind when due. */
+void game_tick(game *g, uint64_t now_ms);
+
+/* Saves every position now (at shutdown). */
+void game_save_all(game *g);
+
+/* True when no session is waiting on the store or auth (shutdown waits for this). */
+int game_idle(const game *g);
+
+size_t game_session_count(const game *g);
+size_t game_player_count(const game *g);
+
+/* Frees every session and the world. Links must already be closed. */
+void game_destroy(game *g);
+
+#endif

@@ -1,0 +1,338 @@
+#include "game/world.h"
+
+#include "proto/packet.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct world_actor {
+    int64_t id, user_id, instanced_entity_id, entity_id;
+    char name[STORE_NAME_MAX + 1];
+    int avatar_id;
+    double x, y, target_x, target_y;
+    unsigned walking : 1;
+    unsigned moved : 1;       /* moved during the current tick */
+    unsigned save_dirty : 1;  /* moved since the last write-behind */
+    void *viewer;             /* NULL once the actor has left */
+    rcbuf *delta;             /* this tick's movement delta, shared by all viewers */
+    rcbuf *full;              /* full model at the current position (cached) */
+    rcbuf *gone;              /* Disconnect(id), built when it leaves */
+    world_actor **known;      /* actors this viewer has been sent, sorted by id */
+    size_t known_len, known_cap;
+};
+
+struct world {
+    world_config config;
+    world_actor **all; /* actors in play, sorted by id */
+    size_t all_len, all_cap;
+    world_actor **departed; /* left since the last tick; freed after viewers were told */
+    size_t departed_len, departed_cap;
+    int membership_changed; /* someone joined or left since the last tick */
+    world_actor **scratch;  /* per-tick scratch for merging known sets */
+    size_t scratch_cap;
+};
+
+static int grow(void *array_ptr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) n *= 2;
+    void **arr = array_ptr;
+    void *p = realloc(*arr, n * elem);
+    if (!p) return -1;
+    *arr = p;
+    *cap = n;
+    return 0;
+}
+
+world *world_create(const world_config *config)
+{
+    world *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->config = *config;
+    return w;
+}
+
+static void actor_free(world_actor *a)
+{
+    rcbuf_unref(a->delta);
+    rcbuf_unref(a->full);
+    rcbuf_unref(a->gone);
+    free(a->known);
+    free(a);
+}
+
+void world_destroy(world *w)
+{
+    if (!w) return;
+    for (size_t i = 0; i < w->all_len; i++)
+        actor_free(w->all[i]);
+    for (size_t i = 0; i < w->departed_len; i++)
+        actor_free(w->departed[i]);
+    free(w->all);
+    free(w->departed);
+    free(w->scratch);
+    free(w);
+}
+
+/* Index of the first actor with id >= id in a sorted array. */
+static size_t lower_bound(world_actor *const *arr, size_t len, int64_t id)
+{
+    size_t lo = 0, hi = len;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (arr[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int world_has_actor(const world *w, int64_t actor_id)
+{
+    size_t i = lower_bound(w->all, w->all_len, actor_id);
+    return i < w->all_len && w->all[i]->id == actor_id;
+}
+
+static rcbuf *actor_full(world_actor *a)
+{
+    if (!a->full) {
+        packet_actor pa = {
+            .actor_id = a->id,
+            .user_id = a->user_id,
+            .instanced_entity_id = a->instanced_entity_id,
+            .entity_id = a->entity_id,
+            .x = a->x,
+            .y = a->y,
+            .name = a->name,
+            .avatar_id = a->avatar_id,
+        };
+        a->full = packet_encode_actor_full(&pa);
+    }
+    return a->full;
+}
+
+static void send_to(world *w, world_actor *viewer, rcbuf *b)
+{
+    if (b && viewer->viewer) w->config.send(w->config.ctx, viewer->viewer, b);
+}
+
+world_actor *world_join(world *w, const store_account *account, void *viewer)
+{
+    size_t i = lower_bound(w->all, w->all_len, account->actor_id);
+    if (i < w->all_len && w->all[i]->id == account->actor_id) return NULL;
+    /* departed gets room for everyone too, so that world_leave can never fail. */
+    if (grow(&w->all, &w->all_cap, w->all_len + 1, sizeof *w->all) != 0 ||
+        grow(&w->departed, &w->departed_cap, w->all_len + w->departed_len + 1,
+             sizeof *w->departed) != 0)
+        return NULL;
+    world_actor *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->id = account->actor_id;
+    a->user_id = account->user_id;
+    a->instanced_entity_id = account->instanced_entity_id;
+    a->entity_id = account->entity_id;
+    memcpy(a->name, account->name, sizeof a->name);
+    a->avatar_id = account->avatar_id;
+    /* A position saved under an older, larger --world is brought inside this one. */
+    a->x = fmin(fmax(isfinite(account->x) ? account->x : 0, 0), w->config.width);
+    a->y = fmin(fmax(isfinite(account->y) ? account->y : 0, 0), w->config.height);
+    a->viewer = viewer;
+    /* The viewer knows itself from the start: its own model goes out first, now. */
+    if (grow(&a->known, &a->known_cap, 1, sizeof *a->known) != 0) {
+        free(a);
+        return NULL;
+    }
+    a->known[0] = a;
+    a->known_len = 1;
+    memmove(w->all + i + 1, w->all + i, (w->all_len - i) * sizeof *w->all);
+    w->all[i] = a;
+    w->all_len++;
+    w->membership_changed = 1;
+    send_to(w, a, actor_full(a));
+    return a;
+}
+
+void world_leave(world *w, world_actor *a, store_position *saved)
+{
+    saved->instanced_entity_id = a->instanced_entity_id;
+    saved->x = a->x;
+    saved->y = a->y;
+    size_t i = lower_bound(w->all, w->all_len, a->id);
+    assert(i < w->all_len && w->all[i] == a);
+    memmove(w->all + i, w->all + i + 1, (w->all_len - i - 1) * sizeof *w->all);
+    w->all_len--;
+    a->viewer = NULL;
+    a->walking = 0;
+    free(a->known);
+    a->known = NULL;
+    a->known_len = a->known_cap = 0;
+    a->gone = packet_encode_disconnect(a->id);
+    assert(w->departed_len < w->departed_cap);
+    w->departed[w->departed_len++] = a;
+    w->membership_changed = 1;
+}
+
+void world_set_target(world *w, world_actor *a, double x, double y)
+{
+    if (!isfinite(x) || !isfinite(y)) return;
+    a->target_x = fmin(fmax(x, 0), w->config.width);
+    a->target_y = fmin(fmax(y, 0), w->config.height);
+    a->walking = 1;
+}
+
+void world_chat(world *w, world_actor *from, const char *text, size_t len)
+{
+    rcbuf *b = packet_encode_chat(from->name, strlen(from->name), text, len);
+    if (!b) return;
+    /* Chat is global: everyone in play hears it, whatever they can see. */
+    for (size_t i = 0; i < w->all_len; i++)
+        if (w->all[i] != from) send_to(w, w->all[i], b);
+    rcbuf_unref(b);
+}
+
+static void actor_step(world *w, world_actor *a)
+{
+    double step = w->config.speed / w->config.tick_hz;
+    double dx = a->target_x - a->x, dy = a->target_y - a->y;
+    double dist = hypot(dx, dy);
+    if (dist <= step) {
+        /* Arrive exactly on the target, not a rounding error away from it. */
+        a->x = a->target_x;
+        a->y = a->target_y;
+        a->walking = 0;
+    } else {
+        a->x += dx / dist * step;
+        a->y += dy / dist * step;
+    }
+    if (dist > 0) {
+        a->moved = 1;
+        a->save_dirty = 1;
+        rcbuf_unref(a->full);
+        a->full = NULL;
+        a->delta = packet_encode_actor_moved(a->id, a->instanced_entity_id, a->x, a->y);
+    }
+}
+
+/* The one place that decides who can see whom. Everyone in play sees everyone for now: the
+ * returned set is the sorted array of all actors. */
+static world_actor *const *world_visible(world *w, const world_actor *viewer, size_t *len)
+{
+    (void)viewer;
+    *len = w->all_len;
+    return w->all;
+}
+
+/* Merges what viewer knows with what it sees now; sends enters, moves and leaves. */
+static void viewer_update(world *w, world_actor *v)
+{
+    size_t vis_len;
+    world_actor *const *vis = world_visible(w, v, &vis_len);
+    if (!w->membership_changed && vis == w->all) {
+        /* Nobody joined or left: the known set is the visible set; only movers matter. */
+        for (size_t i = 0; i < v->known_len; i++)
+            if (v->known[i]->moved) send_to(w, v, v->known[i]->delta);
+        return;
+    }
+    if (grow(&w->scratch, &w->scratch_cap, vis_len, sizeof *w->scratch) != 0) return;
+    size_t k = 0, s = 0, out = 0;
+    while (k < v->known_len || s < vis_len) {
+        world_actor *known = k < v->known_len ? v->known[k] : NULL;
+        world_actor *seen = s < vis_len ? vis[s] : NULL;
+        if (seen && (!known || seen->id < known->id)) {
+            send_to(w, v, actor_full(seen)); /* enters view */
+            w->scratch[out++] = seen;
+            s++;
+        } else if (known && (!seen || known->id < seen->id)) {
+            /* Left view (or the world): legacy clients only know Disconnect as a removal. */
+            if (known->gone) {
+                send_to(w, v, known->gone);
+            } else {
+                rcbuf *b = packet_encode_disconnect(known->id);
+                send_to(w, v, b);
+                rcbuf_unref(b);
+            }
+            k++;
+        } else {
+            /* Same id. If it is a new actor object (left and came back within one tick), the
+             * viewer still shows the old one: nothing to send but its movement. */
+            if (seen->moved) send_to(w, v, seen->delta);
+            w->scratch[out++] = seen;
+            k++;
+            s++;
+        }
+    }
+    if (grow(&v->known, &v->known_cap, out, sizeof *v->known) != 0) return;
+    memcpy(v->known, w->scratch, out * sizeof *v->known);
+    v->known_len = out;
+}
+
+void world_tick(world *w)
+{
+    for (size_t i = 0; i < w->all_len; i++) {
+        world_actor *a = w->all[i];
+        a->moved = 0;
+        if (a->delta) {
+            rcbuf_unref(a->delta);
+            a->delta = NULL;
+        }
+        if (a->walking) actor_step(w, a);
+    }
+    for (size_t i = 0; i < w->all_len; i++)
+        viewer_update(w, w->all[i]);
+    for (size_t i = 0; i < w->departed_len; i++)
+        actor_free(w->departed[i]);
+    w->departed_len = 0;
+    w->membership_changed = 0;
+}
+
+size_t world_collect_moved(world *w, store_position *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->all_len && n < cap; i++) {
+        world_actor *a = w->all[i];
+        if (!a->save_dirty) continue;
+        a->save_dirty = 0;
+        out[n].instanced_entity_id = a->instanced_entity_id;
+        out[n].x = a->x;
+        out[n].y = a->y;
+        n++;
+    }
+    return n;
+}
+
+size_t world_collect_all(world *w, store_position *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->all_len && n < cap; i++, n++) {
+        out[n].instanced_entity_id = w->all[i]->instanced_entity_id;
+        out[n].x = w->all[i]->x;
+        out[n].y = w->all[i]->y;
+        w->all[i]->save_dirty = 0;
+    }
+    return n;
+}
+
+size_t world_actor_count(const world *w)
+{
+    return w->all_len;
+}
+
+const char *world_actor_name(const world_actor *a)
+{
+    return a->name;
+}
+
+int64_t world_actor_id(const world_actor *a)
+{
+    return a->id;
+}
+
+void world_actor_position(const world_actor *a, double *x, double *y)
+{
+    *x = a->x;
+    *y = a->y;
+}

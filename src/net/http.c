@@ -1,0 +1,338 @@
+#include "net/http.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { H_NONE, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_ORIGIN };
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    http_request *r = p->data;
+    if (r->url_len + len > HTTP_URL_MAX) return 1;
+    memcpy(r->url + r->url_len, at, len);
+    r->url_len += len;
+    r->url[r->url_len] = 0;
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    http_request *r = p->data;
+    /* A field may arrive in pieces; a value callback in between means a new field began. */
+    if (r->header_state != -1) {
+        r->field_len = 0;
+        r->header_state = -1;
+    }
+    for (size_t i = 0; i < len && r->field_len < sizeof r->field - 1; i++)
+        r->field[r->field_len++] = (char)tolower((unsigned char)at[i]);
+    r->field[r->field_len] = 0;
+    return 0;
+}
+
+static int header_kind(const char *field)
+{
+    if (strcmp(field, "upgrade") == 0) return H_UPGRADE;
+    if (strcmp(field, "connection") == 0) return H_CONNECTION;
+    if (strcmp(field, "sec-websocket-key") == 0) return H_WS_KEY;
+    if (strcmp(field, "sec-websocket-version") == 0) return H_WS_VERSION;
+    if (strcmp(field, "origin") == 0) return H_ORIGIN;
+    return H_NONE;
+}
+
+/* Case-insensitive search for a comma-separated token in a header value. */
+static int has_token(const char *value, size_t len, const char *token)
+{
+    size_t tl = strlen(token);
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ',')) i++;
+        size_t start = i;
+        while (i < len && value[i] != ',') i++;
+        size_t end = i;
+        while (end > start && (value[end - 1] == ' ' || value[end - 1] == '\t')) end--;
+        if (end - start == tl && strncasecmp(value + start, token, tl) == 0) return 1;
+    }
+    return 0;
+}
+
+static void append(char *dst, size_t *dst_len, size_t cap, const char *at, size_t len)
+{
+    if (*dst_len + len >= cap) len = cap - 1 - *dst_len;
+    memcpy(dst + *dst_len, at, len);
+    *dst_len += len;
+    dst[*dst_len] = 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    http_request *r = p->data;
+    if (r->header_state == -1) r->header_state = header_kind(r->field);
+    switch (r->header_state) {
+    case H_UPGRADE:
+        if (has_token(at, len, "websocket")) r->upgrade_websocket = 1;
+        break;
+    case H_CONNECTION:
+        if (has_token(at, len, "upgrade")) r->connection_upgrade = 1;
+        break;
+    case H_WS_KEY:
+        /* A key longer than the buffer is invalid anyway (it must be 24 characters). */
+        append(r->ws_key, &r->ws_key_len, sizeof r->ws_key, at, len);
+        break;
+    case H_WS_VERSION: {
+        size_t n = strlen(r->ws_version);
+        append(r->ws_version, &n, sizeof r->ws_version, at, len);
+        break;
+    }
+    case H_ORIGIN:
+        append(r->origin, &r->origin_len, sizeof r->origin, at, len);
+        break;
+    }
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    http_request *r = p->data;
+    r->method = p->method;
+    r->keep_alive = http_should_keep_alive(p);
+    r->upgrade = r->upgrade_websocket && r->connection_upgrade;
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    http_request *r = p->data;
+    r->complete = 1;
+    /* Stop here: one request is handled before the next is parsed. */
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_message_complete = on_message_complete,
+};
+
+void http_request_init(http_request *r)
+{
+    memset(r, 0, sizeof *r);
+    http_parser_init(&r->parser, HTTP_REQUEST);
+    r->parser.data = r;
+    r->header_state = 0;
+}
+
+void http_request_reset(http_request *r)
+{
+    http_parser saved = r->parser;
+    memset(r, 0, sizeof *r);
+    r->parser = saved;
+    r->parser.data = r;
+    http_parser_pause(&r->parser, 0);
+}
+
+long http_request_feed(http_request *r, const char *data, size_t len)
+{
+    if (r->complete) return 0;
+    size_t n = http_parser_execute(&r->parser, &settings, data, len);
+    enum http_errno err = HTTP_PARSER_ERRNO(&r->parser);
+    if (err != HPE_OK && err != HPE_PAUSED) {
+        /* A URL over HTTP_URL_MAX fails in on_url: answer 431 like an oversized head. */
+        return err == HPE_CB_url ? -CMMO_HTTP_TOO_LARGE : -CMMO_HTTP_BAD_REQUEST;
+    }
+    if (!r->complete && r->parser.upgrade) {
+        /* http-parser stops at the end of an upgrade request's head without message_complete
+         * when there is no body: treat the head as the complete request. */
+        r->complete = 1;
+    }
+    r->head_bytes += n;
+    if (!r->complete && r->head_bytes > HTTP_HEAD_MAX) return -CMMO_HTTP_TOO_LARGE;
+    /* Requests with bodies are not part of this server's protocol. */
+    if (r->complete && r->parser.content_length > 0 && r->parser.content_length != ULLONG_MAX)
+        return -CMMO_HTTP_BAD_REQUEST;
+    return (long)n;
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+rcbuf *http_response(int status, const char *content_type, const void *body, size_t len,
+                     int keep_alive, int head_only)
+{
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n%s"
+                     "Connection: %s\r\n\r\n",
+                     status, reason_phrase(status), content_type, len,
+                     status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "",
+                     keep_alive ? "keep-alive" : "close");
+    size_t body_len = head_only ? 0 : len;
+    rcbuf *b = rcbuf_new((size_t)n + body_len);
+    if (!b) return NULL;
+    memcpy(rcbuf_data(b), head, (size_t)n);
+    if (body_len) memcpy(rcbuf_data(b) + n, body, body_len);
+    b->len = (size_t)n + body_len;
+    return b;
+}
+
+rcbuf *http_response_text(int status, const char *body, int keep_alive)
+{
+    return http_response(status, "text/plain; charset=utf-8", body, strlen(body), keep_alive, 0);
+}
+
+rcbuf *http_websocket_accept(const http_request *r, int *status)
+{
+    *status = 400;
+    if (r->method != HTTP_GET || !r->upgrade) return NULL;
+    if (strcmp(r->ws_version, "13") != 0) {
+        *status = 426;
+        return NULL;
+    }
+    /* The key must be base64 of 16 bytes: 24 characters ending in "==". */
+    unsigned char raw[32];
+    if (r->ws_key_len != 24 ||
+        EVP_DecodeBlock(raw, (const unsigned char *)r->ws_key, (int)r->ws_key_len) != 18)
+        return NULL;
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    char joined[64];
+    memcpy(joined, r->ws_key, 24);
+    memcpy(joined + 24, guid, sizeof guid - 1);
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)joined, 24 + sizeof guid - 1, digest);
+    char accept[40];
+    EVP_EncodeBlock((unsigned char *)accept, digest, SHA_DIGEST_LENGTH);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                     accept);
+    *status = 101;
+    return rcbuf_from(head, (size_t)n);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int http_request_path(const http_request *r, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < r->url_len && r->url[i] != '?' && r->url[i] != '#'; i++) {
+        char c = r->url[i];
+        if (c == '%') {
+            if (i + 2 >= r->url_len) return -1;
+            int hi = hexval(r->url[i + 1]), lo = hexval(r->url[i + 2]);
+            if (hi < 0 || lo < 0) return -1;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (c == 0 || c == '\\' || o + 1 >= cap) return -1;
+        out[o++] = c;
+    }
+    out[o] = 0;
+    if (o == 0 || out[0] != '/') return -1;
+    return 0;
+}
+
+int http_request_has_query(const http_request *r, const char *param)
+{
+    const char *q = memchr(r->url, '?', r->url_len);
+    if (!q) return 0;
+    size_t pl = strlen(param);
+    const char *p = q + 1, *end = r->url + r->url_len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        if ((size_t)(stop - p) == pl && memcmp(p, param, pl) == 0) return 1;
+        p = stop + 1;
+    }
+    return 0;
+}
+
+static const char *content_type_for(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".png", "image/png"},
+        {".svg", "image/svg+xml"},
+        {".ico", "image/x-icon"},
+        {".webmanifest", "application/manifest+json"},
+        {".txt", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(path, '.');
+    if (dot && !strchr(dot, '/'))
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strcmp(dot, types[i].ext) == 0) return types[i].type;
+    return "application/octet-stream";
+}
+
+rcbuf *http_serve_static(const http_request *r, const char *web_root)
+{
+    int head_only = r->method == HTTP_HEAD;
+    if (r->method != HTTP_GET && !head_only)
+        return http_response_text(405, "method not allowed\n", r->keep_alive);
+    char path[HTTP_URL_MAX + 16];
+    if (http_request_path(r, path, sizeof path - 16) != 0)
+        return http_response_text(400, "bad path\n", r->keep_alive);
+    /* No segment may be "..": the path cannot climb out of the web root. Hidden files are not
+     * served either. */
+    if (strstr(path, "/."))
+        return http_response_text(404, "not found\n", r->keep_alive);
+    if (path[strlen(path) - 1] == '/') strcat(path, "index.html");
+    char full[4096 + HTTP_URL_MAX + 32];
+    snprintf(full, sizeof full, "%s%s", web_root, path);
+    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > HTTP_FILE_MAX) {
+        if (fd >= 0) close(fd);
+        return http_response_text(404, "not found\n", r->keep_alive);
+    }
+    size_t size = (size_t)st.st_size;
+    char *body = malloc(size ? size : 1);
+    size_t got = 0;
+    while (body && got < size) {
+        ssize_t k = read(fd, body + got, size - got);
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    rcbuf *resp = NULL;
+    if (body && got == size)
+        resp = http_response(200, content_type_for(path), body, size, r->keep_alive, head_only);
+    free(body);
+    return resp ? resp : http_response_text(503, "unavailable\n", 0);
+}

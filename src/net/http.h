@@ -1,0 +1,73 @@
+/*
+ * http: the HTTP/1.1 side of the game port: parsing request heads (Debian's http-parser),
+ * recognising a WebSocket upgrade, and building responses (static files from the web root,
+ * errors, the 101 handshake). Knows nothing of sockets: bytes in, rcbufs out.
+ */
+#ifndef CMMO_HTTP_H
+#define CMMO_HTTP_H
+
+#include "core/rcbuf.h"
+
+#include <http_parser.h>
+#include <stddef.h>
+
+/* Bound on a request head (request line + headers): browsers send 1-2 KiB. */
+#define HTTP_HEAD_MAX 8192
+#define HTTP_URL_MAX 2048
+/* Static files larger than this are not served: the web client's files are a few KiB each. */
+#define HTTP_FILE_MAX (8u << 20)
+
+/* Why a request head could not be parsed, as the status to answer with. */
+enum { CMMO_HTTP_BAD_REQUEST = 400, CMMO_HTTP_TOO_LARGE = 431 };
+
+typedef struct http_request {
+    http_parser parser;
+    size_t head_bytes; /* bytes of the current head consumed so far, for HTTP_HEAD_MAX */
+    int complete;      /* a whole request has been parsed and awaits handling */
+    int header_state;  /* which header value is being read (private) */
+    unsigned method;   /* enum http_method */
+    int upgrade;       /* Upgrade: websocket and Connection: upgrade were both present */
+    int keep_alive;
+    char url[HTTP_URL_MAX + 1];
+    size_t url_len;
+    char ws_key[64]; /* Sec-WebSocket-Key */
+    size_t ws_key_len;
+    char ws_version[8];
+    char origin[256];
+    size_t origin_len;
+    char field[64]; /* the header name being read, lower-cased, truncated */
+    size_t field_len;
+    int connection_upgrade, upgrade_websocket;
+} http_request;
+
+void http_request_init(http_request *r);
+
+/* Feeds bytes. Returns how many were consumed (parsing stops after one complete request, which
+ * r->complete then signals; the rest belongs to the next request or, after an upgrade, to the
+ * WebSocket), or minus the HTTP status to answer with if the head is invalid or too large. */
+long http_request_feed(http_request *r, const char *data, size_t len);
+
+/* Prepares r for the next request on a keep-alive connection. */
+void http_request_reset(http_request *r);
+
+/* Validates r as a WebSocket opening handshake (RFC 6455 section 4.2.1). On success returns the
+ * 101 response; otherwise NULL and *status is set (400, or 426 for a wrong version). */
+rcbuf *http_websocket_accept(const http_request *r, int *status);
+
+/* A complete response with a small text body. */
+rcbuf *http_response_text(int status, const char *body, int keep_alive);
+
+/* A complete response with the given content type and body (len bytes). */
+rcbuf *http_response(int status, const char *content_type, const void *body, size_t len,
+                     int keep_alive, int head_only);
+
+/* Serves r's path from web_root: index.html for a directory path, 404 for anything missing or
+ * outside the root (a path with "..", a NUL or a backslash never reaches the file system). */
+rcbuf *http_serve_static(const http_request *r, const char *web_root);
+
+/* The decoded path part of r's URL (no query), into out; returns -1 if invalid. */
+int http_request_path(const http_request *r, char *out, size_t cap);
+/* 1 if the URL's query string contains exactly `param` ("reset=1"), else 0. */
+int http_request_has_query(const http_request *r, const char *param);
+
+#endif

@@ -1,0 +1,622 @@
+#include "net/net.h"
+
+#include "core/log.h"
+#include "net/http.h"
+#include "net/ws.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wslay/wslay.h>
+
+/* One shared read buffer: libuv calls alloc and then read for the same handle back to back, and
+ * every byte is consumed (or copied into the connection's held bytes) before the next read. */
+#define NET_READ_BUFFER (64 * 1024)
+/* How long a connection may stay in HTTP without completing a request, and how long a closing
+ * connection may take to drain before it is cut. */
+#define NET_HTTP_IDLE_MS 15000
+#define NET_CLOSING_MS 5000
+
+enum conn_state { CONN_HTTP, CONN_WS };
+
+struct net_conn {
+    uv_tcp_t tcp;
+    net *net;
+    net_conn *prev, *next;  /* every connection */
+    net_conn *next_dirty;   /* connections with queued output */
+    enum conn_state state;
+    unsigned dirty : 1;
+    unsigned opened : 1;    /* on_open returned an owner; on_close is owed */
+    unsigned closing : 1;   /* no more frames accepted; close once drained */
+    unsigned destroyed : 1; /* uv_close called */
+    unsigned paused : 1;    /* the owner asked to stop reading */
+    unsigned reading : 1;
+    void *owner;
+    uint64_t since_ms; /* when the current state (HTTP, closing) began, for the sweep */
+    http_request *http;
+    wslay_event_context_ptr ws;
+    const uint8_t *feed; /* bytes being offered to wslay by recv_callback */
+    size_t feed_len;
+    uint8_t *held; /* unread input kept while paused */
+    size_t held_len;
+    rcbuf **queue; /* frames waiting for the next flush */
+    uint32_t queue_len, queue_cap;
+    size_t queued_bytes, inflight_bytes;
+    uint32_t writes_inflight;
+    char peer[48];
+};
+
+struct net {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_timer_t sweep;
+    int listening;
+    net_config config;
+    net_handlers handlers;
+    net_conn *conns;
+    net_conn *dirty;
+    size_t conn_count;
+    int port;
+    uint8_t read_buffer[NET_READ_BUFFER];
+};
+
+typedef struct write_req {
+    uv_write_t req;
+    net_conn *conn;
+    size_t bytes;
+    uint32_t count;
+    rcbuf *bufs[];
+} write_req;
+
+static void conn_destroy(net_conn *c);
+static void conn_flush(net_conn *c);
+static void conn_process(net_conn *c, const uint8_t *data, size_t len);
+
+/* ---------------------------------------------------------------- output */
+
+/* Appends b (taking over the caller's reference in every case) to c's queue. Returns 0, or -1
+ * if c was dropped (allocation failure, or too much unsent output). */
+static int conn_enqueue(net_conn *c, rcbuf *b)
+{
+    if (c->queue_len == c->queue_cap) {
+        uint32_t cap = c->queue_cap ? c->queue_cap * 2 : 8;
+        rcbuf **q = realloc(c->queue, cap * sizeof *q);
+        if (!q) {
+            rcbuf_unref(b);
+            conn_destroy(c);
+            return -1;
+        }
+        c->queue = q;
+        c->queue_cap = cap;
+    }
+    c->queue[c->queue_len++] = b;
+    c->queued_bytes += b->len;
+    if (!c->dirty) {
+        c->dirty = 1;
+        c->next_dirty = c->net->dirty;
+        c->net->dirty = c;
+    }
+    if (c->queued_bytes + c->inflight_bytes > NET_OUTBOUND_MAX) {
+        /* It cannot keep up: drop it rather than buffer without bound. Shared deltas are only
+         * correct if every frame arrives, so skipping some is not an option. */
+        log_info("conn_slow_dropped", "peer=%s queued=%zu", c->peer,
+                 c->queued_bytes + c->inflight_bytes);
+        conn_destroy(c);
+        return -1;
+    }
+    return 0;
+}
+
+void net_conn_send(net_conn *c, rcbuf *message)
+{
+    if (c->closing || c->destroyed || c->state != CONN_WS) return;
+    ws_frame_seal_text(message);
+    conn_enqueue(c, rcbuf_ref(message));
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    write_req *w = (write_req *)req;
+    net_conn *c = w->conn;
+    for (uint32_t i = 0; i < w->count; i++)
+        rcbuf_unref(w->bufs[i]);
+    c->inflight_bytes -= w->bytes;
+    c->writes_inflight--;
+    free(w);
+    if (c->destroyed) return;
+    if (status < 0) {
+        log_debug("conn_write_failed", "peer=%s error=%s", c->peer, uv_err_name(status));
+        conn_destroy(c);
+        return;
+    }
+    if (c->closing && c->queue_len == 0 && c->writes_inflight == 0) conn_destroy(c);
+}
+
+static void conn_flush(net_conn *c)
+{
+    if (c->destroyed) return;
+    if (c->queue_len == 0) {
+        if (c->closing && c->writes_inflight == 0) conn_destroy(c);
+        return;
+    }
+    uint32_t n = c->queue_len;
+    write_req *w = malloc(sizeof *w + n * sizeof(rcbuf *));
+    uv_buf_t stack_bufs[64];
+    uv_buf_t *bufs = n <= 64 ? stack_bufs : malloc(n * sizeof *bufs);
+    if (!w || !bufs) {
+        free(w);
+        if (bufs != stack_bufs) free(bufs);
+        conn_destroy(c);
+        return;
+    }
+    w->conn = c;
+    w->count = n;
+    w->bytes = c->queued_bytes;
+    for (uint32_t i = 0; i < n; i++) {
+        w->bufs[i] = c->queue[i];
+        bufs[i] = uv_buf_init((char *)rcbuf_data(c->queue[i]), (unsigned)c->queue[i]->len);
+    }
+    c->queue_len = 0;
+    c->inflight_bytes += c->queued_bytes;
+    c->queued_bytes = 0;
+    c->writes_inflight++;
+    /* libuv copies the uv_buf_t array when it cannot write everything at once. */
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write);
+    if (bufs != stack_bufs) free(bufs);
+    if (rc < 0) {
+        for (uint32_t i = 0; i < n; i++)
+            rcbuf_unref(w->bufs[i]);
+        c->inflight_bytes -= w->bytes;
+        c->writes_inflight--;
+        free(w);
+        conn_destroy(c);
+    }
+}
+
+void net_flush(net *n)
+{
+    net_conn *c = n->dirty;
+    n->dirty = NULL;
+    while (c) {
+        net_conn *next = c->next_dirty;
+        c->dirty = 0;
+        c->next_dirty = NULL;
+        conn_flush(c);
+        c = next;
+    }
+}
+
+/* Sends whatever wslay has queued (pongs, close frames) into our queue. */
+static void conn_ws_send(net_conn *c)
+{
+    if (c->ws && wslay_event_want_write(c->ws)) wslay_event_send(c->ws);
+}
+
+/* ---------------------------------------------------------------- wslay callbacks */
+
+static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                          void *user)
+{
+    net_conn *c = user;
+    if (c->paused || c->feed_len == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    size_t n = len < c->feed_len ? len : c->feed_len;
+    memcpy(buf, c->feed, n);
+    c->feed += n;
+    c->feed_len -= n;
+    return (ssize_t)n;
+}
+
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                          void *user)
+{
+    net_conn *c = user;
+    if (c->destroyed) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    rcbuf *b = rcbuf_from(data, len);
+    if (!b) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    b->flags |= WS_FRAME_SEALED; /* wslay wrote a whole frame (or part of one): send as is */
+    if (conn_enqueue(c, b) != 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                      void *user)
+{
+    net_conn *c = user;
+    if (c->destroyed || c->closing) return;
+    if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
+        if (!c->opened) return;
+        int r = c->net->handlers.on_message(c->net->handlers.ctx, c->owner, arg->msg,
+                                            arg->msg_length);
+        if (r == NET_PAUSE) c->paused = 1;
+    }
+    /* Ping is answered by wslay; a close is echoed by wslay and handled after recv returns. */
+}
+
+static const struct wslay_event_callbacks ws_callbacks = {
+    .recv_callback = ws_recv_cb,
+    .send_callback = ws_send_cb,
+    .on_msg_recv_callback = ws_msg_cb,
+};
+
+/* Offers data to wslay until it is consumed or the owner pauses us; keeps the rest. */
+static void conn_ws_feed(net_conn *c, const uint8_t *data, size_t len)
+{
+    c->feed = data;
+    c->feed_len = len;
+    int rc = wslay_event_recv(c->ws);
+    size_t left = c->feed_len;
+    const uint8_t *rest = c->feed;
+    c->feed = NULL;
+    c->feed_len = 0;
+    if (c->destroyed) return;
+    if (rc != 0) {
+        conn_destroy(c);
+        return;
+    }
+    if (left > 0 && !c->closing) {
+        uint8_t *h = realloc(c->held, c->held_len + left);
+        if (!h) {
+            conn_destroy(c);
+            return;
+        }
+        memmove(h + c->held_len, rest, left);
+        c->held = h;
+        c->held_len += left;
+    }
+    if (!wslay_event_get_read_enabled(c->ws)) {
+        /* A close arrived, or wslay found a protocol violation and queued a close with its code
+         * (1002, 1007, 1009): send it, then close the socket. */
+        if (!c->closing) {
+            log_debug("ws_closed_by_protocol", "peer=%s received=%d sent_code=%u", c->peer,
+                      wslay_event_get_close_received(c->ws),
+                      wslay_event_get_status_code_sent(c->ws));
+        }
+        c->closing = 1;
+        c->since_ms = uv_now(c->net->loop);
+        conn_ws_send(c);
+        conn_flush(c);
+        return;
+    }
+    conn_ws_send(c);
+}
+
+/* ---------------------------------------------------------------- HTTP */
+
+static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
+{
+    int status;
+    rcbuf *resp = http_websocket_accept(c->http, &status);
+    if (!resp) {
+        rcbuf *err = http_response_text(status, status == 426 ? "WebSocket version 13 only\n"
+                                                               : "bad WebSocket handshake\n",
+                                        0);
+        if (err) conn_enqueue(c, err);
+        c->closing = 1;
+        conn_flush(c);
+        return;
+    }
+    if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0) {
+        rcbuf_unref(resp);
+        conn_destroy(c);
+        return;
+    }
+    wslay_event_config_set_max_recv_msg_length(c->ws, c->net->config.max_message);
+    free(c->http);
+    c->http = NULL;
+    c->state = CONN_WS;
+    if (conn_enqueue(c, resp) != 0) return;
+    conn_flush(c);
+    if (c->destroyed) return;
+    c->owner = c->net->handlers.on_open(c->net->handlers.ctx, c);
+    if (!c->owner) {
+        net_conn_close(c, 1013, "server full");
+        return;
+    }
+    c->opened = 1;
+    if (rest_len) conn_ws_feed(c, rest, rest_len);
+}
+
+static void conn_http(net_conn *c, const uint8_t *data, size_t len)
+{
+    while (!c->destroyed && !c->closing && c->state == CONN_HTTP) {
+        long used = http_request_feed(c->http, (const char *)data, len);
+        if (used < 0) {
+            rcbuf *err = http_response_text((int)-used, "bad request\n", 0);
+            if (err) conn_enqueue(c, err);
+            c->closing = 1;
+            conn_flush(c);
+            return;
+        }
+        data += used;
+        len -= (size_t)used;
+        if (!c->http->complete) return;
+        http_request *r = c->http;
+        if (r->upgrade) {
+            conn_upgrade(c, data, len);
+            return;
+        }
+        rcbuf *resp = NULL;
+        char path[HTTP_URL_MAX + 1];
+        if ((r->method == HTTP_GET || r->method == HTTP_HEAD) &&
+            http_request_path(r, path, sizeof path) == 0 && c->net->handlers.on_http)
+            resp = c->net->handlers.on_http(c->net->handlers.ctx, path,
+                                            http_request_has_query(r, "reset=1"), r->keep_alive);
+        if (!resp) resp = http_serve_static(r, c->net->config.web_root);
+        int keep = r->keep_alive;
+        if (!resp) {
+            conn_destroy(c);
+            return;
+        }
+        if (conn_enqueue(c, resp) != 0) return;
+        if (!keep) c->closing = 1;
+        conn_flush(c);
+        if (c->destroyed || c->closing) return;
+        http_request_reset(c->http);
+        c->since_ms = uv_now(c->net->loop);
+        if (len == 0) return;
+    }
+}
+
+static void conn_process(net_conn *c, const uint8_t *data, size_t len)
+{
+    if (c->state == CONN_HTTP)
+        conn_http(c, data, len);
+    else if (!c->closing)
+        conn_ws_feed(c, data, len);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    net_conn *c = h->data;
+    buf->base = (char *)c->net->read_buffer;
+    buf->len = sizeof c->net->read_buffer;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    net_conn *c = s->data;
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            log_debug("conn_read_failed", "peer=%s error=%s", c->peer, uv_err_name((int)nread));
+        conn_destroy(c);
+        return;
+    }
+    if (nread == 0 || c->destroyed) return;
+    if (c->closing) return; /* after a close, input is discarded */
+    conn_process(c, (const uint8_t *)buf->base, (size_t)nread);
+    if (!c->destroyed && c->paused && c->reading) {
+        uv_read_stop(s);
+        c->reading = 0;
+    }
+}
+
+void net_conn_resume(net_conn *c)
+{
+    if (c->destroyed || !c->paused) return;
+    c->paused = 0;
+    if (c->held_len && !c->closing) {
+        uint8_t *held = c->held;
+        size_t held_len = c->held_len;
+        c->held = NULL;
+        c->held_len = 0;
+        conn_ws_feed(c, held, held_len);
+        free(held);
+        if (c->destroyed) return;
+    }
+    if (!c->paused && !c->reading && !c->closing) {
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        c->reading = 1;
+    }
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    net_conn *c = h->data;
+    net *n = c->net;
+    for (uint32_t i = 0; i < c->queue_len; i++)
+        rcbuf_unref(c->queue[i]);
+    free(c->queue);
+    free(c->held);
+    free(c->http);
+    if (c->ws) wslay_event_context_free(c->ws);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        n->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    n->conn_count--;
+    free(c);
+}
+
+static void conn_destroy(net_conn *c)
+{
+    if (c->destroyed) return;
+    c->destroyed = 1;
+    c->closing = 1;
+    if (c->dirty) {
+        /* Unlink from the dirty list so net_flush never sees a freed connection. */
+        net_conn **p = &c->net->dirty;
+        while (*p && *p != c) p = &(*p)->next_dirty;
+        if (*p) *p = c->next_dirty;
+        c->dirty = 0;
+    }
+    if (c->opened) {
+        c->opened = 0;
+        c->net->handlers.on_close(c->net->handlers.ctx, c->owner);
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+void net_conn_close(net_conn *c, uint16_t code, const char *reason)
+{
+    if (c->closing || c->destroyed) return;
+    c->closing = 1;
+    c->since_ms = uv_now(c->net->loop);
+    if (c->state == CONN_WS && c->ws) {
+        size_t rl = reason ? strlen(reason) : 0;
+        wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rl > 123 ? 123 : rl);
+        conn_ws_send(c);
+    }
+    conn_flush(c);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    net *n = server->data;
+    if (status < 0) {
+        log_warn("accept_failed", "error=%s", uv_err_name(status));
+        return;
+    }
+    net_conn *c = calloc(1, sizeof *c);
+    if (!c) return;
+    c->net = n;
+    c->http = malloc(sizeof *c->http);
+    uv_tcp_init(n->loop, &c->tcp);
+    c->tcp.data = c;
+    c->next = n->conns;
+    if (n->conns) n->conns->prev = c;
+    n->conns = c;
+    n->conn_count++;
+    if (!c->http || uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        conn_destroy(c);
+        return;
+    }
+    http_request_init(c->http);
+    c->since_ms = uv_now(n->loop);
+    /* Frames leave once per tick already gathered: Nagle would only add latency. */
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage addr;
+    int alen = sizeof addr;
+    strcpy(c->peer, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &alen) == 0) {
+        if (addr.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&addr, c->peer, sizeof c->peer);
+        else if (addr.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&addr, c->peer, sizeof c->peer);
+    }
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    c->reading = 1;
+}
+
+/* Once a second: cut connections stuck in the HTTP phase or in closing. */
+static void on_sweep(uv_timer_t *t)
+{
+    net *n = t->data;
+    uint64_t now = uv_now(n->loop);
+    for (net_conn *c = n->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->destroyed) continue;
+        if ((c->state == CONN_HTTP && !c->closing && now - c->since_ms > NET_HTTP_IDLE_MS) ||
+            (c->closing && now - c->since_ms > NET_CLOSING_MS))
+            conn_destroy(c);
+    }
+}
+
+net *net_create(uv_loop_t *loop, const net_config *config, const net_handlers *handlers)
+{
+    net *n = calloc(1, sizeof *n);
+    if (!n) return NULL;
+    n->loop = loop;
+    n->config = *config;
+    n->handlers = *handlers;
+    struct sockaddr_storage addr;
+    int rc = uv_ip4_addr(config->host, config->port, (struct sockaddr_in *)&addr);
+    if (rc != 0) rc = uv_ip6_addr(config->host, config->port, (struct sockaddr_in6 *)&addr);
+    if (rc != 0) {
+        log_error("listen_failed", "host=%s error=bad_address", config->host);
+        free(n);
+        return NULL;
+    }
+    uv_tcp_init(loop, &n->listener);
+    n->listener.data = n;
+    rc = uv_tcp_bind(&n->listener, (struct sockaddr *)&addr, 0);
+    if (rc == 0) rc = uv_listen((uv_stream_t *)&n->listener, 1024, on_connection);
+    if (rc != 0) {
+        log_error("listen_failed", "host=%s port=%d error=%s", config->host, config->port,
+                  uv_err_name(rc));
+        uv_close((uv_handle_t *)&n->listener, NULL);
+        uv_run(loop, UV_RUN_NOWAIT);
+        free(n);
+        return NULL;
+    }
+    n->listening = 1;
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    uv_tcp_getsockname(&n->listener, (struct sockaddr *)&bound, &blen);
+    n->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                : ((struct sockaddr_in *)&bound)->sin_port);
+    uv_timer_init(loop, &n->sweep);
+    n->sweep.data = n;
+    uv_timer_start(&n->sweep, on_sweep, 1000, 1000);
+    return n;
+}
+
+int net_port(const net *n)
+{
+    return n->port;
+}
+
+void net_stop_listening(net *n)
+{
+    if (!n->listening) return;
+    n->listening = 0;
+    uv_close((uv_handle_t *)&n->listener, NULL);
+}
+
+const char *net_conn_peer(const net_conn *c)
+{
+    return c->peer;
+}
+
+size_t net_connection_count(const net *n)
+{
+    return n->conn_count;
+}
+
+void net_shutdown(net *n, uint16_t code, const char *reason)
+{
+    net_stop_listening(n);
+    if (!uv_is_closing((uv_handle_t *)&n->sweep)) {
+        uv_timer_stop(&n->sweep);
+        uv_close((uv_handle_t *)&n->sweep, NULL);
+    }
+    for (net_conn *c = n->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_WS)
+            net_conn_close(c, code, reason);
+        else
+            conn_destroy(c);
+    }
+}
+
+void net_abort_all(net *n)
+{
+    for (net_conn *c = n->conns; c; c = c->next)
+        conn_destroy(c);
+}
+
+int net_is_idle(const net *n)
+{
+    return n->conn_count == 0;
+}
+
+void net_destroy(net *n)
+{
+    if (!n) return;
+    assert(n->conn_count == 0);
+    free(n);
+}

@@ -1,0 +1,92 @@
+/*
+ * net: the game port. Accepts TCP connections on a libuv loop, answers HTTP (static files, the
+ * statistics page), upgrades to WebSocket (wslay parses and validates every client frame), and
+ * carries whole messages up and shared, sealed frames down.
+ *
+ * Upward, through net_handlers: on_open when a WebSocket handshake completes, on_message for each
+ * complete client message, on_close exactly once when an opened connection is gone. Downward:
+ * net_conn_send queues a frame; net_flush sends everything queued, one write per connection.
+ *
+ * Lifetimes: a net_conn belongs to net. After on_close the upper layer must forget the pointer.
+ * net_conn_close may be called at any time, any number of times.
+ */
+#ifndef CMMO_NET_H
+#define CMMO_NET_H
+
+#include "core/rcbuf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct net net;
+typedef struct net_conn net_conn;
+
+/* Bytes a connection may have queued and unsent before it is dropped as too slow: about 10 s of
+ * a crowded map's traffic for a legacy client. */
+#define NET_OUTBOUND_MAX (1u << 20)
+
+/* on_message's answer: keep reading, or stop reading this socket until net_conn_resume. */
+enum { NET_CONTINUE = 0, NET_PAUSE = 1 };
+
+typedef struct net_handlers {
+    void *ctx;
+    /* A WebSocket connection is open. Returns the upper layer's per-connection object, or NULL
+     * to refuse (the connection is closed with 1013, try again later). */
+    void *(*on_open)(void *ctx, net_conn *conn);
+    /* One complete client message (text, or binary), at most the configured message size. */
+    int (*on_message)(void *ctx, void *owner, const uint8_t *data, size_t len);
+    /* The connection is gone; owner must drop its pointer to it. */
+    void (*on_close)(void *ctx, void *owner);
+    /* An HTTP GET/HEAD that is not an upgrade: returns a full response, or NULL to let net serve
+     * a static file from the web root. */
+    rcbuf *(*on_http)(void *ctx, const char *path, int reset_query, int keep_alive);
+} net_handlers;
+
+typedef struct net_config {
+    const char *host;
+    int port; /* 0: any free port */
+    const char *web_root;
+    size_t max_message; /* largest client message accepted (close 1009 above) */
+} net_config;
+
+/* Creates the listener. Returns NULL and logs the reason if it cannot bind. */
+net *net_create(uv_loop_t *loop, const net_config *config, const net_handlers *handlers);
+
+/* The port actually bound (useful with port 0). */
+int net_port(const net *n);
+
+/* Stops accepting; existing connections stay. */
+void net_stop_listening(net *n);
+
+/* Queues a text message for c; seals the shared frame once. Takes its own reference. Does
+ * nothing if c is closing. If c's unsent bytes pass NET_OUTBOUND_MAX, c is dropped. */
+void net_conn_send(net_conn *c, rcbuf *message);
+
+/* Sends what every connection has queued: one socket write per connection. */
+void net_flush(net *n);
+
+/* Resumes reading a paused connection (after the upper layer drained its queue). */
+void net_conn_resume(net_conn *c);
+
+/* Starts a clean close: queued frames are flushed, then a close frame with code/reason, then the
+ * TCP connection is closed. Idempotent. */
+void net_conn_close(net_conn *c, uint16_t code, const char *reason);
+
+/* The peer's address as text ("127.0.0.1"). */
+const char *net_conn_peer(const net_conn *c);
+
+/* Number of open TCP connections (HTTP and WebSocket). */
+size_t net_connection_count(const net *n);
+
+/* Closes every connection with code/reason and stops listening; run the loop until
+ * net_is_idle(n) to let the close frames out. */
+void net_shutdown(net *n, uint16_t code, const char *reason);
+int net_is_idle(const net *n);
+/* Cuts every connection at once (no close frame). */
+void net_abort_all(net *n);
+
+/* Frees the listener; call after the loop has closed every handle. */
+void net_destroy(net *n);
+
+#endif

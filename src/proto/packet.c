@@ -1,0 +1,231 @@
+#include "proto/packet.h"
+
+#include "proto/jsonw.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    enum packet_action action;
+    int client_payloads; /* payload count a client must send; -1: clients never send it */
+} actions[] = {
+    {"Ok", PACKET_OK, -1},
+    {"Deny", PACKET_DENY, -1},
+    {"Register", PACKET_REGISTER, 3},
+    {"Login", PACKET_LOGIN, 2},
+    {"Chat", PACKET_CHAT, 2},
+    {"Target", PACKET_TARGET, 2},
+    {"ModelDelta", PACKET_MODEL_DELTA, -1},
+    {"Disconnect", PACKET_DISCONNECT, -1},
+};
+#define ACTION_COUNT (sizeof actions / sizeof actions[0])
+
+const char *packet_action_name(enum packet_action action)
+{
+    for (size_t i = 0; i < ACTION_COUNT; i++)
+        if (actions[i].action == action) return actions[i].name;
+    return "?";
+}
+
+/* "p0".."p99" -> index; anything else -> -1. Leading zeros ("p01") are not payload keys. */
+static int payload_index(const char *key)
+{
+    if (key[0] != 'p' || key[1] < '0' || key[1] > '9') return -1;
+    if (key[1] == '0' && key[2] != 0) return -1;
+    int v = 0;
+    for (const char *c = key + 1; *c; c++) {
+        if (*c < '0' || *c > '9' || v > 99) return -1;
+        v = v * 10 + (*c - '0');
+    }
+    return v > 99 ? -1 : v;
+}
+
+/* Copies a JSON string into out->text at *used; returns the copy or NULL if it does not fit. */
+static const char *keep_string(packet *out, size_t *used, json_t *s, size_t *len)
+{
+    size_t n = json_string_length(s);
+    if (*used + n + 1 > sizeof out->text) return NULL;
+    char *dst = out->text + *used;
+    memcpy(dst, json_string_value(s), n);
+    dst[n] = 0;
+    *used += n + 1;
+    *len = n;
+    return dst;
+}
+
+int packet_decode(const char *data, size_t len, packet *out)
+{
+    memset(out, 0, offsetof(packet, text));
+    if (len > PACKET_MAX_BYTES) return PACKET_E_MALFORMED;
+    json_error_t err;
+    /* REJECT_DUPLICATES: {"a":"Chat","a":"Login"} is ambiguous, so it is malformed. */
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+    if (!root) return PACKET_E_MALFORMED;
+    int rc = PACKET_E_MALFORMED;
+    json_t *payload[8] = {0};
+    int count = 0;
+    const char *key;
+    json_t *value;
+    if (!json_is_object(root)) goto done;
+    json_t *a = json_object_get(root, "a");
+    if (!json_is_string(a)) goto done;
+    /* Every key is `a` or pN; the pN are exactly p0..p(count-1). */
+    int max_index = -1;
+    json_object_foreach(root, key, value)
+    {
+        if (strcmp(key, "a") == 0) continue;
+        int idx = payload_index(key);
+        if (idx < 0) goto done;
+        if (idx < 8) payload[idx] = value;
+        if (idx > max_index) max_index = idx;
+        count++;
+    }
+    if (count != max_index + 1 || count > 8) goto done;
+
+    rc = PACKET_E_UNKNOWN_ACTION;
+    size_t i;
+    for (i = 0; i < ACTION_COUNT; i++)
+        if (strcmp(json_string_value(a), actions[i].name) == 0) break;
+    if (i == ACTION_COUNT || json_string_length(a) != strlen(actions[i].name)) goto done;
+    out->action = actions[i].action;
+    out->payload_count = count;
+
+    rc = PACKET_E_PAYLOAD;
+    if (actions[i].client_payloads >= 0 && count != actions[i].client_payloads) goto done;
+    size_t used = 0;
+    switch (out->action) {
+    case PACKET_REGISTER:
+        if (json_is_number(payload[2])) {
+            out->n0 = json_number_value(payload[2]);
+            out->n0_is_number = 1;
+        }
+        __attribute__((fallthrough)); /* p0, p1 as for Login */
+    case PACKET_LOGIN:
+        if (!json_is_string(payload[0]) || !json_is_string(payload[1])) goto done;
+        out->s0 = keep_string(out, &used, payload[0], &out->s0_len);
+        out->s1 = keep_string(out, &used, payload[1], &out->s1_len);
+        if (!out->s0 || !out->s1) goto done;
+        break;
+    case PACKET_CHAT:
+        /* p0 (the sender's name as the client believes it) is ignored: the server knows. */
+        if (!json_is_string(payload[1])) goto done;
+        out->s1 = keep_string(out, &used, payload[1], &out->s1_len);
+        if (!out->s1) goto done;
+        break;
+    case PACKET_TARGET:
+        if (!json_is_number(payload[0]) || !json_is_number(payload[1])) goto done;
+        out->n0 = json_number_value(payload[0]);
+        out->n1 = json_number_value(payload[1]);
+        /* jansson refuses NaN/Infinity literals and overflowing reals; this guards integers
+         * that do not fit a double exactly and any future decoder change. */
+        if (!isfinite(out->n0) || !isfinite(out->n1)) goto done;
+        break;
+    default:
+        /* Server-to-client actions: decoded so the session can ignore them knowingly. */
+        break;
+    }
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* ---- encoders ---- */
+
+/* Large enough for any packet the server writes: a chat is at most 20 name characters plus 256
+ * message characters, each escaped to at most 12 bytes, plus the envelope. */
+#define ENCODE_MAX 4096
+
+static rcbuf *finish(jsonw *w)
+{
+    long n = jsonw_finish(w);
+    if (n < 0) return NULL;
+    return rcbuf_from(w->out, (size_t)n);
+}
+
+rcbuf *packet_encode_ok(void)
+{
+    return rcbuf_from("{\"a\":\"Ok\"}", 10);
+}
+
+rcbuf *packet_encode_deny(const char *reason)
+{
+    char out[ENCODE_MAX];
+    jsonw w;
+    jsonw_init(&w, out, sizeof out);
+    jsonw_raw(&w, "{\"a\":\"Deny\",\"p0\":");
+    jsonw_string(&w, reason, strlen(reason));
+    jsonw_raw(&w, "}");
+    return finish(&w);
+}
+
+rcbuf *packet_encode_chat(const char *name, size_t name_len, const char *message, size_t msg_len)
+{
+    char out[ENCODE_MAX];
+    jsonw w;
+    jsonw_init(&w, out, sizeof out);
+    jsonw_raw(&w, "{\"a\":\"Chat\",\"p0\":");
+    jsonw_string(&w, name, name_len);
+    jsonw_raw(&w, ",\"p1\":");
+    jsonw_string(&w, message, msg_len);
+    jsonw_raw(&w, "}");
+    return finish(&w);
+}
+
+rcbuf *packet_encode_disconnect(int64_t actor_id)
+{
+    char out[64];
+    jsonw w;
+    jsonw_init(&w, out, sizeof out);
+    jsonw_raw(&w, "{\"a\":\"Disconnect\",\"p0\":");
+    jsonw_int(&w, actor_id);
+    jsonw_raw(&w, "}");
+    return finish(&w);
+}
+
+rcbuf *packet_encode_actor_full(const packet_actor *a)
+{
+    char out[512];
+    jsonw w;
+    jsonw_init(&w, out, sizeof out);
+    /* Key order as the original printed it; clients do not depend on it. */
+    jsonw_raw(&w, "{\"a\":\"ModelDelta\",\"p0\":{\"id\":");
+    jsonw_int(&w, a->actor_id);
+    jsonw_raw(&w, ",\"user\":");
+    jsonw_int(&w, a->user_id);
+    jsonw_raw(&w, ",\"instanced_entity\":{\"id\":");
+    jsonw_int(&w, a->instanced_entity_id);
+    jsonw_raw(&w, ",\"x\":");
+    jsonw_double(&w, a->x);
+    jsonw_raw(&w, ",\"y\":");
+    jsonw_double(&w, a->y);
+    jsonw_raw(&w, ",\"entity\":{\"id\":");
+    jsonw_int(&w, a->entity_id);
+    jsonw_raw(&w, ",\"name\":");
+    jsonw_string(&w, a->name, strlen(a->name));
+    jsonw_raw(&w, ",\"model_type\":\"Entity\"},\"model_type\":\"InstancedEntity\"},\"avatar_id\":");
+    jsonw_int(&w, a->avatar_id);
+    jsonw_raw(&w, ",\"model_type\":\"Actor\"}}");
+    return finish(&w);
+}
+
+rcbuf *packet_encode_actor_moved(int64_t actor_id, int64_t instanced_entity_id, double x, double y)
+{
+    char out[256];
+    jsonw w;
+    jsonw_init(&w, out, sizeof out);
+    jsonw_raw(&w, "{\"a\":\"ModelDelta\",\"p0\":{\"id\":");
+    jsonw_int(&w, actor_id);
+    jsonw_raw(&w, ",\"model_type\":\"Actor\",\"instanced_entity\":{\"id\":");
+    jsonw_int(&w, instanced_entity_id);
+    jsonw_raw(&w, ",\"model_type\":\"InstancedEntity\",\"x\":");
+    jsonw_double(&w, x);
+    jsonw_raw(&w, ",\"y\":");
+    jsonw_double(&w, y);
+    jsonw_raw(&w, "}}}");
+    return finish(&w);
+}

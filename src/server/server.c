@@ -1,0 +1,232 @@
+#include "server/server.h"
+
+#include "core/log.h"
+#include "game/auth.h"
+#include "game/session.h"
+#include "net/http.h"
+#include "net/net.h"
+#include "proto/packet.h"
+#include "server/tickstats.h"
+#include "store/store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <uv.h>
+
+/* Positions are written behind at most this often (and on leave and shutdown). */
+#define SAVE_INTERVAL_MS 1000
+/* Password hashing threads: two keep logins flowing while leaving a core for the tick. */
+#define AUTH_THREADS 2
+/* How long a shutdown waits for close frames and pending checks before it stops anyway. */
+#define SHUTDOWN_GRACE_MS 5000
+/* If the loop falls this many ticks behind, it skips ahead instead of running a burst. */
+#define TICK_MAX_BEHIND 5
+
+typedef struct server {
+    const config *config;
+    uv_loop_t loop;
+    uv_timer_t tick_timer;
+    uv_signal_t sigint, sigterm;
+    net *net;
+    game *game;
+    store *store;
+    auth *auth;
+    uint64_t tick_period_ns;
+    uint64_t next_tick_ns;
+    uint64_t ticks;
+    uint64_t shutdown_started_ms;
+    int shutting_down;
+    tickstats stats;
+} server;
+
+/* ---------------------------------------------------------------- net -> game */
+
+static void *on_open(void *ctx, net_conn *conn)
+{
+    server *s = ctx;
+    if (s->shutting_down) return NULL;
+    return game_session_open(s->game, conn, net_conn_peer(conn));
+}
+
+static int on_message(void *ctx, void *owner, const uint8_t *data, size_t len)
+{
+    server *s = ctx;
+    return game_session_message(s->game, owner, data, len) ? NET_PAUSE : NET_CONTINUE;
+}
+
+static void on_close(void *ctx, void *owner)
+{
+    server *s = ctx;
+    game_session_closed(s->game, owner);
+}
+
+static rcbuf *on_http(void *ctx, const char *path, int reset, int keep_alive)
+{
+    server *s = ctx;
+    if (strcmp(path, "/stats") != 0) return NULL;
+    char body[512];
+    int n = snprintf(body, sizeof body,
+                     "{\"connections\":%zu,\"players\":%zu,\"ticks\":%llu,"
+                     "\"tick_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}}\n",
+                     net_connection_count(s->net), game_player_count(s->game),
+                     (unsigned long long)s->stats.count, tickstats_quantile_ms(&s->stats, 0.50),
+                     tickstats_quantile_ms(&s->stats, 0.99), (double)s->stats.max_ns / 1e6);
+    if (reset) tickstats_reset(&s->stats);
+    return http_response(200, "application/json", body, (size_t)n, keep_alive, 0);
+}
+
+/* ---------------------------------------------------------------- game -> net */
+
+static void link_send(void *link, rcbuf *msg)
+{
+    net_conn_send(link, msg);
+}
+
+static void link_close(void *link, uint16_t code, const char *reason)
+{
+    net_conn_close(link, code, reason);
+}
+
+static void link_resume(void *link)
+{
+    net_conn_resume(link);
+}
+
+/* ---------------------------------------------------------------- tick */
+
+static void finish_shutdown(server *s)
+{
+    net_abort_all(s->net); /* whoever has not finished closing by now is cut */
+    uv_timer_stop(&s->tick_timer);
+    uv_close((uv_handle_t *)&s->tick_timer, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+static void run_tick(server *s)
+{
+    uint64_t start = uv_hrtime();
+    game_tick(s->game, start / 1000000);
+    net_flush(s->net);
+    s->ticks++;
+    tickstats_add(&s->stats, uv_hrtime() - start);
+}
+
+/* Ticks are scheduled against absolute times (start + k * period): a repeating libuv timer
+ * would drift by however long each tick and each loop iteration took. */
+static void on_tick_timer(uv_timer_t *t)
+{
+    server *s = t->data;
+    uint64_t now = uv_hrtime();
+    if (now >= s->next_tick_ns) {
+        run_tick(s);
+        s->next_tick_ns += s->tick_period_ns;
+        now = uv_hrtime();
+        if (now > s->next_tick_ns + TICK_MAX_BEHIND * s->tick_period_ns) {
+            log_warn("tick_behind", "skipped_ms=%llu",
+                     (unsigned long long)((now - s->next_tick_ns) / 1000000));
+            s->next_tick_ns = now + s->tick_period_ns;
+        }
+    }
+    if (s->shutting_down) {
+        uint64_t elapsed = uv_now(&s->loop) - s->shutdown_started_ms;
+        if ((net_is_idle(s->net) && game_idle(s->game)) || elapsed > SHUTDOWN_GRACE_MS) {
+            finish_shutdown(s);
+            return;
+        }
+    }
+    now = uv_hrtime();
+    uint64_t wait_ns = s->next_tick_ns > now ? s->next_tick_ns - now : 0;
+    uv_timer_start(&s->tick_timer, on_tick_timer, (wait_ns + 999999) / 1000000, 0);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    server *s = sig->data;
+    if (s->shutting_down) return;
+    log_info("shutdown_started", "signal=%s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    s->shutting_down = 1;
+    s->shutdown_started_ms = uv_now(&s->loop);
+    net_shutdown(s->net, 1001, "server shutting down");
+}
+
+/* ---------------------------------------------------------------- run */
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int server_run(const config *c)
+{
+    server *s = calloc(1, sizeof *s);
+    if (!s) return 1;
+    s->config = c;
+    int code = 1;
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    uv_loop_init(&s->loop);
+
+    s->store = store_open(&s->loop, c->db);
+    if (!s->store) goto out;
+    s->auth = auth_create(&s->loop, AUTH_THREADS);
+    if (!s->auth) {
+        log_error("startup_failed", "reason=auth");
+        goto out;
+    }
+    game_config gc = {
+        .world_width = c->world_width,
+        .world_height = c->world_height,
+        .tick_hz = c->tick_hz,
+        .save_interval_ms = SAVE_INTERVAL_MS,
+    };
+    game_link_ops ops = {link_send, link_close, link_resume};
+    s->game = game_create(&s->loop, &gc, &ops, s->store, s->auth);
+    if (!s->game) goto out;
+    net_config nc = {
+        .host = c->host,
+        .port = c->port,
+        .web_root = c->web_root,
+        .max_message = PACKET_MAX_BYTES,
+    };
+    net_handlers nh = {s, on_open, on_message, on_close, on_http};
+    s->net = net_create(&s->loop, &nc, &nh);
+    if (!s->net) goto out;
+
+    uv_signal_init(&s->loop, &s->sigint);
+    uv_signal_init(&s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_timer_init(&s->loop, &s->tick_timer);
+    s->tick_timer.data = s;
+    s->tick_period_ns = 1000000000ull / (uint64_t)c->tick_hz;
+    s->next_tick_ns = uv_hrtime() + s->tick_period_ns;
+    uv_timer_start(&s->tick_timer, on_tick_timer, s->tick_period_ns / 1000000, 0);
+    tickstats_reset(&s->stats);
+
+    log_info("listening", "host=%s port=%d db=%s web_root=%s tick_hz=%d world=%.0fx%.0f", c->host,
+             net_port(s->net), c->db, c->web_root, c->tick_hz, c->world_width, c->world_height);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+
+    /* Stopped: every position is saved, pending checks answered, the store drained. */
+    game_save_all(s->game);
+    code = 0;
+out:
+    if (s->game) game_destroy(s->game);
+    if (s->auth) auth_destroy(s->auth);
+    if (s->store) store_close(s->store);
+    if (s->net) net_destroy(s->net);
+    uv_run(&s->loop, UV_RUN_DEFAULT); /* let closed handles finish */
+    if (uv_loop_close(&s->loop) != 0) log_warn("loop_not_closed", "reason=handles_open");
+    if (code == 0) log_info("shutdown_complete", "ticks=%llu", (unsigned long long)s->ticks);
+    free(s);
+    return code;
+}

@@ -1,0 +1,30 @@
+#include "server/tickstats.h"
+
+#include <string.h>
+
+void tickstats_reset(tickstats *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void tickstats_add(tickstats *t, uint64_t ns)
+{
+    uint64_t b = ns / TICKSTATS_BUCKET_NS;
+    if (b >= TICKSTATS_BUCKETS) b = TICKSTATS_BUCKETS - 1;
+    t->buckets[b]++;
+    t->count++;
+    if (ns > t->max_ns) t->max_ns = ns;
+}
+
+double tickstats_quantile_ms(const tickstats *t, double q)
+{
+    if (t->count == 0) return 0;
+    uint64_t want = (uint64_t)(q * (double)t->count);
+    if (want >= t->count) want = t->count - 1;
+    uint64_t seen = 0;
+    for (uint32_t i = 0; i < TICKSTATS_BUCKETS; i++) {
+        seen += t->buckets[i];
+        if (seen > want) return (double)(i + 1) * TICKSTATS_BUCKET_NS / 1e6;
+    }
+    return (double)t->max_ns / 1e6;
+}

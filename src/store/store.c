@@ -1,0 +1,150 @@
+#include "store/store.h"
+
+#include "core/log.h"
+#include "core/workpool.h"
+#include "store/store_backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+    store_backend backend;
+    workpool *pool; /* one thread: requests run in submission order */
+};
+
+enum job_kind { JOB_FIND, JOB_CREATE, JOB_SAVE };
+
+typedef struct store_job {
+    workpool_job base;
+    store *store;
+    enum job_kind kind;
+    int result;
+    void *user;
+    store_account_cb account_cb;
+    store_done_cb done_cb;
+    char username[STORE_NAME_MAX + 1];
+    char hash[STORE_HASH_MAX];
+    int avatar;
+    store_account account;
+    size_t count;
+    store_position positions[];
+} store_job;
+
+static void job_work(workpool_job *base)
+{
+    store_job *j = (store_job *)base;
+    store_backend *b = &j->store->backend;
+    switch (j->kind) {
+    case JOB_FIND:
+        j->result = b->find(b->db, j->username, &j->account);
+        break;
+    case JOB_CREATE:
+        j->result = b->create(b->db, j->username, j->hash, j->avatar, &j->account);
+        break;
+    case JOB_SAVE:
+        j->result = b->save(b->db, j->positions, j->count);
+        break;
+    }
+}
+
+static void job_done(workpool_job *base)
+{
+    store_job *j = (store_job *)base;
+    if (j->result == STORE_ERROR) log_error("store_failed", "request=%d", (int)j->kind);
+    if (j->account_cb) j->account_cb(j->user, j->result, &j->account);
+    if (j->done_cb) j->done_cb(j->user, j->result);
+    free(j);
+}
+
+static store_job *job_new(store *s, enum job_kind kind, size_t positions)
+{
+    store_job *j = calloc(1, sizeof *j + positions * sizeof(store_position));
+    if (!j) return NULL;
+    j->base.work = job_work;
+    j->base.done = job_done;
+    j->store = s;
+    j->kind = kind;
+    return j;
+}
+
+static int job_submit(store *s, store_job *j)
+{
+    if (workpool_submit(s->pool, &j->base) != 0) {
+        free(j);
+        return -1;
+    }
+    return 0;
+}
+
+store *store_open(uv_loop_t *loop, const char *url)
+{
+    store *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    int rc = -1;
+    if (strncmp(url, "sqlite:", 7) == 0 && url[7]) {
+        rc = store_sqlite_open(url + 7, &s->backend);
+    } else {
+        log_error("store_open_failed", "url=%s reason=unsupported_scheme", url);
+    }
+    if (rc == 0) s->pool = workpool_create(loop, 1, 0, "store");
+    if (rc != 0 || !s->pool) {
+        if (rc == 0) s->backend.close(s->backend.db);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int store_find_account(store *s, const char *username, store_account_cb cb, void *user)
+{
+    store_job *j = job_new(s, JOB_FIND, 0);
+    if (!j || strlen(username) > STORE_NAME_MAX) {
+        free(j);
+        return -1;
+    }
+    strcpy(j->username, username);
+    j->account_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_create_account(store *s, const char *username, const char *password_hash, int avatar_id,
+                         store_account_cb cb, void *user)
+{
+    store_job *j = job_new(s, JOB_CREATE, 0);
+    if (!j || strlen(username) > STORE_NAME_MAX || strlen(password_hash) >= STORE_HASH_MAX) {
+        free(j);
+        return -1;
+    }
+    strcpy(j->username, username);
+    strcpy(j->hash, password_hash);
+    j->avatar = avatar_id;
+    j->account_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_save_positions(store *s, const store_position *positions, size_t n, store_done_cb cb,
+                         void *user)
+{
+    store_job *j = job_new(s, JOB_SAVE, n);
+    if (!j) return -1;
+    memcpy(j->positions, positions, n * sizeof *positions);
+    j->count = n;
+    j->done_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+size_t store_pending(const store *s)
+{
+    return workpool_pending(s->pool);
+}
+
+void store_close(store *s)
+{
+    if (!s) return;
+    workpool_destroy(s->pool);
+    s->backend.close(s->backend.db);
+    free(s);
+}

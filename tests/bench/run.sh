@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Smoke test of cmmo-bench (~15 s): a sanitized server on a free loopback port with a fresh
+# database, 20 benchmark players that register, log in, walk and chat for a few seconds. Checks
+# that the tool works end to end (logins, every chat delivered, deltas, no drops) - never how fast
+# anything is: timings belong to `make bench`, not to `make test`.
+# Env: CMMO_SERVER (default build/asan/cmmo-server), CMMO_BENCH (default build/cmmo-bench).
+# Last line: "RESULT: P passed, F failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+SERVER=${CMMO_SERVER:-build/asan/cmmo-server}
+BENCH=${CMMO_BENCH:-build/cmmo-bench}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+pass=0 fail=0
+check() { # check NAME CONDITION-EXIT-CODE
+  if [ "$2" -eq 0 ]; then pass=$((pass + 1)); echo "ok - $1"; else fail=$((fail + 1)); echo "not ok - $1"; fi
+}
+finish() {
+  echo "RESULT: $pass passed, $fail failed"
+  [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
+  exit $?
+}
+
+if [ ! -x "$BENCH" ]; then make -s "$BENCH" >/dev/null || { check "cmmo-bench builds" 1; finish; }; fi
+if [ ! -x "$SERVER" ]; then make -s "$SERVER" >/dev/null || { check "server $SERVER builds" 1; finish; }; fi
+
+tmp=$(mktemp -d /tmp/cmmo-bench-smoke.XXXXXX)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then kill -KILL "$server_pid" 2>/dev/null; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Only loopback: the server listens on 127.0.0.1, the benchmark refuses anything else anyway.
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$SERVER" --host 127.0.0.1 --port 0 \
+  --db "sqlite:$tmp/smoke.db" --web-root web --log-level info >"$tmp/server.log" 2>&1 &
+server_pid=$!
+port=
+for _ in $(seq 1 300); do # sanitized builds start slowly: up to 30 s
+  port=$(grep -m1 'listening' "$tmp/server.log" 2>/dev/null | sed -nE 's/.*port=([0-9]+).*/\1/p')
+  [ -n "$port" ] && break
+  kill -0 "$server_pid" 2>/dev/null || break
+  sleep 0.1
+done
+check "server starts and reports its port" "$([ -n "$port" ]; echo $?)"
+if [ -z "$port" ]; then cat "$tmp/server.log"; finish; fi
+
+timeout 120 "$BENCH" --host 127.0.0.1 --port "$port" --players 20 --register --rate 100 \
+  --target-interval 0.5 --chat-interval 1 --warmup 1 --duration 4 --drain 3 \
+  --server-pid "$server_pid" --max-runtime 90 --label smoke --json "$tmp/result.json" \
+  2>"$tmp/bench.log"
+rc=$?
+check "cmmo-bench exits 0" "$rc"
+[ "$rc" -ne 0 ] && cat "$tmp/bench.log"
+
+# Each assertion is one line: name<TAB>python expression over the result object r.
+while IFS=$'\t' read -r name expr; do
+  [ -z "$name" ] && continue
+  "$PY" - "$tmp/result.json" "$expr" <<'EOF' >/dev/null 2>&1
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)
+EOF
+  check "$name" $?
+done <<'CHECKS'
+run completed	r["stop_reason"] == "completed"
+all 20 players registered	r["ramp"]["registered"] + r["ramp"]["already_registered"] == 20
+all 20 players logged in	r["ramp"]["logged_in"] == 20 and r["ramp"]["login_ms"]["count"] == 20
+first ModelDelta after Ok is the own actor	r["ramp"]["own_model_wrong"] == 0
+chats were sent	r["chat"]["sent"] > 0 and r["chat"]["expected"] == r["chat"]["sent"] * 19
+every chat delivered once (ratio 1.0)	r["chat"]["delivered"] == r["chat"]["expected"]
+chats not echoed and p0 is the sender	r["chat"]["echoed"] == 0 and r["chat"]["wrong_sender"] == 0
+deltas received	r["traffic"]["deltas"] > 0 and r["traffic"]["deltas_per_client_s"] > 0
+moves seen by the mover and an observer	r["movement"]["self_ms"]["count"] > 0 and r["movement"]["observer_ms"]["count"] > 0
+no connection dropped	r["connections"]["dropped_ramp"] == 0 and r["connections"]["dropped_window"] == 0
+server stats endpoint reports tick times	r["server"]["stats"] is not None and r["server"]["tick_ms"]["max"] >= 0
+server CPU and RSS sampled from /proc	r["server"]["sampled"] and r["server"]["rss_window_start_kb"] > 0
+CHECKS
+
+# The server must have survived the load and stop cleanly (sanitizers report at exit).
+alive=1; kill -0 "$server_pid" 2>/dev/null && alive=0
+check "server still running after the load" "$alive"
+kill -TERM "$server_pid" 2>/dev/null
+stopped=1
+for _ in $(seq 1 100); do
+  if ! kill -0 "$server_pid" 2>/dev/null; then stopped=0; break; fi
+  sleep 0.1
+done
+check "server exits within 10 s of SIGTERM" "$stopped"
+wait "$server_pid" 2>/dev/null
+src=$?
+[ "$stopped" -eq 0 ] && check "server exit status 0" "$src"
+grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$tmp/server.log"
+check "no sanitizer report in the server log" "$([ $? -ne 0 ]; echo $?)"
+if [ "$fail" -gt 0 ]; then
+  echo "--- bench stderr"; tail -n 30 "$tmp/bench.log"
+  echo "--- server log (tail)"; tail -n 30 "$tmp/server.log"
+fi
+finish

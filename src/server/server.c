@@ -104,6 +104,8 @@ static void finish_shutdown(server *s)
     uv_close((uv_handle_t *)&s->tick_timer, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
+    /* The worker pools' wake-up handles stay active until they are destroyed after the loop. */
+    uv_stop(&s->loop);
 }
 
 static void run_tick(server *s)

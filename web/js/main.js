@@ -471,6 +471,7 @@ window.cmmo = Object.freeze({
           y: drawn?.y,
           serverX: server?.x,
           serverY: server?.y,
+          walking: id === session.ownId ? motion?.target != null : undefined,
         };
       }),
     };

@@ -1,0 +1,52 @@
+// Losing the connection: a clear message and a Reconnect button that brings the player back.
+// This test runs a server of its own, because it stops it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { launchBrowser, openGame, uniqueName, registerAndEnter, snapshot, screenshot, startServer, stopServer } from './helpers.mjs';
+
+let browser;
+let dir;
+let server;
+before(async () => {
+  browser = await launchBrowser();
+  dir = mkdtempSync(path.join(tmpdir(), 'cmmo-e2e-'));
+});
+after(async () => {
+  await browser?.close();
+  if (server) await stopServer(server);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the server going away shows Connection lost and Reconnect brings the player back', async () => {
+  const db = path.join(dir, 'reconnect.db');
+  server = await startServer({ db });
+  const port = server.port;
+  const context = await browser.newContext({ viewport: { width: 1024, height: 600 } });
+  const page = await openGame(context, server.url);
+  const name = uniqueName('rc');
+  await registerAndEnter(page, name, 'rc-pw', 3);
+
+  await stopServer(server);
+  server = null;
+  await page.waitForSelector('#connection-overlay', { state: 'visible', timeout: 10000 });
+  assert.match(await page.textContent('#connection-title'), /Connection lost/);
+  assert.equal(await page.isVisible('#reconnect-button'), true);
+  await screenshot(page, 'connection-lost.png');
+
+  // Reconnect while the server is still down: the message stays, nothing freezes.
+  await page.click('#reconnect-button');
+  await page.waitForFunction(() => document.getElementById('connection-message').textContent.includes('Still cannot reach'), null, { timeout: 10000 });
+  assert.equal(await page.isEnabled('#reconnect-button'), true);
+
+  server = await startServer({ db, port });
+  await page.click('#reconnect-button');
+  await page.waitForSelector('#connection-overlay', { state: 'hidden', timeout: 20000 });
+  const s = await snapshot(page);
+  assert.equal(s.screen, 'world');
+  assert.equal(s.ownName, name);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});

@@ -18,7 +18,31 @@
 #define THROTTLE_LOCKOUT_MS 60000
 #define THROTTLE_ENTRIES 65536
 
+/* Flood control (token buckets, per connection). A Godot client sends a Target per click and a
+ * Chat per line: far below these. A client over budget has its messages dropped; one that stays
+ * far over it (the deficit passes the burst again) is closed with 1008. */
+#define RATE_PACKETS_PER_S 40.0
+#define RATE_PACKETS_BURST 200.0
+#define RATE_CHATS_PER_S 2.0
+#define RATE_CHATS_BURST 10.0
+
 enum session_state { SESSION_LOGIN, SESSION_PLAY };
+
+typedef struct bucket {
+    double tokens;
+    uint64_t last_ms;
+} bucket;
+
+/* Takes one token. Returns 0 if there was one, 1 if over budget, 2 if abusively so. */
+static int bucket_take(bucket *b, double per_s, double burst, uint64_t now_ms)
+{
+    b->tokens += (double)(now_ms - b->last_ms) * per_s / 1000.0;
+    if (b->tokens > burst) b->tokens = burst;
+    b->last_ms = now_ms;
+    b->tokens -= 1;
+    if (b->tokens >= 0) return 0;
+    return b->tokens < -burst ? 2 : 1;
+}
 
 typedef struct queued {
     uint8_t *data;
@@ -32,6 +56,7 @@ struct session {
     enum session_state state;
     unsigned busy : 1;   /* waiting for auth or the store; the queue waits too */
     unsigned paused : 1; /* asked the connection to stop reading */
+    bucket packets, chats;
     world_actor *actor;  /* in PLAY */
     queued *queue;       /* ring buffer of client messages */
     uint32_t q_head, q_len, q_cap;
@@ -290,6 +315,12 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
         break;
     case PACKET_CHAT:
         if (!login) {
+            int over = bucket_take(&s->chats, RATE_CHATS_PER_S, RATE_CHATS_BURST, uv_now(g->loop));
+            if (over) {
+                log_debug("chat_dropped", "peer=%s reason=rate", s->peer);
+                if (over == 2 && s->link) g->ops.close(s->link, 1008, "chat flood");
+                return;
+            }
             char clean[VALIDATE_CHAT_BYTES + 1];
             size_t n = validate_chat(p->s1, p->s1_len, clean);
             if (n > 0) world_chat(g->world, s->actor, clean, n);
@@ -364,6 +395,8 @@ session *game_session_open(game *g, void *link, const char *peer)
     s->game = g;
     s->link = link;
     snprintf(s->peer, sizeof s->peer, "%s", peer);
+    s->packets = (bucket){RATE_PACKETS_BURST, uv_now(g->loop)};
+    s->chats = (bucket){RATE_CHATS_BURST, uv_now(g->loop)};
     s->next = g->sessions;
     if (g->sessions) g->sessions->prev = s;
     g->sessions = s;
@@ -373,6 +406,15 @@ session *game_session_open(game *g, void *link, const char *peer)
 
 int game_session_message(game *g, session *s, const uint8_t *data, size_t len)
 {
+    int over = bucket_take(&s->packets, RATE_PACKETS_PER_S, RATE_PACKETS_BURST, uv_now(g->loop));
+    if (over) {
+        log_debug("message_dropped", "peer=%s reason=rate", s->peer);
+        if (over == 2 && s->link) {
+            log_info("conn_flood_closed", "peer=%s", s->peer);
+            g->ops.close(s->link, 1008, "message flood");
+        }
+        return 0;
+    }
     if (s->q_len >= SESSION_QUEUE_HARD) {
         log_debug("message_dropped", "peer=%s reason=queue_full", s->peer);
         return 1;

@@ -16,6 +16,15 @@
  * connection may take to drain before it is cut. */
 #define NET_HTTP_IDLE_MS 15000
 #define NET_CLOSING_MS 5000
+/* A WebSocket that has sent nothing for NET_PING_MS is pinged; one silent for NET_DEAD_MS (no
+ * pong either) is taken for dead: a phone that vanished without closing its socket. */
+#define NET_PING_MS 20000
+#define NET_DEAD_MS 45000
+/* Connection caps. The total stays under the file descriptor limit with room for the database;
+ * the per-address cap stops one host from holding every slot. Loopback is exempt: a reverse
+ * proxy on the same machine, and local tools, bring every player through 127.0.0.1. */
+#define NET_MAX_CONNECTIONS 60000
+#define NET_MAX_PER_ADDRESS 64
 
 enum conn_state { CONN_HTTP, CONN_WS };
 
@@ -31,6 +40,8 @@ struct net_conn {
     unsigned destroyed : 1; /* uv_close called */
     unsigned paused : 1;    /* the owner asked to stop reading */
     unsigned reading : 1;
+    unsigned pinged : 1;  /* a ping is out since the last input */
+    uint64_t last_input_ms;
     void *owner;
     uint64_t since_ms; /* when the current state (HTTP, closing) began, for the sweep */
     http_request *http;
@@ -396,6 +407,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread == 0 || c->destroyed) return;
+    c->last_input_ms = uv_now(c->net->loop);
+    c->pinged = 0;
     if (c->closing) return; /* after a close, input is discarded */
     conn_process(c, (const uint8_t *)buf->base, (size_t)nread);
     if (!c->destroyed && c->paused && c->reading) {
@@ -474,6 +487,17 @@ void net_conn_close(net_conn *c, uint16_t code, const char *reason)
     conn_flush(c);
 }
 
+static int over_address_cap(net *n, const net_conn *c)
+{
+    if (strncmp(c->peer, "127.", 4) == 0 || strcmp(c->peer, "::1") == 0 ||
+        strncmp(c->peer, "::ffff:127.", 11) == 0)
+        return 0;
+    size_t same = 0;
+    for (const net_conn *o = n->conns; o; o = o->next)
+        if (!o->destroyed && strcmp(o->peer, c->peer) == 0) same++;
+    return same > NET_MAX_PER_ADDRESS;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     net *n = server->data;
@@ -496,7 +520,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     http_request_init(c->http);
-    c->since_ms = uv_now(n->loop);
+    c->since_ms = c->last_input_ms = uv_now(n->loop);
     /* Frames leave once per tick already gathered: Nagle would only add latency. */
     uv_tcp_nodelay(&c->tcp, 1);
     struct sockaddr_storage addr;
@@ -507,6 +531,11 @@ static void on_connection(uv_stream_t *server, int status)
             uv_ip4_name((struct sockaddr_in *)&addr, c->peer, sizeof c->peer);
         else if (addr.ss_family == AF_INET6)
             uv_ip6_name((struct sockaddr_in6 *)&addr, c->peer, sizeof c->peer);
+    }
+    if (n->conn_count > NET_MAX_CONNECTIONS || over_address_cap(n, c)) {
+        log_info("conn_refused", "peer=%s reason=cap connections=%zu", c->peer, n->conn_count);
+        conn_destroy(c);
+        return;
     }
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     c->reading = 1;
@@ -521,8 +550,22 @@ static void on_sweep(uv_timer_t *t)
         next = c->next;
         if (c->destroyed) continue;
         if ((c->state == CONN_HTTP && !c->closing && now - c->since_ms > NET_HTTP_IDLE_MS) ||
-            (c->closing && now - c->since_ms > NET_CLOSING_MS))
+            (c->closing && now - c->since_ms > NET_CLOSING_MS)) {
             conn_destroy(c);
+        } else if (c->state == CONN_WS && !c->closing && !c->paused) {
+            uint64_t quiet = now - c->last_input_ms;
+            if (quiet > NET_DEAD_MS) {
+                log_info("conn_dead", "peer=%s quiet_ms=%llu", c->peer, (unsigned long long)quiet);
+                conn_destroy(c);
+            } else if (quiet > NET_PING_MS && !c->pinged) {
+                struct wslay_event_msg ping = {WSLAY_PING, (const uint8_t *)"cmmo", 4};
+                if (wslay_event_queue_msg(c->ws, &ping) == 0) {
+                    c->pinged = 1;
+                    conn_ws_send(c);
+                    conn_flush(c);
+                }
+            }
+        }
     }
 }
 

@@ -122,7 +122,13 @@ class Server:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+        # Run the binary through a symlink with its own name: a developer's `pkill cmmo-server`
+        # for their own servers on this machine must not shut down the suite's servers.
+        link = os.path.join(self.dir, "cmmo-it-server")
+        if not os.path.islink(link):
+            os.symlink(os.path.abspath(SERVER_BIN), link)
+        args = [link] + self.args()[1:]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                      env=env, preexec_fn=_die_with_parent)
         err.close()
         out.close()
@@ -267,8 +273,9 @@ def position_of(p):
 
 
 def is_move_of(actor_id):
+    """A movement delta of actor_id (a partial model carrying x and y, not a full model)."""
     return lambda p: (is_model_delta(p) and p["p0"].get("id") == actor_id
-                      and position_of(p) is not None)
+                      and position_of(p) is not None and not is_full_actor(p["p0"]))
 
 
 def is_at(actor_id, x, y):
@@ -517,14 +524,19 @@ class RawWebSocket:
         return b0 & 0x0F, data
 
     def recv_close_code(self):
-        """Read frames until a close frame; return its code (None if the socket just closed)."""
+        """Read frames until a close frame; return its code, or a string saying what happened
+        instead (no code in the close frame, TCP closed without a close frame, timeout)."""
         try:
             while True:
                 op, data = self.recv_frame()
                 if op == 8:
-                    return struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
+                    if len(data) >= 2:
+                        return struct.unpack("!H", data[:2])[0]
+                    return "close frame without a code"
         except (EOFError, ConnectionError):
-            return None
+            return "TCP closed without a close frame"
+        except socket.timeout:
+            return "no close frame within the timeout"
 
     def close(self):
         try:
@@ -612,8 +624,16 @@ class ServerTestCase(unittest.TestCase):
         try:
             kept = getattr(cls, "_kept", [])
             if kept:
-                cls.loop.run_until_complete(
-                    asyncio.gather(*(c.close() for c in kept), return_exceptions=True))
+                async def close_kept():
+                    await asyncio.gather(*(c.close() for c in kept), return_exceptions=True)
+                cls.loop.run_until_complete(close_kept())
+        finally:
+            cls._kept = []
+            cls._stop_server()
+
+    @classmethod
+    def _stop_server(cls):
+        try:
             if cls.server is not None:
                 cls.server.stop_and_check()
                 cls.server.assert_clean()

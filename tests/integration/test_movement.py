@@ -164,20 +164,21 @@ class DefaultWorld(MovementCase):
 
 
 class SmallWorld(MovementCase):
-    server_options = {"world": "100x50"}
+    # --help documents 64..1000000 for each side.
+    server_options = {"world": "128x64"}
 
     @async_test
     async def test_world_option_bounds_clamp_targets(self):
         a, b = await self.players(2, "small")
         await a.send(pkt("Target", 1e6, 1e6))
-        await b.wait_for(is_at(a.aid, 100, 50), timeout=5, what="arrival at the corner (100, 50)")
+        await b.wait_for(is_at(a.aid, 128, 64), timeout=5, what="arrival at the corner (128, 64)")
         await a.send(pkt("Target", -1e6, 25))
         await b.wait_for(is_at(a.aid, 0, 25), timeout=5, what="arrival at (0, 25)")
         await a.send(pkt("Target", 300, -300))
-        await b.wait_for(is_at(a.aid, 100, 0), timeout=5, what="arrival at (100, 0)")
+        await b.wait_for(is_at(a.aid, 128, 0), timeout=5, what="arrival at (128, 0)")
         for p in b.since(0, is_move_of(a.aid)):
             x, y = position_of(p)
-            self.assertTrue(0 <= x <= 100 and 0 <= y <= 50, "position (%r, %r) outside" % (x, y))
+            self.assertTrue(0 <= x <= 128 and 0 <= y <= 64, "position (%r, %r) outside" % (x, y))
 
 
 class SlowTick(MovementCase):

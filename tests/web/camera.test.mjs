@@ -1,24 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cameraOrigin, screenToWorld, WORLD_WIDTH, WORLD_HEIGHT, EDGE_MARGIN } from '../../web/js/camera.js';
+import { cameraOrigin, screenToWorld, WORLD_WIDTH, WORLD_HEIGHT } from '../../web/js/camera.js';
 
-test('a view larger than the map centers it', () => {
-  const o = cameraOrigin(1920, 1080, { x: 0, y: 0 });
-  assert.equal(o.x, (WORLD_WIDTH - 1920) / 2);
-  assert.equal(o.y, (WORLD_HEIGHT - 1080) / 2);
+const M = { left: 96, right: 96, top: 160, bottom: 200 };
+
+test('a view larger than the map and its margins centers the map (margins included)', () => {
+  const o = cameraOrigin(2560, 1440, { x: 0, y: 0 }, undefined, M);
+  assert.equal(o.x, (WORLD_WIDTH - 2560) / 2);
+  assert.equal(o.y, (WORLD_HEIGHT + 200 - 160 - 1440) / 2);
 });
 
-test('a small view follows the player', () => {
-  const o = cameraOrigin(390, 700, { x: 600, y: 400 });
-  assert.deepEqual(o, { x: 600 - 195, y: 400 - 350 });
+test('a small view follows the player, a little above the middle', () => {
+  const o = cameraOrigin(390, 700, { x: 600, y: 400 }, undefined, M);
+  assert.deepEqual(o, { x: 600 - 195, y: 400 - 280 });
 });
 
-test('the camera stops at the map edges plus a margin', () => {
-  assert.deepEqual(cameraOrigin(390, 700, { x: 0, y: 0 }), { x: -EDGE_MARGIN, y: -EDGE_MARGIN });
-  assert.deepEqual(cameraOrigin(390, 700, { x: WORLD_WIDTH, y: WORLD_HEIGHT }), {
-    x: WORLD_WIDTH + EDGE_MARGIN - 390,
-    y: WORLD_HEIGHT + EDGE_MARGIN - 700,
+test('the camera stops at the map edges plus the margins', () => {
+  assert.deepEqual(cameraOrigin(390, 700, { x: 0, y: 0 }, undefined, M), { x: -96, y: -160 });
+  assert.deepEqual(cameraOrigin(390, 700, { x: WORLD_WIDTH, y: WORLD_HEIGHT }, undefined, M), {
+    x: WORLD_WIDTH + 96 - 390,
+    y: WORLD_HEIGHT + 200 - 700,
   });
+});
+
+test('by default the bottom margin keeps an actor on the bottom edge above the chat', () => {
+  const o = cameraOrigin(1024, 600, { x: 600, y: WORLD_HEIGHT });
+  const feetOnScreen = WORLD_HEIGHT - o.y;
+  assert.ok(feetOnScreen < 600 * 0.66, `feet at ${feetOnScreen}`);
 });
 
 test('screenToWorld adds the origin and clamps to the map like the server does', () => {

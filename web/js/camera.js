@@ -5,24 +5,36 @@
 export const WORLD_WIDTH = 1344;
 export const WORLD_HEIGHT = 832;
 export const TILE_SIZE = 64;
-// The camera may show this much ground beyond the map's edges, so that an actor standing on the
-// edge (new players spawn at (0, 0)) is drawn whole, name tag included.
+// How much ground beyond the map's edges the camera may show, so that an actor standing on an edge
+// (new players spawn at (0, 0)) is drawn whole: name tag and marker above the sprite, clear of the
+// HUD at the top; at the bottom, clear of the chat panel over the bottom third of the screen.
 export const EDGE_MARGIN = 96;
+export const TOP_MARGIN = 160;
+export function defaultMargins(viewHeight) {
+  return { left: EDGE_MARGIN, right: EDGE_MARGIN, top: TOP_MARGIN, bottom: Math.round(viewHeight * 0.34) + 40 };
+}
 
-// One axis: center the map when the view is wider than map plus margins, else follow `focus`
-// and stay within the margins.
-function axisOrigin(view, world, focus, margin) {
-  if (view >= world + 2 * margin) return (world - view) / 2;
-  const origin = focus - view / 2;
-  return Math.min(Math.max(origin, -margin), world + margin - view);
+// One axis: center the map when the view is larger than map plus margins, else keep `focus` at
+// `anchor` (a fraction of the view) and the view within the margins.
+function axisOrigin(view, world, focus, marginLow, marginHigh, anchor) {
+  if (view >= world + marginLow + marginHigh) return (world + marginHigh - marginLow - view) / 2;
+  const origin = focus - view * anchor;
+  return Math.min(Math.max(origin, -marginLow), world + marginHigh - view);
 }
 
 // The world point drawn at the view's top-left corner, for a view of viewWidth x viewHeight
-// CSS pixels following `focus` ({x, y}).
-export function cameraOrigin(viewWidth, viewHeight, focus, world = { width: WORLD_WIDTH, height: WORLD_HEIGHT }, margin = EDGE_MARGIN) {
+// CSS pixels following `focus` ({x, y}). The player is kept a little above the middle, because
+// the chat covers the bottom of the screen.
+export function cameraOrigin(
+  viewWidth,
+  viewHeight,
+  focus,
+  world = { width: WORLD_WIDTH, height: WORLD_HEIGHT },
+  margins = defaultMargins(viewHeight),
+) {
   return {
-    x: axisOrigin(viewWidth, world.width, focus.x, margin),
-    y: axisOrigin(viewHeight, world.height, focus.y, margin),
+    x: axisOrigin(viewWidth, world.width, focus.x, margins.left, margins.right, 0.5),
+    y: axisOrigin(viewHeight, world.height, focus.y, margins.top, margins.bottom, 0.4),
   };
 }
 

@@ -4,6 +4,7 @@
 import { avatarSprite, groundTile, GROUND_TILE, SPRITE_WIDTH, SPRITE_FOOT_Y, WALK_FRAMES } from './sprites.js';
 import { facing } from './motion.js';
 import { WORLD_WIDTH, WORLD_HEIGHT } from './camera.js';
+import { layoutLabels } from './labels.js';
 
 // Feet move about this far per walk frame (70 px/s gives ~6 frames a second).
 const STRIDE_PX = 11;
@@ -56,7 +57,7 @@ export class Renderer {
       const sprite = avatarSprite(v.avatar, pose.direction, pose.frame);
       ctx.drawImage(sprite, Math.round(v.x - SPRITE_WIDTH / 2), Math.round(v.y - SPRITE_FOOT_Y));
     }
-    for (const { v } of poses) this.drawName(v, now);
+    this.drawNames(views, now);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
   }
 
@@ -143,16 +144,23 @@ export class Renderer {
     ctx.restore();
   }
 
-  drawName(v, now) {
+  // Name tags above the sprites, moved up where they would cover each other.
+  drawNames(views, now) {
     const { ctx } = this;
-    const name = v.name || '…';
     ctx.font = '600 13px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-    const textWidth = ctx.measureText(name).width;
-    const w = Math.ceil(textWidth) + 14;
     const h = 20;
-    const x = Math.round(v.x - w / 2);
-    const y = Math.round(v.y - SPRITE_FOOT_Y - h - 2);
-    ctx.fillStyle = v.own ? 'rgba(60, 40, 0, 0.78)' : 'rgba(15, 20, 30, 0.66)';
+    const boxes = views.map((v) => {
+      const w = Math.ceil(ctx.measureText(v.name || '…').width) + 14;
+      return { x: Math.round(v.x - w / 2), y: Math.round(v.y - SPRITE_FOOT_Y - h - 2), w, h, first: v.own };
+    });
+    const placed = layoutLabels(boxes);
+    views.forEach((v, i) => this.drawName(v, placed[i], now));
+  }
+
+  drawName(v, box, now) {
+    const { ctx } = this;
+    const { x, y, w, h } = box;
+    ctx.fillStyle = v.own ? 'rgba(60, 40, 0, 0.8)' : 'rgba(15, 20, 30, 0.7)';
     roundRect(ctx, x, y, w, h, 7);
     ctx.fill();
     if (v.own) {
@@ -163,17 +171,18 @@ export class Renderer {
     ctx.fillStyle = v.own ? '#ffe27a' : '#ffffff';
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
-    ctx.fillText(name, v.x, y + h / 2 + 1);
+    ctx.fillText(v.name || '…', x + w / 2, y + h / 2 + 1);
     if (v.own) {
       // a bobbing arrow over the own player's name
-      const ay = y - 6 + Math.sin(now / 200) * 2;
+      const cx = x + w / 2;
+      const ay = y - 4 + Math.sin(now / 200) * 2;
       ctx.fillStyle = '#ffd64a';
       ctx.strokeStyle = '#3c2800';
       ctx.lineWidth = 1.5;
       ctx.beginPath();
-      ctx.moveTo(v.x - 7, ay - 8);
-      ctx.lineTo(v.x + 7, ay - 8);
-      ctx.lineTo(v.x, ay);
+      ctx.moveTo(cx - 7, ay - 8);
+      ctx.lineTo(cx + 7, ay - 8);
+      ctx.lineTo(cx, ay);
       ctx.closePath();
       ctx.fill();
       ctx.stroke();

@@ -48,6 +48,11 @@ TICK_HZ = 20.0
 STEP = SPEED / TICK_HZ
 WORLD_W, WORLD_H = 1344.0, 832.0
 
+# Chat budget of docs/PROTOCOL.md section 6 is 2 lines/s with bursts of 10; Client.chat() keeps
+# under it with a margin. Flood limits themselves are tested with raw sends.
+CHAT_RATE_SAFE = 1.8
+CHAT_BURST_SAFE = 8.0
+
 SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
 
 _names = itertools.count(1)
@@ -375,6 +380,23 @@ class Client:
 
     async def send_raw(self, data):
         await self.ws.send(data)
+
+    async def chat(self, text, sender=None):
+        """Send a Chat, paced to stay inside the documented chat budget (2 lines/s, bursts of
+        10; docs/PROTOCOL.md section 6) so that a test's chats are never dropped for rate."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if not hasattr(self, "_chat_tokens"):
+            self._chat_tokens, self._chat_last = CHAT_BURST_SAFE, now
+        self._chat_tokens = min(CHAT_BURST_SAFE,
+                                self._chat_tokens + (now - self._chat_last) * CHAT_RATE_SAFE)
+        self._chat_last = now
+        if self._chat_tokens < 1:
+            wait = (1 - self._chat_tokens) / CHAT_RATE_SAFE
+            await asyncio.sleep(wait)
+            self._chat_tokens, self._chat_last = 1, loop.time()
+        self._chat_tokens -= 1
+        await self.send(pkt("Chat", self.name if sender is None else sender, text))
 
     def mark(self):
         """Index of the next packet to arrive."""
@@ -713,6 +735,6 @@ class ServerTestCase(unittest.TestCase):
         await observer.wait_for(is_at(mover.aid, tx, ty), 4.0,
                                 "the mover arriving at (%s, %s) %s" % (tx, ty, context))
         token = "world alive %d" % k
-        await mover.send(pkt("Chat", mover.name, token))
+        await mover.chat(token)
         got = await observer.wait_for(is_chat(token), 4.0, "the mover's chat %s" % context)
         self.assertEqual(got["p0"], mover.name)

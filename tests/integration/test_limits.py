@@ -32,9 +32,9 @@ class ChatLimits(ServerTestCase):
         """Send text; return what the listener got (None if nothing before the sentinel)."""
         a, b = await self.pair()
         mark = b.mark()
-        await a.send(pkt("Chat", a.name, text))
+        await a.chat(text)
         sentinel = sentinel or "sentinel %d" % mark
-        await a.send(pkt("Chat", a.name, sentinel))
+        await a.chat(sentinel)
         await b.wait_for(is_chat(sentinel), what="the sentinel chat")
         got = [p["p1"] for p in b.since(mark, is_chat()) if p["p1"] != sentinel]
         self.assertLessEqual(len(got), 1, "one chat relayed at most: %r" % got)
@@ -236,6 +236,60 @@ class PacketsBeforeClose(ServerTestCase):
     @async_test
     async def test_chat_sent_just_before_abrupt_close_is_relayed(self):
         await self.check_chat_before_close(abrupt=True)
+
+
+class FloodLimits(ServerTestCase):
+    """docs/PROTOCOL.md section 6: chat lines 2/s with bursts of 10 (10 over budget: 1008);
+    client messages 40/s with bursts of 200 (200 over budget: 1008)."""
+
+    @async_test
+    async def test_chat_lines_over_the_budget_are_dropped_in_order(self):
+        a, b = await self.players(2, "chatty")
+        for i in range(15):
+            await a.send(pkt("Chat", a.name, "burst %d" % i))
+        await asyncio.sleep(0.8)
+        lines = [p["p1"] for p in b.since(0, is_chat()) if p["p0"] == a.name]
+        self.assertEqual(lines[:10], ["burst %d" % i for i in range(10)])
+        self.assertLessEqual(len(lines), 12, "lines beyond the burst are dropped: %r" % lines)
+        self.assertFalse(a.closed, "5 lines over budget must not close the connection")
+
+    @async_test
+    async def test_chat_flood_closes_with_1008_and_others_get_disconnect(self):
+        a, b = await self.players(2, "flooder")
+        try:
+            for i in range(40):
+                await a.send(pkt("Chat", a.name, "flood %d" % i))
+        except Exception:
+            pass
+        self.assertEqual(await a.wait_closed(), 1008)
+        await b.wait_for(is_disconnect(a.aid), what="the flooder's Disconnect")
+        lines = [p["p1"] for p in b.since(0, is_chat()) if p["p0"] == a.name]
+        self.assertLessEqual(len(lines), 12)
+
+    @async_test
+    async def test_message_flood_closes_with_1008_and_the_world_keeps_running(self):
+        await self.world_pair()
+        a = await self.player("spammer")
+        try:
+            for i in range(600):
+                await a.send(pkt("Target", i % 50, 5))
+        except Exception:
+            pass
+        self.assertEqual(await a.wait_closed(), 1008)
+        await self.assert_world_runs("after a message flood")
+
+    @async_test
+    async def test_client_at_20_targets_per_second_is_never_limited(self):
+        a, b = await self.players(2, "steady")
+        for i in range(60):  # 3 s at 20 Hz
+            await a.send(pkt("Target", 10 + (i % 2) * 20, 10))
+            await asyncio.sleep(0.05)
+        await a.send(pkt("Target", 3, 4))
+        await b.wait_for(lambda p: p.get("a") == "ModelDelta" and p["p0"]["id"] == a.aid
+                         and p["p0"].get("instanced_entity", {}).get("x") == 3
+                         and p["p0"]["instanced_entity"].get("y") == 4,
+                         what="arrival at (3, 4) after 3 s of 20 Hz Targets")
+        self.assertFalse(a.closed)
 
 
 if __name__ == "__main__":

@@ -106,7 +106,7 @@ class PlayStateBadInput(ServerTestCase):
             await bad.send_raw(f)
         # Still connected, still in PLAY, packets after the bad ones are handled in order.
         token = "still here after %s" % case
-        await bad.send(pkt("Chat", bad.name, token))
+        await bad.chat(token)
         got = await observer.wait_for(is_chat(token), what="the bad sender's next chat (%s)" % case)
         self.assertEqual(got["p0"], bad.name)
         await self.assert_world_runs("after %s" % case)
@@ -134,7 +134,6 @@ def _make_test(case):
     @async_test
     async def test(self):
         await self.check_ignored(case)
-    test.__doc__ = "In PLAY, %s is ignored and the world keeps running." % case.replace("_", " ")
     return test
 
 

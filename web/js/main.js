@@ -95,10 +95,14 @@ function connect() {
 }
 
 function connectionLost() {
+  const waiting = requestTimer !== null || pendingAction !== null;
   clearRequestTimer();
   pendingAction = null;
   setBusy(false);
   const host = location.host;
+  // On the login screen with nothing asked, a dropped idle connection is not news: the next
+  // Login or Register connects again.
+  if (screen === 'login' && !reconnecting && !waiting && everOpened) return;
   if (screen === 'world' || reconnecting) {
     showOverlay('Connection lost', reconnecting
       ? `Still cannot reach the server at ${host}. Check your connection and try again.`

@@ -372,6 +372,7 @@ game *game_create(uv_loop_t *loop, const game_config *config, const game_link_op
         .height = config->world_height,
         .speed = 70.0,
         .tick_hz = config->tick_hz,
+        .view_radius = config->view_radius,
         .send = world_send,
         .ctx = g,
     };

@@ -35,6 +35,7 @@ typedef struct game_link_ops {
 
 typedef struct game_config {
     double world_width, world_height;
+    double view_radius; /* see world_config */
     int tick_hz;
     uint64_t save_interval_ms; /* write-behind period for positions */
 } game_config;

@@ -21,7 +21,21 @@ struct world_actor {
     rcbuf *gone;              /* Disconnect(id), built when it leaves */
     world_actor **known;      /* actors this viewer has been sent, sorted by id */
     size_t known_len, known_cap;
+    int32_t cell;             /* grid cell index, -1 when not in the grid */
+    uint32_t cell_slot;       /* index in that cell's array */
 };
+
+/* The area-of-interest grid: square cells as large as the hysteresis radius, so everything a
+ * viewer may see lies in the 3 x 3 cells around it. */
+typedef struct grid_cell {
+    world_actor **actors;
+    uint32_t len, cap;
+} grid_cell;
+
+/* Bound on grid cells per side: a huge world with a small radius gets larger cells instead of
+ * an unbounded table. */
+#define GRID_MAX_SIDE 1024
+#define HYSTERESIS 1.25
 
 struct world {
     world_config config;
@@ -32,6 +46,11 @@ struct world {
     int membership_changed; /* someone joined or left since the last tick */
     world_actor **scratch;  /* per-tick scratch for merging known sets */
     size_t scratch_cap;
+    world_actor **visible; /* per-viewer scratch: what it sees now */
+    size_t visible_cap;
+    grid_cell *cells; /* NULL when view_radius is 0 */
+    int cols, rows;
+    double cell_size;
 };
 
 static int grow(void *array_ptr, size_t *cap, size_t need, size_t elem)
@@ -52,7 +71,63 @@ world *world_create(const world_config *config)
     world *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->config = *config;
+    if (config->view_radius > 0) {
+        w->cell_size = config->view_radius * HYSTERESIS;
+        double side = fmax(config->width, config->height);
+        if (side / w->cell_size > GRID_MAX_SIDE) w->cell_size = side / GRID_MAX_SIDE;
+        w->cols = (int)(config->width / w->cell_size) + 1;
+        w->rows = (int)(config->height / w->cell_size) + 1;
+        w->cells = calloc((size_t)w->cols * (size_t)w->rows, sizeof *w->cells);
+        if (!w->cells) {
+            free(w);
+            return NULL;
+        }
+    }
     return w;
+}
+
+static int32_t cell_of(const world *w, double x, double y)
+{
+    int cx = (int)(x / w->cell_size), cy = (int)(y / w->cell_size);
+    if (cx >= w->cols) cx = w->cols - 1;
+    if (cy >= w->rows) cy = w->rows - 1;
+    return cy * w->cols + cx;
+}
+
+static void grid_remove(world *w, world_actor *a)
+{
+    if (!w->cells || a->cell < 0) return;
+    grid_cell *c = &w->cells[a->cell];
+    world_actor *last = c->actors[--c->len];
+    c->actors[a->cell_slot] = last;
+    last->cell_slot = a->cell_slot;
+    a->cell = -1;
+}
+
+static int grid_insert(world *w, world_actor *a)
+{
+    if (!w->cells) return 0;
+    int32_t idx = cell_of(w, a->x, a->y);
+    grid_cell *c = &w->cells[idx];
+    if (c->len == c->cap) {
+        uint32_t cap = c->cap ? c->cap * 2 : 8;
+        world_actor **p = realloc(c->actors, cap * sizeof *p);
+        if (!p) return -1;
+        c->actors = p;
+        c->cap = cap;
+    }
+    a->cell = idx;
+    a->cell_slot = c->len;
+    c->actors[c->len++] = a;
+    return 0;
+}
+
+/* After a move: change cells if it crossed into another one. */
+static void grid_update(world *w, world_actor *a)
+{
+    if (!w->cells || cell_of(w, a->x, a->y) == a->cell) return;
+    grid_remove(w, a);
+    if (grid_insert(w, a) != 0) a->cell = -1; /* out of memory: invisible until next move */
 }
 
 static void actor_free(world_actor *a)
@@ -74,6 +149,11 @@ void world_destroy(world *w)
     free(w->all);
     free(w->departed);
     free(w->scratch);
+    free(w->visible);
+    if (w->cells)
+        for (int i = 0; i < w->cols * w->rows; i++)
+            free(w->cells[i].actors);
+    free(w->cells);
     free(w);
 }
 
@@ -141,8 +221,14 @@ world_actor *world_join(world *w, const store_account *account, void *viewer)
     a->x = fmin(fmax(isfinite(account->x) ? account->x : 0, 0), w->config.width);
     a->y = fmin(fmax(isfinite(account->y) ? account->y : 0, 0), w->config.height);
     a->viewer = viewer;
+    a->cell = -1;
+    if (grid_insert(w, a) != 0) {
+        free(a);
+        return NULL;
+    }
     /* The viewer knows itself from the start: its own model goes out first, now. */
     if (grow(&a->known, &a->known_cap, 1, sizeof *a->known) != 0) {
+        grid_remove(w, a);
         free(a);
         return NULL;
     }
@@ -165,6 +251,7 @@ void world_leave(world *w, world_actor *a, store_position *saved)
     assert(i < w->all_len && w->all[i] == a);
     memmove(w->all + i, w->all + i + 1, (w->all_len - i - 1) * sizeof *w->all);
     w->all_len--;
+    grid_remove(w, a);
     a->viewer = NULL;
     a->walking = 0;
     free(a->known);
@@ -214,16 +301,52 @@ static void actor_step(world *w, world_actor *a)
         rcbuf_unref(a->full);
         a->full = NULL;
         a->delta = packet_encode_actor_moved(a->id, a->instanced_entity_id, a->x, a->y);
+        grid_update(w, a);
     }
 }
 
-/* The one place that decides who can see whom. Everyone in play sees everyone for now: the
- * returned set is the sorted array of all actors. */
+static int knows(const world_actor *viewer, int64_t id)
+{
+    size_t i = lower_bound(viewer->known, viewer->known_len, id);
+    return i < viewer->known_len && viewer->known[i]->id == id;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    int64_t x = (*(world_actor *const *)a)->id, y = (*(world_actor *const *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* The one place that decides who can see whom, as a set sorted by id. Without a view radius it
+ * is everyone (the tutorial's small map). With one, it is the actors within the radius, or
+ * within the hysteresis radius for those the viewer already knows; the viewer always sees
+ * itself. Cost: the 3 x 3 grid cells around the viewer. */
 static world_actor *const *world_visible(world *w, const world_actor *viewer, size_t *len)
 {
-    (void)viewer;
-    *len = w->all_len;
-    return w->all;
+    if (!w->cells) {
+        *len = w->all_len;
+        return w->all;
+    }
+    double r = w->config.view_radius, keep = r * HYSTERESIS;
+    int cx = (int)(viewer->x / w->cell_size), cy = (int)(viewer->y / w->cell_size);
+    size_t n = 0;
+    for (int y = cy - 1; y <= cy + 1; y++) {
+        if (y < 0 || y >= w->rows) continue;
+        for (int x = cx - 1; x <= cx + 1; x++) {
+            if (x < 0 || x >= w->cols) continue;
+            grid_cell *c = &w->cells[y * w->cols + x];
+            if (grow(&w->visible, &w->visible_cap, n + c->len, sizeof *w->visible) != 0) break;
+            for (uint32_t i = 0; i < c->len; i++) {
+                world_actor *a = c->actors[i];
+                double dx = a->x - viewer->x, dy = a->y - viewer->y, d2 = dx * dx + dy * dy;
+                if (d2 <= r * r || (d2 <= keep * keep && knows(viewer, a->id)))
+                    w->visible[n++] = a;
+            }
+        }
+    }
+    qsort(w->visible, n, sizeof *w->visible, by_id);
+    *len = n;
+    return w->visible;
 }
 
 /* Merges what viewer knows with what it sees now; sends enters, moves and leaves. */

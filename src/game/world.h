@@ -26,6 +26,10 @@ typedef struct world_config {
     double width, height; /* targets are clamped to [0,width] x [0,height] */
     double speed;         /* px per second (70, as the client predicts) */
     int tick_hz;
+    /* Area of interest: a viewer sees actors within view_radius px, and keeps seeing one it
+     * knows until it is 25% farther (hysteresis, so an actor on the edge does not flicker in and
+     * out). 0: everyone sees everyone. */
+    double view_radius;
     /* Delivers one packet (a shared buffer: take a reference to keep it) to a viewer. */
     void (*send)(void *ctx, void *viewer, rcbuf *msg);
     void *ctx;

@@ -18,6 +18,8 @@ static const char usage[] =
     "  --web-root DIR     static files served over HTTP        CMMO_WEB_ROOT  (web)\n"
     "  --tick-hz N        world ticks per second, 1..120       CMMO_TICK_HZ   (20)\n"
     "  --world WxH        world size in pixels, 64..1000000    CMMO_WORLD     (1344x832)\n"
+    "  --view-radius N    area of interest in px, 0 = all      CMMO_VIEW_RADIUS (auto)\n"
+    "                     auto: 0 for worlds up to 2048x2048, else 600\n"
     "  --log-level L      debug, info, warn or error           CMMO_LOG_LEVEL (info)\n"
     "  --help             this text\n"
     "\n"
@@ -112,6 +114,17 @@ bad:
     return -1;
 }
 
+static int apply_view_radius(config *c, const char *v, char *err, size_t n)
+{
+    long r;
+    if (parse_int(v, 0, 1000000, &r) != 0) {
+        snprintf(err, n, "--view-radius: expected an integer from 0 to 1000000, got '%s'", v);
+        return -1;
+    }
+    c->view_radius = (double)r;
+    return 0;
+}
+
 static int apply_log_level(config *c, const char *v, char *err, size_t n)
 {
     if (log_level_parse(v, &c->log_level) != 0) {
@@ -128,6 +141,7 @@ static const option_def options[] = {
     {"--web-root", "CMMO_WEB_ROOT", apply_web_root},
     {"--tick-hz", "CMMO_TICK_HZ", apply_tick_hz},
     {"--world", "CMMO_WORLD", apply_world},
+    {"--view-radius", "CMMO_VIEW_RADIUS", apply_view_radius},
     {"--log-level", "CMMO_LOG_LEVEL", apply_log_level},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -143,6 +157,7 @@ int config_load(config *c, int argc, char **argv)
     c->world_width = 1344;
     c->world_height = 832;
     c->log_level = LOG_INFO;
+    c->view_radius = -1;
     char err[512];
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         const char *v = getenv(options[i].env);
@@ -184,5 +199,7 @@ int config_load(config *c, int argc, char **argv)
             return CONFIG_ERROR;
         }
     }
+    if (c->view_radius < 0)
+        c->view_radius = (c->world_width <= 2048 && c->world_height <= 2048) ? 0 : 600;
     return CONFIG_OK;
 }

@@ -14,6 +14,10 @@ typedef struct config {
     char web_root[4096];
     int tick_hz;
     double world_width, world_height;
+    /* Area-of-interest radius in px; 0 = everyone sees everyone. Default (-1 until resolved):
+     * 0 for worlds up to 2048 x 2048 (the tutorial map looks exactly as in the original), else
+     * 600, about the half-diagonal of a 1024 x 600 view. */
+    double view_radius;
     enum log_level log_level;
 } config;
 

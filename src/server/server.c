@@ -186,6 +186,7 @@ int server_run(const config *c)
     game_config gc = {
         .world_width = c->world_width,
         .world_height = c->world_height,
+        .view_radius = c->view_radius,
         .tick_hz = c->tick_hz,
         .save_interval_ms = SAVE_INTERVAL_MS,
     };
@@ -214,8 +215,9 @@ int server_run(const config *c)
     uv_timer_start(&s->tick_timer, on_tick_timer, s->tick_period_ns / 1000000, 0);
     tickstats_reset(&s->stats);
 
-    log_info("listening", "host=%s port=%d db=%s web_root=%s tick_hz=%d world=%.0fx%.0f", c->host,
-             net_port(s->net), c->db, c->web_root, c->tick_hz, c->world_width, c->world_height);
+    log_info("listening", "host=%s port=%d db=%s web_root=%s tick_hz=%d world=%.0fx%.0f view_radius=%.0f",
+             c->host, net_port(s->net), c->db, c->web_root, c->tick_hz, c->world_width,
+             c->world_height, c->view_radius);
     uv_run(&s->loop, UV_RUN_DEFAULT);
 
     /* Stopped: every position is saved, pending checks answered, the store drained. */

@@ -82,8 +82,12 @@ void jsonw_double(jsonw *w, double v)
 {
     char num[40];
     if (!isfinite(v)) v = 0.0;
-    int n = snprintf(num, sizeof num, "%.15g", v);
-    if (strtod(num, NULL) != v) n = snprintf(num, sizeof num, "%.17g", v);
+    /* The shortest of 15, 16 or 17 significant digits that reads back exactly. */
+    int n = 0;
+    for (int digits = 15; digits <= 17; digits++) {
+        n = snprintf(num, sizeof num, "%.*g", digits, v);
+        if (strtod(num, NULL) == v) break;
+    }
     if (!strpbrk(num, ".eEn")) {
         num[n++] = '.';
         num[n++] = '0';

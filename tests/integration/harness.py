@@ -665,6 +665,13 @@ class ServerTestCase(unittest.TestCase):
 
     def setUp(self):
         self._clients = []
+        srv = self.server
+        if srv is not None and srv.proc is not None and srv.proc.poll() is not None:
+            # An earlier test of this class killed the server. Record why (exit code, sanitizer
+            # report: tearDownClass fails with it) and start a new one on the same database so
+            # that each later test still tests something.
+            srv.stop_and_check()
+            srv.start()
 
     def tearDown(self):
         async def close_all():

@@ -677,6 +677,17 @@ class ServerTestCase(unittest.TestCase):
         async def close_all():
             await asyncio.gather(*(c.close() for c in self._clients), return_exceptions=True)
         self.loop.run_until_complete(close_all())
+        # Is the server still alive? A crash is then pinned on this test, and the next test's
+        # setUp restarts it (a sanitizer report can take a moment to finish the process).
+        srv = self.server
+        if srv is not None and srv.proc is not None and srv.proc.poll() is None:
+            try:
+                http_get(srv.port, "/stats", timeout=3)
+            except Exception:
+                try:
+                    srv.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    pass
 
     async def client(self, label="", server=None, **kwargs):
         c = await Client.connect((server or self.server).url, label, **kwargs)

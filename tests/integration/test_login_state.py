@@ -17,7 +17,8 @@ INCORRECT = "Username or password incorrect"
 # name -> (frames, acceptable Deny texts per frame; None = ignored, no reply).
 # Where the spec allows either the generic or the field reason, both are listed.
 LOGIN_CASES = {
-    "not_json": (["not json", '{"a":"Login",', "", '{"a":Login}'], [MALFORMED] * 4),
+    "not_json": (["not json", '{"a":"Login",', '{"a":Login}'], [MALFORMED] * 3),
+    "empty_message": ([""], [MALFORMED]),
     "non_object": (["[]", '"Login"', "42", "null", "true"], [MALFORMED] * 5),
     "missing_action": (['{"p0":"x","p1":"y"}', "{}"], [MALFORMED] * 2),
     "non_string_action": (['{"a":5,"p0":"x"}', '{"a":null}', '{"a":["Login"]}'], [MALFORMED] * 3),

@@ -210,7 +210,11 @@ function handleEvents(events) {
         break;
       case 'own-actor':
         ui.hudName.textContent = event.name;
-        addSystemLine(`Welcome, ${event.name}! Click or tap to walk; press Enter to chat.`);
+        addSystemLine(
+          window.matchMedia('(pointer: coarse)').matches
+            ? `Welcome, ${event.name}! Tap the ground to walk.`
+            : `Welcome, ${event.name}! Click to walk; press Enter to chat.`,
+        );
         break;
       case 'actor-left':
         addSystemLine(`${event.name || 'Someone'} has disconnected.`);

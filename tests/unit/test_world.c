@@ -1,0 +1,720 @@
+/* Unit tests for game/world: what each viewer is sent on join, per tick, on movement, on leave
+ * and on chat, with a recording send callback (copies of every packet per viewer pointer). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "game/world.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the recording send callback ---- */
+
+typedef struct record {
+    void *viewer;
+    rcbuf *buf; /* a reference is held, so pointers can be compared after the tick */
+    char *text; /* a copy of the bytes, NUL-terminated */
+} record;
+
+static record *records;
+static size_t records_len, records_cap;
+
+static void record_send(void *ctx, void *viewer, rcbuf *msg)
+{
+    assert_ptr_equal(ctx, &records);
+    if (records_len == records_cap) {
+        records_cap = records_cap ? records_cap * 2 : 64;
+        records = realloc(records, records_cap * sizeof *records);
+        assert_non_null(records);
+    }
+    record *r = &records[records_len++];
+    r->viewer = viewer;
+    r->buf = rcbuf_ref(msg);
+    r->text = malloc(msg->len + 1);
+    assert_non_null(r->text);
+    memcpy(r->text, rcbuf_data(msg), msg->len);
+    r->text[msg->len] = 0;
+}
+
+static void records_clear(void)
+{
+    for (size_t i = 0; i < records_len; i++) {
+        rcbuf_unref(records[i].buf);
+        free(records[i].text);
+    }
+    records_len = 0;
+}
+
+/* Messages sent to viewer so far. */
+static size_t count_for(void *viewer)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < records_len; i++)
+        n += records[i].viewer == viewer;
+    return n;
+}
+
+/* The i-th message sent to viewer (NULL if none). */
+static record *nth_for(void *viewer, size_t i)
+{
+    for (size_t k = 0; k < records_len; k++)
+        if (records[k].viewer == viewer && i-- == 0) return &records[k];
+    return NULL;
+}
+
+static record *last_for(void *viewer)
+{
+    size_t n = count_for(viewer);
+    return n ? nth_for(viewer, n - 1) : NULL;
+}
+
+/* How many messages to viewer are exactly text. */
+static size_t count_text(void *viewer, const char *text)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < records_len; i++)
+        n += records[i].viewer == viewer && strcmp(records[i].text, text) == 0;
+    return n;
+}
+
+/* How many messages to viewer contain needle. */
+static size_t count_containing(void *viewer, const char *needle)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < records_len; i++)
+        n += records[i].viewer == viewer && strstr(records[i].text, needle) != NULL;
+    return n;
+}
+
+/* ---- fixtures ---- */
+
+static int viewer_a, viewer_b, viewer_c; /* only their addresses matter */
+#define VA ((void *)&viewer_a)
+#define VB ((void *)&viewer_b)
+#define VC ((void *)&viewer_c)
+
+static world *w;
+
+static world *make_world(double view_radius)
+{
+    world_config c = {.width = 1344,
+                      .height = 832,
+                      .speed = 70,
+                      .tick_hz = 20,
+                      .view_radius = view_radius,
+                      .send = record_send,
+                      .ctx = &records};
+    w = world_create(&c);
+    assert_non_null(w);
+    return w;
+}
+
+static int setup(void **state)
+{
+    make_world(0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world_destroy(w);
+    w = NULL;
+    records_clear();
+    free(records);
+    records = NULL;
+    records_cap = 0;
+    return 0;
+}
+
+/* Ids from separate sequences, as in the store: actor n has user n+100, instanced entity n+200,
+ * entity n+300. */
+static store_account account(int64_t actor_id, const char *name, double x, double y)
+{
+    store_account a;
+    memset(&a, 0, sizeof a);
+    a.actor_id = actor_id;
+    a.user_id = actor_id + 100;
+    a.instanced_entity_id = actor_id + 200;
+    a.entity_id = actor_id + 300;
+    snprintf(a.name, sizeof a.name, "%s", name);
+    a.avatar_id = (int)(actor_id % 6);
+    a.x = x;
+    a.y = y;
+    return a;
+}
+
+static world_actor *join(int64_t actor_id, const char *name, double x, double y, void *viewer)
+{
+    store_account acc = account(actor_id, name, x, y);
+    world_actor *a = world_join(w, &acc, viewer);
+    assert_non_null(a);
+    return a;
+}
+
+/* The full model text of account(actor_id, name, x, y) (whole-number positions). */
+static const char *full_text(int64_t id, const char *name, double x, double y)
+{
+    static char out[512];
+    snprintf(out, sizeof out,
+             "{\"a\":\"ModelDelta\",\"p0\":{\"id\":%lld,\"user\":%lld,\"instanced_entity\":{"
+             "\"id\":%lld,\"x\":%.1f,\"y\":%.1f,\"entity\":{\"id\":%lld,\"name\":\"%s\","
+             "\"model_type\":\"Entity\"},\"model_type\":\"InstancedEntity\"},\"avatar_id\":%d,"
+             "\"model_type\":\"Actor\"}}",
+             (long long)id, (long long)id + 100, (long long)id + 200, x, y, (long long)id + 300,
+             name, (int)(id % 6));
+    return out;
+}
+
+static const char *disconnect_text(int64_t id)
+{
+    static char out[64];
+    snprintf(out, sizeof out, "{\"a\":\"Disconnect\",\"p0\":%lld}", (long long)id);
+    return out;
+}
+
+static void tick_n(int n)
+{
+    for (int i = 0; i < n; i++)
+        world_tick(w);
+}
+
+/* ---- joining and introductions ---- */
+
+static void test_world_join_sends_own_full_model_at_once(void **state)
+{
+    store_account acc = account(1, "alice", 0, 0);
+    acc.user_id = 1;
+    acc.instanced_entity_id = 1;
+    acc.entity_id = 1;
+    acc.avatar_id = 2;
+    world_actor *a = world_join(w, &acc, VA);
+    assert_non_null(a);
+    assert_int_equal(count_for(VA), 1);
+    assert_string_equal(nth_for(VA, 0)->text,
+                        "{\"a\":\"ModelDelta\",\"p0\":{\"id\":1,\"user\":1,\"instanced_entity\":{"
+                        "\"id\":1,\"x\":0.0,\"y\":0.0,\"entity\":{\"id\":1,\"name\":\"alice\","
+                        "\"model_type\":\"Entity\"},\"model_type\":\"InstancedEntity\"},"
+                        "\"avatar_id\":2,\"model_type\":\"Actor\"}}");
+    assert_true(world_has_actor(w, 1));
+    assert_int_equal(world_actor_count(w), 1);
+    assert_int_equal(world_actor_id(a), 1);
+    assert_string_equal(world_actor_name(a), "alice");
+}
+
+static void test_world_newcomer_gets_its_own_model_before_anyone_elses(void **state)
+{
+    join(1, "alice", 10, 20, VA);
+    tick_n(1);
+    join(2, "bob", 30, 40, VB);
+    assert_int_equal(count_for(VB), 1);
+    assert_string_equal(nth_for(VB, 0)->text, full_text(2, "bob", 30, 40));
+    assert_int_equal(count_for(VA), 1); /* alice hears of bob on the next tick, not before */
+    tick_n(1);
+    assert_string_equal(nth_for(VB, 0)->text, full_text(2, "bob", 30, 40));
+    assert_int_equal(count_for(VB), 2);
+    assert_string_equal(nth_for(VB, 1)->text, full_text(1, "alice", 10, 20));
+}
+
+static void test_world_tick_introduces_two_actors_to_each_other_exactly_once(void **state)
+{
+    join(1, "alice", 10, 20, VA);
+    join(2, "bob", 30, 40, VB);
+    tick_n(1);
+    assert_int_equal(count_text(VA, full_text(2, "bob", 30, 40)), 1);
+    assert_int_equal(count_text(VB, full_text(1, "alice", 10, 20)), 1);
+    /* Nobody is sent their own model a second time. */
+    assert_int_equal(count_text(VA, full_text(1, "alice", 10, 20)), 1);
+    assert_int_equal(count_text(VB, full_text(2, "bob", 30, 40)), 1);
+    assert_int_equal(count_for(VA), 2);
+    assert_int_equal(count_for(VB), 2);
+    tick_n(5); /* nothing moves: nothing more is sent */
+    assert_int_equal(count_for(VA), 2);
+    assert_int_equal(count_for(VB), 2);
+}
+
+static void test_world_every_viewer_learns_every_actor_once(void **state)
+{
+    static int viewers[40];
+    char name[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        join(i + 1, name, (double)(i * 30), (double)(i * 20), &viewers[i]);
+        if (i % 7 == 0) tick_n(1); /* some arrive in later ticks */
+    }
+    tick_n(3);
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(count_for(&viewers[i]), 40);
+        assert_string_equal(nth_for(&viewers[i], 0)->text,
+                            full_text(i + 1, (snprintf(name, sizeof name, "p%d", i), name),
+                                      (double)(i * 30), (double)(i * 20)));
+        for (int j = 0; j < 40; j++) {
+            snprintf(name, sizeof name, "p%d", j);
+            assert_int_equal(
+                count_text(&viewers[i], full_text(j + 1, name, (double)(j * 30), (double)(j * 20))),
+                1);
+        }
+    }
+}
+
+static void test_world_join_of_the_same_actor_twice_returns_null(void **state)
+{
+    join(1, "alice", 0, 0, VA);
+    store_account again = account(1, "alice", 0, 0);
+    assert_null(world_join(w, &again, VB));
+    assert_int_equal(world_actor_count(w), 1);
+    assert_int_equal(count_for(VB), 0);
+    tick_n(1);
+    assert_int_equal(count_for(VB), 0);
+    assert_int_equal(count_for(VA), 1);
+}
+
+/* ---- movement ---- */
+
+static void test_world_actor_walks_3_5_px_per_tick(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_set_target(w, a, 100, 0);
+    double x, y;
+    for (int i = 1; i <= 5; i++) {
+        tick_n(1);
+        world_actor_position(a, &x, &y);
+        assert_true(fabs(x - 3.5 * i) < 1e-9);
+        assert_true(y == 0.0);
+    }
+    assert_string_equal(nth_for(VA, 1)->text,
+                        "{\"a\":\"ModelDelta\",\"p0\":{\"id\":1,\"model_type\":\"Actor\","
+                        "\"instanced_entity\":{\"id\":201,\"model_type\":\"InstancedEntity\","
+                        "\"x\":3.5,\"y\":0.0}}}");
+    assert_int_equal(count_for(VA), 6); /* own model + one delta per tick */
+}
+
+static void test_world_first_step_matches_the_reference_trace(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_set_target(w, a, 200, 100);
+    tick_n(1);
+    double x, y;
+    world_actor_position(a, &x, &y);
+    assert_true(x == 3.1304951684997055);
+    assert_true(y == 1.5652475842498528);
+    assert_string_equal(last_for(VA)->text,
+                        "{\"a\":\"ModelDelta\",\"p0\":{\"id\":1,\"model_type\":\"Actor\","
+                        "\"instanced_entity\":{\"id\":201,\"model_type\":\"InstancedEntity\","
+                        "\"x\":3.1304951684997055,\"y\":1.5652475842498528}}}");
+}
+
+static void test_world_actor_arrives_exactly_on_the_target(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_set_target(w, a, 100, 50); /* 111.8 px: 32 steps, the last one shorter */
+    tick_n(40);
+    double x, y;
+    world_actor_position(a, &x, &y);
+    assert_true(x == 100.0);
+    assert_true(y == 50.0);
+    assert_int_equal(count_containing(VA, "\"model_type\":\"Actor\",\"instanced_entity\""), 32);
+    assert_string_equal(last_for(VA)->text,
+                        "{\"a\":\"ModelDelta\",\"p0\":{\"id\":1,\"model_type\":\"Actor\","
+                        "\"instanced_entity\":{\"id\":201,\"model_type\":\"InstancedEntity\","
+                        "\"x\":100.0,\"y\":50.0}}}");
+}
+
+static void test_world_target_at_the_current_position_sends_nothing(void **state)
+{
+    world_actor *a = join(1, "alice", 40, 40, VA);
+    world_set_target(w, a, 40, 40);
+    tick_n(3);
+    assert_int_equal(count_for(VA), 1);
+}
+
+static void test_world_targets_are_clamped_to_the_world(void **state)
+{
+    world_actor *a = join(1, "alice", 10, 10, VA);
+    world_set_target(w, a, -50, 5000);
+    tick_n(400);
+    double x, y;
+    world_actor_position(a, &x, &y);
+    assert_true(x == 0.0);
+    assert_true(y == 832.0);
+    world_set_target(w, a, 1e9, 1e9);
+    tick_n(1);
+    world_actor_position(a, &x, &y);
+    /* The first step heads for the clamped corner (1344, 832), not along the diagonal. */
+    double d = hypot(1344.0, 0.0);
+    assert_true(fabs(x - 3.5 * 1344.0 / d) < 1e-9);
+    assert_true(fabs(y - 832.0) < 1e-9);
+    tick_n(500);
+    world_actor_position(a, &x, &y);
+    assert_true(x == 1344.0);
+    assert_true(y == 832.0);
+}
+
+static void test_world_negative_target_from_the_origin_does_not_move(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_set_target(w, a, -10, -10);
+    tick_n(2);
+    double x, y;
+    world_actor_position(a, &x, &y);
+    assert_true(x == 0.0 && y == 0.0);
+    assert_int_equal(count_for(VA), 1);
+}
+
+static void test_world_non_finite_targets_are_ignored(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_set_target(w, a, NAN, 5);
+    world_set_target(w, a, 5, INFINITY);
+    tick_n(2);
+    double x, y;
+    world_actor_position(a, &x, &y);
+    assert_true(x == 0.0 && y == 0.0);
+    assert_int_equal(count_for(VA), 1);
+    /* While walking, a non-finite target does not change the walk. */
+    world_set_target(w, a, 100, 0);
+    tick_n(1);
+    world_set_target(w, a, -INFINITY, 0);
+    world_set_target(w, a, NAN, NAN);
+    tick_n(1);
+    world_actor_position(a, &x, &y);
+    assert_true(fabs(x - 7.0) < 1e-9);
+    assert_true(y == 0.0);
+    for (size_t i = 0; i < records_len; i++) {
+        assert_null(strstr(records[i].text, "nan"));
+        assert_null(strstr(records[i].text, "inf"));
+    }
+}
+
+static void test_world_new_target_replaces_the_old_at_once(void **state)
+{
+    world_actor *a = join(1, "alice", 100, 100, VA);
+    world_set_target(w, a, 200, 100);
+    tick_n(2);
+    world_set_target(w, a, 100, 100);
+    tick_n(1);
+    double x, y;
+    world_actor_position(a, &x, &y);
+    assert_true(fabs(x - 103.5) < 1e-9);
+    assert_true(y == 100.0);
+}
+
+static void test_world_delta_goes_to_every_viewer_as_the_same_bytes(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    join(2, "bob", 50, 50, VB);
+    join(3, "carol", 60, 60, VC);
+    tick_n(1);
+    records_clear();
+    world_set_target(w, a, 100, 0);
+    tick_n(1);
+    assert_int_equal(count_for(VA), 1);
+    assert_int_equal(count_for(VB), 1);
+    assert_int_equal(count_for(VC), 1);
+    record *ra = nth_for(VA, 0), *rb = nth_for(VB, 0), *rc = nth_for(VC, 0);
+    assert_string_equal(ra->text, "{\"a\":\"ModelDelta\",\"p0\":{\"id\":1,\"model_type\":"
+                                  "\"Actor\",\"instanced_entity\":{\"id\":201,\"model_type\":"
+                                  "\"InstancedEntity\",\"x\":3.5,\"y\":0.0}}}");
+    /* Encoded once: the very same buffer for every viewer. */
+    assert_ptr_equal(ra->buf, rb->buf);
+    assert_ptr_equal(ra->buf, rc->buf);
+    assert_string_equal(ra->text, rb->text);
+}
+
+static void test_world_two_movers_are_seen_by_both(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_actor *b = join(2, "bob", 100, 0, VB);
+    tick_n(1);
+    records_clear();
+    world_set_target(w, a, 0, 100);
+    world_set_target(w, b, 100, 100);
+    tick_n(1);
+    assert_int_equal(count_for(VA), 2);
+    assert_int_equal(count_for(VB), 2);
+    assert_int_equal(count_containing(VA, "\"id\":201,"), 1);
+    assert_int_equal(count_containing(VA, "\"id\":202,"), 1);
+    assert_int_equal(count_containing(VB, "\"id\":201,"), 1);
+    assert_int_equal(count_containing(VB, "\"id\":202,"), 1);
+}
+
+static void test_world_newcomer_sees_a_walker_at_its_current_position(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_set_target(w, a, 100, 0);
+    tick_n(2); /* alice at 7.0 */
+    join(2, "bob", 50, 50, VB);
+    tick_n(1); /* alice at 10.5 */
+    double x, y;
+    world_actor_position(a, &x, &y);
+    assert_true(fabs(x - 10.5) < 1e-9);
+    /* bob gets alice in full where she is now, and no delta for the same step. */
+    assert_int_equal(count_for(VB), 2);
+    assert_string_equal(nth_for(VB, 1)->text, full_text(1, "alice", 10.5, 0));
+    tick_n(1);
+    assert_int_equal(count_for(VB), 3);
+    assert_non_null(strstr(last_for(VB)->text, "\"x\":14.0,\"y\":0.0"));
+}
+
+/* ---- leaving ---- */
+
+static void test_world_leave_sends_disconnect_once_on_the_next_tick(void **state)
+{
+    join(1, "alice", 0, 0, VA);
+    world_actor *b = join(2, "bob", 30, 40, VB);
+    tick_n(1);
+    size_t before_b = count_for(VB);
+    store_position saved;
+    world_leave(w, b, &saved);
+    assert_false(world_has_actor(w, 2));
+    assert_int_equal(world_actor_count(w), 1);
+    assert_int_equal(count_text(VA, disconnect_text(2)), 0); /* not before the tick */
+    tick_n(1);
+    assert_int_equal(count_text(VA, disconnect_text(2)), 1);
+    tick_n(5);
+    assert_int_equal(count_text(VA, disconnect_text(2)), 1);
+    assert_int_equal(count_for(VA), 3);        /* own model, bob's model, bob's Disconnect */
+    assert_int_equal(count_for(VB), before_b); /* nothing more for the one who left */
+}
+
+static void test_world_leave_reports_the_final_position(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_set_target(w, a, 100, 0);
+    tick_n(3);
+    store_position saved = {0, -1, -1};
+    world_leave(w, a, &saved);
+    assert_int_equal(saved.instanced_entity_id, 201);
+    assert_true(fabs(saved.x - 10.5) < 1e-9);
+    assert_true(saved.y == 0.0);
+    tick_n(1);
+    assert_int_equal(world_actor_count(w), 0);
+}
+
+static void test_world_leave_before_introduction_tells_nobody(void **state)
+{
+    join(1, "alice", 0, 0, VA);
+    tick_n(1);
+    world_actor *b = join(2, "bob", 30, 40, VB);
+    store_position saved;
+    world_leave(w, b, &saved);
+    tick_n(2);
+    /* alice never knew bob: no model, no Disconnect. */
+    assert_int_equal(count_for(VA), 1);
+}
+
+static void test_world_walker_leaving_mid_walk_stops_being_sent(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    join(2, "bob", 30, 40, VB);
+    tick_n(1);
+    world_set_target(w, a, 300, 0);
+    tick_n(2);
+    store_position saved;
+    world_leave(w, a, &saved);
+    records_clear();
+    tick_n(3);
+    assert_int_equal(count_for(VB), 1);
+    assert_string_equal(nth_for(VB, 0)->text, disconnect_text(1));
+    assert_int_equal(count_for(VA), 0);
+}
+
+static void test_world_actor_can_rejoin_after_leaving(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    join(2, "bob", 30, 40, VB);
+    tick_n(1);
+    store_position saved;
+    world_leave(w, a, &saved);
+    tick_n(1);
+    records_clear();
+    join(1, "alice", 5, 5, VC);
+    assert_string_equal(nth_for(VC, 0)->text, full_text(1, "alice", 5, 5));
+    tick_n(1);
+    assert_int_equal(count_text(VB, full_text(1, "alice", 5, 5)), 1);
+    assert_int_equal(count_text(VC, full_text(2, "bob", 30, 40)), 1);
+    assert_int_equal(count_for(VA), 0);
+}
+
+/* ---- chat ---- */
+
+static void test_world_chat_reaches_everyone_but_the_sender(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    join(2, "bob", 30, 40, VB);
+    join(3, "carol", 60, 80, VC);
+    tick_n(1);
+    records_clear();
+    world_chat(w, a, "hello bob", 9);
+    tick_n(1);
+    const char *want = "{\"a\":\"Chat\",\"p0\":\"alice\",\"p1\":\"hello bob\"}";
+    assert_int_equal(count_text(VB, want), 1);
+    assert_int_equal(count_text(VC, want), 1);
+    assert_int_equal(count_for(VA), 0);
+    assert_int_equal(count_for(VB), 1);
+    assert_int_equal(count_for(VC), 1);
+}
+
+static void test_world_chat_escapes_the_line(void **state)
+{
+    world_actor *b = join(2, "bob", 30, 40, VB);
+    join(1, "alice", 0, 0, VA);
+    tick_n(1);
+    records_clear();
+    world_chat(w, b,
+               "\"q\" \xEF\xBC\xBB"
+               "b\xEF\xBC\xBD",
+               11);
+    tick_n(1);
+    assert_int_equal(
+        count_text(VA, "{\"a\":\"Chat\",\"p0\":\"bob\",\"p1\":\"\\\"q\\\" \\uff3bb\\uff3d\"}"), 1);
+}
+
+/* ---- write-behind ---- */
+
+static void test_world_collect_moved_returns_each_move_once(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    join(2, "bob", 30, 40, VB);
+    store_position out[8];
+    assert_int_equal(world_collect_moved(w, out, 8), 0);
+    world_set_target(w, a, 100, 0);
+    tick_n(2);
+    assert_int_equal(world_collect_moved(w, out, 8), 1);
+    assert_int_equal(out[0].instanced_entity_id, 201);
+    assert_true(fabs(out[0].x - 7.0) < 1e-9);
+    assert_true(out[0].y == 0.0);
+    assert_int_equal(world_collect_moved(w, out, 8), 0);
+    tick_n(1);
+    assert_int_equal(world_collect_moved(w, out, 8), 1);
+    assert_true(fabs(out[0].x - 10.5) < 1e-9);
+}
+
+static void test_world_collect_moved_respects_cap_and_keeps_the_rest(void **state)
+{
+    world_actor *as[4];
+    static int vs[4];
+    for (int i = 0; i < 4; i++) {
+        as[i] = join(i + 1, "p", 10.0 * i, 0, &vs[i]);
+        world_set_target(w, as[i], 10.0 * i, 100);
+    }
+    tick_n(1);
+    store_position out[4];
+    size_t n1 = world_collect_moved(w, out, 3);
+    assert_int_equal(n1, 3);
+    size_t n2 = world_collect_moved(w, out, 3);
+    assert_int_equal(n2, 1);
+    assert_int_equal(world_collect_moved(w, out, 3), 0);
+}
+
+static void test_world_collect_all_lists_every_actor(void **state)
+{
+    join(1, "alice", 1, 2, VA);
+    join(2, "bob", 3, 4, VB);
+    store_position out[4];
+    assert_int_equal(world_collect_all(w, out, 4), 2);
+    int seen = 0;
+    for (int i = 0; i < 2; i++) {
+        if (out[i].instanced_entity_id == 201 && out[i].x == 1 && out[i].y == 2) seen |= 1;
+        if (out[i].instanced_entity_id == 202 && out[i].x == 3 && out[i].y == 4) seen |= 2;
+    }
+    assert_int_equal(seen, 3);
+    assert_int_equal(world_collect_all(w, out, 1), 1);
+}
+
+/* ---- area of interest (view_radius > 0) ---- */
+
+static int setup_radius(void **state)
+{
+    make_world(100);
+    return 0;
+}
+
+static void test_world_far_actors_are_not_introduced(void **state)
+{
+    join(1, "alice", 0, 0, VA);
+    join(2, "bob", 500, 0, VB);
+    tick_n(2);
+    assert_int_equal(count_for(VA), 1);
+    assert_int_equal(count_for(VB), 1);
+}
+
+static void test_world_actor_walking_into_view_is_introduced_once(void **state)
+{
+    join(1, "alice", 0, 0, VA);
+    world_actor *b = join(2, "bob", 300, 0, VB);
+    tick_n(1);
+    world_set_target(w, b, 0, 0);
+    /* 300 -> 100 px takes 57.1 ticks: bob enters alice's view on the 58th. */
+    tick_n(57);
+    assert_int_equal(count_for(VA), 1);
+    tick_n(1);
+    assert_int_equal(count_for(VA), 2);
+    assert_non_null(strstr(nth_for(VA, 1)->text, "\"name\":\"bob\""));
+    assert_int_equal(count_containing(VB, "\"name\":\"alice\""), 1);
+    tick_n(5);
+    assert_int_equal(count_containing(VA, "\"name\":\"bob\""), 1);
+    assert_int_equal(count_for(VA), 2 + 5); /* then deltas */
+}
+
+static void test_world_actor_leaving_view_is_disconnected_after_hysteresis(void **state)
+{
+    join(1, "alice", 0, 0, VA);
+    world_actor *b = join(2, "bob", 50, 0, VB);
+    tick_n(1);
+    assert_int_equal(count_for(VA), 2);
+    world_set_target(w, b, 400, 0);
+    /* Beyond 100 px bob stays known up to 125 px; he passes 125 px on tick 22 (50 + 22*3.5 =
+     * 127). */
+    tick_n(21);
+    assert_int_equal(count_text(VA, disconnect_text(2)), 0);
+    tick_n(1);
+    assert_int_equal(count_text(VA, disconnect_text(2)), 1);
+    assert_int_equal(count_text(VB, disconnect_text(1)), 1);
+    size_t n = count_for(VA);
+    tick_n(10);
+    assert_int_equal(count_for(VA), n); /* no deltas for an actor out of view */
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TR(name) cmocka_unit_test_setup_teardown(name, setup_radius, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_world_join_sends_own_full_model_at_once),
+        T(test_world_newcomer_gets_its_own_model_before_anyone_elses),
+        T(test_world_tick_introduces_two_actors_to_each_other_exactly_once),
+        T(test_world_every_viewer_learns_every_actor_once),
+        T(test_world_join_of_the_same_actor_twice_returns_null),
+        T(test_world_actor_walks_3_5_px_per_tick),
+        T(test_world_first_step_matches_the_reference_trace),
+        T(test_world_actor_arrives_exactly_on_the_target),
+        T(test_world_target_at_the_current_position_sends_nothing),
+        T(test_world_targets_are_clamped_to_the_world),
+        T(test_world_negative_target_from_the_origin_does_not_move),
+        T(test_world_non_finite_targets_are_ignored),
+        T(test_world_new_target_replaces_the_old_at_once),
+        T(test_world_delta_goes_to_every_viewer_as_the_same_bytes),
+        T(test_world_two_movers_are_seen_by_both),
+        T(test_world_newcomer_sees_a_walker_at_its_current_position),
+        T(test_world_leave_sends_disconnect_once_on_the_next_tick),
+        T(test_world_leave_reports_the_final_position),
+        T(test_world_leave_before_introduction_tells_nobody),
+        T(test_world_walker_leaving_mid_walk_stops_being_sent),
+        T(test_world_actor_can_rejoin_after_leaving),
+        T(test_world_chat_reaches_everyone_but_the_sender),
+        T(test_world_chat_escapes_the_line),
+        T(test_world_collect_moved_returns_each_move_once),
+        T(test_world_collect_moved_respects_cap_and_keeps_the_rest),
+        T(test_world_collect_all_lists_every_actor),
+        TR(test_world_far_actors_are_not_introduced),
+        TR(test_world_actor_walking_into_view_is_introduced_once),
+        TR(test_world_actor_leaving_view_is_disconnected_after_hysteresis),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

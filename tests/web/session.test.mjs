@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GameSession, State, CHAT_MAX_CHARS } from '../../web/js/session.js';
+import { GameSession, State, CHAT_MAX_CHARS, CHAT_BURST, CHAT_TOO_FAST } from '../../web/js/session.js';
 
 function fullActor(id, name, avatar, x, y) {
   return {
@@ -103,15 +103,15 @@ test('Disconnect removes the actor and names it for the leave line', () => {
 test('chat from others is reported, own chat is sent and returned for local display', () => {
   const { s, sent } = loggedIn();
   assert.deepEqual(s.handleMessage('{"a":"Chat","p0":"bob","p1":"<b>hi</b>"}', 0), [{ type: 'chat', name: 'bob', message: '<b>hi</b>' }]);
-  assert.deepEqual(s.sendChat('  hello bob  '), { name: 'alice', message: 'hello bob' });
+  assert.deepEqual(s.sendChat('  hello bob  ', 0), { name: 'alice', message: 'hello bob' });
   assert.deepEqual(sent.at(-1), { a: 'Chat', p0: 'alice', p1: 'hello bob' });
-  assert.equal(s.sendChat('   '), null);
-  assert.equal(s.sendChat('\u0007'), null);
+  assert.equal(s.sendChat('   ', 0), null);
+  assert.equal(s.sendChat('\u0007', 0), null);
 });
 
 test('own chat is cut to the server limit in code points', () => {
   const { s } = loggedIn();
-  const line = s.sendChat('😀'.repeat(300));
+  const line = s.sendChat('😀'.repeat(300), 0);
   assert.equal(Array.from(line.message).length, CHAT_MAX_CHARS);
 });
 
@@ -130,4 +130,14 @@ test('garbage from the server is ignored', () => {
     assert.deepEqual(s.handleMessage(text, 0), []);
   }
   assert.equal(s.store.size, 1);
+});
+
+test('own chat keeps to the server rate (2 a second, bursts of 10) and says so when over it', () => {
+  const { s, sent } = loggedIn();
+  const before = sent.length;
+  for (let i = 0; i < CHAT_BURST; i++) assert.equal(s.sendChat(`line ${i}`, 1000).message, `line ${i}`);
+  assert.deepEqual(s.sendChat('one too many', 1000), { error: CHAT_TOO_FAST });
+  assert.equal(sent.length, before + CHAT_BURST, 'the refused line was not sent');
+  assert.deepEqual(s.sendChat('still too soon', 1400), { error: CHAT_TOO_FAST });
+  assert.equal(s.sendChat('after half a second', 1500).message, 'after half a second');
 });

@@ -366,8 +366,10 @@ function addSystemLine(text) {
 
 ui.chatForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  const line = session.sendChat(ui.chatInput.value);
-  if (line) {
+  const line = session.sendChat(ui.chatInput.value, performance.now());
+  if (line?.error) {
+    addSystemLine(line.error); // the text stays in the input, to send again
+  } else if (line) {
     addChatLine(line.name, line.message, true);
     ui.chatInput.value = '';
   } else if (ui.chatInput.value.trim() === '') {

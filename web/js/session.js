@@ -10,6 +10,13 @@ import { Predictor, Interpolator } from './motion.js';
 // sender sees is the line the others get.
 export const CHAT_MAX_CHARS = 256;
 
+// The server drops chat lines beyond 2 a second with bursts of 10 (docs/PROTOCOL.md, Limits).
+// The sender prints its own line locally, so the client keeps the same budget: a line it
+// could not deliver is never shown as said.
+export const CHAT_RATE_PER_SECOND = 2;
+export const CHAT_BURST = 10;
+export const CHAT_TOO_FAST = 'You are chatting too fast; wait a moment.';
+
 export const State = Object.freeze({ LOGIN: 'login', PLAY: 'play' });
 
 export class GameSession {
@@ -27,6 +34,8 @@ export class GameSession {
     this.ownId = null;
     this.store = new ActorStore();
     this.motion = new Map(); // actor id -> Predictor (own) or Interpolator (others)
+    this.chatTokens = CHAT_BURST;
+    this.chatRefilled = null;
   }
 
   register(username, password, avatarId) {
@@ -51,15 +60,23 @@ export class GameSession {
     return actorName(this.ownActor);
   }
 
-  // Sends a chat message. Returns the line to print locally ({name, message}; the server does not
-  // echo it back) or null when there was nothing to send.
-  sendChat(text) {
+  // Sends a chat message at `now` (ms). Returns the line to print locally ({name, message}; the
+  // server does not echo it back), {error} when it is over the chat rate, or null when there was
+  // nothing to send.
+  sendChat(text, now) {
     if (this.state !== State.PLAY) return null;
     const message = Array.from(String(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim())
       .slice(0, CHAT_MAX_CHARS)
       .join('');
     if (message === '') return null;
+    if (this.chatRefilled !== null) {
+      const refill = ((now - this.chatRefilled) / 1000) * CHAT_RATE_PER_SECOND;
+      this.chatTokens = Math.min(CHAT_BURST, this.chatTokens + Math.max(0, refill));
+    }
+    this.chatRefilled = now;
+    if (this.chatTokens < 1) return { error: CHAT_TOO_FAST };
     if (!this.send(chatPacket(this.ownName, message))) return null;
+    this.chatTokens -= 1;
     return { name: this.ownName, message };
   }
 

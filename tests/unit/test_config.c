@@ -1,0 +1,243 @@
+/* Unit tests for server/config: defaults, flags (both `--flag value` and `--flag=value`), CMMO_*
+ * environment variables, precedence (flag > environment > default), and refusals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "server/config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const env_names[] = {"CMMO_HOST",      "CMMO_PORT",       "CMMO_DB",
+                                        "CMMO_WEB_ROOT",  "CMMO_TICK_HZ",    "CMMO_WORLD",
+                                        "CMMO_LOG_LEVEL", "CMMO_VIEW_RADIUS"};
+
+static int clear_env(void **state)
+{
+    for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++)
+        unsetenv(env_names[i]);
+    return 0;
+}
+
+static config cfg;
+
+/* Runs config_load on a NULL-terminated list of arguments (argv[0] added), with stdout and
+ * stderr silenced (--help and error messages are not this test's output). */
+static int load(const char *first, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = "cmmo-server";
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *)) {
+        assert_true(argc < 31);
+        argv[argc++] = (char *)a;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    int rc = config_load(&cfg, argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out);
+    close(saved_err);
+    close(devnull);
+    return rc;
+}
+
+#define NO_ARGS ((const char *)NULL)
+
+static void test_config_defaults(void **state)
+{
+    assert_int_equal(load(NO_ARGS), CONFIG_OK);
+    assert_string_equal(cfg.host, "0.0.0.0");
+    assert_int_equal(cfg.port, 8081);
+    assert_string_equal(cfg.db, "sqlite:data/cmmo.db");
+    assert_string_equal(cfg.web_root, "web");
+    assert_int_equal(cfg.tick_hz, 20);
+    assert_true(cfg.world_width == 1344.0);
+    assert_true(cfg.world_height == 832.0);
+    assert_int_equal(cfg.log_level, LOG_INFO);
+    /* The tutorial map: everyone sees everyone. */
+    assert_true(cfg.view_radius == 0.0);
+}
+
+static void test_config_flags_set_every_option(void **state)
+{
+    assert_int_equal(load("--host", "127.0.0.1", "--port", "9000", "--db", "sqlite:/tmp/x.db",
+                          "--web-root", "/srv/web", "--tick-hz", "30", "--world", "2000x1000",
+                          "--log-level", "debug", "--view-radius", "300", NO_ARGS),
+                     CONFIG_OK);
+    assert_string_equal(cfg.host, "127.0.0.1");
+    assert_int_equal(cfg.port, 9000);
+    assert_string_equal(cfg.db, "sqlite:/tmp/x.db");
+    assert_string_equal(cfg.web_root, "/srv/web");
+    assert_int_equal(cfg.tick_hz, 30);
+    assert_true(cfg.world_width == 2000.0);
+    assert_true(cfg.world_height == 1000.0);
+    assert_int_equal(cfg.log_level, LOG_DEBUG);
+    assert_true(cfg.view_radius == 300.0);
+}
+
+static void test_config_flags_accept_the_equals_form(void **state)
+{
+    assert_int_equal(load("--port=0", "--world=64x64", "--log-level=error", NO_ARGS), CONFIG_OK);
+    assert_int_equal(cfg.port, 0);
+    assert_true(cfg.world_width == 64.0 && cfg.world_height == 64.0);
+    assert_int_equal(cfg.log_level, LOG_ERROR);
+}
+
+static void test_config_environment_sets_options(void **state)
+{
+    setenv("CMMO_HOST", "::1", 1);
+    setenv("CMMO_PORT", "9100", 1);
+    setenv("CMMO_DB", "sqlite:/tmp/env.db", 1);
+    setenv("CMMO_WEB_ROOT", "/env/web", 1);
+    setenv("CMMO_TICK_HZ", "10", 1);
+    setenv("CMMO_WORLD", "640x480", 1);
+    setenv("CMMO_LOG_LEVEL", "warn", 1);
+    assert_int_equal(load(NO_ARGS), CONFIG_OK);
+    assert_string_equal(cfg.host, "::1");
+    assert_int_equal(cfg.port, 9100);
+    assert_string_equal(cfg.db, "sqlite:/tmp/env.db");
+    assert_string_equal(cfg.web_root, "/env/web");
+    assert_int_equal(cfg.tick_hz, 10);
+    assert_true(cfg.world_width == 640.0 && cfg.world_height == 480.0);
+    assert_int_equal(cfg.log_level, LOG_WARN);
+}
+
+static void test_config_flag_wins_over_environment(void **state)
+{
+    setenv("CMMO_PORT", "9100", 1);
+    setenv("CMMO_TICK_HZ", "10", 1);
+    assert_int_equal(load("--port", "9200", NO_ARGS), CONFIG_OK);
+    assert_int_equal(cfg.port, 9200);
+    assert_int_equal(cfg.tick_hz, 10); /* not given as a flag: the environment's */
+}
+
+static void test_config_view_radius_defaults_by_world_size(void **state)
+{
+    assert_int_equal(load("--world", "4000x4000", NO_ARGS), CONFIG_OK);
+    assert_true(cfg.view_radius == 600.0);
+    assert_int_equal(load("--world", "2048x2048", NO_ARGS), CONFIG_OK);
+    assert_true(cfg.view_radius == 0.0);
+    assert_int_equal(load("--world", "4000x4000", "--view-radius", "0", NO_ARGS), CONFIG_OK);
+    assert_true(cfg.view_radius == 0.0);
+}
+
+static void test_config_bounds_are_inclusive(void **state)
+{
+    assert_int_equal(
+        load("--port", "65535", "--tick-hz", "120", "--world", "1000000x1000000", NO_ARGS),
+        CONFIG_OK);
+    assert_int_equal(cfg.port, 65535);
+    assert_int_equal(cfg.tick_hz, 120);
+    assert_int_equal(load("--tick-hz", "1", NO_ARGS), CONFIG_OK);
+    assert_int_equal(cfg.tick_hz, 1);
+}
+
+static void expect_error(const char *a, const char *b)
+{
+    int rc = load(a, b, NO_ARGS);
+    if (rc != CONFIG_ERROR) fail_msg("'%s %s' gave %d, not CONFIG_ERROR", a, b ? b : "", rc);
+}
+
+static void test_config_refuses_bad_ports(void **state)
+{
+    expect_error("--port", "99999");
+    expect_error("--port", "65536");
+    expect_error("--port", "-1");
+    expect_error("--port", "abc");
+    expect_error("--port", "80x");
+    expect_error("--port", "");
+    expect_error("--port=", NULL);
+}
+
+static void test_config_refuses_bad_world_sizes(void **state)
+{
+    expect_error("--world", "0x5");
+    expect_error("--world", "1344");
+    expect_error("--world", "1344x");
+    expect_error("--world", "x832");
+    expect_error("--world", "63x832");
+    expect_error("--world", "1344x832x2");
+    expect_error("--world", "1000001x64");
+    expect_error("--world", "-1344x832");
+}
+
+static void test_config_refuses_bad_tick_rates(void **state)
+{
+    expect_error("--tick-hz", "0");
+    expect_error("--tick-hz", "121");
+    expect_error("--tick-hz", "20.5");
+    expect_error("--tick-hz", "-20");
+}
+
+static void test_config_refuses_other_bad_values(void **state)
+{
+    expect_error("--db", "mysql://localhost/cmmo");
+    expect_error("--db", "sqlite:");
+    expect_error("--log-level", "loud");
+    expect_error("--host", "");
+    expect_error("--view-radius", "-5");
+}
+
+static void test_config_refuses_unknown_flags_and_missing_values(void **state)
+{
+    expect_error("--bogus", NULL);
+    expect_error("--portx", "5");
+    expect_error("stray", NULL);
+    expect_error("--port", NULL); /* needs a value */
+}
+
+static void test_config_refuses_bad_environment_values(void **state)
+{
+    setenv("CMMO_PORT", "not-a-port", 1);
+    assert_int_equal(load(NO_ARGS), CONFIG_ERROR);
+    clear_env(state);
+    setenv("CMMO_WORLD", "0x5", 1);
+    assert_int_equal(load(NO_ARGS), CONFIG_ERROR);
+}
+
+static void test_config_help_asks_to_exit(void **state)
+{
+    assert_int_equal(load("--help", NO_ARGS), CONFIG_EXIT);
+    assert_int_equal(load("--port", "9000", "--help", NO_ARGS), CONFIG_EXIT);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, clear_env, clear_env)
+    const struct CMUnitTest tests[] = {
+        T(test_config_defaults),
+        T(test_config_flags_set_every_option),
+        T(test_config_flags_accept_the_equals_form),
+        T(test_config_environment_sets_options),
+        T(test_config_flag_wins_over_environment),
+        T(test_config_view_radius_defaults_by_world_size),
+        T(test_config_bounds_are_inclusive),
+        T(test_config_refuses_bad_ports),
+        T(test_config_refuses_bad_world_sizes),
+        T(test_config_refuses_bad_tick_rates),
+        T(test_config_refuses_other_bad_values),
+        T(test_config_refuses_unknown_flags_and_missing_values),
+        T(test_config_refuses_bad_environment_values),
+        T(test_config_help_asks_to_exit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -3,6 +3,7 @@ no escape from it, and GET /stats (docs/PROTOCOL.md sections 1 and 8)."""
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -12,10 +13,10 @@ from harness import SERVER_BIN, Server, ServerTestCase, async_test, http_get, pk
 
 
 def run_cli(*args, timeout=10):
-    d = tempfile.mkdtemp(prefix="cmmo-cli-")
-    base = [SERVER_BIN, "--host", "127.0.0.1", "--db", "sqlite:" + os.path.join(d, "c.db")]
-    return subprocess.run(base + list(args), capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory(prefix="cmmo-cli-") as d:
+        base = [SERVER_BIN, "--host", "127.0.0.1", "--db", "sqlite:" + os.path.join(d, "c.db")]
+        return subprocess.run(base + list(args), capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 class CommandLine(unittest.TestCase):
@@ -70,6 +71,13 @@ class Http(ServerTestCase):
             f.write("TOP SECRET 99999\n")
         cls.server_options = {"web_root": web}
         super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.secret_dir, ignore_errors=True)
 
     def get(self, path):
         return http_get(self.server.port, path)

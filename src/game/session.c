@@ -433,7 +433,7 @@ int game_session_message(game *g, session *s, const uint8_t *data, size_t len)
     }
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy) return 1;
-    memcpy(copy, data, len);
+    if (len) memcpy(copy, data, len); /* an empty message comes with data == NULL */
     s->queue[(s->q_head + s->q_len) % s->q_cap] = (queued){copy, (uint32_t)len};
     s->q_len++;
     if (s->q_len >= SESSION_QUEUE_SOFT) s->paused = 1;

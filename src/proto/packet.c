@@ -60,7 +60,7 @@ static const char *keep_string(packet *out, size_t *used, json_t *s, size_t *len
 int packet_decode(const char *data, size_t len, packet *out)
 {
     memset(out, 0, offsetof(packet, text));
-    if (len > PACKET_MAX_BYTES) return PACKET_E_MALFORMED;
+    if (len == 0 || len > PACKET_MAX_BYTES) return PACKET_E_MALFORMED;
     json_error_t err;
     /* REJECT_DUPLICATES: {"a":"Chat","a":"Login"} is ambiguous, so it is malformed. */
     /* ALLOW_NUL: a "\u0000" inside a string is valid JSON; the validators decide about it. */

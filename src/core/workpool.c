@@ -81,6 +81,15 @@ static void on_wake(uv_async_t *a)
     run_done(a->data);
 }
 
+static void on_wake_closed(uv_handle_t *h)
+{
+    workpool *p = h->data;
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->has_work);
+    free(p->threads);
+    free(p);
+}
+
 workpool *workpool_create(uv_loop_t *loop, int threads, int background, const char *name)
 {
     workpool *p = calloc(1, sizeof *p);
@@ -93,7 +102,10 @@ workpool *workpool_create(uv_loop_t *loop, int threads, int background, const ch
     uv_async_init(loop, &p->wake, on_wake);
     p->wake.data = p;
     p->threads = calloc((size_t)threads, sizeof *p->threads);
-    if (!p->threads) return NULL;
+    if (!p->threads) {
+        uv_close((uv_handle_t *)&p->wake, on_wake_closed);
+        return NULL;
+    }
     for (int i = 0; i < threads; i++) {
         if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) {
             log_error("thread_create_failed", "pool=%s", p->name);
@@ -104,7 +116,10 @@ workpool *workpool_create(uv_loop_t *loop, int threads, int background, const ch
         pthread_setname_np(p->threads[i], tn);
         p->thread_count++;
     }
-    if (p->thread_count == 0) return NULL;
+    if (p->thread_count == 0) {
+        uv_close((uv_handle_t *)&p->wake, on_wake_closed); /* frees p once the loop runs */
+        return NULL;
+    }
     return p;
 }
 
@@ -125,15 +140,6 @@ int workpool_submit(workpool *p, workpool_job *job)
 size_t workpool_pending(const workpool *p)
 {
     return p->pending;
-}
-
-static void on_wake_closed(uv_handle_t *h)
-{
-    workpool *p = h->data;
-    pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->has_work);
-    free(p->threads);
-    free(p);
 }
 
 void workpool_destroy(workpool *p)

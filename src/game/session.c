@@ -16,7 +16,7 @@
 #define THROTTLE_ADDRESS_FAILURES 20
 #define THROTTLE_WINDOW_MS 60000
 #define THROTTLE_LOCKOUT_MS 60000
-#define THROTTLE_ENTRIES 65536
+#define THROTTLE_ENTRIES 16384
 
 /* Flood control (token buckets, per connection). A Godot client sends a Target per click and a
  * Chat per line: far below these. A client over budget has its messages dropped; one that stays

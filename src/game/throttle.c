@@ -4,10 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Failures remembered per key: the window slides over the last max_failures of them. */
+#define THROTTLE_FAILURES_CAP 32
+
 typedef struct entry {
     char key[THROTTLE_KEY_MAX + 1]; /* lower-cased; empty = free slot */
-    unsigned failures;
-    uint64_t first_ms, last_ms;
+    uint32_t count, head;           /* ring of the last failures' times */
+    uint64_t last_ms, locked_until_ms;
+    uint64_t times[THROTTLE_FAILURES_CAP];
 } entry;
 
 struct throttle {
@@ -33,6 +37,8 @@ throttle *throttle_create(size_t capacity, unsigned max_failures, uint64_t windo
         return NULL;
     }
     t->mask = n - 1;
+    if (max_failures < 1) max_failures = 1;
+    if (max_failures > THROTTLE_FAILURES_CAP) max_failures = THROTTLE_FAILURES_CAP;
     t->max_failures = max_failures;
     t->window_ms = window_ms;
     t->lockout_ms = lockout_ms;
@@ -86,22 +92,21 @@ static entry *lookup(throttle *t, const char *key, int create)
 uint64_t throttle_wait_ms(throttle *t, const char *key, uint64_t now_ms)
 {
     entry *e = lookup(t, key, 0);
-    if (!e || e->failures < t->max_failures) return 0;
-    uint64_t since = now_ms - e->last_ms;
-    return since >= t->lockout_ms ? 0 : t->lockout_ms - since;
+    if (!e || e->locked_until_ms <= now_ms) return 0;
+    return e->locked_until_ms - now_ms;
 }
 
 void throttle_fail(throttle *t, const char *key, uint64_t now_ms)
 {
     entry *e = lookup(t, key, 1);
-    /* Old failures age out: only a burst within the window counts, and a locked-out key that
-     * waited out its lockout starts afresh. */
-    if (e->failures && (now_ms - e->first_ms > t->window_ms || now_ms - e->last_ms >= t->lockout_ms)) {
-        e->failures = 0;
-    }
-    if (e->failures == 0) e->first_ms = now_ms;
-    e->failures++;
+    e->times[e->head] = now_ms;
+    e->head = (e->head + 1) % t->max_failures;
+    if (e->count < t->max_failures) e->count++;
     e->last_ms = now_ms;
+    /* Locked when the last max_failures failures all fall within one window, wherever that
+     * window starts: a burst straddling any boundary counts. times[head] is now the oldest. */
+    if (e->count == t->max_failures && now_ms - e->times[e->head] <= t->window_ms)
+        e->locked_until_ms = now_ms + t->lockout_ms;
 }
 
 void throttle_clear(throttle *t, const char *key)

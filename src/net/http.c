@@ -77,10 +77,10 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     if (r->header_state == -1) r->header_state = header_kind(r->field);
     switch (r->header_state) {
     case H_UPGRADE:
-        if (has_token(at, len, "websocket")) r->upgrade_websocket = 1;
+        append(r->upgrade_value, &r->upgrade_len, sizeof r->upgrade_value, at, len);
         break;
     case H_CONNECTION:
-        if (has_token(at, len, "upgrade")) r->connection_upgrade = 1;
+        append(r->connection_value, &r->connection_len, sizeof r->connection_value, at, len);
         break;
     case H_WS_KEY:
         /* A key longer than the buffer is invalid anyway (it must be 24 characters). */
@@ -103,6 +103,8 @@ static int on_headers_complete(http_parser *p)
     http_request *r = p->data;
     r->method = p->method;
     r->keep_alive = http_should_keep_alive(p);
+    r->upgrade_websocket = has_token(r->upgrade_value, r->upgrade_len, "websocket");
+    r->connection_upgrade = has_token(r->connection_value, r->connection_len, "upgrade");
     r->upgrade = r->upgrade_websocket && r->connection_upgrade;
     return 0;
 }
@@ -212,9 +214,11 @@ rcbuf *http_websocket_accept(const http_request *r, int *status)
         *status = 426;
         return NULL;
     }
-    /* The key must be base64 of 16 bytes: 24 characters ending in "==". */
+    /* The key must be base64 of 16 bytes: 24 characters ending in "==" (EVP_DecodeBlock
+     * counts the padding as data, so the suffix is checked separately). */
     unsigned char raw[32];
-    if (r->ws_key_len != 24 ||
+    if (r->ws_key_len != 24 || r->ws_key[22] != '=' || r->ws_key[23] != '=' ||
+        strchr(r->ws_key, '=') != r->ws_key + 22 ||
         EVP_DecodeBlock(raw, (const unsigned char *)r->ws_key, (int)r->ws_key_len) != 18)
         return NULL;
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";

@@ -38,6 +38,9 @@ typedef struct http_request {
     char field[64]; /* the header name being read, lower-cased, truncated */
     size_t field_len;
     int connection_upgrade, upgrade_websocket;
+    /* The Upgrade and Connection values, gathered: they may arrive in pieces. */
+    char upgrade_value[128], connection_value[128];
+    size_t upgrade_len, connection_len;
 } http_request;
 
 void http_request_init(http_request *r);

@@ -41,6 +41,7 @@ struct net_conn {
     unsigned paused : 1;    /* the owner asked to stop reading */
     unsigned reading : 1;
     unsigned pinged : 1;  /* a ping is out since the last input */
+    uint16_t violation;   /* an RFC 6455 violation seen in a frame header: close with this */
     uint64_t last_input_ms;
     void *owner;
     uint64_t since_ms; /* when the current state (HTTP, closing) began, for the sweep */
@@ -197,6 +198,28 @@ void net_flush(net *n)
     }
 }
 
+/* Closes with code after a protocol violation wslay could not report with the right code
+ * itself (it closes with no status when its frame parser fails): our own close frame, after
+ * which nothing else is sent. */
+static void conn_fail(net_conn *c, uint16_t code)
+{
+    if (c->destroyed) return;
+    log_debug("ws_protocol_violation", "peer=%s code=%u", c->peer, code);
+    c->closing = 1;
+    c->since_ms = uv_now(c->net->loop);
+    rcbuf *b = rcbuf_new(4);
+    if (b) {
+        uint8_t *p = rcbuf_data(b);
+        p[0] = 0x88; /* FIN, close */
+        p[1] = 2;
+        p[2] = (uint8_t)(code >> 8);
+        p[3] = (uint8_t)code;
+        b->len = 4;
+        if (conn_enqueue(c, b) != 0) return;
+    }
+    conn_flush(c);
+}
+
 /* Sends whatever wslay has queued (pongs, close frames) into our queue. */
 static void conn_ws_send(net_conn *c)
 {
@@ -255,9 +278,19 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
     /* Ping is answered by wslay; a close is echoed by wslay and handled after recv returns. */
 }
 
+/* Frame headers wslay accepts but RFC 6455 does not: a close frame whose payload is a single
+ * byte (a status code is two bytes, or absent). */
+static void ws_frame_start_cb(wslay_event_context_ptr ctx,
+                              const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+    net_conn *c = user;
+    if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1) c->violation = 1002;
+}
+
 static const struct wslay_event_callbacks ws_callbacks = {
     .recv_callback = ws_recv_cb,
     .send_callback = ws_send_cb,
+    .on_frame_recv_start_callback = ws_frame_start_cb,
     .on_msg_recv_callback = ws_msg_cb,
 };
 
@@ -272,8 +305,10 @@ static void conn_ws_feed(net_conn *c, const uint8_t *data, size_t len)
     c->feed = NULL;
     c->feed_len = 0;
     if (c->destroyed) return;
-    if (rc != 0) {
-        conn_destroy(c);
+    if (rc != 0 || c->violation) {
+        /* wslay's frame parser refused the input (a fragmented or oversized control frame, a
+         * bad length encoding): that is a protocol error, 1002. */
+        conn_fail(c, c->violation ? c->violation : 1002);
         return;
     }
     if (left > 0 && !c->closing) {

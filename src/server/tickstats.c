@@ -19,12 +19,19 @@ void tickstats_add(tickstats *t, uint64_t ns)
 double tickstats_quantile_ms(const tickstats *t, double q)
 {
     if (t->count == 0) return 0;
-    uint64_t want = (uint64_t)(q * (double)t->count);
-    if (want >= t->count) want = t->count - 1;
+    /* Nearest rank: the smallest duration with at least q of all ticks at or below it. */
+    double rank = q * (double)t->count;
+    uint64_t want = (uint64_t)rank;
+    if ((double)want < rank) want++;
+    if (want == 0) want = 1;
     uint64_t seen = 0;
-    for (uint32_t i = 0; i < TICKSTATS_BUCKETS; i++) {
+    for (uint32_t i = 0; i < TICKSTATS_BUCKETS - 1; i++) {
         seen += t->buckets[i];
-        if (seen > want) return (double)(i + 1) * TICKSTATS_BUCKET_NS / 1e6;
+        if (seen >= want) {
+            double edge = (double)(i + 1) * TICKSTATS_BUCKET_NS / 1e6;
+            double max = (double)t->max_ns / 1e6;
+            return edge < max ? edge : max; /* a bucket's edge may lie above every tick in it */
+        }
     }
-    return (double)t->max_ns / 1e6;
+    return (double)t->max_ns / 1e6; /* the overflow bucket: only the maximum is known */
 }

@@ -51,7 +51,7 @@ test('chat goes both ways, as "name: message" lines, not echoed twice', async ()
 
   await bob.fill('#chat-input', 'hi alice [b]bold[/b]');
   await bob.click('#chat-send'); // the Send button, as on a touch device
-  await waitForChatLine(alice, `${BOB}: hi alice ［b］bold［/b］`);
+  await waitForChatLine(alice, `${BOB}: hi alice [b]bold[/b]`);
   const lines = await chatLines(alice);
   assert.equal(lines.filter((l) => l === `${ALICE}: hello bob`).length, 1);
 });

@@ -141,3 +141,9 @@ test('own chat keeps to the server rate (2 a second, bursts of 10) and says so w
   assert.deepEqual(s.sendChat('still too soon', 1400), { error: CHAT_TOO_FAST });
   assert.equal(s.sendChat('after half a second', 1500).message, 'after half a second');
 });
+
+test('chat_full_width_brackets_are_shown_as_plain_brackets', async () => {
+  const { plainBrackets } = await import('../../web/js/session.js');
+  assert.equal(plainBrackets('hi \uFF3Bb\uFF3Dbold\uFF3B/b\uFF3D'), 'hi [b]bold[/b]');
+  assert.equal(plainBrackets('no brackets'), 'no brackets');
+});

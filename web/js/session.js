@@ -15,6 +15,13 @@ export const CHAT_MAX_CHARS = 256;
 // could not deliver is never shown as said.
 export const CHAT_RATE_PER_SECOND = 2;
 export const CHAT_BURST = 10;
+// The server relays `[` and `]` as full-width brackets so the Godot client's BBCode chat log
+// cannot be injected (docs/PROTOCOL.md, Chat). This page shows chat as plain text, so it turns
+// them back: fonts without CJK glyphs would otherwise draw empty boxes.
+export function plainBrackets(text) {
+  return text.replace(/\uFF3B/g, '[').replace(/\uFF3D/g, ']');
+}
+
 export const CHAT_TOO_FAST = 'You are chatting too fast; wait a moment.';
 
 export const State = Object.freeze({ LOGIN: 'login', PLAY: 'play' });
@@ -115,7 +122,7 @@ export class GameSession {
       }
       case Action.CHAT:
         if (this.state !== State.PLAY || typeof p1 !== 'string') return [];
-        return [{ type: 'chat', name: typeof p0 === 'string' ? p0 : '?', message: p1 }];
+        return [{ type: 'chat', name: typeof p0 === 'string' ? p0 : '?', message: plainBrackets(p1) }];
       default:
         return [];
     }

@@ -31,13 +31,11 @@ int bench_net_init(struct bench_net *net, uv_loop_t *loop, const char *host, int
     memset(net, 0, sizeof(*net));
     net->loop = loop;
     int rc = uv_ip4_addr(host, port, &net->addr);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     snprintf(net->host, sizeof(net->host), "%s", host);
     net->port = port;
     net->read_buffer = malloc(BENCH_CONN_READ_BUFFER);
-    if (!net->read_buffer)
-        return UV_ENOMEM;
+    if (!net->read_buffer) return UV_ENOMEM;
     net->mask_state = seed | 1;
     return 0;
 }
@@ -75,8 +73,7 @@ static void on_written(uv_write_t *req, int status)
     struct bench_conn *c = w->conn;
     c->unsent -= w->len;
     free(w);
-    if (status < 0 && status != UV_ECANCELED)
-        conn_end(c, BENCH_CONN_END_ERROR);
+    if (status < 0 && status != UV_ECANCELED) conn_end(c, BENCH_CONN_END_ERROR);
 }
 
 /* Writes bytes in order: directly when the socket takes them, else through a queued uv_write. */
@@ -93,8 +90,7 @@ static int write_bytes(struct bench_conn *c, const void *data, size_t len)
             return -1;
         }
     }
-    if (done == len)
-        return 0;
+    if (done == len) return 0;
     size_t rest = len - done;
     if (c->unsent + rest > BENCH_CONN_MAX_UNSENT) {
         conn_end(c, BENCH_CONN_END_ERROR);
@@ -125,20 +121,17 @@ static int send_frame(struct bench_conn *c, enum bench_ws_opcode op, const void 
     size_t cap = len + BENCH_WS_MAX_HEADER;
     if (cap > sizeof(stackbuf)) {
         buf = malloc(cap);
-        if (!buf)
-            return -1;
+        if (!buf) return -1;
     }
     size_t n = bench_ws_encode(buf, cap, op, data, len, next_mask(c->net));
     int rc = n ? write_bytes(c, buf, n) : -1;
-    if (buf != stackbuf)
-        free(buf);
+    if (buf != stackbuf) free(buf);
     return rc;
 }
 
 int bench_conn_send_text(struct bench_conn *c, const char *text, size_t len)
 {
-    if (c->state != BENCH_CONN_OPEN)
-        return -1;
+    if (c->state != BENCH_CONN_OPEN) return -1;
     return send_frame(c, BENCH_WS_TEXT, text, len);
 }
 
@@ -154,12 +147,10 @@ void bench_conn_close(struct bench_conn *c)
 /* Makes room for want more bytes in the carry buffer. */
 static int carry_reserve(struct bench_conn *c, size_t want)
 {
-    if (c->carry_cap - c->carry_len >= want)
-        return 0;
+    if (c->carry_cap - c->carry_len >= want) return 0;
     size_t cap = c->carry_len + want;
     uint8_t *p = realloc(c->carry, cap);
-    if (!p)
-        return -1;
+    if (!p) return -1;
     c->carry = p;
     c->carry_cap = cap;
     return 0;
@@ -189,8 +180,7 @@ static long handle_frames(struct bench_conn *c, const uint8_t *data, size_t len,
     while (off < len && c->state == BENCH_CONN_OPEN) {
         struct bench_ws_frame f;
         long n = bench_ws_decode(data + off, len - off, BENCH_CONN_MAX_MESSAGE, &f);
-        if (n == 0)
-            break;
+        if (n == 0) break;
         if (n < 0) {
             conn_end(c, BENCH_CONN_END_PROTOCOL);
             return -1;
@@ -234,10 +224,8 @@ static int keep_rest(struct bench_conn *c, const uint8_t *data, size_t off, size
         c->carry_len = rest;
     } else {
         c->carry_len = 0;
-        if (rest && carry_reserve(c, rest) != 0)
-            return -1;
-        if (rest)
-            memcpy(c->carry, data + off, rest);
+        if (rest && carry_reserve(c, rest) != 0) return -1;
+        if (rest) memcpy(c->carry, data + off, rest);
         c->carry_len = rest;
     }
     /* Give memory back once a split frame is done: most connections never need a carry. */
@@ -253,8 +241,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct bench_conn *c = s->data;
     uint64_t now = uv_hrtime();
-    if (nread == 0)
-        return;
+    if (nread == 0) return;
     if (nread < 0) {
         conn_end(c, nread == UV_EOF ? BENCH_CONN_END_EOF : BENCH_CONN_END_ERROR);
         return;
@@ -274,8 +261,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     size_t off = 0;
     if (c->state == BENCH_CONN_HANDSHAKE) {
         int head = bench_ws_check_response((const char *)data, len, c->key);
-        if (head == 0)
-            return; /* still in the carry, wait for more */
+        if (head == 0) return; /* still in the carry, wait for more */
         if (head < 0) {
             conn_end(c, BENCH_CONN_END_HANDSHAKE);
             return;
@@ -283,14 +269,11 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         off = (size_t)head;
         c->state = BENCH_CONN_OPEN;
         c->net->on_open(c, now);
-        if (c->state != BENCH_CONN_OPEN)
-            return;
+        if (c->state != BENCH_CONN_OPEN) return;
     }
     long used = handle_frames(c, data + off, len - off, now);
-    if (used < 0)
-        return;
-    if (keep_rest(c, data, off + (size_t)used, len) != 0)
-        conn_end(c, BENCH_CONN_END_ERROR);
+    if (used < 0) return;
+    if (keep_rest(c, data, off + (size_t)used, len) != 0) conn_end(c, BENCH_CONN_END_ERROR);
 }
 
 static void on_connected(uv_connect_t *req, int status)
@@ -321,17 +304,15 @@ int bench_conn_start(struct bench_net *net, struct bench_conn *c, void *user)
     memset(c, 0, sizeof(*c));
     c->net = net;
     c->user = user;
-    if (bench_ws_make_key(c->key) != 0)
-        return UV_EIO;
+    if (bench_ws_make_key(c->key) != 0) return UV_EIO;
     int rc = uv_tcp_init(net->loop, &c->tcp);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     c->tcp.data = c;
     c->connect_req.data = c;
     uv_tcp_nodelay(&c->tcp, 1);
     c->state = BENCH_CONN_CONNECTING;
-    rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&net->addr,
-                        on_connected);
+    rc =
+        uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&net->addr, on_connected);
     if (rc != 0) {
         /* The handle exists: close it, but the contract says no callback on a failed start. */
         c->state = BENCH_CONN_IDLE;

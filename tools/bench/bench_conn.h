@@ -24,17 +24,18 @@
 #define BENCH_CONN_MAX_MESSAGE 65536
 /* Shared read buffer: large enough that one read drains a busy socket. */
 #define BENCH_CONN_READ_BUFFER (256 * 1024)
-/* A client's outgoing messages are ~100 bytes; this much unsent means the server stopped reading. */
+/* A client's outgoing messages are ~100 bytes; this much unsent means the server stopped reading.
+ */
 #define BENCH_CONN_MAX_UNSENT (1024 * 1024)
 
 enum bench_conn_end {
-    BENCH_CONN_END_BY_US = 0,     /* bench_conn_close was called */
-    BENCH_CONN_END_CONNECT,       /* TCP connect failed */
-    BENCH_CONN_END_HANDSHAKE,     /* the server did not answer the Upgrade correctly */
-    BENCH_CONN_END_PEER_CLOSE,    /* the server sent a close frame */
-    BENCH_CONN_END_EOF,           /* the server closed TCP without a close frame */
-    BENCH_CONN_END_ERROR,         /* a socket error (reset, ...) or our send queue overflowed */
-    BENCH_CONN_END_PROTOCOL,      /* the server broke RFC 6455 or sent a fragmented/huge message */
+    BENCH_CONN_END_BY_US = 0,  /* bench_conn_close was called */
+    BENCH_CONN_END_CONNECT,    /* TCP connect failed */
+    BENCH_CONN_END_HANDSHAKE,  /* the server did not answer the Upgrade correctly */
+    BENCH_CONN_END_PEER_CLOSE, /* the server sent a close frame */
+    BENCH_CONN_END_EOF,        /* the server closed TCP without a close frame */
+    BENCH_CONN_END_ERROR,      /* a socket error (reset, ...) or our send queue overflowed */
+    BENCH_CONN_END_PROTOCOL,   /* the server broke RFC 6455 or sent a fragmented/huge message */
 };
 
 struct bench_conn;
@@ -71,7 +72,7 @@ struct bench_conn {
     char key[BENCH_WS_KEY_SIZE];
     uint8_t *carry; /* partial frame (or handshake answer) kept between reads */
     size_t carry_len, carry_cap;
-    size_t unsent; /* bytes handed to uv_write and not yet written */
+    size_t unsent;     /* bytes handed to uv_write and not yet written */
     uint64_t bytes_in; /* every byte read from the socket, frames and headers included */
     uint64_t frames_in;
 };

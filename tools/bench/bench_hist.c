@@ -11,8 +11,7 @@ void bench_hist_reset(struct bench_hist *h)
 /* Bucket of a value: exact below BENCH_HIST_LINEAR, then 64 buckets per octave. */
 static unsigned bucket_of(uint64_t v)
 {
-    if (v < BENCH_HIST_LINEAR)
-        return (unsigned)v;
+    if (v < BENCH_HIST_LINEAR) return (unsigned)v;
     unsigned msb = 63u - (unsigned)__builtin_clzll(v);
     unsigned shift = msb - 6u; /* v >> shift lies in [64, 128) */
     unsigned idx = BENCH_HIST_LINEAR + (shift - 1u) * BENCH_HIST_SUB +
@@ -23,8 +22,7 @@ static unsigned bucket_of(uint64_t v)
 /* Midpoint of a bucket, in microseconds. */
 static double bucket_value(unsigned idx)
 {
-    if (idx < BENCH_HIST_LINEAR)
-        return (double)idx;
+    if (idx < BENCH_HIST_LINEAR) return (double)idx;
     unsigned rel = idx - BENCH_HIST_LINEAR;
     unsigned shift = rel / BENCH_HIST_SUB + 1u;
     uint64_t low = (uint64_t)(rel % BENCH_HIST_SUB + BENCH_HIST_SUB) << shift;
@@ -34,10 +32,8 @@ static double bucket_value(unsigned idx)
 
 void bench_hist_add(struct bench_hist *h, uint64_t value_us)
 {
-    if (h->count == 0 || value_us < h->min_us)
-        h->min_us = value_us;
-    if (value_us > h->max_us)
-        h->max_us = value_us;
+    if (h->count == 0 || value_us < h->min_us) h->min_us = value_us;
+    if (value_us > h->max_us) h->max_us = value_us;
     h->count++;
     h->sum_us += value_us;
     h->buckets[bucket_of(value_us)]++;
@@ -45,25 +41,19 @@ void bench_hist_add(struct bench_hist *h, uint64_t value_us)
 
 double bench_hist_quantile_ms(const struct bench_hist *h, double q)
 {
-    if (h->count == 0)
-        return 0.0;
-    if (q >= 1.0)
-        return (double)h->max_us / 1000.0;
+    if (h->count == 0) return 0.0;
+    if (q >= 1.0) return (double)h->max_us / 1000.0;
     uint64_t rank = (uint64_t)(q * (double)h->count);
-    if ((double)rank < q * (double)h->count)
-        rank++;
-    if (rank == 0)
-        rank = 1;
+    if ((double)rank < q * (double)h->count) rank++;
+    if (rank == 0) rank = 1;
     uint64_t seen = 0;
     for (unsigned i = 0; i < BENCH_HIST_BUCKETS; i++) {
         seen += h->buckets[i];
         if (seen >= rank) {
             double v = bucket_value(i);
             /* A bucket midpoint can exceed the exact extremes; clamp to them. */
-            if (v > (double)h->max_us)
-                v = (double)h->max_us;
-            if (v < (double)h->min_us)
-                v = (double)h->min_us;
+            if (v > (double)h->max_us) v = (double)h->max_us;
+            if (v < (double)h->min_us) v = (double)h->min_us;
             return v / 1000.0;
         }
     }

@@ -17,8 +17,7 @@
 static int wait_fd(int fd, short events, uint64_t deadline_ms)
 {
     uint64_t now = uv_hrtime() / 1000000u;
-    if (now >= deadline_ms)
-        return -1;
+    if (now >= deadline_ms) return -1;
     struct pollfd p = {.fd = fd, .events = events};
     int r = poll(&p, 1, (int)(deadline_ms - now));
     return r == 1 ? 0 : -1;
@@ -27,71 +26,55 @@ static int wait_fd(int fd, short events, uint64_t deadline_ms)
 json_t *bench_http_get_json(const char *host, int port, const char *path)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-        return NULL;
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) return NULL;
     uint64_t deadline = uv_hrtime() / 1000000u + BENCH_HTTP_TIMEOUT_MS;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return NULL;
+    if (fd < 0) return NULL;
     json_t *result = NULL;
     char req[512];
     char resp[BENCH_HTTP_MAX_RESPONSE];
     size_t got = 0;
-    int n = snprintf(req, sizeof(req),
-                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n", path, host,
-                     port);
-    if (n < 0 || (size_t)n >= sizeof(req))
-        goto out;
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 && errno != EINPROGRESS)
-        goto out;
-    if (wait_fd(fd, POLLOUT, deadline) != 0)
-        goto out;
+    int n =
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n",
+                 path, host, port);
+    if (n < 0 || (size_t)n >= sizeof(req)) goto out;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 && errno != EINPROGRESS) goto out;
+    if (wait_fd(fd, POLLOUT, deadline) != 0) goto out;
     for (size_t sent = 0; sent < (size_t)n;) {
         ssize_t w = send(fd, req + sent, (size_t)n - sent, MSG_NOSIGNAL);
-        if (w < 0 && errno != EAGAIN)
-            goto out;
-        if (w < 0 && wait_fd(fd, POLLOUT, deadline) != 0)
-            goto out;
-        if (w > 0)
-            sent += (size_t)w;
+        if (w < 0 && errno != EAGAIN) goto out;
+        if (w < 0 && wait_fd(fd, POLLOUT, deadline) != 0) goto out;
+        if (w > 0) sent += (size_t)w;
     }
     /* Read until the server closes (Connection: close) or the declared body is complete. */
     for (;;) {
-        if (got >= sizeof(resp) - 1)
-            goto out;
+        if (got >= sizeof(resp) - 1) goto out;
         ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
-        if (r == 0)
-            break;
+        if (r == 0) break;
         if (r < 0) {
-            if (errno != EAGAIN || wait_fd(fd, POLLIN, deadline) != 0)
-                goto out;
+            if (errno != EAGAIN || wait_fd(fd, POLLIN, deadline) != 0) goto out;
             continue;
         }
         got += (size_t)r;
         resp[got] = '\0';
         char *body = strstr(resp, "\r\n\r\n");
         char *cl = strcasestr(resp, "\r\ncontent-length:");
-        if (body && strstr(body, "\r\n0\r\n\r\n"))
-            break; /* end of a chunked body */
+        if (body && strstr(body, "\r\n0\r\n\r\n")) break; /* end of a chunked body */
         if (body && cl && cl < body) {
             long want = strtol(cl + 17, NULL, 10);
-            if (want >= 0 && (size_t)(resp + got - (body + 4)) >= (size_t)want)
-                break;
+            if (want >= 0 && (size_t)(resp + got - (body + 4)) >= (size_t)want) break;
         }
     }
     resp[got] = '\0';
-    if (got < 12 || strncmp(resp, "HTTP/1.1 200", 12) != 0)
-        goto out;
+    if (got < 12 || strncmp(resp, "HTTP/1.1 200", 12) != 0) goto out;
     char *body = strstr(resp, "\r\n\r\n");
-    if (!body)
-        goto out;
+    if (!body) goto out;
     body += 4;
     /* A chunked answer: skip the first chunk-size line; the stats object is one small chunk. */
     char *te = strcasestr(resp, "\r\ntransfer-encoding: chunked");
     if (te && te < body) {
         char *eol = strstr(body, "\r\n");
-        if (!eol)
-            goto out;
+        if (!eol) goto out;
         body = eol + 2;
     }
     result = json_loads(body, JSON_DISABLE_EOF_CHECK, NULL);

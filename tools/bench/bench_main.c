@@ -21,8 +21,7 @@
 static void raise_fd_limit(uint32_t want)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
         fprintf(stderr, "cmmo-bench: cannot raise the descriptor limit: %s\n", strerror(errno));
@@ -35,23 +34,20 @@ int main(int argc, char **argv)
 {
     struct bench_opts opts;
     int rc = bench_opts_parse(argc, argv, &opts);
-    if (rc != 0)
-        return rc > 0 ? 0 : 2;
+    if (rc != 0) return rc > 0 ? 0 : 2;
     /* A write to a socket the server reset must be an error value, not a signal. */
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit(opts.players + opts.storm);
 
     struct bench_results results;
-    if (bench_run(&opts, &results) != 0)
-        return 2;
+    if (bench_run(&opts, &results) != 0) return 2;
     bench_report_summary(&results, stderr);
 
     json_t *doc = bench_report_json(&results);
     int failed = 0;
     if (opts.json_path[0]) {
         failed = json_dump_file(doc, opts.json_path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-        if (failed)
-            fprintf(stderr, "cmmo-bench: cannot write %s\n", opts.json_path);
+        if (failed) fprintf(stderr, "cmmo-bench: cannot write %s\n", opts.json_path);
     } else {
         failed = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         fputc('\n', stdout);

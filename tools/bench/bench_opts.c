@@ -117,8 +117,8 @@ static int parse_number(const char *name, const char *arg, double lo, double hi,
     char *end;
     double v = strtod(arg, &end);
     if (end == arg || *end != '\0' || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "cmmo-bench: --%s wants a number from %g to %g, not '%s'\n", name, lo,
-                hi, arg);
+        fprintf(stderr, "cmmo-bench: --%s wants a number from %g to %g, not '%s'\n", name, lo, hi,
+                arg);
         return -1;
     }
     *out = v;
@@ -141,7 +141,8 @@ static int check_loopback(const char *host)
 {
     struct in_addr a;
     if (inet_pton(AF_INET, host, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127) {
-        fprintf(stderr, "cmmo-bench: --host must be an IPv4 loopback address (127.x.x.x), not '%s'\n",
+        fprintf(stderr,
+                "cmmo-bench: --host must be an IPv4 loopback address (127.x.x.x), not '%s'\n",
                 host);
         return -1;
     }
@@ -206,8 +207,7 @@ int bench_opts_parse(int argc, char **argv, struct bench_opts *o)
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         const char *name = NULL;
         for (const struct option *lo = long_opts; lo->name; lo++)
-            if (lo->val == c)
-                name = lo->name;
+            if (lo->val == c) name = lo->name;
         int rc = 0;
         switch (c) {
         case OPT_HOST:
@@ -233,8 +233,7 @@ int bench_opts_parse(int argc, char **argv, struct bench_opts *o)
             break;
         case OPT_PREFIX:
             rc = copy_string(name, optarg, o->prefix, sizeof(o->prefix));
-            if (rc == 0)
-                rc = check_prefix(o->prefix);
+            if (rc == 0) rc = check_prefix(o->prefix);
             have_prefix = 1;
             break;
         case OPT_FIRST_INDEX:
@@ -320,8 +319,7 @@ int bench_opts_parse(int argc, char **argv, struct bench_opts *o)
             fputs(usage, stderr);
             return -1;
         }
-        if (rc != 0)
-            return -1;
+        if (rc != 0) return -1;
     }
     if (optind < argc) {
         fprintf(stderr, "cmmo-bench: unexpected argument '%s'\n", argv[optind]);
@@ -331,10 +329,8 @@ int bench_opts_parse(int argc, char **argv, struct bench_opts *o)
         fprintf(stderr, "cmmo-bench: --port is required\n%s", usage);
         return -1;
     }
-    if (check_loopback(o->host) != 0)
-        return -1;
-    if (!have_prefix)
-        random_prefix(o->prefix, o->seed ^ (uint64_t)getpid() * 2654435761u);
+    if (check_loopback(o->host) != 0) return -1;
+    if (!have_prefix) random_prefix(o->prefix, o->seed ^ (uint64_t)getpid() * 2654435761u);
     (void)have_seed;
     /* "b" + prefix + the largest index must fit the server's 20-character usernames. */
     char probe[64];

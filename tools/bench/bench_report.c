@@ -6,10 +6,9 @@
 static json_t *latency_json(const struct bench_hist *h)
 {
     return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "count", (json_int_t)h->count, "p50",
-                     bench_hist_quantile_ms(h, 0.50), "p90", bench_hist_quantile_ms(h, 0.90),
-                     "p99", bench_hist_quantile_ms(h, 0.99), "max", bench_hist_quantile_ms(h, 1.0),
-                     "mean", bench_hist_mean_ms(h), "min",
-                     h->count ? (double)h->min_us / 1000.0 : 0.0);
+                     bench_hist_quantile_ms(h, 0.50), "p90", bench_hist_quantile_ms(h, 0.90), "p99",
+                     bench_hist_quantile_ms(h, 0.99), "max", bench_hist_quantile_ms(h, 1.0), "mean",
+                     bench_hist_mean_ms(h), "min", h->count ? (double)h->min_us / 1000.0 : 0.0);
 }
 
 static double ratio(uint64_t num, uint64_t den)
@@ -25,18 +24,17 @@ static json_t *maybe(double v)
 
 static json_t *config_json(const struct bench_opts *o)
 {
-    return json_pack("{s:s, s:s, s:i, s:i, s:i, s:f, s:i, s:s, s:b, s:b, s:f, s:i, s:f, s:f, s:f, "
-                     "s:f, s:f, s:f, s:[f,f], s:b, s:f, s:f, s:I}",
-                     "label", o->label, "host", o->host, "port", o->port, "players",
-                     (int)o->players, "storm", (int)o->storm, "storm_delay_s", o->storm_delay_s,
-                     "first_index", (int)o->first_index, "prefix", o->prefix, "register",
-                     o->register_accounts, "register_only", o->register_only, "rate", o->rate,
-                     "max_inflight", (int)o->max_inflight, "target_interval_s",
-                     o->target_interval_s, "target_radius", o->target_radius, "chat_interval_s",
-                     o->chat_interval_s, "duration_s", o->duration_s, "warmup_s", o->warmup_s,
-                     "drain_s", o->drain_s, "world", o->world_w, o->world_h, "spread", o->spread,
-                     "login_timeout_s", o->login_timeout_s, "max_runtime_s", o->max_runtime_s,
-                     "seed", (json_int_t)o->seed);
+    return json_pack(
+        "{s:s, s:s, s:i, s:i, s:i, s:f, s:i, s:s, s:b, s:b, s:f, s:i, s:f, s:f, s:f, "
+        "s:f, s:f, s:f, s:[f,f], s:b, s:f, s:f, s:I}",
+        "label", o->label, "host", o->host, "port", o->port, "players", (int)o->players, "storm",
+        (int)o->storm, "storm_delay_s", o->storm_delay_s, "first_index", (int)o->first_index,
+        "prefix", o->prefix, "register", o->register_accounts, "register_only", o->register_only,
+        "rate", o->rate, "max_inflight", (int)o->max_inflight, "target_interval_s",
+        o->target_interval_s, "target_radius", o->target_radius, "chat_interval_s",
+        o->chat_interval_s, "duration_s", o->duration_s, "warmup_s", o->warmup_s, "drain_s",
+        o->drain_s, "world", o->world_w, o->world_h, "spread", o->spread, "login_timeout_s",
+        o->login_timeout_s, "max_runtime_s", o->max_runtime_s, "seed", (json_int_t)o->seed);
 }
 
 static json_t *server_json(const struct bench_results *r)
@@ -54,13 +52,12 @@ static json_t *server_json(const struct bench_results *r)
         json_object_set_new(s, "rss_window_start_kb", json_integer(start));
         json_object_set_new(s, "rss_window_end_kb", json_integer(end));
         json_object_set_new(s, "rss_max_kb", json_integer(r->server_rss_max_kb));
-        json_object_set_new(s, "hwm_kb", json_integer(r->server_window_end.ok
-                                                          ? r->server_window_end.hwm_kb
-                                                          : r->server_window_start.hwm_kb));
+        json_object_set_new(s, "hwm_kb",
+                            json_integer(r->server_window_end.ok ? r->server_window_end.hwm_kb
+                                                                 : r->server_window_start.hwm_kb));
         json_object_set_new(s, "threads", json_integer(r->server_window_start.threads));
-        double per = (start > 0 && r->logged_in)
-                         ? (double)(start - idle) / (double)r->logged_in
-                         : -1.0;
+        double per =
+            (start > 0 && r->logged_in) ? (double)(start - idle) / (double)r->logged_in : -1.0;
         json_object_set_new(s, "rss_per_player_kb", maybe(per));
     }
     json_t *tick = r->stats_end ? json_object_get(r->stats_end, "tick_ms") : NULL;
@@ -87,9 +84,8 @@ json_t *bench_report_json(const struct bench_results *r)
                   "connect_failed", (int)r->connect_failed, "denied", (int)r->login_denied,
                   "timeouts", (int)r->login_timeouts, "closed_before_play",
                   (int)r->closed_before_play, "first_deny", r->first_deny, "register_ms",
-                  latency_json(&r->register_latency), "login_ms",
-                  latency_json(&r->login_latency), "own_model_ms",
-                  latency_json(&r->own_model_latency), "own_model_wrong",
+                  latency_json(&r->register_latency), "login_ms", latency_json(&r->login_latency),
+                  "own_model_ms", latency_json(&r->own_model_latency), "own_model_wrong",
                   (int)r->own_model_wrong, "spread_s", r->spread_s, "spread_unfinished",
                   (int)r->spread_unfinished));
 
@@ -97,21 +93,20 @@ json_t *bench_report_json(const struct bench_results *r)
     json_object_set_new(root, "players_in_window", json_integer(r->players_in_window));
     json_object_set_new(
         root, "chat",
-        json_pack("{s:I, s:I, s:I, s:f, s:o, s:I, s:I, s:I}", "sent", (json_int_t)r->chats_sent,
-                  "expected", (json_int_t)r->chats_expected, "delivered",
-                  (json_int_t)r->chats_delivered, "delivery_ratio",
-                  ratio(r->chats_delivered, r->chats_expected), "latency_ms",
-                  latency_json(&r->chat_latency), "echoed", (json_int_t)r->chats_echoed,
-                  "wrong_sender", (json_int_t)r->chats_wrong_sender, "unparsed",
-                  (json_int_t)r->chats_unparsed));
-    json_object_set_new(
-        root, "movement",
-        json_pack("{s:I, s:o, s:o, s:I, s:I, s:I}", "targets_sent", (json_int_t)r->targets_sent,
-                  "self_ms", latency_json(&r->move_self_latency), "observer_ms",
-                  latency_json(&r->move_observer_latency), "self_superseded",
-                  (json_int_t)r->move_self_superseded, "observer_superseded",
-                  (json_int_t)r->move_observer_superseded, "no_observer",
-                  (json_int_t)r->move_no_observer));
+        json_pack(
+            "{s:I, s:I, s:I, s:f, s:o, s:I, s:I, s:I}", "sent", (json_int_t)r->chats_sent,
+            "expected", (json_int_t)r->chats_expected, "delivered", (json_int_t)r->chats_delivered,
+            "delivery_ratio", ratio(r->chats_delivered, r->chats_expected), "latency_ms",
+            latency_json(&r->chat_latency), "echoed", (json_int_t)r->chats_echoed, "wrong_sender",
+            (json_int_t)r->chats_wrong_sender, "unparsed", (json_int_t)r->chats_unparsed));
+    json_object_set_new(root, "movement",
+                        json_pack("{s:I, s:o, s:o, s:I, s:I, s:I}", "targets_sent",
+                                  (json_int_t)r->targets_sent, "self_ms",
+                                  latency_json(&r->move_self_latency), "observer_ms",
+                                  latency_json(&r->move_observer_latency), "self_superseded",
+                                  (json_int_t)r->move_self_superseded, "observer_superseded",
+                                  (json_int_t)r->move_observer_superseded, "no_observer",
+                                  (json_int_t)r->move_no_observer));
     json_object_set_new(
         root, "traffic",
         json_pack("{s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I}", "frames_per_client_s",
@@ -120,8 +115,8 @@ json_t *bench_report_json(const struct bench_results *r)
                   r->max_client_bytes_s, "frames", (json_int_t)r->frames_in, "deltas",
                   (json_int_t)r->deltas_in, "chats", (json_int_t)r->chats_in, "disconnects",
                   (json_int_t)r->disconnects_in, "other", (json_int_t)r->other_in));
-    static const char *why[] = {"by_us",   "connect",  "handshake", "peer_close",
-                                "eof",     "error",    "protocol",  "unknown"};
+    static const char *why[] = {"by_us", "connect", "handshake", "peer_close",
+                                "eof",   "error",   "protocol",  "unknown"};
     json_t *reasons = json_object();
     for (int i = 0; i < 8; i++)
         if (r->drop_reasons[i])
@@ -131,16 +126,21 @@ json_t *bench_report_json(const struct bench_results *r)
                                   "dropped_window", (int)r->dropped_window, "drop_reasons",
                                   reasons));
     if (o->storm) {
-        json_object_set_new(
-            root, "storm",
-            json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:o, s:o}", "started",
-                      (int)r->storm_started, "ok", (int)r->storm_ok, "denied",
-                      (int)r->storm_denied, "failed", (int)r->storm_failed, "unanswered",
-                      (int)r->storm_unanswered, "answered_within_30s", (int)r->storm_within_30s,
-                      "login_ms", latency_json(&r->storm_login_latency), "answer_ms",
-                      latency_json(&r->storm_answer_latency)));
+        json_object_set_new(root, "storm",
+                            json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:o, s:o}", "started",
+                                      (int)r->storm_started, "ok", (int)r->storm_ok, "denied",
+                                      (int)r->storm_denied, "failed", (int)r->storm_failed,
+                                      "unanswered", (int)r->storm_unanswered, "answered_within_30s",
+                                      (int)r->storm_within_30s, "login_ms",
+                                      latency_json(&r->storm_login_latency), "answer_ms",
+                                      latency_json(&r->storm_answer_latency)));
     }
     json_object_set_new(root, "server", server_json(r));
+    json_t *busy = json_array();
+    for (int i = 0; i < r->cpus_window_end.count; i++)
+        json_array_append_new(busy, maybe(bench_proc_cpu_busy_percent(&r->cpus_window_start,
+                                                                      &r->cpus_window_end, i)));
+    json_object_set_new(root, "machine_cpu_busy_percent", busy);
     json_object_set_new(
         root, "bench",
         json_pack("{s:o, s:i}", "cpu_percent",
@@ -165,21 +165,20 @@ void bench_report_summary(const struct bench_results *r, FILE *out)
 {
     const struct bench_opts *o = r->opts;
     fprintf(out, "\n== cmmo-bench %s(%s)\n", o->label[0] ? o->label : "", r->stop_reason);
-    fprintf(out, "  ramp: %.1f s, %u in play of %u; registered %u (+%u existing), connect "
-                 "failed %u, denied %u, timeouts %u, closed early %u%s%s\n",
+    fprintf(out,
+            "  ramp: %.1f s, %u in play of %u; registered %u (+%u existing), connect "
+            "failed %u, denied %u, timeouts %u, closed early %u%s%s\n",
             r->ramp_s, r->logged_in, o->players, r->registered, r->already_registered,
             r->connect_failed, r->login_denied, r->login_timeouts, r->closed_before_play,
             r->first_deny[0] ? "; first deny: " : "", r->first_deny);
     latency_line(out, "register", &r->register_latency);
     latency_line(out, "login (Login->Ok)", &r->login_latency);
-    if (o->register_only)
-        return;
+    if (o->register_only) return;
     fprintf(out, "  window: %.1f s with %u players\n", r->window_s, r->players_in_window);
     fprintf(out, "  chat: %llu sent, %llu/%llu delivered (ratio %.4f)%s\n",
             (unsigned long long)r->chats_sent, (unsigned long long)r->chats_delivered,
             (unsigned long long)r->chats_expected, ratio(r->chats_delivered, r->chats_expected),
-            (r->chats_echoed || r->chats_wrong_sender) ? "  SERVER BUG: echo or wrong sender"
-                                                       : "");
+            (r->chats_echoed || r->chats_wrong_sender) ? "  SERVER BUG: echo or wrong sender" : "");
     latency_line(out, "chat latency", &r->chat_latency);
     latency_line(out, "move (own client)", &r->move_self_latency);
     latency_line(out, "move (observer)", &r->move_observer_latency);
@@ -189,15 +188,17 @@ void bench_report_summary(const struct bench_results *r, FILE *out)
     fprintf(out, "  dropped: %u during ramp, %u during window\n", r->dropped_ramp,
             r->dropped_window);
     if (o->storm) {
-        fprintf(out, "  storm: %u started, %u ok, %u denied, %u failed, %u unanswered, %u "
-                     "answered within 30 s\n",
+        fprintf(out,
+                "  storm: %u started, %u ok, %u denied, %u failed, %u unanswered, %u "
+                "answered within 30 s\n",
                 r->storm_started, r->storm_ok, r->storm_denied, r->storm_failed,
                 r->storm_unanswered, r->storm_within_30s);
         latency_line(out, "storm connect->reply", &r->storm_answer_latency);
     }
     if (r->server_sampled) {
-        fprintf(out, "  server: cpu %.1f %% of a core (peak 1 s %.1f %%), rss idle %ld kB, "
-                     "window start %ld kB, max %ld kB\n",
+        fprintf(out,
+                "  server: cpu %.1f %% of a core (peak 1 s %.1f %%), rss idle %ld kB, "
+                "window start %ld kB, max %ld kB\n",
                 r->server_cpu_percent, r->server_cpu_peak_1s, r->server_idle.rss_kb,
                 r->server_window_start.rss_kb, r->server_rss_max_kb);
     }
@@ -207,6 +208,10 @@ void bench_report_summary(const struct bench_results *r, FILE *out)
                 json_number_value(json_object_get(tick, "p50")),
                 json_number_value(json_object_get(tick, "p99")),
                 json_number_value(json_object_get(tick, "max")));
-    fprintf(out, "  bench itself: cpu %.1f %%\n",
+    fprintf(out, "  bench itself: cpu %.1f %%; machine CPUs busy:",
             bench_proc_cpu_percent(&r->self_window_start, &r->self_window_end));
+    for (int i = 0; i < r->cpus_window_end.count; i++)
+        fprintf(out, " cpu%d %.0f %%", i,
+                bench_proc_cpu_busy_percent(&r->cpus_window_start, &r->cpus_window_end, i));
+    fputc('\n', out);
 }

@@ -22,18 +22,18 @@ struct bench_results {
 
     /* Ramp-up: connecting and logging in the players (not the storm). */
     double ramp_s;
-    uint32_t logged_in;         /* players in PLAY when the window opened */
-    uint32_t registered;        /* Register answered Ok */
+    uint32_t logged_in;          /* players in PLAY when the window opened */
+    uint32_t registered;         /* Register answered Ok */
     uint32_t already_registered; /* Register denied as taken (counted as success with --register) */
-    uint32_t connect_failed;    /* TCP or WebSocket handshake failed */
-    uint32_t login_denied;      /* Deny to Login (or to Register, other than taken) */
+    uint32_t connect_failed;     /* TCP or WebSocket handshake failed */
+    uint32_t login_denied;       /* Deny to Login (or to Register, other than taken) */
     uint32_t login_timeouts;
     uint32_t closed_before_play; /* connection ended by the server before the login reply */
     char first_deny[128];        /* the first Deny text seen, to explain failures */
     struct bench_hist register_latency;
     struct bench_hist login_latency;
     struct bench_hist own_model_latency; /* Login sent -> own ModelDelta */
-    uint32_t own_model_wrong;           /* the first ModelDelta after Ok was not ours */
+    uint32_t own_model_wrong;            /* the first ModelDelta after Ok was not ours */
     double spread_s;
     uint32_t spread_unfinished;
 
@@ -50,13 +50,13 @@ struct bench_results {
     uint64_t targets_sent;
     uint64_t move_self_superseded; /* next Target sent before the own client saw the move */
     uint64_t move_observer_superseded;
-    uint64_t move_no_observer;     /* nobody else saw the mover move */
+    uint64_t move_no_observer; /* nobody else saw the mover move */
     struct bench_hist move_self_latency;
     struct bench_hist move_observer_latency;
     uint64_t frames_in, bytes_in, deltas_in, chats_in, disconnects_in, other_in;
     double frames_per_client_s, bytes_per_client_s, deltas_per_client_s;
     double max_client_bytes_s;
-    uint32_t dropped_ramp;   /* players in PLAY whose connection the server ended before the window */
+    uint32_t dropped_ramp; /* players in PLAY whose connection the server ended before the window */
     uint32_t dropped_window; /* ... during the window or the drain */
     uint32_t drop_reasons[8];
 
@@ -75,8 +75,9 @@ struct bench_results {
     long server_rss_max_kb;
     json_t *stats_end; /* GET /stats at the end of the window (owned, may be NULL) */
 
-    /* The benchmark itself. */
+    /* The benchmark itself, and every CPU of the machine (to spot other load). */
     struct bench_proc_sample self_window_start, self_window_end;
+    struct bench_proc_cpus cpus_window_start, cpus_window_end;
 };
 
 /* Builds the JSON object (new reference). */

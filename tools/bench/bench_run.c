@@ -49,10 +49,10 @@ struct player {
     uint32_t index; /* in bench->players; also the "s=" of its chats */
     uint8_t state;
     uint8_t storm;
-    uint8_t in_play;      /* Login answered Ok and the connection is up */
-    uint8_t closing;      /* we closed it on purpose (done, denied, timed out, end of run) */
-    uint8_t resolved;     /* counted in bench->resolved */
-    uint8_t in_window;    /* in PLAY when the window opened */
+    uint8_t in_play;   /* Login answered Ok and the connection is up */
+    uint8_t closing;   /* we closed it on purpose (done, denied, timed out, end of run) */
+    uint8_t resolved;  /* counted in bench->resolved */
+    uint8_t in_window; /* in PLAY when the window opened */
     uint8_t pos_known;
     uint8_t obs_known;
     uint8_t mv_self_pending, mv_obs_pending;
@@ -125,8 +125,7 @@ static double clamp(double v, double lo, double hi)
 static void progress(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void progress(struct bench *b, const char *fmt, ...)
 {
-    if (b->opts->quiet)
-        return;
+    if (b->opts->quiet) return;
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "cmmo-bench: [%7.1fs] ", (double)(uv_hrtime() - b->t_begin) / NS_PER_S);
@@ -142,8 +141,7 @@ static int actor_map_init(struct actor_map *m, uint32_t players)
         cap <<= 1;
     m->keys = malloc(sizeof(*m->keys) * cap);
     m->values = malloc(sizeof(*m->values) * cap);
-    if (!m->keys || !m->values)
-        return -1;
+    if (!m->keys || !m->values) return -1;
     for (uint32_t i = 0; i < cap; i++)
         m->keys[i] = -1;
     m->mask = cap - 1;
@@ -176,12 +174,10 @@ static int32_t actor_map_get(const struct actor_map *m, int64_t id)
  * walk from the steps of the previous one. */
 static int step_points_at(double px, double py, double qx, double qy, double tx, double ty)
 {
-    if (fabs(qx - tx) < 1e-3 && fabs(qy - ty) < 1e-3)
-        return 1;
+    if (fabs(qx - tx) < 1e-3 && fabs(qy - ty) < 1e-3) return 1;
     double dx = qx - px, dy = qy - py, ex = tx - px, ey = ty - py;
     double ld = hypot(dx, dy), le = hypot(ex, ey);
-    if (ld < 1e-9 || le < 1e-9)
-        return 0;
+    if (ld < 1e-9 || le < 1e-9) return 0;
     double cross = dx * ey - dy * ex, dot = dx * ex + dy * ey;
     return dot > 0 && fabs(cross) <= STEP_DIRECTION_TOLERANCE * ld * le;
 }
@@ -189,8 +185,7 @@ static int step_points_at(double px, double py, double qx, double qy, double tx,
 /* Marks a playing player as settled for the ramp (in PLAY with its actor, or failed). */
 static void resolve(struct player *p)
 {
-    if (p->resolved)
-        return;
+    if (p->resolved) return;
     p->resolved = 1;
     if (p->storm)
         p->bench->storm_resolved++;
@@ -206,8 +201,7 @@ static void end_player(struct player *p)
 
 static void send_text(struct player *p, const char *text, int len)
 {
-    if (len > 0)
-        bench_conn_send_text(&p->conn, text, (size_t)len);
+    if (len > 0) bench_conn_send_text(&p->conn, text, (size_t)len);
 }
 
 static void send_login(struct player *p, uint64_t now)
@@ -223,9 +217,9 @@ static void send_login(struct player *p, uint64_t now)
 static void send_register(struct player *p, uint64_t now)
 {
     char msg[160];
-    int n = snprintf(msg, sizeof(msg),
-                     "{\"a\":\"Register\",\"p0\":\"%s\",\"p1\":\"pw-%s\",\"p2\":%u}", p->name,
-                     p->name, p->index % 6);
+    int n =
+        snprintf(msg, sizeof(msg), "{\"a\":\"Register\",\"p0\":\"%s\",\"p1\":\"pw-%s\",\"p2\":%u}",
+                 p->name, p->name, p->index % 6);
     p->t_request = now;
     p->state = PS_REGISTERING;
     send_text(p, msg, n);
@@ -259,8 +253,7 @@ static void send_target(struct bench *b, struct player *p, uint64_t now)
         return;
     }
     b->r->targets_sent++;
-    if (p->mv_self_pending)
-        b->r->move_self_superseded++;
+    if (p->mv_self_pending) b->r->move_self_superseded++;
     if (p->mv_obs_pending) {
         if (p->observer < 0)
             b->r->move_no_observer++;
@@ -276,9 +269,8 @@ static void send_target(struct bench *b, struct player *p, uint64_t now)
 static void send_chat(struct bench *b, struct player *p, uint64_t now)
 {
     char msg[160];
-    int n = snprintf(msg, sizeof(msg),
-                     "{\"a\":\"Chat\",\"p0\":\"%s\",\"p1\":\"t=%llu s=%u n=%u\"}", p->name,
-                     (unsigned long long)now, p->index, p->chat_seq++);
+    int n = snprintf(msg, sizeof(msg), "{\"a\":\"Chat\",\"p0\":\"%s\",\"p1\":\"t=%llu s=%u n=%u\"}",
+                     p->name, (unsigned long long)now, p->index, p->chat_seq++);
     send_text(p, msg, n);
     if (b->phase == PH_WINDOW) {
         b->r->chats_sent++;
@@ -295,39 +287,32 @@ static void play(struct bench *b, uint64_t now)
     uint64_t chat_ns = (uint64_t)(o->chat_interval_s * NS_PER_S);
     for (uint32_t i = 0; i < b->n_players; i++) {
         struct player *p = &b->players[i];
-        if (p->state != PS_PLAYING)
-            continue;
+        if (p->state != PS_PLAYING) continue;
         if (target_ns && now >= p->next_target) {
             send_target(b, p, now);
             p->next_target += target_ns;
-            if (p->next_target < now)
-                p->next_target = now + target_ns;
+            if (p->next_target < now) p->next_target = now + target_ns;
         }
         if (chat_ns && now >= p->next_chat && p->state == PS_PLAYING) {
             send_chat(b, p, now);
             p->next_chat += chat_ns;
-            if (p->next_chat < now)
-                p->next_chat = now + chat_ns;
+            if (p->next_chat < now) p->next_chat = now + chat_ns;
         }
     }
 }
 
 /* ---------------------------------------------------------------- receiving */
 
-static void on_chat(struct bench *b, struct player *p, const char *data, size_t len,
-                    uint64_t now)
+static void on_chat(struct bench *b, struct player *p, const char *data, size_t len, uint64_t now)
 {
     struct bench_chat_fields f;
     struct bench_results *r = b->r;
     if (bench_scan_chat(data, len, &f) != 0) {
-        if (b->phase == PH_WINDOW)
-            r->chats_unparsed++;
+        if (b->phase == PH_WINDOW) r->chats_unparsed++;
         return;
     }
-    if (f.sender >= b->n_total)
-        return;
-    if (f.sender == p->index)
-        r->chats_echoed++;
+    if (f.sender >= b->n_total) return;
+    if (f.sender == p->index) r->chats_echoed++;
     const struct player *s = &b->players[f.sender];
     if (f.name_len != s->name_len || memcmp(f.name, s->name, f.name_len) != 0)
         r->chats_wrong_sender++;
@@ -343,15 +328,12 @@ static void on_delta(struct bench *b, struct player *p, const char *data, size_t
     struct bench_results *r = b->r;
     int64_t id;
     double x, y;
-    if (bench_scan_delta_id(data, len, &id) != 0)
-        return;
+    if (bench_scan_delta_id(data, len, &id) != 0) return;
     int32_t mi = actor_map_get(&b->actors, id);
-    if (mi < 0)
-        return;
+    if (mi < 0) return;
     struct player *m = &b->players[mi];
     if (m == p) {
-        if (bench_scan_delta_xy(data, len, &x, &y) != 0)
-            return;
+        if (bench_scan_delta_xy(data, len, &x, &y) != 0) return;
         if (p->mv_self_pending && p->pos_known &&
             step_points_at(p->x, p->y, x, y, p->mv_tx, p->mv_ty)) {
             bench_hist_add(&r->move_self_latency, (now - p->mv_sent) / 1000);
@@ -363,18 +345,15 @@ static void on_delta(struct bench *b, struct player *p, const char *data, size_t
         return;
     }
     if (m->observer < 0) {
-        if (bench_scan_delta_xy(data, len, &x, &y) != 0)
-            return;
+        if (bench_scan_delta_xy(data, len, &x, &y) != 0) return;
         m->observer = (int32_t)p->index;
         m->obs_x = x;
         m->obs_y = y;
         m->obs_known = 1;
         return;
     }
-    if (m->observer != (int32_t)p->index)
-        return;
-    if (bench_scan_delta_xy(data, len, &x, &y) != 0)
-        return;
+    if (m->observer != (int32_t)p->index) return;
+    if (bench_scan_delta_xy(data, len, &x, &y) != 0) return;
     if (m->mv_obs_pending && m->obs_known &&
         step_points_at(m->obs_x, m->obs_y, x, y, m->mv_tx, m->mv_ty)) {
         bench_hist_add(&r->move_observer_latency, (now - m->mv_sent) / 1000);
@@ -393,17 +372,14 @@ static void on_own_model(struct bench *b, struct player *p, const char *data, si
     int64_t id;
     char want[48];
     int n = snprintf(want, sizeof(want), "\"name\":\"%s\"", p->name);
-    if (bench_scan_delta_id(data, len, &id) != 0 || n < 0 ||
-        !memmem(data, len, want, (size_t)n)) {
+    if (bench_scan_delta_id(data, len, &id) != 0 || n < 0 || !memmem(data, len, want, (size_t)n)) {
         r->own_model_wrong++;
         return; /* keep waiting: a later delta may be ours */
     }
     p->actor_id = id;
     actor_map_put(&b->actors, id, (int32_t)p->index);
-    if (bench_scan_delta_xy(data, len, &p->x, &p->y) == 0)
-        p->pos_known = 1;
-    if (!p->storm)
-        bench_hist_add(&r->own_model_latency, (now - p->t_login) / 1000);
+    if (bench_scan_delta_xy(data, len, &p->x, &p->y) == 0) p->pos_known = 1;
+    if (!p->storm) bench_hist_add(&r->own_model_latency, (now - p->t_login) / 1000);
     p->state = PS_PLAYING;
     resolve(p);
 }
@@ -412,10 +388,8 @@ static void record_deny(struct bench *b, const char *data, size_t len)
 {
     const char *reason;
     size_t rlen;
-    if (b->r->first_deny[0] || bench_scan_deny(data, len, &reason, &rlen) != 0)
-        return;
-    if (rlen >= sizeof(b->r->first_deny))
-        rlen = sizeof(b->r->first_deny) - 1;
+    if (b->r->first_deny[0] || bench_scan_deny(data, len, &reason, &rlen) != 0) return;
+    if (rlen >= sizeof(b->r->first_deny)) rlen = sizeof(b->r->first_deny) - 1;
     memcpy(b->r->first_deny, reason, rlen);
     b->r->first_deny[rlen] = '\0';
 }
@@ -429,11 +403,9 @@ static void on_login_reply(struct bench *b, struct player *p, enum bench_packet 
         uint64_t total = now - p->t_start;
         bench_hist_add(&r->storm_login_latency, (now - p->t_login) / 1000);
         bench_hist_add(&r->storm_answer_latency, total / 1000);
-        if (total <= STORM_ANSWER_LIMIT_NS)
-            r->storm_within_30s++;
+        if (total <= STORM_ANSWER_LIMIT_NS) r->storm_within_30s++;
     }
-    if (p->storm)
-        resolve(p);
+    if (p->storm) resolve(p);
     if (kind == BENCH_PKT_DENY) {
         record_deny(b, data, len);
         if (p->storm)
@@ -561,8 +533,7 @@ static void on_close(struct bench_conn *c, enum bench_conn_end why)
     struct bench_results *r = b->r;
     uint8_t was = p->state;
     p->state = PS_ENDED;
-    if (b->phase == PH_DONE)
-        return;
+    if (b->phase == PH_DONE) return;
     if (p->in_play) {
         p->in_play = 0;
         b->n_in_play--;
@@ -624,8 +595,7 @@ static void check_timeouts(struct bench *b, uint64_t now)
             b->r->storm_unanswered++;
         else
             b->r->login_timeouts++;
-        if (p->state != PS_WAIT_MODEL)
-            b->inflight--;
+        if (p->state != PS_WAIT_MODEL) b->inflight--;
         resolve(p);
         end_player(p);
     }
@@ -642,8 +612,7 @@ static void open_window(struct bench *b)
 {
     struct bench_results *r = b->r;
     json_t *reset = bench_http_get_json(b->opts->host, b->opts->port, "/stats?reset=1");
-    if (!reset)
-        progress(b, "GET /stats?reset=1 failed: no tick figures for this run");
+    if (!reset) progress(b, "GET /stats?reset=1 failed: no tick figures for this run");
     json_decref(reset);
     uint64_t now = uv_hrtime();
     b->t_window = now;
@@ -653,6 +622,7 @@ static void open_window(struct bench *b)
     sample_server(b, &r->server_window_start, now);
     b->last_sample = r->server_window_start;
     bench_proc_sample(0, now, &r->self_window_start);
+    bench_proc_cpus_sample(&r->cpus_window_start);
     for (uint32_t i = 0; i < b->n_players; i++) {
         struct player *p = &b->players[i];
         p->in_window = p->state == PS_PLAYING;
@@ -672,24 +642,22 @@ static void close_window(struct bench *b, uint64_t now)
     struct bench_results *r = b->r;
     sample_server(b, &r->server_window_end, now);
     bench_proc_sample(0, now, &r->self_window_end);
-    r->server_cpu_percent =
-        bench_proc_cpu_percent(&r->server_window_start, &r->server_window_end);
+    bench_proc_cpus_sample(&r->cpus_window_end);
+    r->server_cpu_percent = bench_proc_cpu_percent(&r->server_window_start, &r->server_window_end);
     r->stats_end = bench_http_get_json(b->opts->host, b->opts->port, "/stats");
     r->window_s = (double)(now - b->t_window) / NS_PER_S;
     uint64_t bytes = 0, frames = 0, deltas = 0;
     uint32_t counted = 0;
     for (uint32_t i = 0; i < b->n_players; i++) {
         struct player *p = &b->players[i];
-        if (!p->in_window || !p->in_play)
-            continue;
+        if (!p->in_window || !p->in_play) continue;
         uint64_t pb = p->conn.bytes_in - p->bytes_mark;
         bytes += pb;
         frames += p->conn.frames_in - p->frames_mark;
         deltas += p->deltas_in - p->deltas_mark;
         counted++;
         double rate = (double)pb / r->window_s;
-        if (rate > r->max_client_bytes_s)
-            r->max_client_bytes_s = rate;
+        if (rate > r->max_client_bytes_s) r->max_client_bytes_s = rate;
     }
     if (counted && r->window_s > 0) {
         r->bytes_per_client_s = (double)bytes / counted / r->window_s;
@@ -704,10 +672,8 @@ static void close_window(struct bench *b, uint64_t now)
 
 static void finish(struct bench *b, const char *why)
 {
-    if (b->phase == PH_DONE)
-        return;
-    if (b->phase == PH_WINDOW)
-        close_window(b, uv_hrtime());
+    if (b->phase == PH_DONE) return;
+    if (b->phase == PH_WINDOW) close_window(b, uv_hrtime());
     b->r->stop_reason = why;
     b->phase = PH_DONE;
     uv_timer_stop(&b->tick);
@@ -716,8 +682,7 @@ static void finish(struct bench *b, const char *why)
     uv_close((uv_handle_t *)&b->sigterm, NULL);
     for (uint32_t i = 0; i < b->n_total; i++) {
         struct player *p = &b->players[i];
-        if (p->state != PS_NEW && p->state != PS_ENDED)
-            end_player(p);
+        if (p->state != PS_NEW && p->state != PS_ENDED) end_player(p);
     }
 }
 
@@ -739,15 +704,13 @@ static void start_spread(struct bench *b, uint64_t now)
 {
     const struct bench_opts *o = b->opts;
     uint32_t cols = (uint32_t)ceil(sqrt((double)b->n_players * o->world_w / o->world_h));
-    if (cols < 1)
-        cols = 1;
+    if (cols < 1) cols = 1;
     uint32_t rows = (b->n_players + cols - 1) / cols;
     for (uint32_t i = 0; i < b->n_players; i++) {
         struct player *p = &b->players[i];
         p->spread_x = round3((i % cols + 0.5) * o->world_w / cols);
         p->spread_y = round3((i / cols + 0.5) * o->world_h / rows);
-        if (p->state == PS_PLAYING)
-            send_target_to(p, p->spread_x, p->spread_y);
+        if (p->state == PS_PLAYING) send_target_to(p, p->spread_x, p->spread_y);
     }
     b->phase = PH_SPREAD;
     b->t_spread = now;
@@ -777,8 +740,7 @@ static void ramp(struct bench *b, uint64_t now)
         start_player(b, &b->players[b->started++], now);
 
     int timed_out = elapsed > o->ramp_timeout_s;
-    if (b->resolved < b->n_players && !timed_out)
-        return;
+    if (b->resolved < b->n_players && !timed_out) return;
     b->r->ramp_s = elapsed;
     progress(b, "ramp done in %.1f s: %u in play of %u%s", elapsed, b->n_in_play, b->n_players,
              timed_out ? " (ramp timeout)" : "");
@@ -799,8 +761,7 @@ static void ramp(struct bench *b, uint64_t now)
 
 static void report_progress(struct bench *b, uint64_t now)
 {
-    if (now < b->next_progress)
-        return;
+    if (now < b->next_progress) return;
     b->next_progress = now + PROGRESS_PERIOD_NS;
     static const char *names[] = {"ramp", "spread", "warmup", "window", "drain", "done"};
     struct bench_results *r = b->r;
@@ -838,9 +799,13 @@ static void on_tick(uv_timer_t *t)
         break;
     }
     case PH_WARMUP:
+        if (b->n_in_play == 0) {
+            progress(b, "every player was dropped before the window");
+            finish(b, "all players dropped before the window");
+            break;
+        }
         play(b, now);
-        if (now >= b->t_warm_end)
-            open_window(b);
+        if (now >= b->t_warm_end) open_window(b);
         break;
     case PH_WINDOW:
         /* Close first: a chat sent at or after the window's end would be expected but never
@@ -862,8 +827,7 @@ static void on_tick(uv_timer_t *t)
             struct bench_proc_sample s;
             sample_server(b, &s, now);
             double cpu = bench_proc_cpu_percent(&b->last_sample, &s);
-            if (cpu > r->server_cpu_peak_1s)
-                r->server_cpu_peak_1s = cpu;
+            if (cpu > r->server_cpu_peak_1s) r->server_cpu_peak_1s = cpu;
             b->last_sample = s;
             b->next_sample = now + SAMPLE_PERIOD_NS;
         }
@@ -904,8 +868,7 @@ int bench_run(const struct bench_opts *o, struct bench_results *r)
     b.opts = o;
     b.r = r;
     b.rng = o->seed * 6364136223846793005ull + 1442695040888963407ull;
-    if (b.rng == 0)
-        b.rng = 1;
+    if (b.rng == 0) b.rng = 1;
     b.n_players = o->players;
     b.n_total = o->players + o->storm;
     b.players = calloc(b.n_total, sizeof(*b.players));
@@ -953,8 +916,8 @@ int bench_run(const struct bench_opts *o, struct bench_results *r)
     uv_signal_start(&b.sigint, on_signal, SIGINT);
     uv_signal_start(&b.sigterm, on_signal, SIGTERM);
 
-    progress(&b, "%u players (+%u storm) against %s:%d, accounts b%s%u..", b.n_players,
-             o->storm, o->host, o->port, o->prefix, o->first_index);
+    progress(&b, "%u players (+%u storm) against %s:%d, accounts b%s%u..", b.n_players, o->storm,
+             o->host, o->port, o->prefix, o->first_index);
     uv_run(&b.loop, UV_RUN_DEFAULT);
 
     bench_net_free(&b.net);

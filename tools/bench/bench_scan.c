@@ -13,16 +13,11 @@ static int has_prefix(const char *p, size_t len, const char *pre, size_t plen)
 
 enum bench_packet bench_scan_classify(const char *p, size_t len)
 {
-    if (has_prefix(p, len, PREFIX("{\"a\":\"ModelDelta\"")))
-        return BENCH_PKT_DELTA;
-    if (has_prefix(p, len, PREFIX("{\"a\":\"Chat\"")))
-        return BENCH_PKT_CHAT;
-    if (has_prefix(p, len, PREFIX("{\"a\":\"Ok\"}")))
-        return BENCH_PKT_OK;
-    if (has_prefix(p, len, PREFIX("{\"a\":\"Deny\"")))
-        return BENCH_PKT_DENY;
-    if (has_prefix(p, len, PREFIX("{\"a\":\"Disconnect\"")))
-        return BENCH_PKT_DISCONNECT;
+    if (has_prefix(p, len, PREFIX("{\"a\":\"ModelDelta\""))) return BENCH_PKT_DELTA;
+    if (has_prefix(p, len, PREFIX("{\"a\":\"Chat\""))) return BENCH_PKT_CHAT;
+    if (has_prefix(p, len, PREFIX("{\"a\":\"Ok\"}"))) return BENCH_PKT_OK;
+    if (has_prefix(p, len, PREFIX("{\"a\":\"Deny\""))) return BENCH_PKT_DENY;
+    if (has_prefix(p, len, PREFIX("{\"a\":\"Disconnect\""))) return BENCH_PKT_DISCONNECT;
     return BENCH_PKT_OTHER;
 }
 
@@ -33,8 +28,7 @@ static int copy_number(const char *p, const char *end, char out[48])
     size_t n = 0;
     while (p + n < end && n < 47 && strchr("+-.0123456789eE", p[n]) && p[n] != '\0')
         n++;
-    if (n == 0)
-        return -1;
+    if (n == 0) return -1;
     memcpy(out, p, n);
     out[n] = '\0';
     return 0;
@@ -44,11 +38,9 @@ static int parse_int(const char *p, const char *end, int64_t *v)
 {
     char tmp[48];
     char *stop;
-    if (copy_number(p, end, tmp) != 0)
-        return -1;
+    if (copy_number(p, end, tmp) != 0) return -1;
     long long x = strtoll(tmp, &stop, 10);
-    if (stop == tmp)
-        return -1;
+    if (stop == tmp) return -1;
     /* The Godot-compatible server may print integral ids as floats ("3.0"): accept that. */
     if (*stop == '.') {
         double d = strtod(tmp, &stop);
@@ -62,8 +54,7 @@ static int parse_double(const char *p, const char *end, double *v)
 {
     char tmp[48];
     char *stop;
-    if (copy_number(p, end, tmp) != 0)
-        return -1;
+    if (copy_number(p, end, tmp) != 0) return -1;
     *v = strtod(tmp, &stop);
     return stop == tmp ? -1 : 0;
 }
@@ -84,12 +75,10 @@ int bench_scan_delta_id(const char *p, size_t len, int64_t *id)
 {
     const char *end = p + len;
     const char *s = memmem(p, len, "\"p0\":{", 6);
-    if (!s)
-        return -1;
+    if (!s) return -1;
     s += 6;
     /* Fast path: the server writes "id" first in every dict. */
-    if (end - s > 5 && memcmp(s, "\"id\":", 5) == 0)
-        return parse_int(s + 5, end, id);
+    if (end - s > 5 && memcmp(s, "\"id\":", 5) == 0) return parse_int(s + 5, end, id);
     int depth = 1;
     while (s < end && depth > 0) {
         char c = *s;
@@ -116,10 +105,8 @@ int bench_scan_delta_xy(const char *p, size_t len, double *x, double *y)
     /* Names are [A-Za-z0-9_-] only, so "x": can only be the key. */
     const char *sx = memmem(p, len, "\"x\":", 4);
     const char *sy = memmem(p, len, "\"y\":", 4);
-    if (!sx || !sy)
-        return -1;
-    if (parse_double(sx + 4, end, x) != 0 || parse_double(sy + 4, end, y) != 0)
-        return -1;
+    if (!sx || !sy) return -1;
+    if (parse_double(sx + 4, end, x) != 0 || parse_double(sy + 4, end, y) != 0) return -1;
     return 0;
 }
 
@@ -127,17 +114,14 @@ int bench_scan_delta_xy(const char *p, size_t len, double *x, double *y)
 static int read_field(const char **s, const char *end, char key, uint64_t *v)
 {
     const char *q = *s;
-    if (end - q < 3 || q[0] != key || q[1] != '=')
-        return -1;
+    if (end - q < 3 || q[0] != key || q[1] != '=') return -1;
     q += 2;
     uint64_t x = 0;
     const char *start = q;
     while (q < end && *q >= '0' && *q <= '9' && q - start < 20)
         x = x * 10 + (uint64_t)(*q++ - '0');
-    if (q == start)
-        return -1;
-    if (q < end && *q == ' ')
-        q++;
+    if (q == start) return -1;
+    if (q < end && *q == ' ') q++;
     *v = x;
     *s = q;
     return 0;
@@ -147,17 +131,14 @@ int bench_scan_chat(const char *p, size_t len, struct bench_chat_fields *out)
 {
     const char *end = p + len;
     const char *n = memmem(p, len, "\"p0\":\"", 6);
-    if (!n)
-        return -1;
+    if (!n) return -1;
     n += 6;
     const char *ne = skip_string(n - 1, end);
-    if (ne >= end)
-        return -1;
+    if (ne >= end) return -1;
     out->name = n;
     out->name_len = (size_t)(ne - 1 - n);
     const char *t = memmem(ne, (size_t)(end - ne), "\"p1\":\"", 6);
-    if (!t)
-        return -1;
+    if (!t) return -1;
     t += 6;
     uint64_t ts, sender, seq;
     if (read_field(&t, end, 't', &ts) != 0 || read_field(&t, end, 's', &sender) != 0 ||
@@ -172,8 +153,7 @@ int bench_scan_chat(const char *p, size_t len, struct bench_chat_fields *out)
 int bench_scan_disconnect(const char *p, size_t len, int64_t *id)
 {
     const char *s = memmem(p, len, "\"p0\":", 5);
-    if (!s)
-        return -1;
+    if (!s) return -1;
     return parse_int(s + 5, p + len, id);
 }
 
@@ -181,11 +161,9 @@ int bench_scan_deny(const char *p, size_t len, const char **reason, size_t *reas
 {
     const char *end = p + len;
     const char *s = memmem(p, len, "\"p0\":\"", 6);
-    if (!s)
-        return -1;
+    if (!s) return -1;
     s += 6;
-    if (s >= end)
-        return -1;
+    if (s >= end) return -1;
     const char *e = skip_string(s - 1, end);
     *reason = s;
     *reason_len = (size_t)(e - 1 - s);

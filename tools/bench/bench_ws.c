@@ -13,8 +13,7 @@ static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 int bench_ws_make_key(char key[BENCH_WS_KEY_SIZE])
 {
     unsigned char raw[16];
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        return -1;
+    if (RAND_bytes(raw, sizeof(raw)) != 1) return -1;
     EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
     return 0;
 }
@@ -40,8 +39,7 @@ static int expected_accept(const char *key, char out[29])
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
     int n = snprintf(joined, sizeof(joined), "%s%s", key, ws_guid);
-    if (n < 0 || (size_t)n >= sizeof(joined))
-        return -1;
+    if (n < 0 || (size_t)n >= sizeof(joined)) return -1;
     if (EVP_Digest(joined, (size_t)n, digest, &dlen, EVP_sha1(), NULL) != 1 || dlen != 20)
         return -1;
     EVP_EncodeBlock((unsigned char *)out, digest, 20);
@@ -51,24 +49,19 @@ static int expected_accept(const char *key, char out[29])
 int bench_ws_check_response(const char *buf, size_t len, const char *key)
 {
     const char *end = memmem(buf, len, "\r\n\r\n", 4);
-    if (!end)
-        return len >= BENCH_WS_MAX_RESPONSE_HEAD ? -1 : 0;
+    if (!end) return len >= BENCH_WS_MAX_RESPONSE_HEAD ? -1 : 0;
     size_t head_len = (size_t)(end - buf) + 4;
-    if (head_len > BENCH_WS_MAX_RESPONSE_HEAD)
-        return -1;
-    if (head_len < 12 || memcmp(buf, "HTTP/1.1 101", 12) != 0)
-        return -1;
+    if (head_len > BENCH_WS_MAX_RESPONSE_HEAD) return -1;
+    if (head_len < 12 || memcmp(buf, "HTTP/1.1 101", 12) != 0) return -1;
 
     char want[29];
-    if (expected_accept(key, want) != 0)
-        return -1;
+    if (expected_accept(key, want) != 0) return -1;
     static const char name[] = "sec-websocket-accept:";
     const char *line = memchr(buf, '\n', head_len);
     while (line && line < end) {
         line++;
         const char *eol = memchr(line, '\r', (size_t)(end + 2 - line));
-        if (!eol)
-            break;
+        if (!eol) break;
         size_t llen = (size_t)(eol - line);
         if (llen > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0) {
             const char *v = line + sizeof(name) - 1;
@@ -77,8 +70,7 @@ int bench_ws_check_response(const char *buf, size_t len, const char *key)
             const char *ve = eol;
             while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
                 ve--;
-            if ((size_t)(ve - v) == 28 && memcmp(v, want, 28) == 0)
-                return (int)head_len;
+            if ((size_t)(ve - v) == 28 && memcmp(v, want, 28) == 0) return (int)head_len;
             return -1;
         }
         line = memchr(line, '\n', (size_t)(end + 2 - line));
@@ -90,8 +82,7 @@ size_t bench_ws_encode(uint8_t *out, size_t cap, enum bench_ws_opcode opcode, co
                        size_t len, uint32_t mask)
 {
     size_t head = 2 + 4 + (len < 126 ? 0 : len <= 0xFFFF ? 2 : 8);
-    if (cap < head || cap - head < len)
-        return 0;
+    if (cap < head || cap - head < len) return 0;
     size_t i = 0;
     out[i++] = (uint8_t)(0x80 | opcode);
     if (len < 126) {
@@ -117,16 +108,14 @@ size_t bench_ws_encode(uint8_t *out, size_t cap, enum bench_ws_opcode opcode, co
 
 long bench_ws_decode(const uint8_t *buf, size_t len, size_t max_payload, struct bench_ws_frame *f)
 {
-    if (len < 2)
-        return 0;
+    if (len < 2) return 0;
     int fin = buf[0] >> 7;
     int rsv = (buf[0] >> 4) & 7;
     int opcode = buf[0] & 0x0F;
     int masked = buf[1] >> 7;
     uint64_t plen = buf[1] & 0x7F;
     size_t head = 2;
-    if (rsv || masked)
-        return -1;
+    if (rsv || masked) return -1;
     switch (opcode) {
     case BENCH_WS_CONTINUATION:
     case BENCH_WS_TEXT:
@@ -135,29 +124,24 @@ long bench_ws_decode(const uint8_t *buf, size_t len, size_t max_payload, struct 
     case BENCH_WS_CLOSE:
     case BENCH_WS_PING:
     case BENCH_WS_PONG:
-        if (!fin || plen > 125)
-            return -1;
+        if (!fin || plen > 125) return -1;
         break;
     default:
         return -1;
     }
     if (plen == 126) {
-        if (len < 4)
-            return 0;
+        if (len < 4) return 0;
         plen = ((uint64_t)buf[2] << 8) | buf[3];
         head = 4;
     } else if (plen == 127) {
-        if (len < 10)
-            return 0;
+        if (len < 10) return 0;
         plen = 0;
         for (int k = 0; k < 8; k++)
             plen = (plen << 8) | buf[2 + k];
         head = 10;
     }
-    if (plen > max_payload)
-        return -1;
-    if (len - head < plen)
-        return 0;
+    if (plen > max_payload) return -1;
+    if (len - head < plen) return 0;
     f->fin = fin;
     f->opcode = opcode;
     f->payload = buf + head;

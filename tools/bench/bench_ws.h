@@ -38,7 +38,8 @@ int bench_ws_request(char *out, size_t cap, const char *host, int port, const ch
 
 /* Checks the server's answer in buf[0..len). Returns the length of the head (through the blank
  * line; bytes after it are already frames), 0 if the head is not complete yet, or -1 if the answer
- * is not a 101 with the right Sec-WebSocket-Accept or the head exceeds BENCH_WS_MAX_RESPONSE_HEAD. */
+ * is not a 101 with the right Sec-WebSocket-Accept or the head exceeds BENCH_WS_MAX_RESPONSE_HEAD.
+ */
 int bench_ws_check_response(const char *buf, size_t len, const char *key);
 
 /* Encodes one final frame with the given opcode, masked with mask, into out. Returns the frame's
@@ -55,7 +56,8 @@ struct bench_ws_frame {
 
 /* Splits one server frame off buf[0..len). Returns the frame's total length (> 0) and fills f,
  * 0 if the frame is not complete yet, or -1 if it breaks the protocol (masked, reserved bits,
- * unknown opcode, control frame over 125 bytes or fragmented) or its payload exceeds max_payload. */
+ * unknown opcode, control frame over 125 bytes or fragmented) or its payload exceeds max_payload.
+ */
 long bench_ws_decode(const uint8_t *buf, size_t len, size_t max_payload, struct bench_ws_frame *f);
 
 #endif

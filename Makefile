@@ -2,7 +2,7 @@
 # Release objects go to build/, sanitized (ASan+UBSan) objects to build/asan/.
 
 CC      ?= cc
-PKGS    := libuv jansson libsodium sqlite3 openssl
+PKGS    := libuv jansson libsodium sqlite3 openssl libpq hiredis
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -22,7 +22,7 @@ OBJ      = $(patsubst %.c,build/obj/%.o,$(LIB_SRC))
 ASAN_OBJ = $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRC))
 
-.PHONY: all deps deps-run run test test-unit test-integration test-web build asan clean bench fmt
+.PHONY: all deps deps-run run test test-unit test-integration test-web build asan clean bench fmt fuzz soak
 all: build
 
 deps:
@@ -74,6 +74,10 @@ test-web: asan
 
 bench: deps build
 	@tools/bench/run.sh
+
+# Long fuzzing runs and the soak test (see docs/SECURITY.md); rules live beside their sources.
+-include tests/fuzz/fuzz.mk
+-include tools/admin/admin.mk
 
 fmt:
 	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(UNIT_SRC) $(BENCH_SRC) $(wildcard src/*/*.h tests/unit/*.h tools/bench/*.h)

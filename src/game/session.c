@@ -6,6 +6,7 @@
 #include "proto/validate.h"
 
 #include <ctype.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,8 @@ static void on_register(session *s, const packet *p)
     const char *why = validate_credentials(p->s0, p->s0_len, p->s1, p->s1_len);
     int avatar = 0;
     if (!why) why = validate_avatar(p->n0_is_number, p->n0, &avatar);
+    /* Server announcements speak as "Server": nobody may register that name. */
+    if (!why && strcasecmp(p->s0, "Server") == 0) why = "This username is reserved";
     if (why) {
         deny(s, why);
         return;
@@ -508,6 +511,44 @@ void game_save_all(game *g)
     size_t k = world_collect_all(g->world, p, n);
     store_save_positions(g->store, p, k, NULL, NULL);
     free(p);
+}
+
+void game_each_player(game *g, game_player_fn fn, void *user)
+{
+    for (session *s = g->sessions; s; s = s->next) {
+        if (!s->actor) continue;
+        double x, y;
+        world_actor_position(s->actor, &x, &y);
+        fn(user, world_actor_name(s->actor), world_actor_id(s->actor), x, y, s->peer);
+    }
+}
+
+int game_kick(game *g, const char *name, const char *reason)
+{
+    for (session *s = g->sessions; s; s = s->next) {
+        if (!s->actor || !s->link || strcasecmp(world_actor_name(s->actor), name) != 0) continue;
+        log_info("player_kicked", "user=%s", world_actor_name(s->actor));
+        g->ops.close(s->link, 1008, reason);
+        return 0;
+    }
+    return -1;
+}
+
+size_t game_broadcast(game *g, const char *text)
+{
+    char clean[VALIDATE_CHAT_BYTES + 1];
+    size_t n = validate_chat(text, strlen(text), clean);
+    if (n == 0) return 0;
+    rcbuf *b = packet_encode_chat("Server", 6, clean, n);
+    if (!b) return 0;
+    size_t reached = 0;
+    for (session *s = g->sessions; s; s = s->next) {
+        if (!s->actor || !s->link) continue;
+        g->ops.send(s->link, b);
+        reached++;
+    }
+    rcbuf_unref(b);
+    return reached;
 }
 
 int game_idle(const game *g)

@@ -72,6 +72,21 @@ int game_idle(const game *g);
 size_t game_session_count(const game *g);
 size_t game_player_count(const game *g);
 
+/* ---- Operator actions (the admin channel, signals) ---- */
+
+/* Calls fn for every player in the world. */
+typedef void (*game_player_fn)(void *user, const char *name, int64_t actor_id, double x, double y,
+                               const char *peer);
+void game_each_player(game *g, game_player_fn fn, void *user);
+
+/* Closes the connection of the player with this name (any letter case) with 1008 and reason.
+ * Returns 0, or -1 if no such player is online. */
+int game_kick(game *g, const char *name, const char *reason);
+
+/* Sends a chat line from "Server" to every player (cleaned like any chat). Returns how many
+ * players it reached. */
+size_t game_broadcast(game *g, const char *text);
+
 /* Frees every session and the world. Links must already be closed. */
 void game_destroy(game *g);
 

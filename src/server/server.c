@@ -152,6 +152,8 @@ static void on_signal(uv_signal_t *sig, int signum)
     log_info("shutdown_started", "signal=%s", signum == SIGINT ? "SIGINT" : "SIGTERM");
     s->shutting_down = 1;
     s->shutdown_started_ms = uv_now(&s->loop);
+    /* Players hear it first: the line goes out with the close frames in the same write. */
+    game_broadcast(s->game, "The server is shutting down. Your position is saved.");
     net_shutdown(s->net, 1001, "server shutting down");
 }
 

@@ -17,6 +17,14 @@ enum log_level log_get_level(void);
 /* Parses "debug", "info", "warn" or "error". Returns 0, or -1 for anything else. */
 int log_level_parse(const char *text, enum log_level *out);
 
+/* Lines as JSON objects ({"time","level","event", then each key}) instead of key=value text. */
+void log_set_json(int json);
+
+/* Sends lines to path (appending) instead of stderr. Returns 0, or -1 if it cannot be opened. */
+int log_open_file(const char *path);
+/* Reopens the log file (after logrotate moved it; SIGHUP). No-op on stderr. Returns 0 or -1. */
+int log_reopen(void);
+
 /* Prints one line if level is enabled: `2026-11-21T00:00:00.123Z INFO event k=v ...`. */
 void log_event(enum log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

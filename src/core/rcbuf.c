@@ -10,6 +10,7 @@ rcbuf *rcbuf_new(size_t capacity)
     if (!b) return NULL;
     b->refs = 1;
     b->flags = 0;
+    b->tag = 0;
     b->start = RCBUF_HEADROOM;
     b->len = 0;
     b->capacity = capacity;

@@ -17,7 +17,8 @@
 
 typedef struct rcbuf {
     uint32_t refs;
-    uint32_t flags;  /* for the layer that prepends a header: set once it has done so */
+    uint16_t flags;  /* for the layer that prepends a header: set once it has done so */
+    uint16_t tag;    /* what the bytes are, set by their encoder (for counting); 0: unknown */
     size_t start;    /* offset of the first byte of data in bytes[] */
     size_t len;      /* bytes of data */
     size_t capacity; /* bytes available after start */

@@ -86,7 +86,27 @@ struct game {
     store_position *save_scratch;
     size_t save_scratch_cap;
     packet scratch_packet; /* decoded packets: one at a time, on the loop thread */
+    game_counters counters;
 };
+
+static void count_out(game *g, const rcbuf *b)
+{
+    int slot = b->tag ? b->tag - 1 : GAME_INVALID;
+    if (slot < 0 || slot >= GAME_ACTION_SLOTS) slot = GAME_INVALID;
+    g->counters.packets_out[slot]++;
+    g->counters.bytes_out[slot] += b->len;
+}
+
+const game_counters *game_get_counters(const game *g)
+{
+    return &g->counters;
+}
+
+const char *game_action_label(int slot)
+{
+    return slot >= 0 && slot < GAME_INVALID ? packet_action_name((enum packet_action)slot)
+                                            : "invalid";
+}
 
 /* ---------------------------------------------------------------- output */
 
@@ -94,13 +114,18 @@ static void world_send(void *ctx, void *viewer, rcbuf *msg)
 {
     game *g = ctx;
     session *s = viewer;
-    if (s->link) g->ops.send(s->link, msg);
+    if (!s->link) return;
+    g->ops.send(s->link, msg);
+    count_out(g, msg);
 }
 
 static void send_packet(session *s, rcbuf *b)
 {
     if (!b) return;
-    if (s->link) s->game->ops.send(s->link, b);
+    if (s->link) {
+        s->game->ops.send(s->link, b);
+        count_out(s->game, b);
+    }
     rcbuf_unref(b);
 }
 
@@ -132,6 +157,7 @@ static void register_created(void *user, int result, const store_account *accoun
 {
     session *s = user;
     if (result == STORE_OK) {
+        s->game->counters.registrations++;
         log_info("account_registered", "user=%s peer=%s", account->name, s->peer);
         send_packet(s, packet_encode_ok());
     } else if (result == STORE_TAKEN) {
@@ -204,6 +230,7 @@ static void login_verified(void *user, int match)
     if (!s->found || !match) {
         throttle_fail(g->by_account, s->username, now);
         throttle_fail(g->by_address, s->peer, now);
+        g->counters.logins_failed++;
         log_info("login_failed", "user=%s peer=%s", s->username, s->peer);
         deny(s, "Username or password incorrect");
         return;
@@ -221,6 +248,7 @@ static void login_verified(void *user, int match)
         return;
     }
     s->state = SESSION_PLAY;
+    g->counters.logins_ok++;
     log_info("player_joined", "user=%s actor=%lld peer=%s", s->account.name,
              (long long)s->account.actor_id, s->peer);
 }
@@ -265,6 +293,7 @@ static void on_login(session *s, const packet *p)
     if (wait_addr > wait) wait = wait_addr;
     if (wait > 0) {
         char reason[96];
+        g->counters.logins_throttled++;
         snprintf(reason, sizeof reason, "Too many failed attempts, try again in %llu seconds",
                  (unsigned long long)((wait + 999) / 1000));
         deny(s, reason);
@@ -289,6 +318,10 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
     packet *p = &g->scratch_packet;
     int rc = packet_decode((const char *)data, len, p);
     int login = s->state == SESSION_LOGIN;
+    int slot = rc == PACKET_E_MALFORMED || rc == PACKET_E_UNKNOWN_ACTION ? GAME_INVALID
+                                                                         : (int)p->action;
+    g->counters.packets_in[slot]++;
+    g->counters.bytes_in[slot] += len;
     if (rc == PACKET_E_MALFORMED || rc == PACKET_E_UNKNOWN_ACTION) {
         log_debug("packet_rejected", "peer=%s reason=%s", s->peer,
                   rc == PACKET_E_MALFORMED ? "malformed" : "unknown_action");
@@ -320,6 +353,7 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
         if (!login) {
             int over = bucket_take(&s->chats, RATE_CHATS_PER_S, RATE_CHATS_BURST, uv_now(g->loop));
             if (over) {
+                g->counters.rate_limited_chats++;
                 log_debug("chat_dropped", "peer=%s reason=rate", s->peer);
                 if (over == 2 && s->link) g->ops.close(s->link, 1008, "chat flood");
                 return;
@@ -412,8 +446,10 @@ int game_session_message(game *g, session *s, const uint8_t *data, size_t len)
 {
     int over = bucket_take(&s->packets, RATE_PACKETS_PER_S, RATE_PACKETS_BURST, uv_now(g->loop));
     if (over) {
+        g->counters.rate_limited_messages++;
         log_debug("message_dropped", "peer=%s reason=rate", s->peer);
         if (over == 2 && s->link) {
+            g->counters.flood_closes++;
             log_info("conn_flood_closed", "peer=%s", s->peer);
             g->ops.close(s->link, 1008, "message flood");
         }
@@ -448,6 +484,35 @@ void game_session_closed(game *g, session *s)
     s->link = NULL;
 }
 
+typedef struct save_request {
+    game *game;
+    uint64_t started_us;
+} save_request;
+
+static void positions_saved(void *user, int result)
+{
+    save_request *r = user;
+    game_counters *c = &r->game->counters;
+    c->save_batches_done++;
+    if (result != STORE_OK) c->save_failures++;
+    c->save_latency_us_total += uv_hrtime() / 1000 - r->started_us;
+    free(r);
+}
+
+/* Writes positions behind, as one batch, counted for /metrics. */
+static void save_positions(game *g, const store_position *p, size_t n)
+{
+    save_request *r = malloc(sizeof *r);
+    if (r) *r = (save_request){g, uv_hrtime() / 1000};
+    if (store_save_positions(g->store, p, n, r ? positions_saved : NULL, r) != 0) {
+        free(r);
+        g->counters.save_failures++;
+        return;
+    }
+    g->counters.save_batches++;
+    g->counters.positions_saved += n;
+}
+
 static void session_free(game *g, session *s)
 {
     if (s->actor) {
@@ -456,7 +521,7 @@ static void session_free(game *g, session *s)
                  (long long)world_actor_id(s->actor));
         world_leave(g->world, s->actor, &pos);
         s->actor = NULL;
-        store_save_positions(g->store, &pos, 1, NULL, NULL);
+        save_positions(g, &pos, 1);
     }
     while (s->q_len > 0) {
         free(s->queue[s->q_head].data);
@@ -484,7 +549,7 @@ static void save_moved(game *g)
         g->save_scratch_cap = n;
     }
     size_t k = world_collect_moved(g->world, g->save_scratch, n);
-    if (k > 0) store_save_positions(g->store, g->save_scratch, k, NULL, NULL);
+    if (k > 0) save_positions(g, g->save_scratch, k);
 }
 
 void game_tick(game *g, uint64_t now_ms)
@@ -509,7 +574,7 @@ void game_save_all(game *g)
     store_position *p = malloc(n * sizeof *p);
     if (!p) return;
     size_t k = world_collect_all(g->world, p, n);
-    store_save_positions(g->store, p, k, NULL, NULL);
+    save_positions(g, p, k);
     free(p);
 }
 

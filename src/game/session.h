@@ -72,6 +72,27 @@ int game_idle(const game *g);
 size_t game_session_count(const game *g);
 size_t game_player_count(const game *g);
 
+/* ---- Counters since start, for /metrics ---- */
+
+/* Index for per-action counters: a packet_action, or GAME_INVALID for messages that did not
+ * decode (malformed or unknown action). */
+#define GAME_INVALID 8
+#define GAME_ACTION_SLOTS 9
+
+typedef struct game_counters {
+    uint64_t packets_in[GAME_ACTION_SLOTS], bytes_in[GAME_ACTION_SLOTS];
+    uint64_t packets_out[GAME_ACTION_SLOTS], bytes_out[GAME_ACTION_SLOTS];
+    uint64_t logins_ok, logins_failed, logins_throttled, registrations;
+    uint64_t rate_limited_messages, rate_limited_chats, flood_closes;
+    uint64_t save_batches, positions_saved;
+    uint64_t save_latency_us_total; /* summed over finished batches */
+    uint64_t save_batches_done, save_failures;
+} game_counters;
+
+const game_counters *game_get_counters(const game *g);
+/* "Chat", ..., or "invalid" for GAME_INVALID. */
+const char *game_action_label(int slot);
+
 /* ---- Operator actions (the admin channel, signals) ---- */
 
 /* Calls fn for every player in the world. */

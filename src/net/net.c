@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "net/http.h"
+#include "net/tls.h"
 #include "net/ws.h"
 
 #include <assert.h>
@@ -46,6 +47,8 @@ struct net_conn {
     void *owner;
     uint64_t since_ms; /* when the current state (HTTP, closing) began, for the sweep */
     http_request *http;
+    tls_conn *tls; /* NULL for plain connections */
+    unsigned sniffed : 1; /* the first byte decided between TLS and plain */
     wslay_event_context_ptr ws;
     const uint8_t *feed; /* bytes being offered to wslay by recv_callback */
     size_t feed_len;
@@ -65,9 +68,11 @@ struct net {
     int listening;
     net_config config;
     net_handlers handlers;
+    tls_ctx *tls; /* NULL: plain only */
     net_conn *conns;
     net_conn *dirty;
     size_t conn_count;
+    net_stats stats;
     int port;
     uint8_t read_buffer[NET_READ_BUFFER];
 };
@@ -111,6 +116,7 @@ static int conn_enqueue(net_conn *c, rcbuf *b)
     if (c->queued_bytes + c->inflight_bytes > NET_OUTBOUND_MAX) {
         /* It cannot keep up: drop it rather than buffer without bound. Shared deltas are only
          * correct if every frame arrives, so skipping some is not an option. */
+        c->net->stats.slow_dropped++;
         log_info("conn_slow_dropped", "peer=%s queued=%zu", c->peer,
                  c->queued_bytes + c->inflight_bytes);
         conn_destroy(c);
@@ -144,6 +150,53 @@ static void on_write(uv_write_t *req, int status)
     if (c->closing && c->queue_len == 0 && c->writes_inflight == 0) conn_destroy(c);
 }
 
+/* One socket write of n buffers (references taken over). Returns 0, or -1 if c was dropped. */
+static int conn_write(net_conn *c, rcbuf **items, uint32_t n, size_t bytes)
+{
+    write_req *w = malloc(sizeof *w + n * sizeof(rcbuf *));
+    uv_buf_t stack_bufs[64];
+    uv_buf_t *bufs = n <= 64 ? stack_bufs : malloc(n * sizeof *bufs);
+    if (!w || !bufs) {
+        free(w);
+        if (bufs != stack_bufs) free(bufs);
+        for (uint32_t i = 0; i < n; i++)
+            rcbuf_unref(items[i]);
+        conn_destroy(c);
+        return -1;
+    }
+    w->conn = c;
+    w->count = n;
+    w->bytes = bytes;
+    for (uint32_t i = 0; i < n; i++) {
+        w->bufs[i] = items[i];
+        bufs[i] = uv_buf_init((char *)rcbuf_data(items[i]), (unsigned)items[i]->len);
+    }
+    c->inflight_bytes += bytes;
+    c->writes_inflight++;
+    c->net->stats.writes++;
+    c->net->stats.bytes_out += bytes;
+    /* libuv copies the uv_buf_t array when it cannot write everything at once. */
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write);
+    if (bufs != stack_bufs) free(bufs);
+    if (rc < 0) {
+        for (uint32_t i = 0; i < n; i++)
+            rcbuf_unref(w->bufs[i]);
+        c->inflight_bytes -= bytes;
+        c->writes_inflight--;
+        free(w);
+        conn_destroy(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes whatever TLS has ready (handshake records, alerts, encrypted frames). */
+static int conn_write_tls_output(net_conn *c)
+{
+    rcbuf *out = tls_conn_take_output(c->tls);
+    return out ? conn_write(c, &out, 1, out->len) : 0;
+}
+
 static void conn_flush(net_conn *c)
 {
     if (c->destroyed) return;
@@ -152,37 +205,26 @@ static void conn_flush(net_conn *c)
         return;
     }
     uint32_t n = c->queue_len;
-    write_req *w = malloc(sizeof *w + n * sizeof(rcbuf *));
-    uv_buf_t stack_bufs[64];
-    uv_buf_t *bufs = n <= 64 ? stack_bufs : malloc(n * sizeof *bufs);
-    if (!w || !bufs) {
-        free(w);
-        if (bufs != stack_bufs) free(bufs);
-        conn_destroy(c);
+    size_t bytes = c->queued_bytes;
+    c->queue_len = 0;
+    c->queued_bytes = 0;
+    if (c->tls) {
+        /* Encryption is per connection: the shared plaintext frames become this client's
+         * records, and the whole tick still leaves in one write. */
+        int failed = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (!failed && tls_conn_encrypt(c->tls, rcbuf_data(c->queue[i]), c->queue[i]->len))
+                failed = 1;
+            rcbuf_unref(c->queue[i]);
+        }
+        if (failed) {
+            conn_destroy(c);
+            return;
+        }
+        conn_write_tls_output(c);
         return;
     }
-    w->conn = c;
-    w->count = n;
-    w->bytes = c->queued_bytes;
-    for (uint32_t i = 0; i < n; i++) {
-        w->bufs[i] = c->queue[i];
-        bufs[i] = uv_buf_init((char *)rcbuf_data(c->queue[i]), (unsigned)c->queue[i]->len);
-    }
-    c->queue_len = 0;
-    c->inflight_bytes += c->queued_bytes;
-    c->queued_bytes = 0;
-    c->writes_inflight++;
-    /* libuv copies the uv_buf_t array when it cannot write everything at once. */
-    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write);
-    if (bufs != stack_bufs) free(bufs);
-    if (rc < 0) {
-        for (uint32_t i = 0; i < n; i++)
-            rcbuf_unref(w->bufs[i]);
-        c->inflight_bytes -= w->bytes;
-        c->writes_inflight--;
-        free(w);
-        conn_destroy(c);
-    }
+    conn_write(c, c->queue, n, bytes);
 }
 
 void net_flush(net *n)
@@ -205,6 +247,7 @@ static void conn_fail(net_conn *c, uint16_t code)
 {
     if (c->destroyed) return;
     log_debug("ws_protocol_violation", "peer=%s code=%u", c->peer, code);
+    c->net->stats.protocol_closes++;
     c->closing = 1;
     c->since_ms = uv_now(c->net->loop);
     rcbuf *b = rcbuf_new(4);
@@ -371,6 +414,8 @@ static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
         return;
     }
     c->opened = 1;
+    c->net->stats.websockets_opened++;
+    c->net->stats.websockets++;
     if (rest_len) conn_ws_feed(c, rest, rest_len);
 }
 
@@ -432,6 +477,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof c->net->read_buffer;
 }
 
+static void on_plain(void *user, const uint8_t *data, size_t len)
+{
+    net_conn *c = user;
+    if (!c->destroyed && !c->closing) conn_process(c, data, len);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     net_conn *c = s->data;
@@ -444,8 +495,31 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0 || c->destroyed) return;
     c->last_input_ms = uv_now(c->net->loop);
     c->pinged = 0;
+    c->net->stats.bytes_in += (uint64_t)nread;
     if (c->closing) return; /* after a close, input is discarded */
-    conn_process(c, (const uint8_t *)buf->base, (size_t)nread);
+    if (!c->sniffed) {
+        /* With TLS configured, one port serves both: a TLS record starts with 0x16
+         * (handshake); anything else is plain HTTP (the v1.0 Godot client's ws://). */
+        c->sniffed = 1;
+        if (c->net->tls && (uint8_t)buf->base[0] == 0x16) {
+            c->tls = tls_conn_new(c->net->tls);
+            if (!c->tls) {
+                conn_destroy(c);
+                return;
+            }
+        }
+    }
+    if (c->tls) {
+        int rc = tls_conn_feed(c->tls, (const uint8_t *)buf->base, (size_t)nread, on_plain, c);
+        if (c->destroyed) return;
+        if (conn_write_tls_output(c) != 0) return;
+        if (rc != 0) {
+            conn_destroy(c);
+            return;
+        }
+    } else {
+        conn_process(c, (const uint8_t *)buf->base, (size_t)nread);
+    }
     if (!c->destroyed && c->paused && c->reading) {
         uv_read_stop(s);
         c->reading = 0;
@@ -480,6 +554,7 @@ static void on_closed(uv_handle_t *h)
     free(c->queue);
     free(c->held);
     free(c->http);
+    tls_conn_free(c->tls);
     if (c->ws) wslay_event_context_free(c->ws);
     if (c->prev)
         c->prev->next = c->next;
@@ -504,6 +579,7 @@ static void conn_destroy(net_conn *c)
     }
     if (c->opened) {
         c->opened = 0;
+        c->net->stats.websockets--;
         c->net->handlers.on_close(c->net->handlers.ctx, c->owner);
     }
     uv_close((uv_handle_t *)&c->tcp, on_closed);
@@ -550,6 +626,7 @@ static void on_connection(uv_stream_t *server, int status)
     if (n->conns) n->conns->prev = c;
     n->conns = c;
     n->conn_count++;
+    n->stats.accepted++;
     if (!c->http || uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         conn_destroy(c);
         return;
@@ -569,6 +646,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     if (n->conn_count > NET_MAX_CONNECTIONS || over_address_cap(n, c)) {
         log_info("conn_refused", "peer=%s reason=cap connections=%zu", c->peer, n->conn_count);
+        n->stats.refused++;
         conn_destroy(c);
         return;
     }
@@ -591,6 +669,7 @@ static void on_sweep(uv_timer_t *t)
             uint64_t quiet = now - c->last_input_ms;
             if (quiet > NET_DEAD_MS) {
                 log_info("conn_dead", "peer=%s quiet_ms=%llu", c->peer, (unsigned long long)quiet);
+                n->stats.dead_dropped++;
                 conn_destroy(c);
             } else if (quiet > NET_PING_MS && !c->pinged) {
                 struct wslay_event_msg ping = {WSLAY_PING, (const uint8_t *)"cmmo", 4};
@@ -611,11 +690,19 @@ net *net_create(uv_loop_t *loop, const net_config *config, const net_handlers *h
     n->loop = loop;
     n->config = *config;
     n->handlers = *handlers;
+    if (config->tls_cert && config->tls_key) {
+        n->tls = tls_ctx_load(config->tls_cert, config->tls_key);
+        if (!n->tls) {
+            free(n);
+            return NULL;
+        }
+    }
     struct sockaddr_storage addr;
     int rc = uv_ip4_addr(config->host, config->port, (struct sockaddr_in *)&addr);
     if (rc != 0) rc = uv_ip6_addr(config->host, config->port, (struct sockaddr_in6 *)&addr);
     if (rc != 0) {
         log_error("listen_failed", "host=%s error=bad_address", config->host);
+        tls_ctx_free(n->tls);
         free(n);
         return NULL;
     }
@@ -628,6 +715,7 @@ net *net_create(uv_loop_t *loop, const net_config *config, const net_handlers *h
                   uv_err_name(rc));
         uv_close((uv_handle_t *)&n->listener, NULL);
         uv_run(loop, UV_RUN_NOWAIT);
+        tls_ctx_free(n->tls);
         free(n);
         return NULL;
     }
@@ -641,6 +729,17 @@ net *net_create(uv_loop_t *loop, const net_config *config, const net_handlers *h
     n->sweep.data = n;
     uv_timer_start(&n->sweep, on_sweep, 1000, 1000);
     return n;
+}
+
+int net_reload_tls(net *n)
+{
+    if (!n->tls) return 0;
+    tls_ctx *fresh = tls_ctx_load(n->config.tls_cert, n->config.tls_key);
+    if (!fresh) return -1; /* keep serving with the old certificate */
+    tls_ctx_free(n->tls);
+    n->tls = fresh;
+    log_info("tls_reloaded", "cert=%s", n->config.tls_cert);
+    return 0;
 }
 
 int net_port(const net *n)
@@ -658,6 +757,11 @@ void net_stop_listening(net *n)
 const char *net_conn_peer(const net_conn *c)
 {
     return c->peer;
+}
+
+const net_stats *net_get_stats(const net *n)
+{
+    return &n->stats;
 }
 
 size_t net_connection_count(const net *n)
@@ -695,6 +799,7 @@ int net_is_idle(const net *n)
 void net_destroy(net *n)
 {
     if (!n) return;
+    tls_ctx_free(n->tls);
     assert(n->conn_count == 0);
     free(n);
 }

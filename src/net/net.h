@@ -48,10 +48,17 @@ typedef struct net_config {
     int port; /* 0: any free port */
     const char *web_root;
     size_t max_message; /* largest client message accepted (close 1009 above) */
+    /* PEM files; both NULL: plain only. With them, the port serves TLS (wss://, https://) and
+     * plain connections (ws://, http://) alike, told apart by their first byte. */
+    const char *tls_cert, *tls_key;
 } net_config;
 
 /* Creates the listener. Returns NULL and logs the reason if it cannot bind. */
 net *net_create(uv_loop_t *loop, const net_config *config, const net_handlers *handlers);
+
+/* Reloads the TLS certificate and key from their files for new connections. Returns 0, or -1
+ * (logged) if they cannot be loaded, in which case the old ones stay in use. */
+int net_reload_tls(net *n);
 
 /* The port actually bound (useful with port 0). */
 int net_port(const net *n);
@@ -75,6 +82,19 @@ void net_conn_close(net_conn *c, uint16_t code, const char *reason);
 
 /* The peer's address as text ("127.0.0.1"). */
 const char *net_conn_peer(const net_conn *c);
+
+/* Counters since start, for /metrics. */
+typedef struct net_stats {
+    uint64_t accepted, refused;     /* TCP connections; refused by the caps */
+    uint64_t websockets_opened;
+    uint64_t bytes_in, bytes_out;   /* on the wire (TLS included) */
+    uint64_t writes;                /* socket writes (one per connection per flush) */
+    uint64_t slow_dropped;          /* dropped for passing NET_OUTBOUND_MAX */
+    uint64_t dead_dropped;          /* silent past the ping timeout */
+    uint64_t protocol_closes;       /* closed for an RFC 6455 violation */
+    size_t websockets;              /* open now */
+} net_stats;
+const net_stats *net_get_stats(const net *n);
 
 /* Number of open TCP connections (HTTP and WebSocket). */
 size_t net_connection_count(const net *n);

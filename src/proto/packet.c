@@ -141,16 +141,20 @@ done:
  * message characters, each escaped to at most 12 bytes, plus the envelope. */
 #define ENCODE_MAX 4096
 
-static rcbuf *finish(jsonw *w)
+static rcbuf *finish(jsonw *w, enum packet_action action)
 {
     long n = jsonw_finish(w);
     if (n < 0) return NULL;
-    return rcbuf_from(w->out, (size_t)n);
+    rcbuf *b = rcbuf_from(w->out, (size_t)n);
+    if (b) b->tag = PACKET_TAG(action);
+    return b;
 }
 
 rcbuf *packet_encode_ok(void)
 {
-    return rcbuf_from("{\"a\":\"Ok\"}", 10);
+    rcbuf *b = rcbuf_from("{\"a\":\"Ok\"}", 10);
+    if (b) b->tag = PACKET_TAG(PACKET_OK);
+    return b;
 }
 
 rcbuf *packet_encode_deny(const char *reason)
@@ -161,7 +165,7 @@ rcbuf *packet_encode_deny(const char *reason)
     jsonw_raw(&w, "{\"a\":\"Deny\",\"p0\":");
     jsonw_string(&w, reason, strlen(reason));
     jsonw_raw(&w, "}");
-    return finish(&w);
+    return finish(&w, PACKET_DENY);
 }
 
 rcbuf *packet_encode_chat(const char *name, size_t name_len, const char *message, size_t msg_len)
@@ -174,7 +178,7 @@ rcbuf *packet_encode_chat(const char *name, size_t name_len, const char *message
     jsonw_raw(&w, ",\"p1\":");
     jsonw_string(&w, message, msg_len);
     jsonw_raw(&w, "}");
-    return finish(&w);
+    return finish(&w, PACKET_CHAT);
 }
 
 rcbuf *packet_encode_disconnect(int64_t actor_id)
@@ -185,7 +189,7 @@ rcbuf *packet_encode_disconnect(int64_t actor_id)
     jsonw_raw(&w, "{\"a\":\"Disconnect\",\"p0\":");
     jsonw_int(&w, actor_id);
     jsonw_raw(&w, "}");
-    return finish(&w);
+    return finish(&w, PACKET_DISCONNECT);
 }
 
 rcbuf *packet_encode_actor_full(const packet_actor *a)
@@ -211,7 +215,7 @@ rcbuf *packet_encode_actor_full(const packet_actor *a)
     jsonw_raw(&w, ",\"model_type\":\"Entity\"},\"model_type\":\"InstancedEntity\"},\"avatar_id\":");
     jsonw_int(&w, a->avatar_id);
     jsonw_raw(&w, ",\"model_type\":\"Actor\"}}");
-    return finish(&w);
+    return finish(&w, PACKET_MODEL_DELTA);
 }
 
 rcbuf *packet_encode_actor_moved(int64_t actor_id, int64_t instanced_entity_id, double x, double y)
@@ -228,5 +232,5 @@ rcbuf *packet_encode_actor_moved(int64_t actor_id, int64_t instanced_entity_id, 
     jsonw_raw(&w, ",\"y\":");
     jsonw_double(&w, y);
     jsonw_raw(&w, "}}}");
-    return finish(&w);
+    return finish(&w, PACKET_MODEL_DELTA);
 }

@@ -56,7 +56,10 @@ int packet_decode(const char *data, size_t len, packet *out);
 const char *packet_action_name(enum packet_action action);
 
 /* ---- Encoders: each returns a new rcbuf (one reference, caller owns) holding the packet's
- * JSON text, or NULL on allocation failure or if the text would not fit. ---- */
+ * JSON text, or NULL on allocation failure or if the text would not fit. The rcbuf's tag is the
+ * action + 1 (PACKET_TAG). ---- */
+#define PACKET_TAG(action) ((uint16_t)((action) + 1))
+#define PACKET_ACTION_COUNT 8
 
 rcbuf *packet_encode_ok(void);
 rcbuf *packet_encode_deny(const char *reason);

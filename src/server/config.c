@@ -9,26 +9,38 @@
 static const char usage[] =
     "usage: cmmo-server [options]\n"
     "\n"
-    "The cmmo game server: WebSocket game protocol and the browser client on one port.\n"
+    "The cmmo game server: the WebSocket game protocol and the browser client on one port.\n"
     "\n"
-    "options (each also read from the environment variable shown):\n"
-    "  --host ADDR        address to listen on                 CMMO_HOST      (0.0.0.0)\n"
-    "  --port N           TCP port, 0 for any free port        CMMO_PORT      (8081)\n"
-    "  --db URL           store: sqlite:PATH                   CMMO_DB        (sqlite:data/cmmo.db)\n"
-    "  --web-root DIR     static files served over HTTP        CMMO_WEB_ROOT  (web)\n"
-    "  --tick-hz N        world ticks per second, 1..120       CMMO_TICK_HZ   (20)\n"
-    "  --world WxH        world size in pixels, 64..1000000    CMMO_WORLD     (1344x832)\n"
-    "  --view-radius N    area of interest in px, 0 = all      CMMO_VIEW_RADIUS (auto)\n"
-    "                     auto: 0 for worlds up to 2048x2048, else 600\n"
-    "  --log-level L      debug, info, warn or error           CMMO_LOG_LEVEL (info)\n"
-    "  --help             this text\n"
+    "options (each also read from the environment variable shown, and from a config file):\n"
+    "  --host ADDR         address to listen on                 CMMO_HOST      (0.0.0.0)\n"
+    "  --port N            TCP port, 0 for any free port        CMMO_PORT      (8081)\n"
+    "  --db URL            store: sqlite:PATH                   CMMO_DB        (sqlite:data/cmmo.db)\n"
+    "  --web-root DIR      static files served over HTTP        CMMO_WEB_ROOT  (web)\n"
+    "  --tick-hz N         world ticks per second, 1..120       CMMO_TICK_HZ   (20)\n"
+    "  --world WxH         world size in px, 64..1000000 each   CMMO_WORLD     (1344x832)\n"
+    "  --view-radius N     area of interest in px, 0 = all      CMMO_VIEW_RADIUS (auto:\n"
+    "                      0 for worlds up to 2048x2048, else 600)\n"
+    "  --tls-cert FILE     PEM certificate chain: serve wss:// and https:// too\n"
+    "                                                           CMMO_TLS_CERT  (none)\n"
+    "  --tls-key FILE      PEM private key for --tls-cert       CMMO_TLS_KEY   (none)\n"
+    "  --admin-socket PATH Unix socket for cmmo-admin (0600)    CMMO_ADMIN_SOCKET (none)\n"
+    "  --log-level L       debug, info, warn or error           CMMO_LOG_LEVEL (info)\n"
+    "  --log-format F      text (key=value) or json             CMMO_LOG_FORMAT (text)\n"
+    "  --log-file PATH     append logs here instead of stderr   CMMO_LOG_FILE  (stderr)\n"
+    "  --config FILE       read settings from FILE              CMMO_CONFIG    (none)\n"
+    "  --print-config      print the effective settings and where each came from, then exit\n"
+    "  --help              this text\n"
     "\n"
-    "SIGINT or SIGTERM saves every position, closes connections cleanly and exits 0.\n";
+    "A config file holds `name = value` lines (names as the flags, without --; # comments).\n"
+    "Precedence: flag, then environment, then config file, then default.\n"
+    "SIGINT or SIGTERM: tell players, save every position, close with 1001, exit 0.\n"
+    "SIGHUP: reopen the log file and reload the TLS certificate and key.\n";
 
 typedef struct option_def {
-    const char *flag;
+    const char *name; /* flag without the leading -- */
     const char *env;
     int (*apply)(config *c, const char *value, char *err, size_t errlen);
+    void (*show)(const config *c, char *out, size_t cap);
 } option_def;
 
 static int parse_int(const char *v, long lo, long hi, long *out)
@@ -41,60 +53,78 @@ static int parse_int(const char *v, long lo, long hi, long *out)
     return 0;
 }
 
-static int copy_string(char *dst, size_t cap, const char *v)
+static int copy_string(char *dst, size_t cap, const char *v, int allow_empty)
 {
-    if (!*v || strlen(v) >= cap) return -1;
+    if ((!allow_empty && !*v) || strlen(v) >= cap) return -1;
     strcpy(dst, v);
     return 0;
 }
 
-static int apply_host(config *c, const char *v, char *err, size_t n)
+#define STRING_OPTION(field, allow_empty, what)                                                   \
+    static int apply_##field(config *c, const char *v, char *err, size_t n)                    \
+    {                                                                                          \
+        if (copy_string(c->field, sizeof c->field, v, allow_empty) != 0) {                     \
+            snprintf(err, n, "expected %s, got '%s'", what, v);                                \
+            return -1;                                                                         \
+        }                                                                                      \
+        return 0;                                                                              \
+    }                                                                                          \
+    static void show_##field(const config *c, char *out, size_t cap)                           \
+    {                                                                                          \
+        snprintf(out, cap, "%s", c->field);                                                    \
+    }
+
+STRING_OPTION(host, 0, "an IPv4 or IPv6 address")
+STRING_OPTION(web_root, 0, "a directory")
+STRING_OPTION(tls_cert, 1, "a PEM certificate file")
+STRING_OPTION(tls_key, 1, "a PEM private key file")
+STRING_OPTION(admin_socket, 1, "a socket path")
+STRING_OPTION(log_file, 1, "a file path")
+
+static int apply_db(config *c, const char *v, char *err, size_t n)
 {
-    if (copy_string(c->host, sizeof c->host, v) != 0) {
-        snprintf(err, n, "--host: expected an IPv4 or IPv6 address, got '%s'", v);
+    if (strncmp(v, "sqlite:", 7) != 0 || !v[7] || copy_string(c->db, sizeof c->db, v, 0) != 0) {
+        snprintf(err, n, "expected sqlite:PATH, got '%s'", v);
         return -1;
     }
     return 0;
+}
+
+static void show_db(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", c->db);
 }
 
 static int apply_port(config *c, const char *v, char *err, size_t n)
 {
     long p;
     if (parse_int(v, 0, 65535, &p) != 0) {
-        snprintf(err, n, "--port: expected an integer from 0 to 65535, got '%s'", v);
+        snprintf(err, n, "expected an integer from 0 to 65535, got '%s'", v);
         return -1;
     }
     c->port = (int)p;
     return 0;
 }
 
-static int apply_db(config *c, const char *v, char *err, size_t n)
+static void show_port(const config *c, char *out, size_t cap)
 {
-    if (strncmp(v, "sqlite:", 7) != 0 || !v[7] || copy_string(c->db, sizeof c->db, v) != 0) {
-        snprintf(err, n, "--db: expected sqlite:PATH, got '%s'", v);
-        return -1;
-    }
-    return 0;
-}
-
-static int apply_web_root(config *c, const char *v, char *err, size_t n)
-{
-    if (copy_string(c->web_root, sizeof c->web_root, v) != 0) {
-        snprintf(err, n, "--web-root: expected a directory, got '%s'", v);
-        return -1;
-    }
-    return 0;
+    snprintf(out, cap, "%d", c->port);
 }
 
 static int apply_tick_hz(config *c, const char *v, char *err, size_t n)
 {
     long t;
     if (parse_int(v, 1, 120, &t) != 0) {
-        snprintf(err, n, "--tick-hz: expected an integer from 1 to 120, got '%s'", v);
+        snprintf(err, n, "expected an integer from 1 to 120, got '%s'", v);
         return -1;
     }
     c->tick_hz = (int)t;
     return 0;
+}
+
+static void show_tick_hz(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%d", c->tick_hz);
 }
 
 static int apply_world(config *c, const char *v, char *err, size_t n)
@@ -110,41 +140,141 @@ static int apply_world(config *c, const char *v, char *err, size_t n)
     c->world_height = (double)h;
     return 0;
 bad:
-    snprintf(err, n, "--world: expected WIDTHxHEIGHT, each 64 to 1000000, got '%s'", v);
+    snprintf(err, n, "expected WIDTHxHEIGHT, each 64 to 1000000, got '%s'", v);
     return -1;
+}
+
+static void show_world(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%.0fx%.0f", c->world_width, c->world_height);
 }
 
 static int apply_view_radius(config *c, const char *v, char *err, size_t n)
 {
     long r;
     if (parse_int(v, 0, 1000000, &r) != 0) {
-        snprintf(err, n, "--view-radius: expected an integer from 0 to 1000000, got '%s'", v);
+        snprintf(err, n, "expected an integer from 0 to 1000000, got '%s'", v);
         return -1;
     }
     c->view_radius = (double)r;
     return 0;
 }
 
+static void show_view_radius(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%.0f", c->view_radius);
+}
+
 static int apply_log_level(config *c, const char *v, char *err, size_t n)
 {
     if (log_level_parse(v, &c->log_level) != 0) {
-        snprintf(err, n, "--log-level: expected debug, info, warn or error, got '%s'", v);
+        snprintf(err, n, "expected debug, info, warn or error, got '%s'", v);
         return -1;
     }
     return 0;
 }
 
+static void show_log_level(const config *c, char *out, size_t cap)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    snprintf(out, cap, "%s", names[c->log_level]);
+}
+
+static int apply_log_format(config *c, const char *v, char *err, size_t n)
+{
+    if (strcmp(v, "text") == 0 || strcmp(v, "json") == 0) {
+        c->log_json = strcmp(v, "json") == 0;
+        return 0;
+    }
+    snprintf(err, n, "expected text or json, got '%s'", v);
+    return -1;
+}
+
+static void show_log_format(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", c->log_json ? "json" : "text");
+}
+
 static const option_def options[] = {
-    {"--host", "CMMO_HOST", apply_host},
-    {"--port", "CMMO_PORT", apply_port},
-    {"--db", "CMMO_DB", apply_db},
-    {"--web-root", "CMMO_WEB_ROOT", apply_web_root},
-    {"--tick-hz", "CMMO_TICK_HZ", apply_tick_hz},
-    {"--world", "CMMO_WORLD", apply_world},
-    {"--view-radius", "CMMO_VIEW_RADIUS", apply_view_radius},
-    {"--log-level", "CMMO_LOG_LEVEL", apply_log_level},
+    {"host", "CMMO_HOST", apply_host, show_host},
+    {"port", "CMMO_PORT", apply_port, show_port},
+    {"db", "CMMO_DB", apply_db, show_db},
+    {"web-root", "CMMO_WEB_ROOT", apply_web_root, show_web_root},
+    {"tick-hz", "CMMO_TICK_HZ", apply_tick_hz, show_tick_hz},
+    {"world", "CMMO_WORLD", apply_world, show_world},
+    {"view-radius", "CMMO_VIEW_RADIUS", apply_view_radius, show_view_radius},
+    {"tls-cert", "CMMO_TLS_CERT", apply_tls_cert, show_tls_cert},
+    {"tls-key", "CMMO_TLS_KEY", apply_tls_key, show_tls_key},
+    {"admin-socket", "CMMO_ADMIN_SOCKET", apply_admin_socket, show_admin_socket},
+    {"log-level", "CMMO_LOG_LEVEL", apply_log_level, show_log_level},
+    {"log-format", "CMMO_LOG_FORMAT", apply_log_format, show_log_format},
+    {"log-file", "CMMO_LOG_FILE", apply_log_file, show_log_file},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
+_Static_assert(OPTION_COUNT <= 16, "config.sources has room for 16 options");
+
+static int find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int apply(config *c, int i, const char *value, const char *source)
+{
+    char err[512];
+    if (options[i].apply(c, value, err, sizeof err) != 0) {
+        fprintf(stderr, "cmmo-server: setting '%s' (from %s): %s\n", options[i].name, source,
+                err);
+        return -1;
+    }
+    snprintf(c->sources[i], sizeof c->sources[i], "%s", source);
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    return s;
+}
+
+/* `name = value` or `name value` lines; # starts a comment; blank lines are skipped. */
+static int load_file(config *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cmmo-server: setting 'config': cannot read '%s': %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    char line[CONFIG_PATH_MAX + 256];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = 0;
+        char *t = trim(line);
+        if (!*t) continue;
+        size_t nlen = strcspn(t, " \t=");
+        char *value = t + nlen;
+        while (*value == ' ' || *value == '\t' || *value == '=') value++;
+        int i = find_option(t, nlen);
+        char source[CONFIG_PATH_MAX + 32];
+        snprintf(source, sizeof source, "file %.4000s:%d", path, lineno);
+        if (i < 0) {
+            fprintf(stderr, "cmmo-server: %s: unknown setting '%.*s' (see --help)\n", source,
+                    (int)nlen, t);
+            rc = -1;
+        } else {
+            rc = apply(c, i, trim(value), source);
+        }
+    }
+    fclose(f);
+    return rc;
+}
 
 int config_load(config *c, int argc, char **argv)
 {
@@ -158,48 +288,84 @@ int config_load(config *c, int argc, char **argv)
     c->world_height = 832;
     c->log_level = LOG_INFO;
     c->view_radius = -1;
-    char err[512];
-    for (size_t i = 0; i < OPTION_COUNT; i++) {
-        const char *v = getenv(options[i].env);
-        if (v && options[i].apply(c, v, err, sizeof err) != 0) {
-            fprintf(stderr, "cmmo-server: %s (from %s)\n", err, options[i].env);
-            return CONFIG_ERROR;
-        }
-    }
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        strcpy(c->sources[i], "default");
+
+    /* First pass over argv: --help, --print-config and --config, which decide what follows. */
+    const char *file = getenv("CMMO_CONFIG");
     for (int a = 1; a < argc; a++) {
-        const char *arg = argv[a];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
             fputs(usage, stdout);
             return CONFIG_EXIT;
         }
-        const char *value = NULL;
-        size_t i;
-        for (i = 0; i < OPTION_COUNT; i++) {
-            size_t fl = strlen(options[i].flag);
-            if (strncmp(arg, options[i].flag, fl) != 0) continue;
-            if (arg[fl] == '=') {
-                value = arg + fl + 1;
-                break;
+        if (strcmp(argv[a], "--print-config") == 0) c->print_config = 1;
+        if (strcmp(argv[a], "--config") == 0) {
+            if (a + 1 >= argc) {
+                fprintf(stderr, "cmmo-server: --config needs a value (see --help)\n");
+                return CONFIG_ERROR;
             }
-            if (arg[fl] == 0) {
-                if (a + 1 >= argc) {
-                    fprintf(stderr, "cmmo-server: %s needs a value (see --help)\n", arg);
-                    return CONFIG_ERROR;
-                }
-                value = argv[++a];
-                break;
-            }
+            file = argv[a + 1];
+        } else if (strncmp(argv[a], "--config=", 9) == 0) {
+            file = argv[a] + 9;
         }
-        if (i == OPTION_COUNT) {
+    }
+    if (file && *file) {
+        snprintf(c->config_file, sizeof c->config_file, "%s", file);
+        if (load_file(c, file) != 0) return CONFIG_ERROR;
+    }
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const char *v = getenv(options[i].env);
+        char source[64];
+        snprintf(source, sizeof source, "env %s", options[i].env);
+        if (v && apply(c, (int)i, v, source) != 0) return CONFIG_ERROR;
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--print-config") == 0) continue;
+        if (strcmp(arg, "--config") == 0) {
+            a++;
+            continue;
+        }
+        if (strncmp(arg, "--config=", 9) == 0) continue;
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "cmmo-server: unexpected argument '%s' (see --help)\n", arg);
+            return CONFIG_ERROR;
+        }
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        int i = find_option(name, nlen);
+        if (i < 0) {
             fprintf(stderr, "cmmo-server: unknown option '%s' (see --help)\n", arg);
             return CONFIG_ERROR;
         }
-        if (options[i].apply(c, value, err, sizeof err) != 0) {
-            fprintf(stderr, "cmmo-server: %s\n", err);
-            return CONFIG_ERROR;
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (a + 1 >= argc) {
+                fprintf(stderr, "cmmo-server: %s needs a value (see --help)\n", arg);
+                return CONFIG_ERROR;
+            }
+            value = argv[++a];
         }
+        if (apply(c, i, value, "flag") != 0) return CONFIG_ERROR;
+    }
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        fprintf(stderr, "cmmo-server: setting 'tls-cert' and 'tls-key': give both or neither\n");
+        return CONFIG_ERROR;
     }
     if (c->view_radius < 0)
         c->view_radius = (c->world_width <= 2048 && c->world_height <= 2048) ? 0 : 600;
+    if (c->print_config) {
+        config_print(c, stdout);
+        return CONFIG_EXIT;
+    }
     return CONFIG_OK;
+}
+
+void config_print(const config *c, FILE *out)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        char value[CONFIG_PATH_MAX + 16];
+        options[i].show(c, value, sizeof value);
+        fprintf(out, "%s = %s  # %s\n", options[i].name, value, c->sources[i]);
+    }
 }

@@ -1,17 +1,22 @@
 /*
- * config: the server's settings, from command-line flags and CMMO_* environment variables
- * (a flag wins over the environment, which wins over the default).
+ * config: the server's settings, from (lowest to highest precedence) defaults, a config file
+ * (--config FILE or CMMO_CONFIG), CMMO_* environment variables, and command-line flags. Every
+ * setting remembers where its value came from, for --print-config.
  */
 #ifndef CMMO_CONFIG_H
 #define CMMO_CONFIG_H
 
 #include "core/log.h"
 
+#include <stdio.h>
+
+#define CONFIG_PATH_MAX 4096
+
 typedef struct config {
     char host[256];
     int port;
-    char db[4096];
-    char web_root[4096];
+    char db[CONFIG_PATH_MAX];
+    char web_root[CONFIG_PATH_MAX];
     int tick_hz;
     double world_width, world_height;
     /* Area-of-interest radius in px; 0 = everyone sees everyone. Default (-1 until resolved):
@@ -19,12 +24,24 @@ typedef struct config {
      * 600, about the half-diagonal of a 1024 x 600 view. */
     double view_radius;
     enum log_level log_level;
+    int log_json;                 /* --log-format json */
+    char log_file[CONFIG_PATH_MAX]; /* empty: stderr */
+    char tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX]; /* empty: no TLS */
+    char admin_socket[CONFIG_PATH_MAX];                       /* empty: no admin channel */
+    char config_file[CONFIG_PATH_MAX];
+    int print_config;
+    /* Where each option's value came from, by option index (see config_describe). */
+    char sources[16][CONFIG_PATH_MAX + 32];
 } config;
 
 enum { CONFIG_OK = 0, CONFIG_EXIT = 1, CONFIG_ERROR = 2 };
 
-/* Fills c from defaults, the environment and argv. Returns CONFIG_OK; CONFIG_EXIT after printing
- * --help (exit 0); or CONFIG_ERROR after printing what is wrong to stderr (exit 2). */
+/* Fills c. Returns CONFIG_OK; CONFIG_EXIT after printing --help or --print-config (exit 0); or
+ * CONFIG_ERROR after printing what is wrong, naming the setting and the accepted values, to
+ * stderr (exit 2). */
 int config_load(config *c, int argc, char **argv);
+
+/* Writes every effective setting with its source, one `name = value  # source` per line. */
+void config_print(const config *c, FILE *out);
 
 #endif

@@ -3,6 +3,8 @@
 #include "server/config.h"
 #include "server/server.h"
 
+#include <stdio.h>
+
 int main(int argc, char **argv)
 {
     config c;
@@ -10,5 +12,10 @@ int main(int argc, char **argv)
     if (rc == CONFIG_EXIT) return 0;
     if (rc == CONFIG_ERROR) return 2;
     log_set_level(c.log_level);
+    log_set_json(c.log_json);
+    if (c.log_file[0] && log_open_file(c.log_file) != 0) {
+        fprintf(stderr, "cmmo-server: setting 'log-file': cannot open '%s'\n", c.log_file);
+        return 2;
+    }
     return server_run(&c);
 }

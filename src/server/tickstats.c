@@ -13,6 +13,7 @@ void tickstats_add(tickstats *t, uint64_t ns)
     if (b >= TICKSTATS_BUCKETS) b = TICKSTATS_BUCKETS - 1;
     t->buckets[b]++;
     t->count++;
+    t->sum_ns += ns;
     if (ns > t->max_ns) t->max_ns = ns;
 }
 
@@ -34,4 +35,12 @@ double tickstats_quantile_ms(const tickstats *t, double q)
         }
     }
     return (double)t->max_ns / 1e6; /* the overflow bucket: only the maximum is known */
+}
+
+uint64_t tickstats_count_upto(const tickstats *t, uint64_t ns)
+{
+    uint64_t last = ns / TICKSTATS_BUCKET_NS, n = 0;
+    for (uint64_t i = 0; i < last && i < TICKSTATS_BUCKETS - 1; i++)
+        n += t->buckets[i];
+    return n;
 }

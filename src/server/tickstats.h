@@ -14,11 +14,14 @@
 typedef struct tickstats {
     uint64_t count;
     uint64_t max_ns;
+    uint64_t sum_ns;
     uint32_t buckets[TICKSTATS_BUCKETS];
 } tickstats;
 
 void tickstats_reset(tickstats *t);
 void tickstats_add(tickstats *t, uint64_t ns);
+/* How many ticks took at most ns (to bucket precision: 10 us). */
+uint64_t tickstats_count_upto(const tickstats *t, uint64_t ns);
 /* The duration below which the fraction q (0..1) of ticks fall, in milliseconds. */
 double tickstats_quantile_ms(const tickstats *t, double q);
 

@@ -76,15 +76,87 @@ static int job_submit(store *s, store_job *j)
     return 0;
 }
 
+static int is_sqlite_url(const char *url)
+{
+    return strncmp(url, "sqlite:", 7) == 0 && url[7];
+}
+
+static int is_pg_scheme(const char *url)
+{
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+int store_url_valid(const char *url)
+{
+    return url && (is_sqlite_url(url) || store_pg_url_valid(url));
+}
+
+void store_url_redact(const char *url, char *out, size_t n)
+{
+    if (n == 0) return;
+    out[0] = '\0';
+    if (!url) return;
+    size_t o = 0;
+#define PUT(c)                                                                                     \
+    do {                                                                                           \
+        if (o + 1 < n) out[o++] = (c);                                                             \
+    } while (0)
+#define PUTS(str)                                                                                  \
+    for (const char *q_ = (str); *q_; q_++)                                                        \
+    PUT(*q_)
+    const char *p = url;
+    const char *authority = strstr(url, "://");
+    if (authority) {
+        authority += 3;
+        /* The user info ends at the last '@' before the query: a password with an unencoded
+         * '@' or '/' is then masked whole rather than partly shown. */
+        const char *query = strchr(authority, '?');
+        const char *end = query ? query : authority + strlen(authority);
+        const char *at = NULL;
+        for (const char *q = authority; q < end; q++)
+            if (*q == '@') at = q;
+        const char *colon = at ? memchr(authority, ':', (size_t)(at - authority)) : NULL;
+        if (colon) {
+            for (; p <= colon; p++)
+                PUT(*p);
+            PUTS("***");
+            p = at;
+        }
+    }
+    const char *query = strchr(p, '?');
+    for (; *p && p != query; p++)
+        PUT(*p);
+    /* Query parameters: password=VALUE up to the next '&'. */
+    while (*p) {
+        int is_password = strncmp(p + 1, "password=", 9) == 0;
+        PUT(*p++); /* '?' or '&' */
+        if (is_password) {
+            PUTS("password=***");
+            while (*p && *p != '&')
+                p++;
+        } else {
+            while (*p && *p != '&')
+                PUT(*p++);
+        }
+    }
+    out[o] = '\0';
+#undef PUTS
+#undef PUT
+}
+
 store *store_open(uv_loop_t *loop, const char *url)
 {
     store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     int rc = -1;
-    if (strncmp(url, "sqlite:", 7) == 0 && url[7]) {
+    if (is_sqlite_url(url)) {
         rc = store_sqlite_open(url + 7, &s->backend);
+    } else if (is_pg_scheme(url)) {
+        rc = store_pg_open(url, &s->backend);
     } else {
-        log_error("store_open_failed", "url=%s reason=unsupported_scheme", url);
+        char shown[512];
+        store_url_redact(url, shown, sizeof shown);
+        log_error("store_open_failed", "url=%s reason=unsupported_scheme", shown);
     }
     if (rc == 0) s->pool = workpool_create(loop, 1, 0, "store");
     if (rc != 0 || !s->pool) {
@@ -129,7 +201,7 @@ int store_save_positions(store *s, const store_position *positions, size_t n, st
 {
     store_job *j = job_new(s, JOB_SAVE, n);
     if (!j) return -1;
-    memcpy(j->positions, positions, n * sizeof *positions);
+    if (n) memcpy(j->positions, positions, n * sizeof *positions); /* positions may be NULL */
     j->count = n;
     j->done_cb = cb;
     j->user = user;

@@ -4,7 +4,9 @@
  * Every request runs on the store's own thread, in submission order (so a position saved when a
  * player leaves is what their next login reads), and its callback runs later on the loop thread.
  * The tick never waits for the database. A backend is chosen by URL: `sqlite:PATH` (the default,
- * created with its schema on first start); others plug in beside it (store_backend.h).
+ * created with its schema on first start) or `postgres://USER:PASSWORD@HOST:PORT/DB` (also
+ * `postgresql://`, any URL libpq accepts; schema created and migrated at open). Others plug in
+ * beside them (store_backend.h). A URL may hold a password: log store_url_redact's copy of it.
  *
  * Ownership: request inputs are copied; results passed to a callback are valid during the call.
  * A function that returns an error never calls its callback.
@@ -46,8 +48,18 @@ typedef void (*store_account_cb)(void *user, int result, const store_account *ac
 typedef void (*store_done_cb)(void *user, int result);
 
 /* Opens (creating if needed) the store named by url. Runs on the calling thread, before the
- * server starts. Returns NULL and logs why on failure (bad URL, unreadable file). */
+ * server starts (for PostgreSQL it connects and migrates, waiting up to the URL's connect_timeout,
+ * 10 s by default). Returns NULL and logs why on failure (bad URL, unreadable file, unreachable
+ * or refusing server, schema from a newer cmmo). */
 store *store_open(uv_loop_t *loop, const char *url);
+
+/* 1 if store_open understands url's form (`sqlite:` with a path, or a postgres:// or
+ * postgresql:// URL libpq can parse), else 0. Opens nothing; for checking configuration. */
+int store_url_valid(const char *url);
+
+/* Writes url to out (n bytes, always terminated, truncated if short) with any password replaced
+ * by "***" (`postgres://user:***@host/db`, `...?password=***`): the form to log or echo. */
+void store_url_redact(const char *url, char *out, size_t n);
 
 /* Looks an account up by username, ignoring letter case. */
 int store_find_account(store *s, const char *username, store_account_cb cb, void *user);

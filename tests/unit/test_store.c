@@ -1,5 +1,13 @@
-/* Unit tests for store (SQLite backend) on a temporary file with a real libuv loop: accounts,
- * case-insensitive names, positions, submission order, persistence across reopen, bad URLs. */
+/* Unit tests for store with a real libuv loop: accounts, case-insensitive names, positions,
+ * submission order, persistence across reopen, bad URLs.
+ *
+ * One suite, two backends: every shared case runs on SQLite (a temporary file) and, when
+ * CMMO_TEST_PG_URL names a PostgreSQL server (tests/store/run.sh starts one), again on PostgreSQL
+ * in a fresh database per case, as "pg: <case>". PostgreSQL-only cases (lost connections, a
+ * 5,000-position batch in one statement, concurrent registration, migrations) are added then too.
+ * Without CMMO_TEST_PG_URL the PostgreSQL cases are not registered at all, so they never count as
+ * passed. With CMMO_TEST_PG_DIR (the directory of tests/support/pg.sh) the server-restart case is
+ * added; it runs `${CMMO_TEST_PG_SH:-tests/support/pg.sh} halt|resume DIR`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +17,9 @@
 
 #include "store/store.h"
 
+#include <fcntl.h>
 #include <ftw.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +30,14 @@
 static uv_loop_t loop;
 static store *st;
 static char tmp_dir[64];
-static char url[128];
+static char url[1024];
+
+/* PostgreSQL: the server's URL from the environment, a connection to it for creating and dropping
+ * each case's database, and that database's name. */
+static const char *pg_base_url;
+static PGconn *pg_admin;
+static char pg_db[64];
+static int pg_db_count;
 
 /* ---- callbacks that record what they were given ---- */
 
@@ -81,14 +98,69 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return remove(path);
 }
 
-static int setup(void **state)
+static int setup_common(void)
 {
     strcpy(tmp_dir, "/tmp/cmmo-store-XXXXXX");
     if (!mkdtemp(tmp_dir)) return -1;
-    snprintf(url, sizeof url, "sqlite:%s/test.db", tmp_dir);
     if (uv_loop_init(&loop) != 0) return -1;
     memset(results, 0, sizeof results);
     calls = 0;
+    pg_db[0] = '\0';
+    return 0;
+}
+
+static int setup(void **state)
+{
+    if (setup_common() != 0) return -1;
+    snprintf(url, sizeof url, "sqlite:%s/test.db", tmp_dir);
+    st = store_open(&loop, url);
+    return st ? 0 : -1;
+}
+
+/* Runs SQL on the admin connection, reconnecting it first if a server restart cut it. Returns the
+ * result (caller clears) or NULL after printing the error. */
+static PGresult *pg_admin_exec(const char *sql)
+{
+    if (PQstatus(pg_admin) != CONNECTION_OK) PQreset(pg_admin);
+    PGresult *res = PQexec(pg_admin, sql);
+    if (PQstatus(pg_admin) != CONNECTION_OK) { /* found cut only now: once more */
+        PQclear(res);
+        PQreset(pg_admin);
+        res = PQexec(pg_admin, sql);
+    }
+    ExecStatusType rc = PQresultStatus(res);
+    if (rc != PGRES_COMMAND_OK && rc != PGRES_TUPLES_OK) {
+        print_error("admin SQL failed: %s: %s", sql, PQerrorMessage(pg_admin));
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* Writes into out the server URL with its database replaced by db (the query part kept). */
+static void pg_url_for(const char *db, char *out, size_t n)
+{
+    const char *authority = strstr(pg_base_url, "://") + 3;
+    const char *query = strchr(authority, '?');
+    const char *slash = strchr(authority, '/');
+    if (slash && query && slash > query) slash = NULL;
+    size_t keep = slash ? (size_t)(slash - pg_base_url)
+                        : (size_t)((query ? query : authority + strlen(authority)) - pg_base_url);
+    snprintf(out, n, "%.*s/%s%s", (int)keep, pg_base_url, db, query ? query : "");
+}
+
+static int setup_pg(void **state)
+{
+    if (setup_common() != 0) return -1;
+    snprintf(pg_db, sizeof pg_db, "cmmo_test_%d_%d", (int)getpid(), ++pg_db_count);
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", pg_db);
+    PQclear(pg_admin_exec(sql));
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", pg_db);
+    PGresult *res = pg_admin_exec(sql);
+    if (!res) return -1;
+    PQclear(res);
+    pg_url_for(pg_db, url, sizeof url);
     st = store_open(&loop, url);
     return st ? 0 : -1;
 }
@@ -105,6 +177,12 @@ static int teardown(void **state)
     st = NULL;
     close_loop();
     nftw(tmp_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    if (pg_db[0]) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", pg_db);
+        PQclear(pg_admin_exec(sql));
+        pg_db[0] = '\0';
+    }
     return 0;
 }
 
@@ -136,6 +214,14 @@ static void find(int slot, const char *name)
 {
     int want = calls + 1;
     assert_int_equal(store_find_account(st, name, on_account, &results[slot]), 0);
+    run_until_calls(want);
+}
+
+/* Saves n positions and waits for the answer in results[slot]. */
+static void save(int slot, const store_position *p, size_t n)
+{
+    int want = calls + 1;
+    assert_int_equal(store_save_positions(st, p, n, on_done, &results[slot]), 0);
     run_until_calls(want);
 }
 
@@ -371,24 +457,447 @@ static void test_store_open_refuses_a_file_that_is_not_a_database(void **state)
     }
 }
 
+static void test_store_batch_naming_an_entity_twice_keeps_the_later_position(void **state)
+{
+    create(0, "alice", 0);
+    create(1, "bob", 0);
+    int64_t a = results[0].account.instanced_entity_id, b = results[1].account.instanced_entity_id;
+    store_position p[4] = {{a, 1, 1}, {b, 7, 8}, {a, 2, 2}, {a, 3.5, -4.25}};
+    save(2, p, 4);
+    assert_int_equal(results[2].code, STORE_OK);
+    find(3, "alice");
+    assert_true(results[3].account.x == 3.5 && results[3].account.y == -4.25);
+    find(4, "bob");
+    assert_true(results[4].account.x == 7.0 && results[4].account.y == 8.0);
+}
+
+static void
+test_store_saving_nothing_or_an_unknown_entity_succeeds_and_changes_nothing(void **state)
+{
+    create(0, "alice", 0);
+    save(1, NULL, 0);
+    assert_int_equal(results[1].called, 1);
+    assert_int_equal(results[1].code, STORE_OK);
+    store_position p = {results[0].account.instanced_entity_id + 1000, 5, 5};
+    save(2, &p, 1);
+    assert_int_equal(results[2].code, STORE_OK);
+    find(3, "alice");
+    assert_true(results[3].account.x == 0.0 && results[3].account.y == 0.0);
+}
+
+static void test_store_url_valid_accepts_what_store_open_understands(void **state)
+{
+    const char *good[] = {"sqlite:x.db", "sqlite:/tmp/a b.db", "postgres://u@127.0.0.1:5432/db",
+                          "postgresql://u:p@localhost/db?sslmode=disable", "postgres:///db"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!store_url_valid(good[i])) fail_msg("store_url_valid refused '%s'", good[i]);
+    const char *bad[] = {"",
+                         "sqlite:",
+                         "SQLITE:x.db",
+                         "mysql://localhost/cmmo",
+                         "postgres:x",
+                         "postgres//h/db",
+                         "postgres://h/db?nonsense_option=1",
+                         "postgresql://[::1/db"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (store_url_valid(bad[i])) fail_msg("store_url_valid accepted '%s'", bad[i]);
+    assert_false(store_url_valid(NULL));
+}
+
+static void test_store_url_redact_hides_passwords_only(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"sqlite:data/cmmo.db", "sqlite:data/cmmo.db"},
+        {"postgres://cmmo@127.0.0.1:5432/cmmo", "postgres://cmmo@127.0.0.1:5432/cmmo"},
+        {"postgres://cmmo:hunter2@db:5432/cmmo", "postgres://cmmo:***@db:5432/cmmo"},
+        {"postgresql://u:p%40ss@h/d?sslmode=require", "postgresql://u:***@h/d?sslmode=require"},
+        {"postgres://u:pa@ss/w@h/d", "postgres://u:***@h/d"},
+        {"postgres://h/d?user=u&password=hunter2&sslmode=disable",
+         "postgres://h/d?user=u&password=***&sslmode=disable"},
+        {"postgres://u:a@h/d?password=b", "postgres://u:***@h/d?password=***"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store_url_redact(cases[i].in, out, sizeof out);
+        assert_string_equal(out, cases[i].out);
+    }
+    /* Truncation keeps the string terminated and never shows more than the redacted form. */
+    store_url_redact("postgres://cmmo:hunter2@db/cmmo", out, 20);
+    assert_string_equal(out, "postgres://cmmo:***");
+}
+
+/* ---- PostgreSQL only ---- */
+
+/* Runs fn with stderr (where log lines go) sent to a file, and returns what was written. */
+static char *capture_stderr(void (*fn)(void))
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/stderr.txt", tmp_dir);
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    fn();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char text[16384];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* Writes u (scheme://user@host...) into out with ":password" after the user. */
+static void with_password(const char *u, const char *password, char *out, size_t n)
+{
+    const char *at = strchr(u, '@');
+    assert_non_null(at);
+    snprintf(out, n, "%.*s:%s%s", (int)(at - u), u, password, at);
+}
+
+static void open_with_passwords(void)
+{
+    char u[1100], missing[1100];
+    /* Unreachable server, a password in the user info and in the query. */
+    store *s = store_open(&loop, "postgres://cmmo:Sekrit-one@127.0.0.1:1/x?connect_timeout=2");
+    if (s) store_close(s);
+    s = store_open(&loop, "postgres://127.0.0.1:1/x?user=cmmo&password=Sekrit-two");
+    if (s) store_close(s);
+    /* The real server (trust authentication ignores the password), a database that is not. */
+    pg_url_for("cmmo_no_such_database", missing, sizeof missing);
+    with_password(missing, "Sekrit-three", u, sizeof u);
+    s = store_open(&loop, u);
+    if (s) store_close(s);
+    /* The real server and database: success is logged too. */
+    with_password(url, "Sekrit-four", u, sizeof u);
+    s = store_open(&loop, u);
+    assert_non_null(s);
+    store_close(s);
+}
+
+static void test_pg_logs_never_show_the_password(void **state)
+{
+    const char *log = capture_stderr(open_with_passwords);
+    fputs(log, stderr); /* shown, so a reader can see what was checked */
+    if (strstr(log, "Sekrit-one") || strstr(log, "Sekrit-two") || strstr(log, "Sekrit-three") ||
+        strstr(log, "Sekrit-four"))
+        fail_msg("a password reached the log:\n%s", log);
+    /* ...while the failures were logged at all. */
+    assert_non_null(strstr(log, "store_open_failed"));
+    assert_non_null(strstr(log, "pg_connected"));
+}
+
+static void test_pg_open_refuses_unreachable_servers_and_missing_databases(void **state)
+{
+    char missing[1100];
+    pg_url_for("cmmo_no_such_database", missing, sizeof missing);
+    const char *bad[] = {"postgres://cmmo@127.0.0.1:1/cmmo?connect_timeout=2", missing,
+                         "postgresql://[::1/db", "postgres://h/db?nonsense_option=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        store *s = store_open(&loop, bad[i]);
+        if (s) {
+            store_close(s);
+            fail_msg("store_open accepted '%s'", bad[i]);
+        }
+    }
+}
+
+/* Ends the store's server sessions (as a server restart or an idle kill would) and waits until
+ * the server has really let them go. */
+static void cut_store_connections(void)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'", pg_db);
+    PGresult *res = pg_admin_exec(sql);
+    assert_non_null(res);
+    assert_true(PQntuples(res) >= 1);
+    PQclear(res);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'", pg_db);
+    for (int i = 0; i < 200; i++) {
+        res = pg_admin_exec(sql);
+        assert_non_null(res);
+        int left = atoi(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        if (left == 0) return;
+        usleep(10000);
+    }
+    fail_msg("the store's sessions did not end");
+}
+
+static void test_pg_request_on_a_cut_connection_fails_and_the_next_one_reconnects(void **state)
+{
+    create(0, "alice", 2);
+    assert_int_equal(results[0].code, STORE_OK);
+    cut_store_connections();
+    find(1, "alice");
+    assert_int_equal(results[1].code, STORE_ERROR);
+    find(2, "alice");
+    assert_int_equal(results[2].code, STORE_OK);
+    assert_int_equal(results[2].account.actor_id, results[0].account.actor_id);
+    /* Every kind of request works again on the new connection (statements prepared anew). */
+    store_position p = {results[0].account.instanced_entity_id, 9, 10};
+    save(3, &p, 1);
+    assert_int_equal(results[3].code, STORE_OK);
+    create(4, "bob", 1);
+    assert_int_equal(results[4].code, STORE_OK);
+    cut_store_connections();
+    save(5, &p, 1);
+    assert_int_equal(results[5].code, STORE_ERROR);
+    find(6, "ALICE");
+    assert_int_equal(results[6].code, STORE_OK);
+    assert_true(results[6].account.x == 9.0 && results[6].account.y == 10.0);
+}
+
+static int pg_ctl(const char *action)
+{
+    const char *script = getenv("CMMO_TEST_PG_SH");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s '%s' >&2", script && *script ? script : "tests/support/pg.sh",
+             action, getenv("CMMO_TEST_PG_DIR"));
+    return system(cmd);
+}
+
+static void test_pg_requests_during_a_server_restart_fail_and_later_ones_succeed(void **state)
+{
+    create(0, "alice", 2);
+    assert_int_equal(results[0].code, STORE_OK);
+    assert_int_equal(pg_ctl("halt"), 0);
+    find(1, "alice");
+    store_position p = {results[0].account.instanced_entity_id, 11, 12};
+    save(2, &p, 1);
+    create(3, "bob", 1);
+    int resumed = pg_ctl("resume");
+    assert_int_equal(resumed, 0);
+    assert_int_equal(results[1].code, STORE_ERROR);
+    assert_int_equal(results[2].code, STORE_ERROR);
+    assert_int_equal(results[3].code, STORE_ERROR);
+    find(4, "alice");
+    assert_int_equal(results[4].code, STORE_OK);
+    assert_true(results[4].account.x == 0.0); /* the save during the outage did not happen */
+    save(5, &p, 1);
+    assert_int_equal(results[5].code, STORE_OK);
+    create(6, "bob", 1);
+    assert_int_equal(results[6].code, STORE_OK); /* nor did the create */
+    find(7, "alice");
+    assert_true(results[7].account.x == 11.0 && results[7].account.y == 12.0);
+}
+
+/* Opens a connection of the test's own to the case's database. */
+static PGconn *pg_connect_case_db(void)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) fail_msg("connect: %s", PQerrorMessage(c));
+    return c;
+}
+
+static long long pg_value(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        print_error("%s: %s", sql, PQerrorMessage(c));
+        PQclear(res);
+        fail();
+    }
+    long long v = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return v;
+}
+
+static void pg_run(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        print_error("%s: %s", sql, PQerrorMessage(c));
+        PQclear(res);
+        fail();
+    }
+    PQclear(res);
+}
+
+#define BIG_BATCH 5000
+
+static void test_pg_batch_of_5000_positions_is_one_statement(void **state)
+{
+    /* 5,000 instanced entities made directly (accounts are not needed to move them), and a
+     * statement-level trigger that counts the UPDATE statements run on the table. */
+    PGconn *c = pg_connect_case_db();
+    pg_run(c, "INSERT INTO entity(name) SELECT 'e' || g FROM generate_series(1, 5000) g");
+    pg_run(c, "INSERT INTO instanced_entity(entity_id) SELECT id FROM entity ORDER BY id");
+    pg_run(c, "CREATE TABLE update_statements (n integer NOT NULL);"
+              "INSERT INTO update_statements VALUES (0);"
+              "CREATE FUNCTION count_update() RETURNS trigger LANGUAGE plpgsql AS "
+              "$$ BEGIN UPDATE update_statements SET n = n + 1; RETURN NULL; END $$;"
+              "CREATE TRIGGER count_update AFTER UPDATE ON instanced_entity "
+              "FOR EACH STATEMENT EXECUTE FUNCTION count_update()");
+    long long first = pg_value(c, "SELECT min(id) FROM instanced_entity");
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM instanced_entity"), BIG_BATCH);
+    static store_position p[BIG_BATCH];
+    for (int i = 0; i < BIG_BATCH; i++) {
+        /* Values that are exact in binary, so SQL below can compute the same doubles, plus a
+         * fraction that is not, checked by find in the shared cases. */
+        p[i] = (store_position){first + i, i + 0.25, -2.0 * i - 0.5};
+    }
+    save(0, p, BIG_BATCH);
+    assert_int_equal(results[0].code, STORE_OK);
+    assert_int_equal(pg_value(c, "SELECT n FROM update_statements"), 1);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM instanced_entity WHERE x = (id - %lld) + 0.25 "
+             "AND y = -2.0 * (id - %lld) - 0.5",
+             first, first);
+    assert_int_equal(pg_value(c, sql), BIG_BATCH);
+    /* A second batch is a second statement, not a continuation of the first. */
+    save(1, p, 10);
+    assert_int_equal(pg_value(c, "SELECT n FROM update_statements"), 2);
+    PQfinish(c);
+}
+
+static void test_pg_two_stores_registering_one_name_at_once_give_exactly_one_ok(void **state)
+{
+    store *other = store_open(&loop, url);
+    assert_non_null(other);
+    enum { ROUNDS = 25 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char lower[32], upper[32];
+        snprintf(lower, sizeof lower, "racer%d", round);
+        snprintf(upper, sizeof upper, "RACER%d", round);
+        memset(results, 0, 3 * sizeof results[0]);
+        int want = calls + 2;
+        assert_int_equal(
+            store_create_account(st, lower, hash_of(lower), 1, on_account, &results[0]), 0);
+        assert_int_equal(
+            store_create_account(other, upper, hash_of(upper), 2, on_account, &results[1]), 0);
+        run_until_calls(want);
+        int ok = (results[0].code == STORE_OK) + (results[1].code == STORE_OK);
+        int taken = (results[0].code == STORE_TAKEN) + (results[1].code == STORE_TAKEN);
+        if (ok != 1 || taken != 1)
+            fail_msg("round %d: results %d and %d", round, results[0].code, results[1].code);
+        const result *winner = results[0].code == STORE_OK ? &results[0] : &results[1];
+        find(2, lower);
+        assert_int_equal(results[2].code, STORE_OK);
+        assert_int_equal(results[2].account.actor_id, winner->account.actor_id);
+        assert_string_equal(results[2].account.name, winner->account.name);
+    }
+    store_close(other);
+    /* No half-made account was left by a loser: one user row per actor. */
+    PGconn *c = pg_connect_case_db();
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM \"user\""), ROUNDS);
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM actor"), ROUNDS);
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM entity"), ROUNDS);
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM instanced_entity"), ROUNDS);
+    PQfinish(c);
+}
+
+static void test_pg_schema_is_versioned_and_reopening_migrates_nothing(void **state)
+{
+    PGconn *c = pg_connect_case_db();
+    assert_int_equal(pg_value(c, "SELECT max(version) FROM schema_version"), 1);
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM schema_version"), 1);
+    reopen();
+    reopen();
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM schema_version"), 1);
+    /* The name index is what makes names unique ignoring case. */
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM pg_indexes WHERE tablename = 'user' "
+                                 "AND indexdef LIKE '%UNIQUE%lower(username)%'"),
+                     1);
+    PQfinish(c);
+}
+
+static void test_pg_open_refuses_a_database_from_a_newer_schema(void **state)
+{
+    create(0, "alice", 1);
+    store_close(st);
+    st = NULL;
+    PGconn *c = pg_connect_case_db();
+    pg_run(c, "INSERT INTO schema_version(version) VALUES (999)");
+    store *s = store_open(&loop, url);
+    if (s) {
+        store_close(s);
+        fail_msg("store_open accepted a schema it does not know");
+    }
+    /* Nothing was changed by the refused open. */
+    assert_int_equal(pg_value(c, "SELECT max(version) FROM schema_version"), 999);
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM \"user\""), 1);
+    PQfinish(c);
+}
+
+/* The cases that pin behaviour every backend shares. */
+#define SHARED_CASES(X)                                                                            \
+    X(test_store_create_account_returns_new_ids_at_the_origin)                                     \
+    X(test_store_second_account_gets_different_ids)                                                \
+    X(test_store_duplicate_name_in_another_case_is_taken)                                          \
+    X(test_store_find_ignores_letter_case_and_keeps_the_registered_name)                           \
+    X(test_store_find_of_unknown_name_is_not_found)                                                \
+    X(test_store_names_are_data_not_sql)                                                           \
+    X(test_store_saved_positions_are_found)                                                        \
+    X(test_store_batch_naming_an_entity_twice_keeps_the_later_position)                            \
+    X(test_store_saving_nothing_or_an_unknown_entity_succeeds_and_changes_nothing)                 \
+    X(test_store_requests_run_in_submission_order)                                                 \
+    X(test_store_data_survives_close_and_reopen)                                                   \
+    X(test_store_close_finishes_queued_requests)                                                   \
+    X(test_store_pending_counts_unfinished_requests)                                               \
+    X(test_store_too_long_name_never_calls_back)
+
+#define MAX_CASES 64
+
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-    const struct CMUnitTest tests[] = {
-        T(test_store_create_account_returns_new_ids_at_the_origin),
-        T(test_store_second_account_gets_different_ids),
-        T(test_store_duplicate_name_in_another_case_is_taken),
-        T(test_store_find_ignores_letter_case_and_keeps_the_registered_name),
-        T(test_store_find_of_unknown_name_is_not_found),
-        T(test_store_names_are_data_not_sql),
-        T(test_store_saved_positions_are_found),
-        T(test_store_requests_run_in_submission_order),
-        T(test_store_data_survives_close_and_reopen),
-        T(test_store_close_finishes_queued_requests),
-        T(test_store_pending_counts_unfinished_requests),
-        T(test_store_too_long_name_never_calls_back),
-        T(test_store_open_refuses_bad_urls),
-        T(test_store_open_refuses_a_file_that_is_not_a_database),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    static struct CMUnitTest tests[MAX_CASES];
+    size_t n = 0;
+#define ADD(name_, fn, set_up)                                                                     \
+    do {                                                                                           \
+        if (n == MAX_CASES) return 1;                                                              \
+        tests[n++] = (struct CMUnitTest){name_, fn, set_up, teardown, NULL};                       \
+    } while (0)
+#define SQLITE_CASE(fn) ADD(#fn, fn, setup);
+#define PG_CASE(fn) ADD("pg: " #fn, fn, setup_pg);
+    SHARED_CASES(SQLITE_CASE)
+    SQLITE_CASE(test_store_open_refuses_bad_urls)
+    SQLITE_CASE(test_store_open_refuses_a_file_that_is_not_a_database)
+    SQLITE_CASE(test_store_url_valid_accepts_what_store_open_understands)
+    SQLITE_CASE(test_store_url_redact_hides_passwords_only)
+
+    pg_base_url = getenv("CMMO_TEST_PG_URL");
+    if (pg_base_url && *pg_base_url) {
+        if (strncmp(pg_base_url, "postgres", 8) != 0 || !strstr(pg_base_url, "://")) {
+            fprintf(stderr, "CMMO_TEST_PG_URL is not a postgres:// URL\n");
+            return 1;
+        }
+        /* The server must be there: a PostgreSQL run that cannot connect fails, not skips. */
+        pg_admin = PQconnectdb(pg_base_url);
+        PQclear(PQexec(pg_admin, "SET client_min_messages = warning"));
+        if (PQstatus(pg_admin) != CONNECTION_OK) {
+            fprintf(stderr, "CMMO_TEST_PG_URL: cannot connect: %s", PQerrorMessage(pg_admin));
+            PQfinish(pg_admin);
+            return 1;
+        }
+        SHARED_CASES(PG_CASE)
+        PG_CASE(test_pg_logs_never_show_the_password)
+        PG_CASE(test_pg_open_refuses_unreachable_servers_and_missing_databases)
+        PG_CASE(test_pg_request_on_a_cut_connection_fails_and_the_next_one_reconnects)
+        PG_CASE(test_pg_batch_of_5000_positions_is_one_statement)
+        PG_CASE(test_pg_two_stores_registering_one_name_at_once_give_exactly_one_ok)
+        PG_CASE(test_pg_schema_is_versioned_and_reopening_migrates_nothing)
+        PG_CASE(test_pg_open_refuses_a_database_from_a_newer_schema)
+        const char *dir = getenv("CMMO_TEST_PG_DIR");
+        if (dir && *dir) {
+            PG_CASE(test_pg_requests_during_a_server_restart_fail_and_later_ones_succeed)
+        } else {
+            fprintf(stderr, "test_store: server-restart case not registered "
+                            "(CMMO_TEST_PG_DIR unset)\n");
+        }
+    } else {
+        fprintf(stderr, "test_store: PostgreSQL cases not registered (CMMO_TEST_PG_URL unset)\n");
+    }
+    int failed = _cmocka_run_group_tests("store", tests, n, NULL, NULL);
+    if (pg_admin) PQfinish(pg_admin);
+    return failed;
 }

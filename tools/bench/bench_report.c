@@ -143,9 +143,10 @@ json_t *bench_report_json(const struct bench_results *r)
     json_object_set_new(root, "machine_cpu_busy_percent", busy);
     json_object_set_new(
         root, "bench",
-        json_pack("{s:o, s:i}", "cpu_percent",
+        json_pack("{s:o, s:i, s:o}", "cpu_percent",
                   maybe(bench_proc_cpu_percent(&r->self_window_start, &r->self_window_end)),
-                  "rss_kb", (int)r->self_window_end.rss_kb));
+                  "rss_kb", (int)r->self_window_end.rss_kb, "loop_lag_ms",
+                  latency_json(&r->loop_lag)));
     return root;
 }
 
@@ -208,6 +209,7 @@ void bench_report_summary(const struct bench_results *r, FILE *out)
                 json_number_value(json_object_get(tick, "p50")),
                 json_number_value(json_object_get(tick, "p99")),
                 json_number_value(json_object_get(tick, "max")));
+    latency_line(out, "bench timer lag", &r->loop_lag);
     fprintf(out, "  bench itself: cpu %.1f %%; machine CPUs busy:",
             bench_proc_cpu_percent(&r->self_window_start, &r->self_window_end));
     for (int i = 0; i < r->cpus_window_end.count; i++)

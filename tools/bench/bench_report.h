@@ -78,6 +78,9 @@ struct bench_results {
     /* The benchmark itself, and every CPU of the machine (to spot other load). */
     struct bench_proc_sample self_window_start, self_window_end;
     struct bench_proc_cpus cpus_window_start, cpus_window_end;
+    /* How late the benchmark's own 10 ms timer fired during the window: if this grows, the
+     * benchmark (not the server) is adding latency to what it measures. */
+    struct bench_hist loop_lag;
 };
 
 /* Builds the JSON object (new reference). */

@@ -101,6 +101,7 @@ struct bench {
     uint64_t rng;
     uint64_t t_begin, t_ramp, t_spread, t_warm_end, t_window, t_window_end, t_drain_end;
     uint64_t t_storm, hard_deadline, next_sample, next_progress;
+    uint64_t last_tick;
     int storm_started;
     struct bench_proc_sample last_sample;
 };
@@ -777,6 +778,11 @@ static void on_tick(uv_timer_t *t)
     const struct bench_opts *o = b->opts;
     struct bench_results *r = b->r;
     uint64_t now = uv_hrtime();
+    if (b->phase == PH_WINDOW && b->last_tick) {
+        uint64_t due = b->last_tick + TICK_MS * 1000000ull;
+        bench_hist_add(&r->loop_lag, now > due ? (now - due) / 1000 : 0);
+    }
+    b->last_tick = now;
     if (now >= b->hard_deadline) {
         progress(b, "hard cap of %.0f s reached", o->max_runtime_s);
         finish(b, "max-runtime");

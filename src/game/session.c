@@ -513,7 +513,8 @@ static void save_positions(game *g, const store_position *p, size_t n)
     g->counters.positions_saved += n;
 }
 
-static void session_free(game *g, session *s)
+/* Frees a session; its actor leaves the world, its position saved when save is set. */
+static void session_free(game *g, session *s, int save)
 {
     if (s->actor) {
         store_position pos;
@@ -521,7 +522,7 @@ static void session_free(game *g, session *s)
                  (long long)world_actor_id(s->actor));
         world_leave(g->world, s->actor, &pos);
         s->actor = NULL;
-        save_positions(g, &pos, 1);
+        if (save) save_positions(g, &pos, 1);
     }
     while (s->q_len > 0) {
         free(s->queue[s->q_head].data);
@@ -558,7 +559,7 @@ void game_tick(game *g, uint64_t now_ms)
         next = s->next;
         process_queue(s);
         /* Gone, answered and drained: the player leaves now. */
-        if (!s->link && !s->busy && s->q_len == 0) session_free(g, s);
+        if (!s->link && !s->busy && s->q_len == 0) session_free(g, s, 1);
     }
     world_tick(g->world);
     if (now_ms - g->last_save_ms >= g->config.save_interval_ms) {
@@ -634,9 +635,10 @@ size_t game_player_count(const game *g)
 void game_destroy(game *g)
 {
     if (!g) return;
+    /* Positions were saved by game_save_all; the store may be closed by now. */
     while (g->sessions) {
         g->sessions->link = NULL;
-        session_free(g, g->sessions);
+        session_free(g, g->sessions, 0);
     }
     world_destroy(g->world);
     throttle_destroy(g->by_account);

@@ -108,7 +108,8 @@ int game_kick(game *g, const char *name, const char *reason);
  * players it reached. */
 size_t game_broadcast(game *g, const char *text);
 
-/* Frees every session and the world. Links must already be closed. */
+/* Frees every session and the world without saving (call game_save_all first, and close the
+ * store after auth and before this: store callbacks refer to the game). */
 void game_destroy(game *g);
 
 #endif

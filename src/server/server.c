@@ -352,9 +352,11 @@ int server_run(const config *c)
     game_save_all(s->game);
     code = 0;
 out:
-    if (s->game) game_destroy(s->game);
+    /* Order matters: auth callbacks refer to sessions and may submit store requests; store
+     * callbacks refer to the game. */
     if (s->auth) auth_destroy(s->auth);
     if (s->store) store_close(s->store);
+    if (s->game) game_destroy(s->game);
     if (s->net) net_destroy(s->net);
     uv_run(&s->loop, UV_RUN_DEFAULT); /* let closed handles finish */
     if (uv_loop_close(&s->loop) != 0) log_warn("loop_not_closed", "reason=handles_open");

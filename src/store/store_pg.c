@@ -240,6 +240,15 @@ static void get_text(const PGresult *res, int row, int col, char *out, size_t n,
     out[len] = '\0';
 }
 
+/* True when the server refused a text parameter as not valid in its encoding (22021: invalid
+ * UTF-8; 22P05: no equivalent in the database's encoding). No stored name can equal such a name,
+ * so a find answers "not found", as SQLite (which compares bytes) does. */
+static int is_unstorable_text(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state && (strcmp(state, "22021") == 0 || strcmp(state, "22P05") == 0);
+}
+
 /* ---- the backend ---- */
 
 static int pg_find(void *p, const char *username, store_account *out)
@@ -250,7 +259,10 @@ static int pg_find(void *p, const char *username, store_account *out)
     PGresult *res = PQexecPrepared(s->conn, "cmmo_find", 1, values, NULL, NULL, 1);
     int result = STORE_ERROR;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        request_failed(s, "pg_find_failed", res);
+        if (is_unstorable_text(res))
+            result = STORE_NOT_FOUND;
+        else
+            request_failed(s, "pg_find_failed", res);
     } else if (PQntuples(res) == 0) {
         result = STORE_NOT_FOUND;
     } else if (PQnfields(res) == 9) {
@@ -432,8 +444,9 @@ int store_pg_open(const char *url, store_backend *out)
     pg_store *s = calloc(1, sizeof *s);
     if (!s) return -1;
     /* Keywords before dbname are defaults the URL may override (libpq keeps the last value). */
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *values[] = {PG_CONNECT_TIMEOUT, "cmmo", url, NULL};
+    /* Names arrive as UTF-8 (the protocol is JSON), whatever the database's own encoding. */
+    const char *keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname", NULL};
+    const char *values[] = {PG_CONNECT_TIMEOUT, "cmmo", "UTF8", url, NULL};
     s->conn = PQconnectdbParams(keys, values, 1);
     if (!s->conn) {
         free(s);

@@ -485,6 +485,32 @@ test_store_saving_nothing_or_an_unknown_entity_succeeds_and_changes_nothing(void
     assert_true(results[3].account.x == 0.0 && results[3].account.y == 0.0);
 }
 
+static void test_store_only_ascii_letters_fold_in_names(void **state)
+{
+    /* Like SQLite's NOCASE: "É" and "é" are different names, "E" and "e" are not. */
+    create(0, "\xc3\x89mile", 1);
+    assert_int_equal(results[0].code, STORE_OK);
+    create(1, "\xc3\xa9mile", 2);
+    assert_int_equal(results[1].code, STORE_OK);
+    create(2, "\xc3\x89MILE", 3);
+    assert_int_equal(results[2].code, STORE_TAKEN);
+    find(3, "\xc3\xa9MiLe");
+    assert_int_equal(results[3].code, STORE_OK);
+    assert_int_equal(results[3].account.actor_id, results[1].account.actor_id);
+    assert_string_equal(results[3].account.name, "\xc3\xa9mile");
+}
+
+static void test_store_find_of_a_name_that_is_not_utf8_is_not_found(void **state)
+{
+    create(0, "alice", 1);
+    find(1, "al\xffice");
+    assert_int_equal(results[1].code, STORE_NOT_FOUND);
+    find(2, "\xc3");
+    assert_int_equal(results[2].code, STORE_NOT_FOUND);
+    find(3, "alice"); /* the store still works after the refused parameter */
+    assert_int_equal(results[3].code, STORE_OK);
+}
+
 static void test_store_url_valid_accepts_what_store_open_understands(void **state)
 {
     const char *good[] = {"sqlite:x.db", "sqlite:/tmp/a b.db", "postgres://u@127.0.0.1:5432/db",
@@ -837,6 +863,8 @@ static void test_pg_open_refuses_a_database_from_a_newer_schema(void **state)
     X(test_store_find_ignores_letter_case_and_keeps_the_registered_name)                           \
     X(test_store_find_of_unknown_name_is_not_found)                                                \
     X(test_store_names_are_data_not_sql)                                                           \
+    X(test_store_only_ascii_letters_fold_in_names)                                                 \
+    X(test_store_find_of_a_name_that_is_not_utf8_is_not_found)                                     \
     X(test_store_saved_positions_are_found)                                                        \
     X(test_store_batch_naming_an_entity_twice_keeps_the_later_position)                            \
     X(test_store_saving_nothing_or_an_unknown_entity_succeeds_and_changes_nothing)                 \

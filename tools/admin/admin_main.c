@@ -10,6 +10,7 @@
 #include "proto/validate.h"
 #include "server/admin.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -49,12 +50,15 @@ static const char usage[] =
     "  broadcast TEXT...          a chat line from \"Server\" to every player (the words are\n"
     "                             joined by spaces; cleaned and cut to 256 characters like chat)\n"
     "\n"
-    "options (each also read from the environment variable shown, as the server does):\n"
+    "options (each also read from the environment variable shown; a flag wins over the\n"
+    "environment, which wins over the config file, as for the server):\n"
     "  --db URL             the database, sqlite:PATH     CMMO_DB            "
     "(sqlite:data/cmmo.db)\n"
     "  --admin-socket PATH  the server's admin socket     CMMO_ADMIN_SOCKET  (beside the "
     "database:\n"
     "                                                     sqlite:DIR/F.db -> DIR/cmmo-admin.sock)\n"
+    "  --config FILE        the server's config file: its  CMMO_CONFIG       (none)\n"
+    "                       db and admin-socket settings are used\n"
     "  --avatar N           create's avatar, 0..5                            (0)\n"
     "  --help               this text\n"
     "\n"
@@ -66,10 +70,11 @@ static const char usage[] =
     "2 usage error; 3 the server's admin socket did not answer (server stopped, or another\n"
     "socket path, or not the server's user).\n"
     "\n"
-    "examples:\n"
-    "  printf '%%s\\n' \"$PASSWORD\" | cmmo-admin --db sqlite:/var/lib/cmmo/cmmo.db create alice\n"
-    "  sudo -u cmmo cmmo-admin --db sqlite:/var/lib/cmmo/cmmo.db online\n"
-    "  cmmo-admin broadcast Restarting in 5 minutes\n";
+    "examples (an installed server, as docs/OPERATIONS.md sets it up):\n"
+    "  sudo -u cmmo cmmo-admin --config /etc/cmmo/cmmo.conf create alice\n"
+    "  sudo -u cmmo cmmo-admin --config /etc/cmmo/cmmo.conf online\n"
+    "  sudo -u cmmo cmmo-admin --config /etc/cmmo/cmmo.conf broadcast Restart in 5 minutes\n"
+    "  printf '%s\\n' \"$PASSWORD\" | cmmo-admin --db sqlite:data/cmmo.db reset-password alice\n";
 
 typedef struct options {
     char db[4096];
@@ -244,12 +249,49 @@ static int take_value(int argc, char **argv, int *a, const char *flag, const cha
     return 1;
 }
 
+/* Reads `db` and `admin-socket` from the server's config file (`name = value` lines, # comments,
+ * the server's own rules); other settings are the server's business and are skipped. Values
+ * already set (from a flag or the environment) win. Returns 0, or -1 after saying why. */
+static int read_config_file(const char *path, char *db, size_t db_cap, int db_set, char *sock,
+                            size_t sock_cap, int sock_set)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cmmo-admin: cannot read the config file '%s': %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    char line[4096 + 256];
+    while (fgets(line, sizeof line, f)) {
+        char *hash = strchr(line, '#');
+        if (hash) *hash = 0;
+        char *t = line;
+        while (isspace((unsigned char)*t))
+            t++;
+        char *e = t + strlen(t);
+        while (e > t && isspace((unsigned char)e[-1]))
+            *--e = 0;
+        size_t nlen = strcspn(t, " \t=");
+        char *value = t + nlen;
+        while (*value == ' ' || *value == '\t' || *value == '=')
+            value++;
+        if (nlen == 2 && strncmp(t, "db", 2) == 0 && !db_set) snprintf(db, db_cap, "%s", value);
+        if (nlen == 12 && strncmp(t, "admin-socket", 12) == 0 && !sock_set)
+            snprintf(sock, sock_cap, "%s", value);
+    }
+    fclose(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     options o = {.avatar = 0};
     const char *env_db = getenv("CMMO_DB"), *env_socket = getenv("CMMO_ADMIN_SOCKET");
-    const char *db = env_db && *env_db ? env_db : "sqlite:data/cmmo.db";
+    const char *env_config = getenv("CMMO_CONFIG");
+    const char *db = env_db && *env_db ? env_db : NULL;
     const char *socket_path = env_socket && *env_socket ? env_socket : NULL;
+    const char *config_file = env_config && *env_config ? env_config : NULL;
+    char file_db[4096] = "", file_socket[4096] = "";
     const char *words[64];
     int nwords = 0;
     log_set_level(LOG_WARN); /* the store's start-up chatter is for the server's log */
@@ -268,6 +310,9 @@ int main(int argc, char **argv)
         } else if ((r = take_value(argc, argv, &a, "--admin-socket", &v)) != 0) {
             if (r < 0) return usage_error("%s needs a value", "--admin-socket");
             socket_path = v;
+        } else if ((r = take_value(argc, argv, &a, "--config", &v)) != 0) {
+            if (r < 0) return usage_error("%s needs a value", "--config");
+            config_file = v;
         } else if ((r = take_value(argc, argv, &a, "--avatar", &v)) != 0) {
             char *end;
             if (r < 0) return usage_error("%s needs a value", "--avatar");
@@ -288,6 +333,14 @@ int main(int argc, char **argv)
         }
     }
     if (nwords == 0) return usage_error("%s", "no command");
+    if (config_file) {
+        if (read_config_file(config_file, file_db, sizeof file_db, db != NULL, file_socket,
+                             sizeof file_socket, socket_path != NULL) != 0)
+            return EXIT_USAGE;
+        if (!db && file_db[0]) db = file_db;
+        if (!socket_path && file_socket[0]) socket_path = file_socket;
+    }
+    if (!db) db = "sqlite:data/cmmo.db";
     if (strncmp(db, "sqlite:", 7) != 0 || !db[7] || strlen(db) >= sizeof o.db)
         return usage_error("--db: expected sqlite:PATH, got '%s'", db);
     snprintf(o.db, sizeof o.db, "%s", db);

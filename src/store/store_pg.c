@@ -10,8 +10,9 @@
  *
  * A lost connection (server restart, network cut, idle kill) makes the request that meets it fail
  * with STORE_ERROR; the next request resets the connection (PQreset) and prepares the statements
- * again. A request is never retried by the backend: after a cut, a create may or may not have
- * committed, and only the caller knows whether repeating it is safe.
+ * again. While the server stays unreachable, a reconnect is tried at most once a second and the
+ * requests in between fail at once. A request is never retried by the backend: after a cut, a
+ * create may or may not have committed, and only the caller knows whether repeating it is safe.
  *
  * The schema is created and migrated at open, in one transaction, under an advisory lock so that
  * two servers starting on one empty database do not race; schema_version keeps one row per
@@ -29,16 +30,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct pg_store {
     PGconn *conn;
-    int prepared; /* the statements below exist on this connection */
+    int prepared;               /* the statements below exist on this connection */
+    uint64_t next_reconnect_ms; /* after a failed reconnect: no new attempt before this */
     char where[256];
 } pg_store;
 
 /* Bounds the blocking connect (open and reset) so a black-holed host stalls the store thread for
  * seconds, not for the kernel's TCP timeout of minutes. A URL may set its own connect_timeout. */
 #define PG_CONNECT_TIMEOUT "10"
+
+/* After a failed reconnect, requests fail at once for this long instead of each trying again.
+ * Positions are saved every second: if every save waited out a connect timeout against a host
+ * that drops packets, the queue would grow ten times faster than it drains. */
+#define PG_RECONNECT_PAUSE_MS 1000
 
 /* Arbitrary, fixed: the key of the advisory lock that serialises migrations across processes. */
 #define PG_MIGRATION_LOCK 0x636d6d6f /* "cmmo" */
@@ -172,12 +180,21 @@ static int prepare_all(pg_store *s)
 
 /* Called before each request: re-establishes a connection an earlier request found broken.
  * Returns 0 when the connection is usable with its statements prepared, else -1 (logged). */
+static uint64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 static int ensure_ready(pg_store *s)
 {
     if (PQstatus(s->conn) != CONNECTION_OK) {
         s->prepared = 0;
+        if (now_ms() < s->next_reconnect_ms) return -1; /* logged when the attempt failed */
         PQreset(s->conn);
         if (PQstatus(s->conn) != CONNECTION_OK) {
+            s->next_reconnect_ms = now_ms() + PG_RECONNECT_PAUSE_MS;
             log_pg_error("pg_reconnect_failed", s, NULL);
             return -1;
         }

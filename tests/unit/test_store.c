@@ -702,6 +702,8 @@ static void test_pg_requests_during_a_server_restart_fail_and_later_ones_succeed
     create(3, "bob", 1);
     int resumed = pg_ctl("resume");
     assert_int_equal(resumed, 0);
+    /* After a failed reconnect the store waits a second before trying again. */
+    usleep(1100 * 1000);
     assert_int_equal(results[1].code, STORE_ERROR);
     assert_int_equal(results[2].code, STORE_ERROR);
     assert_int_equal(results[3].code, STORE_ERROR);

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -839,6 +840,57 @@ static void test_pg_schema_is_versioned_and_reopening_migrates_nothing(void **st
     PQfinish(c);
 }
 
+typedef struct opener {
+    pthread_t thread;
+    const char *url;
+    int opened;
+} opener;
+
+static void *open_on_own_loop(void *arg)
+{
+    opener *o = arg;
+    uv_loop_t l;
+    if (uv_loop_init(&l) != 0) return NULL;
+    store *s = store_open(&l, o->url);
+    o->opened = s != NULL;
+    store_close(s);
+    uv_run(&l, UV_RUN_NOWAIT);
+    uv_loop_close(&l);
+    return NULL;
+}
+
+static void test_pg_servers_starting_together_on_an_empty_database_all_open(void **state)
+{
+    /* The fixture's store already made the schema here; this case wants a database that is
+     * still empty when several servers start on it at once. */
+    char sql[256], fresh_db[80], fresh_url[1100];
+    snprintf(fresh_db, sizeof fresh_db, "%s_empty", pg_db);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", fresh_db);
+    PGresult *res = pg_admin_exec(sql);
+    assert_non_null(res);
+    PQclear(res);
+    pg_url_for(fresh_db, fresh_url, sizeof fresh_url);
+    enum { OPENERS = 6 };
+    opener o[OPENERS];
+    for (int i = 0; i < OPENERS; i++) {
+        o[i] = (opener){.url = fresh_url};
+        assert_int_equal(pthread_create(&o[i].thread, NULL, open_on_own_loop, &o[i]), 0);
+    }
+    int opened = 0;
+    for (int i = 0; i < OPENERS; i++) {
+        pthread_join(o[i].thread, NULL);
+        opened += o[i].opened;
+    }
+    PGconn *c = PQconnectdb(fresh_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    long long versions = pg_value(c, "SELECT count(*) FROM schema_version");
+    PQfinish(c);
+    snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", fresh_db);
+    PQclear(pg_admin_exec(sql));
+    assert_int_equal(opened, OPENERS);
+    assert_int_equal(versions, 1);
+}
+
 static void test_pg_open_refuses_a_database_from_a_newer_schema(void **state)
 {
     create(0, "alice", 1);
@@ -916,6 +968,7 @@ int main(void)
         PG_CASE(test_pg_batch_of_5000_positions_is_one_statement)
         PG_CASE(test_pg_two_stores_registering_one_name_at_once_give_exactly_one_ok)
         PG_CASE(test_pg_schema_is_versioned_and_reopening_migrates_nothing)
+        PG_CASE(test_pg_servers_starting_together_on_an_empty_database_all_open)
         PG_CASE(test_pg_open_refuses_a_database_from_a_newer_schema)
         const char *dir = getenv("CMMO_TEST_PG_DIR");
         if (dir && *dir) {

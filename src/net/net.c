@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <wslay/wslay.h>
 
 /* One shared read buffer: libuv calls alloc and then read for the same handle back to back, and
@@ -383,9 +384,32 @@ static void conn_ws_feed(net_conn *c, const uint8_t *data, size_t len)
 
 /* ---------------------------------------------------------------- HTTP */
 
+static int origin_allowed(const net *n, const http_request *r)
+{
+    const char *list = n->config.allowed_origins;
+    if (!list || !*list || r->origin_len == 0) return 1;
+    size_t ol = r->origin_len;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *end = p;
+        while (*end && *end != ',' && *end != ' ') end++;
+        if ((size_t)(end - p) == ol && strncasecmp(p, r->origin, ol) == 0) return 1;
+        p = end;
+    }
+    return 0;
+}
+
 static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
 {
     int status;
+    if (!origin_allowed(c->net, c->http)) {
+        log_info("ws_origin_refused", "peer=%s origin=\"%.100s\"", c->peer, c->http->origin);
+        rcbuf *err = http_response_text(403, "origin not allowed\n", 0);
+        if (err) conn_enqueue(c, err);
+        c->closing = 1;
+        conn_flush(c);
+        return;
+    }
     rcbuf *resp = http_websocket_accept(c->http, &status);
     if (!resp) {
         rcbuf *err = http_response_text(status, status == 426 ? "WebSocket version 13 only\n"

@@ -51,6 +51,11 @@ typedef struct net_config {
     /* PEM files; both NULL: plain only. With them, the port serves TLS (wss://, https://) and
      * plain connections (ws://, http://) alike, told apart by their first byte. */
     const char *tls_cert, *tls_key;
+    /* Comma-separated Origins allowed to open a WebSocket ("https://game.example.com"); NULL or
+     * empty: any. A request without Origin (the Godot client, tools) is always allowed: the
+     * check exists against cross-site WebSocket hijacking, which only browsers can be made to
+     * do, and browsers always send Origin. */
+    const char *allowed_origins;
 } net_config;
 
 /* Creates the listener. Returns NULL and logs the reason if it cannot bind. */

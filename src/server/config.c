@@ -24,6 +24,9 @@ static const char usage[] =
     "                                                           CMMO_TLS_CERT  (none)\n"
     "  --tls-key FILE      PEM private key for --tls-cert       CMMO_TLS_KEY   (none)\n"
     "  --admin-socket PATH Unix socket for cmmo-admin (0600)    CMMO_ADMIN_SOCKET (none)\n"
+    "  --allowed-origins L comma-separated Origins allowed to open a WebSocket (browsers\n"
+    "                      send one; requests without Origin are allowed)\n"
+    "                                                           CMMO_ALLOWED_ORIGINS (any)\n"
     "  --log-level L       debug, info, warn or error           CMMO_LOG_LEVEL (info)\n"
     "  --log-format F      text (key=value) or json             CMMO_LOG_FORMAT (text)\n"
     "  --log-file PATH     append logs here instead of stderr   CMMO_LOG_FILE  (stderr)\n"
@@ -80,6 +83,7 @@ STRING_OPTION(tls_cert, 1, "a PEM certificate file")
 STRING_OPTION(tls_key, 1, "a PEM private key file")
 STRING_OPTION(admin_socket, 1, "a socket path")
 STRING_OPTION(log_file, 1, "a file path")
+STRING_OPTION(allowed_origins, 1, "comma-separated origins like https://example.com")
 
 static int apply_db(config *c, const char *v, char *err, size_t n)
 {
@@ -206,6 +210,7 @@ static const option_def options[] = {
     {"tls-cert", "CMMO_TLS_CERT", apply_tls_cert, show_tls_cert},
     {"tls-key", "CMMO_TLS_KEY", apply_tls_key, show_tls_key},
     {"admin-socket", "CMMO_ADMIN_SOCKET", apply_admin_socket, show_admin_socket},
+    {"allowed-origins", "CMMO_ALLOWED_ORIGINS", apply_allowed_origins, show_allowed_origins},
     {"log-level", "CMMO_LOG_LEVEL", apply_log_level, show_log_level},
     {"log-format", "CMMO_LOG_FORMAT", apply_log_format, show_log_format},
     {"log-file", "CMMO_LOG_FILE", apply_log_file, show_log_file},

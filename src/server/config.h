@@ -28,6 +28,7 @@ typedef struct config {
     char log_file[CONFIG_PATH_MAX]; /* empty: stderr */
     char tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX]; /* empty: no TLS */
     char admin_socket[CONFIG_PATH_MAX];                       /* empty: no admin channel */
+    char allowed_origins[CONFIG_PATH_MAX];                    /* empty: any Origin */
     char config_file[CONFIG_PATH_MAX];
     int print_config;
     /* Where each option's value came from, by option index (see config_describe). */

@@ -322,6 +322,7 @@ int server_run(const config *c)
         .max_message = PACKET_MAX_BYTES,
         .tls_cert = c->tls_cert[0] ? c->tls_cert : NULL,
         .tls_key = c->tls_key[0] ? c->tls_key : NULL,
+        .allowed_origins = c->allowed_origins,
     };
     net_handlers nh = {s, on_open, on_message, on_close, on_http};
     s->net = net_create(&s->loop, &nc, &nh);

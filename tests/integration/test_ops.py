@@ -11,6 +11,8 @@ import tempfile
 import time
 import unittest
 
+import websockets
+
 from harness import (SERVER_BIN, Client, Server, ServerTestCase, async_test, http_get, is_chat,
                      pkt, unique_name)
 
@@ -189,6 +191,23 @@ class Metrics(ServerTestCase):
     def test_healthz_answers_ok(self):
         status, _, body = http_get(self.server.port, "/healthz")
         self.assertEqual((status, body), (200, b"ok\n"))
+
+
+class Origins(ServerTestCase):
+    server_options = {"extra_args": ["--allowed-origins", "https://play.example, http://localhost:8081"]}
+
+    @async_test
+    async def test_a_foreign_origin_is_refused_with_403(self):
+        with self.assertRaises(websockets.exceptions.InvalidStatusCode) as cm:
+            await Client.connect(self.server.url, "evil", origin="https://evil.example")
+        self.assertEqual(cm.exception.status_code, 403)
+
+    @async_test
+    async def test_listed_origins_and_clients_without_origin_may_play(self):
+        ok = await self.client("good", origin="https://play.example")
+        self.assertEqual(await ok.login("nobody_x", "pw"),
+                         {"a": "Deny", "p0": "Username or password incorrect"})
+        await self.player("noorigin")  # the Godot client sends no Origin
 
 
 class ConfigFile(unittest.TestCase):

@@ -745,7 +745,7 @@ def derive_nginx_conf(d, upstream_port, http_port, tls_port, plain_port, cert, k
     sub("    listen [::]:443 ssl;\n", "")
     sub("/etc/letsencrypt/live/game.example.com/fullchain.pem", cert)
     sub("/etc/letsencrypt/live/game.example.com/privkey.pem", key)
-    sub("root /var/www/letsencrypt;", "root %s;" % acme)
+    sub("root /var/www/html;", "root %s;" % acme)
     site = os.path.join(d, "cmmo-site.conf")
     with open(site, "w") as f:
         f.write(text)

@@ -11,6 +11,7 @@ rcbuf *rcbuf_new(size_t capacity)
     b->refs = 1;
     b->flags = 0;
     b->tag = 0;
+    b->packets = 1;
     b->start = RCBUF_HEADROOM;
     b->len = 0;
     b->capacity = capacity;

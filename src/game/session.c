@@ -93,7 +93,7 @@ static void count_out(game *g, const rcbuf *b)
 {
     int slot = b->tag ? b->tag - 1 : GAME_INVALID;
     if (slot < 0 || slot >= GAME_ACTION_SLOTS) slot = GAME_INVALID;
-    g->counters.packets_out[slot]++;
+    g->counters.packets_out[slot] += b->packets;
     g->counters.bytes_out[slot] += b->len;
 }
 
@@ -117,6 +117,12 @@ static void world_send(void *ctx, void *viewer, rcbuf *msg)
     if (!s->link) return;
     g->ops.send(s->link, msg);
     count_out(g, msg);
+}
+
+static rcbuf *world_pack(void *ctx, rcbuf *const *msgs, size_t n)
+{
+    game *g = ctx;
+    return g->ops.pack ? g->ops.pack(msgs, n) : NULL;
 }
 
 static void send_packet(session *s, rcbuf *b)
@@ -411,6 +417,7 @@ game *game_create(uv_loop_t *loop, const game_config *config, const game_link_op
         .tick_hz = config->tick_hz,
         .view_radius = config->view_radius,
         .send = world_send,
+        .pack = world_pack,
         .ctx = g,
     };
     g->world = world_create(&wc);

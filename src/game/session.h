@@ -31,6 +31,8 @@ typedef struct game_link_ops {
     void (*send)(void *link, rcbuf *msg);
     void (*close)(void *link, uint16_t code, const char *reason);
     void (*resume)(void *link);
+    /* Packs messages for many links at once (see world_config.pack); may be NULL. */
+    rcbuf *(*pack)(rcbuf *const *msgs, size_t n);
 } game_link_ops;
 
 typedef struct game_config {

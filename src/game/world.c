@@ -48,6 +48,9 @@ struct world {
     size_t scratch_cap;
     world_actor **visible; /* per-viewer scratch: what it sees now */
     size_t visible_cap;
+    rcbuf *tick_deltas;   /* every mover's delta of this tick, packed (everyone-sees-everyone) */
+    rcbuf **movers;       /* scratch for packing */
+    size_t movers_cap;
     grid_cell *cells; /* NULL when view_radius is 0 */
     int cols, rows;
     double cell_size;
@@ -150,6 +153,8 @@ void world_destroy(world *w)
     free(w->departed);
     free(w->scratch);
     free(w->visible);
+    free(w->movers);
+    rcbuf_unref(w->tick_deltas);
     if (w->cells)
         for (int i = 0; i < w->cols * w->rows; i++)
             free(w->cells[i].actors);
@@ -355,7 +360,12 @@ static void viewer_update(world *w, world_actor *v)
     size_t vis_len;
     world_actor *const *vis = world_visible(w, v, &vis_len);
     if (!w->membership_changed && vis == w->all) {
-        /* Nobody joined or left: the known set is the visible set; only movers matter. */
+        /* Nobody joined or left: the known set is the visible set, the same for every viewer,
+         * so every viewer gets the same bytes: all movers' deltas, packed once per tick. */
+        if (w->tick_deltas) {
+            send_to(w, v, w->tick_deltas);
+            return;
+        }
         for (size_t i = 0; i < v->known_len; i++)
             if (v->known[i]->moved) send_to(w, v, v->known[i]->delta);
         return;
@@ -403,6 +413,15 @@ void world_tick(world *w)
             a->delta = NULL;
         }
         if (a->walking) actor_step(w, a);
+    }
+    rcbuf_unref(w->tick_deltas);
+    w->tick_deltas = NULL;
+    if (!w->cells && !w->membership_changed && w->config.pack &&
+        grow(&w->movers, &w->movers_cap, w->all_len, sizeof *w->movers) == 0) {
+        size_t n = 0;
+        for (size_t i = 0; i < w->all_len; i++)
+            if (w->all[i]->moved && w->all[i]->delta) w->movers[n++] = w->all[i]->delta;
+        if (n > 1) w->tick_deltas = w->config.pack(w->config.ctx, w->movers, n);
     }
     for (size_t i = 0; i < w->all_len; i++)
         viewer_update(w, w->all[i]);

@@ -24,3 +24,31 @@ void ws_frame_seal_text(rcbuf *b)
     h[0] = 0x81; /* FIN, opcode text */
     b->flags |= WS_FRAME_SEALED;
 }
+
+static size_t header_size(size_t n)
+{
+    return n < 126 ? 2 : n < 65536 ? 4 : 10;
+}
+
+rcbuf *ws_frames_pack(rcbuf *const *messages, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const rcbuf *m = messages[i];
+        total += (m->flags & WS_FRAME_SEALED) ? m->len : header_size(m->len) + m->len;
+    }
+    rcbuf *b = rcbuf_new(total);
+    if (!b) return NULL;
+    uint8_t *out = rcbuf_data(b);
+    for (size_t i = 0; i < n; i++) {
+        rcbuf *m = messages[i];
+        ws_frame_seal_text(m); /* seals the shared message once; later senders reuse it */
+        memcpy(out, rcbuf_data(m), m->len);
+        out += m->len;
+    }
+    b->len = total;
+    b->flags |= WS_FRAME_SEALED;
+    b->tag = n ? messages[0]->tag : 0;
+    b->packets = (uint32_t)n;
+    return b;
+}

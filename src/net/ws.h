@@ -14,4 +14,9 @@
 /* Prepends a FIN text-frame header to b's payload, once (later calls do nothing). */
 void ws_frame_seal_text(rcbuf *b);
 
+/* One buffer holding n messages, each as its own sealed text frame, in order: sent to many
+ * connections, it costs each of them one iovec instead of n. The result is sealed, tagged with
+ * the first message's tag and counts n packets. NULL on allocation failure. */
+rcbuf *ws_frames_pack(rcbuf *const *messages, size_t n);
+
 #endif

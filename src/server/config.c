@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "store/store.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +16,8 @@ static const char usage[] =
     "options (each also read from the environment variable shown, and from a config file):\n"
     "  --host ADDR         address to listen on                 CMMO_HOST      (0.0.0.0)\n"
     "  --port N            TCP port, 0 for any free port        CMMO_PORT      (8081)\n"
-    "  --db URL            store: sqlite:PATH                   CMMO_DB        (sqlite:data/cmmo.db)\n"
+    "  --db URL            store: sqlite:PATH or                CMMO_DB        (sqlite:data/cmmo.db)\n"
+    "                      postgres://USER:PASSWORD@HOST:PORT/DB\n"
     "  --web-root DIR      static files served over HTTP        CMMO_WEB_ROOT  (web)\n"
     "  --tick-hz N         world ticks per second, 1..120       CMMO_TICK_HZ   (20)\n"
     "  --world WxH         world size in px, 64..1000000 each   CMMO_WORLD     (1344x832)\n"
@@ -87,16 +90,21 @@ STRING_OPTION(allowed_origins, 1, "comma-separated origins like https://example.
 
 static int apply_db(config *c, const char *v, char *err, size_t n)
 {
-    if (strncmp(v, "sqlite:", 7) != 0 || !v[7] || copy_string(c->db, sizeof c->db, v, 0) != 0) {
-        snprintf(err, n, "expected sqlite:PATH, got '%s'", v);
+    if (!store_url_valid(v) || copy_string(c->db, sizeof c->db, v, 0) != 0) {
+        char shown[512];
+        store_url_redact(v, shown, sizeof shown);
+        snprintf(err, n,
+                 "expected sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB, got '%s'",
+                 shown);
         return -1;
     }
     return 0;
 }
 
+/* The password of a postgres:// URL never leaves the process, not even in --print-config. */
 static void show_db(const config *c, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s", c->db);
+    store_url_redact(c->db, out, cap);
 }
 
 static int apply_port(config *c, const char *v, char *err, size_t n)

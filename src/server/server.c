@@ -5,6 +5,7 @@
 #include "game/session.h"
 #include "net/http.h"
 #include "net/net.h"
+#include "net/ws.h"
 #include "proto/packet.h"
 #include "server/tickstats.h"
 #include "store/store.h"
@@ -312,7 +313,7 @@ int server_run(const config *c)
         .tick_hz = c->tick_hz,
         .save_interval_ms = SAVE_INTERVAL_MS,
     };
-    game_link_ops ops = {link_send, link_close, link_resume};
+    game_link_ops ops = {link_send, link_close, link_resume, ws_frames_pack};
     s->game = game_create(&s->loop, &gc, &ops, s->store, s->auth);
     if (!s->game) goto out;
     net_config nc = {
@@ -344,8 +345,10 @@ int server_run(const config *c)
     tickstats_reset(&s->stats);
     tickstats_reset(&s->lifetime);
 
+    char db_shown[512];
+    store_url_redact(c->db, db_shown, sizeof db_shown);
     log_info("listening", "tls=%s host=%s port=%d db=%s web_root=%s tick_hz=%d world=%.0fx%.0f view_radius=%.0f",
-             c->tls_cert[0] ? "on" : "off", c->host, net_port(s->net), c->db, c->web_root, c->tick_hz, c->world_width,
+             c->tls_cert[0] ? "on" : "off", c->host, net_port(s->net), db_shown, c->web_root, c->tick_hz, c->world_width,
              c->world_height, c->view_radius);
     uv_run(&s->loop, UV_RUN_DEFAULT);
 

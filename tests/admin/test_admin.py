@@ -556,6 +556,29 @@ def test_connection_limit_is_8_and_slots_come_back():
             time.sleep(0.1)
 
 
+@test
+def test_a_client_that_does_not_read_is_paused_and_gets_every_reply_in_order():
+    # 8000 pipelined `help`s are ~2.4 MB of replies, past the 1 MiB of unsent output at which
+    # the server stops reading that connection; nothing may be lost or reordered.
+    s = world()
+    c = Raw(s.socket)
+    n = 8000
+    import threading
+    sender = threading.Thread(target=lambda: c.s.sendall(b"help\n" * (n - 1) + b"quit\n"))
+    sender.start()
+    time.sleep(1.0)  # let the server fill its output and pause
+    check(Raw(s.socket).command("online")[1].endswith("online"), "others are still served")
+    got = 0
+    while got < n - 1:
+        data, status = c.reply()
+        check(status == "OK" and len(data) == 6, "reply %d: %s %s" % (got, data, status))
+        got += 1
+    check(c.reply()[1] == "OK bye", "the last reply")
+    sender.join(10)
+    check(c.at_eof(), "not closed after quit")
+    c.close()
+
+
 def as_nobody(code):
     """Runs python code as uid/gid 65534; returns (exit code, output)."""
     if os.getuid() != 0 or not shutil.which("setpriv"):

@@ -180,6 +180,7 @@ static void on_reply_written(uv_write_t *req, int status)
     admin_conn *c = r->req.handle->data;
     reply_free(r);
     if (status < 0 || c->closing) return;
+    c->last_active_ms = uv_now(c->admin->loop); /* a client reading its replies is not idle */
     /* Caught up: handle the commands that arrived meanwhile, then read again. */
     if (c->paused &&
         uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) <= ADMIN_OUTPUT_MAX / 2) {
@@ -451,10 +452,14 @@ static void on_sweep(uv_timer_t *t)
     uint64_t now = uv_now(a->loop);
     for (admin_conn *c = a->conns, *next; c; c = next) {
         next = c->next;
-        if (!c->closing && now - c->last_active_ms >= ADMIN_IDLE_MS) {
-            conn_send_text(c, "ERR idle too long\n");
-            conn_close_after_replies(c);
+        if (now - c->last_active_ms < ADMIN_IDLE_MS) continue;
+        if (c->closing) {
+            /* Still waiting, one sweep later, for a client that does not read its replies. */
+            conn_close_now(c);
+            continue;
         }
+        conn_send_text(c, "ERR idle too long\n");
+        conn_close_after_replies(c);
     }
 }
 

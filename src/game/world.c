@@ -15,11 +15,15 @@ struct world_actor {
     unsigned walking : 1;
     unsigned moved : 1;       /* moved during the current tick */
     unsigned save_dirty : 1;  /* moved since the last write-behind */
+    unsigned fresh : 1;       /* joined since the last tick: others have not been told yet */
     void *viewer;             /* NULL once the actor has left */
     rcbuf *delta;             /* this tick's movement delta, shared by all viewers */
     rcbuf *full;              /* full model at the current position (cached) */
     rcbuf *gone;              /* Disconnect(id), built when it leaves */
-    world_actor **known;      /* actors this viewer has been sent, sorted by id */
+    /* Actors this viewer has been sent, sorted by id. Only with a view radius: when everyone
+     * sees everyone the known set is the world itself, and storing it per viewer would cost
+     * N squared pointers. */
+    world_actor **known;
     size_t known_len, known_cap;
     int32_t cell;             /* grid cell index, -1 when not in the grid */
     uint32_t cell_slot;       /* index in that cell's array */
@@ -43,6 +47,8 @@ struct world {
     size_t all_len, all_cap;
     world_actor **departed; /* left since the last tick; freed after viewers were told */
     size_t departed_len, departed_cap;
+    world_actor **joined; /* joined since the last tick (may have left again: viewer NULL) */
+    size_t joined_len, joined_cap;
     int membership_changed; /* someone joined or left since the last tick */
     world_actor **scratch;  /* per-tick scratch for merging known sets */
     size_t scratch_cap;
@@ -151,6 +157,7 @@ void world_destroy(world *w)
         actor_free(w->departed[i]);
     free(w->all);
     free(w->departed);
+    free(w->joined);
     free(w->scratch);
     free(w->visible);
     free(w->movers);
@@ -212,7 +219,8 @@ world_actor *world_join(world *w, const store_account *account, void *viewer)
     /* departed gets room for everyone too, so that world_leave can never fail. */
     if (grow(&w->all, &w->all_cap, w->all_len + 1, sizeof *w->all) != 0 ||
         grow(&w->departed, &w->departed_cap, w->all_len + w->departed_len + 1,
-             sizeof *w->departed) != 0)
+             sizeof *w->departed) != 0 ||
+        grow(&w->joined, &w->joined_cap, w->joined_len + 1, sizeof *w->joined) != 0)
         return NULL;
     world_actor *a = calloc(1, sizeof *a);
     if (!a) return NULL;
@@ -232,13 +240,17 @@ world_actor *world_join(world *w, const store_account *account, void *viewer)
         return NULL;
     }
     /* The viewer knows itself from the start: its own model goes out first, now. */
-    if (grow(&a->known, &a->known_cap, 1, sizeof *a->known) != 0) {
-        grid_remove(w, a);
-        free(a);
-        return NULL;
+    if (w->cells) {
+        if (grow(&a->known, &a->known_cap, 1, sizeof *a->known) != 0) {
+            grid_remove(w, a);
+            free(a);
+            return NULL;
+        }
+        a->known[0] = a;
+        a->known_len = 1;
     }
-    a->known[0] = a;
-    a->known_len = 1;
+    a->fresh = 1;
+    w->joined[w->joined_len++] = a;
     memmove(w->all + i + 1, w->all + i, (w->all_len - i) * sizeof *w->all);
     w->all[i] = a;
     w->all_len++;
@@ -323,15 +335,13 @@ static int by_id(const void *a, const void *b)
 }
 
 /* The one place that decides who can see whom, as a set sorted by id. Without a view radius it
- * is everyone (the tutorial's small map). With one, it is the actors within the radius, or
+ * is everyone (the tutorial's small map), which viewer_update_all handles without building the
+ * set. With one, it is the actors within the radius, or
  * within the hysteresis radius for those the viewer already knows; the viewer always sees
  * itself. Cost: the 3 x 3 grid cells around the viewer. */
 static world_actor *const *world_visible(world *w, const world_actor *viewer, size_t *len)
 {
-    if (!w->cells) {
-        *len = w->all_len;
-        return w->all;
-    }
+    assert(w->cells); /* without a view radius everyone sees everyone: viewer_update_all */
     double r = w->config.view_radius, keep = r * HYSTERESIS;
     int cx = (int)(viewer->x / w->cell_size), cy = (int)(viewer->y / w->cell_size);
     size_t n = 0;
@@ -354,22 +364,46 @@ static world_actor *const *world_visible(world *w, const world_actor *viewer, si
     return w->visible;
 }
 
-/* Merges what viewer knows with what it sees now; sends enters, moves and leaves. */
-static void viewer_update(world *w, world_actor *v)
+/* Everyone sees everyone: a viewer knows the whole world except who joined since the last tick,
+ * so the same enter / update / leave as a merge follows from this tick's joins and leaves. */
+static void viewer_update_all(world *w, world_actor *v)
 {
-    size_t vis_len;
-    world_actor *const *vis = world_visible(w, v, &vis_len);
-    if (!w->membership_changed && vis == w->all) {
-        /* Nobody joined or left: the known set is the visible set, the same for every viewer,
-         * so every viewer gets the same bytes: all movers' deltas, packed once per tick. */
+    if (v->fresh) {
+        /* New here: it knows only itself, and the others' full models carry their positions. */
+        if (v->moved) send_to(w, v, v->delta);
+        for (size_t i = 0; i < w->all_len; i++)
+            if (w->all[i] != v) send_to(w, v, actor_full(w->all[i]));
+        return;
+    }
+    if (!w->membership_changed) {
+        /* The same bytes for every viewer: all movers' deltas, packed once per tick. */
         if (w->tick_deltas) {
             send_to(w, v, w->tick_deltas);
             return;
         }
-        for (size_t i = 0; i < v->known_len; i++)
-            if (v->known[i]->moved) send_to(w, v, v->known[i]->delta);
+        for (size_t i = 0; i < w->all_len; i++)
+            if (w->all[i]->moved) send_to(w, v, w->all[i]->delta);
         return;
     }
+    /* Leaves first: one who left and came back within the tick is removed, then re-added. An
+     * actor that joined and left within the tick was never shown, so it is not removed. */
+    for (size_t i = 0; i < w->departed_len; i++)
+        if (!w->departed[i]->fresh) send_to(w, v, w->departed[i]->gone);
+    for (size_t i = 0; i < w->joined_len; i++)
+        if (w->joined[i]->viewer && w->joined[i] != v) send_to(w, v, actor_full(w->joined[i]));
+    for (size_t i = 0; i < w->all_len; i++)
+        if (w->all[i]->moved && !w->all[i]->fresh) send_to(w, v, w->all[i]->delta);
+}
+
+/* Merges what viewer knows with what it sees now; sends enters, moves and leaves. */
+static void viewer_update(world *w, world_actor *v)
+{
+    if (!w->cells) {
+        viewer_update_all(w, v);
+        return;
+    }
+    size_t vis_len;
+    world_actor *const *vis = world_visible(w, v, &vis_len);
     if (grow(&w->scratch, &w->scratch_cap, vis_len, sizeof *w->scratch) != 0) return;
     size_t k = 0, s = 0, out = 0;
     while (k < v->known_len || s < vis_len) {
@@ -425,6 +459,9 @@ void world_tick(world *w)
     }
     for (size_t i = 0; i < w->all_len; i++)
         viewer_update(w, w->all[i]);
+    for (size_t i = 0; i < w->joined_len; i++)
+        w->joined[i]->fresh = 0; /* departed ones too: they are freed just below */
+    w->joined_len = 0;
     for (size_t i = 0; i < w->departed_len; i++)
         actor_free(w->departed[i]);
     w->departed_len = 0;

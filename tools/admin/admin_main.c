@@ -57,7 +57,7 @@ static const char usage[] =
     "  --admin-socket PATH  the server's admin socket     CMMO_ADMIN_SOCKET  (beside the "
     "database:\n"
     "                                                     sqlite:DIR/F.db -> DIR/cmmo-admin.sock)\n"
-    "  --config FILE        the server's config file;    CMMO_CONFIG        (none)\n"
+    "  --config FILE        the server's config file;     CMMO_CONFIG        (none)\n"
     "                       its db and admin-socket settings are used\n"
     "  --avatar N           create's avatar, 0..5                            (0)\n"
     "  --help               this text\n"

@@ -57,7 +57,7 @@ build/asan/unit/%: tests/unit/%.c $(ASAN_OBJ)
 
 run: deps-run build
 	@mkdir -p data
-	build/cmmo-server --port 8081 --db sqlite:data/cmmo.db --web-root web
+	build/cmmo-server --port 8081 --db sqlite:data/cmmo.db --web-root web --admin-socket data/cmmo-admin.sock
 
 # `make test`: install, build (sanitized), run every suite; the last line sums them up.
 test: deps asan build
@@ -78,6 +78,7 @@ bench: deps build
 # Long fuzzing runs and the soak test (see docs/SECURITY.md); rules live beside their sources.
 -include tests/fuzz/fuzz.mk
 -include tools/admin/admin.mk
+-include deploy/install.mk
 
 fmt:
 	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(UNIT_SRC) $(BENCH_SRC) $(wildcard src/*/*.h tests/unit/*.h tools/bench/*.h)

@@ -7,6 +7,7 @@
 #include "net/net.h"
 #include "net/ws.h"
 #include "proto/packet.h"
+#include "server/admin.h"
 #include "server/tickstats.h"
 #include "store/store.h"
 
@@ -33,6 +34,7 @@ typedef struct server {
     uv_timer_t tick_timer;
     uv_signal_t sigint, sigterm, sighup;
     net *net;
+    admin *admin; /* the operator socket, or NULL without --admin-socket */
     game *game;
     store *store;
     auth *auth;
@@ -328,6 +330,10 @@ int server_run(const config *c)
     net_handlers nh = {s, on_open, on_message, on_close, on_http};
     s->net = net_create(&s->loop, &nc, &nh);
     if (!s->net) goto out;
+    if (c->admin_socket[0]) {
+        s->admin = admin_start(&s->loop, c->admin_socket, s->game);
+        if (!s->admin) goto out;
+    }
 
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sigterm);
@@ -356,6 +362,7 @@ int server_run(const config *c)
     game_save_all(s->game);
     code = 0;
 out:
+    admin_stop(s->admin); /* first: it calls into the game; its handles close in the run below */
     /* Order matters: auth callbacks refer to sessions and may submit store requests; store
      * callbacks refer to the game. */
     if (s->auth) auth_destroy(s->auth);

@@ -27,6 +27,9 @@
  * proxy on the same machine, and local tools, bring every player through 127.0.0.1. */
 #define NET_MAX_CONNECTIONS 60000
 #define NET_MAX_PER_ADDRESS 64
+/* Output queue entries a connection keeps allocated between ticks (a tick's frames for a
+ * crowded map fit; larger bursts allocate for that write only). */
+#define NET_QUEUE_KEEP 64
 
 enum conn_state { CONN_HTTP, CONN_WS };
 
@@ -209,15 +212,24 @@ static void conn_flush(net_conn *c)
     size_t bytes = c->queued_bytes;
     c->queue_len = 0;
     c->queued_bytes = 0;
+    rcbuf **items = c->queue;
+    if (c->queue_cap > NET_QUEUE_KEEP) {
+        /* A burst (a newcomer is sent every player's model) grew the queue: hand the array to
+         * this write and start small again, so idle connections do not keep burst-sized
+         * arrays. */
+        c->queue = NULL;
+        c->queue_cap = 0;
+    }
     if (c->tls) {
         /* Encryption is per connection: the shared plaintext frames become this client's
          * records, and the whole tick still leaves in one write. */
         int failed = 0;
         for (uint32_t i = 0; i < n; i++) {
-            if (!failed && tls_conn_encrypt(c->tls, rcbuf_data(c->queue[i]), c->queue[i]->len))
+            if (!failed && tls_conn_encrypt(c->tls, rcbuf_data(items[i]), items[i]->len))
                 failed = 1;
-            rcbuf_unref(c->queue[i]);
+            rcbuf_unref(items[i]);
         }
+        if (items != c->queue) free(items);
         if (failed) {
             conn_destroy(c);
             return;
@@ -225,7 +237,8 @@ static void conn_flush(net_conn *c)
         conn_write_tls_output(c);
         return;
     }
-    conn_write(c, c->queue, n, bytes);
+    conn_write(c, items, n, bytes);
+    if (items != c->queue) free(items);
 }
 
 void net_flush(net *n)

@@ -541,6 +541,7 @@ class SlowDeadPeer(HostileCase):
                 break
             await asyncio.sleep(1.5)
         self.assertIsNotNone(got, "the ghost was not removed within %.0f s" % (DEAD_AFTER + 8))
+        print("\n  vanished client removed after %.1f s of silence" % got)
         self.assertGreaterEqual(got, PING_AFTER, "removed before the ping was even due")
         self.assertLessEqual(got, DEAD_AFTER + 3)
         self.assertFalse(b.closed or a.closed, "talking players must not be cut as dead")
@@ -572,6 +573,9 @@ class SlowManyNonReaders(HostileCase):
             await a.send(pkt("Target", 100 + 400 * (k % 2), 300))
             await asyncio.sleep(0.5)
             samples.append(rss_mib(pid))
+        print("\n  500 logged-in non-readers: server RSS %.0f MiB before, peak %.0f, end %.0f; "
+              "%d of them dropped" % (rss0, max(samples), samples[-1],
+                                       len([c for c in players if b.since(0, is_disconnect(c.aid))])))
         self.assertLess(max(samples) - rss0, 2 * RSS_GROWTH_BOUND, "samples %s" % samples)
         self.assertLess(await self.chat_latency(a, b, "alive"), LATENCY_BOUND)
 

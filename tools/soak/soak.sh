@@ -105,7 +105,7 @@ echo "samples: $out/samples.csv, server log: $out/server.log"
 
 if [ "${SOAK_SKIP_SLOW:-0}" != 1 ]; then
   echo "=== slow hostile tests (CMMO_SLOW=1 test_hostile -k Slow)"
-  CMMO_SLOW=1 tests/integration/run.sh test_hostile -k Slow || status=1
+  CMMO_SLOW=1 CMMO_IT_MODULE_TIMEOUT=900 tests/integration/run.sh test_hostile -k Slow || status=1
 fi
 [ $status -eq 0 ] && echo "soak: OK" || echo "soak: FAILED"
 exit $status

@@ -194,6 +194,43 @@ class Flood(HostileCase):
         self.assertLess(rss_mib(self.server.proc.pid) - rss0, RSS_GROWTH_BOUND)
 
     @async_test
+    async def test_ping_flood_without_reading_is_dropped_at_the_outbound_bound(self):
+        # Pings are answered by the WebSocket layer and are not messages, so the message budget
+        # does not see them; what bounds them is the outbound limit on the pongs.
+        speaker, listener = await self.bystanders()
+        loop = asyncio.get_running_loop()
+        raw = await loop.run_in_executor(None, RawWebSocket, self.server.port)
+        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        ping = masked_frame(b"p" * 125, opcode=9)
+        burst = ping * 20000  # 2.6 MB of pings, 2.5 MB of pongs owed
+
+        def send_all():
+            try:
+                raw.sock.settimeout(20)
+                raw.sock.sendall(burst)
+            except OSError:
+                pass  # dropped while we were still sending: that is the point
+
+        sender = loop.run_in_executor(None, send_all)
+        lat = [await self.chat_latency(speaker, listener, "ping %d" % i) for i in range(4)]
+        await sender
+        self.assertLess(max(lat), LATENCY_BOUND, "latencies %s" % lat)
+        # Now read: whatever arrives, the connection ends without 2.5 MB of pongs.
+        got = 0
+        raw.sock.settimeout(5)
+        try:
+            while True:
+                chunk = raw.sock.recv(65536)
+                if not chunk:
+                    break
+                got += len(chunk)
+        except (ConnectionResetError, socket.timeout):
+            pass
+        raw.close()
+        self.assertLess(got, 2 * OUTBOUND_MAX, "pongs kept coming: %d bytes" % got)
+        self.assertIn("conn_slow_dropped", self.server.stderr_text())
+
+    @async_test
     async def test_registrations_of_one_name_racing_from_eight_connections_one_wins(self):
         name = unique_name("race")
         clients = [await self.client("r%d" % i) for i in range(8)]

@@ -89,6 +89,11 @@ def get(r, *keys):
 
 
 def median(runs, *keys):
+    # An empty latency histogram renders as zeros: it means "nothing measured", not 0 ms.
+    if len(keys) >= 2 and keys[-1] in ("p50", "p90", "p99", "max", "mean", "min"):
+        runs = [r for r in runs
+                if not isinstance(get(r, *keys[:-1]), dict) or "count" not in get(r, *keys[:-1])
+                or get(r, *keys[:-1], "count") > 0]
     vals = [get(r, *keys) for r in runs]
     vals = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return statistics.median(vals) if vals else None
@@ -123,6 +128,25 @@ def fmt(v, digits=1, unit=""):
     return f"{v:,.{digits}f}{unit}"
 
 
+def completed(r):
+    """A run whose measured window happened with players in it."""
+    return r.get("stop_reason") == "completed" and (r.get("players_in_window") or 0) > 0
+
+
+def failures_note(groups):
+    lines = []
+    for key, rs in groups.items():
+        bad = [r for r in rs if not completed(r)]
+        for r in bad:
+            lines.append(f"- {r.get('label')}: {r.get('stop_reason')}; players dropped: "
+                         f"{dropped(r)} (reasons {get(r, 'connections', 'drop_reasons')}), "
+                         f"closed by the server before the login reply: "
+                         f"{get(r, 'ramp', 'closed_before_play')}")
+    if lines:
+        lines = ["Runs without a usable window (left out of the medians above):", ""] + lines + [""]
+    return lines
+
+
 def group_crowded(runs):
     groups = {}
     for r in runs:
@@ -148,13 +172,14 @@ def crowded_section(runs):
         "delta of that actor heading for the new target, seen by the mover's own client and by one "
         "other player. Both include the wait for the next 50 ms tick.",
         "",
-        "| players | runs | chat p50 | chat p99 | chat max | delivered | move own p50 / p99 | move observer p50 / p99 | login p50 / p99 | tick p50 / p99 / max | dropped |",
+        "| players | runs ok / total | chat p50 | chat p99 | chat max | delivered | move own p50 / p99 | move observer p50 / p99 | login p50 / p99 | tick p50 / p99 / max | dropped |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for n, rs in groups.items():
+    for n, all_rs in groups.items():
+        rs = [r for r in all_rs if completed(r)] or all_rs
         out.append(
-            "| {n} | {k} | {c50} | {c99} | {cmax} | {ratio} | {m50} / {m99} | {o50} / {o99} | {l50} / {l99} | {t50} / {t99} / {tmax} | {drop} |".format(
-                n=n, k=len(rs),
+            "| {n} | {ok} / {k} | {c50} | {c99} | {cmax} | {ratio} | {m50} / {m99} | {o50} / {o99} | {l50} / {l99} | {t50} / {t99} / {tmax} | {drop} |".format(
+                n=n, k=len(all_rs), ok=sum(1 for r in all_rs if completed(r)),
                 c50=fmt(median(rs, "chat", "latency_ms", "p50")),
                 c99=fmt(median(rs, "chat", "latency_ms", "p99")),
                 cmax=fmt(median(rs, "chat", "latency_ms", "max")),
@@ -177,7 +202,8 @@ def crowded_section(runs):
         "| players | frames / client / s | KiB / client / s | deltas / client / s | server CPU % of a core (peak 1 s) | server RSS MiB | bench CPU % | other load on CPU 0 / CPU 1 % |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for n, rs in groups.items():
+    for n, all_rs in groups.items():
+        rs = [r for r in all_rs if completed(r)] or all_rs
         bps = median(rs, "traffic", "bytes_per_client_s")
         rss = median(rs, "server", "rss_max_kb")
         out.append("| {n} | {f} | {b} | {d} | {cpu} ({peak}) | {rss} | {bc} | {o0} / {o1} |".format(
@@ -192,8 +218,9 @@ def crowded_section(runs):
             o0=fmt(median_other(rs, 0, ("server", "cpu_percent"))),
             o1=fmt(median_other(rs, 1, ("bench", "cpu_percent"))),
         ))
-    goal = groups.get(GOAL_PLAYERS)
     out.append("")
+    out += failures_note(groups)
+    goal = [r for r in groups.get(GOAL_PLAYERS, []) if completed(r)]
     if goal:
         p99 = median(goal, "chat", "latency_ms", "p99")
         ratio = median(goal, "chat", "delivery_ratio")
@@ -208,6 +235,8 @@ def crowded_section(runs):
             f"{fmt(tick, 2)} ms, {verdict(tick is not None and tick <= GOAL_TICK_P99_MS)}.",
             "",
         ]
+    elif GOAL_PLAYERS in groups:
+        out += [f"Goals at {GOAL_PLAYERS} players: **not met**: no run reached the measured window.", ""]
     else:
         out += [f"The {GOAL_PLAYERS}-player point was not run (quick mode?): goals not evaluated.", ""]
     out += ["![chat p99 and server CPU against players](bench/chart.svg)", ""]
@@ -318,13 +347,18 @@ def memory_section(runs):
         f"resident set (VmRSS from /proc) on a fresh process before the first connection, and once "
         f"everyone is in. {len(rs)} run(s).",
         "",
-        "| players in | RSS before MiB | RSS all in MiB | RSS per player KiB | server CPU % idle players | login p50 / p99 ms | ramp s |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| players in / tried | closed by server before Ok / dropped after | RSS before MiB | RSS all in MiB | RSS per player KiB | server CPU % with idle players | tick p50 / p99 ms | login p50 / p99 ms | ramp s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     idle = median(rs, "server", "rss_idle_kb")
     full = median(rs, "server", "rss_window_start_kb")
-    out.append("| {n} | {a} | {b} | {p} | {cpu} | {l50} / {l99} | {ramp} |".format(
+    out.append("| {n} / {tried} | {early} / {drop} | {a} | {b} | {p} | {cpu} | {t50} / {t99} | {l50} / {l99} | {ramp} |".format(
         n=fmt(median(rs, "ramp", "logged_in")),
+        tried=fmt(rs[0]["config"]["players"]),
+        early=fmt(median(rs, "ramp", "closed_before_play")),
+        drop=fmt(statistics.median(dropped(r) for r in rs)),
+        t50=fmt(median(rs, "server", "tick_ms", "p50"), 2),
+        t99=fmt(median(rs, "server", "tick_ms", "p99"), 2),
         a=fmt(idle / 1024 if idle is not None else None),
         b=fmt(full / 1024 if full is not None else None),
         p=fmt(median(rs, "server", "rss_per_player_kb")),

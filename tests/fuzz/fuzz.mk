@@ -43,15 +43,19 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(call FUZZ_OBJ,$$(FUZZ_LIB_$$*))
 fuzz-build: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 
 # Long runs: one target after another, each for FUZZ_SECONDS, on a corpus that grows under
-# build/ (the committed seeds stay small). New crashes land in build/fuzz/artifacts/<target>/.
+# build/ (the committed seeds stay small). Fork mode with -ignore_crashes keeps fuzzing past a
+# crash (a known bug must not end the run); every crashing input lands in
+# build/fuzz/artifacts/<target>/, and the last line of each log has the executions and coverage.
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p build/fuzz/corpus/$$t build/fuzz/artifacts/$$t; \
-	    echo "=== $$t for $(FUZZ_SECONDS) s"; \
-	    build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	        -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/$$t/ \
-	        build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
-	        2>&1 | tee build/fuzz/$$t.log | grep -E '^#[0-9]+ *(DONE|pulse)|stat::|ERROR|SUMMARY' ; \
+	    echo "=== $$t for $(FUZZ_SECONDS) s (log: build/fuzz/$$t.log)"; \
+	    case $$t in fuzz_packet|fuzz_session) dict=-dict=tests/fuzz/packet.dict ;; *) dict= ;; esac; \
+	    build/fuzz/$$t $$dict -fork=1 -ignore_crashes=1 -max_total_time=$(FUZZ_SECONDS) \
+	        -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build/fuzz/artifacts/$$t/ \
+	        build/fuzz/corpus/$$t tests/fuzz/corpus/$$t >build/fuzz/$$t.log 2>&1; \
+	    grep -E '^#[0-9]+: cov:' build/fuzz/$$t.log | tail -n 1; \
+	    echo "crashing inputs: $$(ls build/fuzz/artifacts/$$t | wc -l) in build/fuzz/artifacts/$$t/"; \
 	done
 
 soak: asan

@@ -1,6 +1,7 @@
 #include "game/session.h"
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "game/throttle.h"
 #include "proto/packet.h"
 #include "proto/validate.h"
@@ -87,6 +88,8 @@ struct game {
     size_t save_scratch_cap;
     packet scratch_packet; /* decoded packets: one at a time, on the loop thread */
     game_counters counters;
+    game_cluster_ops cluster; /* all NULL without a cluster */
+    void *cluster_ctx;
 };
 
 static void count_out(game *g, const rcbuf *b)
@@ -227,6 +230,62 @@ static void on_register(session *s, const packet *p)
 
 /* ---------------------------------------------------------------- Login */
 
+static void enter_world(session *s);
+static void login_reread(void *user, int result, const store_account *account);
+
+/* The cluster answered the presence claim. */
+static void login_claimed(void *user, int result)
+{
+    session *s = user;
+    game *g = s->game;
+    set_busy(s, 0);
+    if (result == GAME_CLAIM_TAKEN) {
+        deny(s, "You are already logged in");
+        return;
+    }
+    if (result != GAME_CLAIM_OK) {
+        deny(s, "Server busy, try again");
+        return;
+    }
+    /* Another connection of this node got in while we asked: the claim is that one's. */
+    if (world_has_actor(g->world, s->account.actor_id)) {
+        deny(s, "You are already logged in");
+        return;
+    }
+    if (!s->link) { /* gone while we asked */
+        g->cluster.release(g->cluster_ctx, s->account.actor_id);
+        return;
+    }
+    /* The account was read before the claim, perhaps while the node the player just left was
+     * still saving the position: read it again now that no other node can write it. */
+    set_busy(s, 1);
+    if (store_find_account(g->store, s->account.name, login_reread, s) != 0) {
+        set_busy(s, 0);
+        g->cluster.release(g->cluster_ctx, s->account.actor_id);
+        deny(s, "Server busy, try again");
+    }
+}
+
+static void login_reread(void *user, int result, const store_account *account)
+{
+    session *s = user;
+    game *g = s->game;
+    set_busy(s, 0);
+    int same = result == STORE_OK && account->actor_id == s->account.actor_id;
+    if (same && !world_has_actor(g->world, s->account.actor_id) && s->link) {
+        s->account.x = account->x;
+        s->account.y = account->y;
+        enter_world(s);
+        return;
+    }
+    if (!world_has_actor(g->world, s->account.actor_id))
+        g->cluster.release(g->cluster_ctx, s->account.actor_id);
+    if (world_has_actor(g->world, s->account.actor_id))
+        deny(s, "You are already logged in");
+    else if (!same)
+        deny(s, "Server busy, try again");
+}
+
 static void login_verified(void *user, int match)
 {
     session *s = user;
@@ -247,9 +306,26 @@ static void login_verified(void *user, int match)
         return;
     }
     if (!s->link) return; /* gone while we checked: nothing to join */
+    if (g->cluster.claim) {
+        /* One more asynchronous step in a cluster: is the account playing on another node? */
+        set_busy(s, 1);
+        if (g->cluster.claim(g->cluster_ctx, s->account.actor_id, login_claimed, s) != 0) {
+            set_busy(s, 0);
+            deny(s, "Server busy, try again");
+        }
+        return;
+    }
+    enter_world(s);
+}
+
+/* The password matched (and, in a cluster, this node holds the account's presence claim). */
+static void enter_world(session *s)
+{
+    game *g = s->game;
     send_packet(s, packet_encode_ok());
     s->actor = world_join(g->world, &s->account, s);
     if (!s->actor) {
+        if (g->cluster.release) g->cluster.release(g->cluster_ctx, s->account.actor_id);
         deny(s, "Server busy, try again");
         return;
     }
@@ -366,7 +442,13 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
             }
             char clean[VALIDATE_CHAT_BYTES + 1];
             size_t n = validate_chat(p->s1, p->s1_len, clean);
-            if (n > 0) world_chat(g->world, s->actor, clean, n);
+            if (n > 0) {
+                world_chat(g->world, s->actor, clean, n);
+                if (g->cluster.chat) {
+                    const char *name = world_actor_name(s->actor);
+                    g->cluster.chat(g->cluster_ctx, name, strlen(name), clean, n);
+                }
+            }
             return;
         }
         break;
@@ -494,7 +576,15 @@ void game_session_closed(game *g, session *s)
 typedef struct save_request {
     game *game;
     uint64_t started_us;
+    int64_t release_actor; /* a cluster's presence claim to give up once saved, or 0 */
 } save_request;
+
+/* In a cluster, a leaving player's claim is released only after its position is committed: the
+ * next node to log them in reads the position from the store. */
+static void release_claim(game *g, int64_t actor_id)
+{
+    if (actor_id && g->cluster.release) g->cluster.release(g->cluster_ctx, actor_id);
+}
 
 static void positions_saved(void *user, int result)
 {
@@ -503,19 +593,23 @@ static void positions_saved(void *user, int result)
     c->save_batches_done++;
     if (result != STORE_OK) c->save_failures++;
     c->save_latency_us_total += uv_hrtime() / 1000 - r->started_us;
+    release_claim(r->game, r->release_actor);
     free(r);
 }
 
-/* Writes positions behind, as one batch, counted for /metrics. */
-static void save_positions(game *g, const store_position *p, size_t n)
+/* Writes positions behind, as one batch, counted for /metrics; then releases release_actor's
+ * claim (0: none). */
+static void save_positions(game *g, const store_position *p, size_t n, int64_t release_actor)
 {
     save_request *r = malloc(sizeof *r);
-    if (r) *r = (save_request){g, uv_hrtime() / 1000};
+    if (r) *r = (save_request){g, uv_hrtime() / 1000, release_actor};
     if (store_save_positions(g->store, p, n, r ? positions_saved : NULL, r) != 0) {
         free(r);
         g->counters.save_failures++;
+        release_claim(g, release_actor);
         return;
     }
+    if (!r) release_claim(g, release_actor);
     g->counters.save_batches++;
     g->counters.positions_saved += n;
 }
@@ -527,9 +621,10 @@ static void session_free(game *g, session *s, int save)
         store_position pos;
         log_info("player_left", "user=%s actor=%lld", world_actor_name(s->actor),
                  (long long)world_actor_id(s->actor));
+        int64_t id = world_actor_id(s->actor);
         world_leave(g->world, s->actor, &pos);
         s->actor = NULL;
-        if (save) save_positions(g, &pos, 1);
+        if (save) save_positions(g, &pos, 1, id);
     }
     while (s->q_len > 0) {
         free(s->queue[s->q_head].data);
@@ -557,7 +652,7 @@ static void save_moved(game *g)
         g->save_scratch_cap = n;
     }
     size_t k = world_collect_moved(g->world, g->save_scratch, n);
-    if (k > 0) save_positions(g, g->save_scratch, k);
+    if (k > 0) save_positions(g, g->save_scratch, k, 0);
 }
 
 void game_tick(game *g, uint64_t now_ms)
@@ -582,7 +677,7 @@ void game_save_all(game *g)
     store_position *p = malloc(n * sizeof *p);
     if (!p) return;
     size_t k = world_collect_all(g->world, p, n);
-    save_positions(g, p, k);
+    if (k > 0) save_positions(g, p, k, 0);
     free(p);
 }
 
@@ -636,7 +731,26 @@ size_t game_session_count(const game *g)
 
 size_t game_player_count(const game *g)
 {
-    return world_actor_count(g->world);
+    return world_actor_count(g->world) - world_remote_count(g->world);
+}
+
+void game_set_cluster(game *g, const game_cluster_ops *ops, void *ctx)
+{
+    g->cluster = *ops;
+    g->cluster_ctx = ctx;
+}
+
+world *game_world(game *g)
+{
+    return g->world;
+}
+
+void game_remote_chat(game *g, const char *name, size_t name_len, const char *text, size_t len)
+{
+    char clean[VALIDATE_CHAT_BYTES + 1];
+    if (name_len == 0 || name_len > STORE_NAME_MAX || !utf8_valid(name, name_len)) return;
+    size_t n = validate_chat(text, len, clean);
+    if (n > 0) world_chat_remote(g->world, name, name_len, clean, n);
 }
 
 void game_destroy(game *g)

@@ -72,6 +72,7 @@ void game_save_all(game *g);
 int game_idle(const game *g);
 
 size_t game_session_count(const game *g);
+/* Players in the world played from this node (remote actors of a cluster do not count). */
 size_t game_player_count(const game *g);
 
 /* ---- Counters since start, for /metrics ---- */
@@ -109,6 +110,33 @@ int game_kick(game *g, const char *name, const char *reason);
 /* Sends a chat line from "Server" to every player (cleaned like any chat). Returns how many
  * players it reached. */
 size_t game_broadcast(game *g, const char *text);
+
+/* ---- Clusters (see src/cluster): none of this is used without one ---- */
+
+/* Results of a presence claim. */
+enum { GAME_CLAIM_OK = 0, GAME_CLAIM_TAKEN = 1, GAME_CLAIM_ERROR = -1 };
+
+/* What the game asks of a cluster. Every function is called on the loop thread. */
+typedef struct game_cluster_ops {
+    /* Claims the account (by actor id) for this node: one account plays on at most one node.
+     * Calls done(user, GAME_CLAIM_...) later, never from within claim. Returns 0, or -1 and
+     * then never calls done. */
+    int (*claim)(void *ctx, int64_t actor_id, void (*done)(void *user, int result), void *user);
+    /* Gives a claim up (after the player's position is saved). */
+    void (*release)(void *ctx, int64_t actor_id);
+    /* Publishes a chat line (already cleaned) that local players were just sent. */
+    void (*chat)(void *ctx, const char *name, size_t name_len, const char *text, size_t len);
+} game_cluster_ops;
+
+/* Makes the game part of a cluster (ops is copied; ctx must outlive the game's use of it).
+ * Call before any session opens. */
+void game_set_cluster(game *g, const game_cluster_ops *ops, void *ctx);
+
+/* The world, for a cluster to mirror remote actors into and to observe local ones. */
+world *game_world(game *g);
+
+/* A chat line from a player on another node: cleaned, then sent to every local player. */
+void game_remote_chat(game *g, const char *name, size_t name_len, const char *text, size_t len);
 
 /* Frees every session and the world without saving (call game_save_all first, and close the
  * store after auth and before this: store callbacks refer to the game). */

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Room for a remote actor's queued positions (see REMOTE_PATH_SLACK). */
+#define WORLD_REMOTE_PATH 4
+
 struct world_actor {
     int64_t id, user_id, instanced_entity_id, entity_id;
     char name[STORE_NAME_MAX + 1];
@@ -16,7 +19,9 @@ struct world_actor {
     unsigned moved : 1;       /* moved during the current tick */
     unsigned save_dirty : 1;  /* moved since the last write-behind */
     unsigned fresh : 1;       /* joined since the last tick: others have not been told yet */
-    void *viewer;             /* NULL once the actor has left */
+    unsigned left : 1;        /* out of the world, freed after the tick */
+    unsigned remote : 1;      /* played on another node of a cluster: no viewer, never saved */
+    void *viewer;             /* NULL once the actor has left, and always for a remote actor */
     rcbuf *delta;             /* this tick's movement delta, shared by all viewers */
     rcbuf *full;              /* full model at the current position (cached) */
     rcbuf *gone;              /* Disconnect(id), built when it leaves */
@@ -27,6 +32,11 @@ struct world_actor {
     size_t known_len, known_cap;
     int32_t cell;             /* grid cell index, -1 when not in the grid */
     uint32_t cell_slot;       /* index in that cell's array */
+    int32_t region;           /* the region last reported to the observer (local actors) */
+    /* A remote actor's published positions not yet shown: it takes one per tick, as its owner
+     * did, so that it walks as smoothly here as there. */
+    double path[WORLD_REMOTE_PATH][2];
+    uint8_t path_head, path_len;
 };
 
 /* The area-of-interest grid: square cells as large as the hysteresis radius, so everything a
@@ -40,6 +50,9 @@ typedef struct grid_cell {
  * an unbounded table. */
 #define GRID_MAX_SIDE 1024
 #define HYSTERESIS 1.25
+/* A remote actor that falls more than this many positions behind its owner skips ahead: the
+ * hop's jitter is absorbed, a stalled node is not replayed in slow motion. */
+#define REMOTE_PATH_SLACK 2
 
 struct world {
     world_config config;
@@ -60,6 +73,11 @@ struct world {
     grid_cell *cells; /* NULL when view_radius is 0 */
     int cols, rows;
     double cell_size;
+    size_t remote_count;
+    world_change_fn observer; /* NULL unless a cluster mirrors this world */
+    void *observer_ctx;
+    int32_t *interest;  /* scratch for world_interest */
+    size_t interest_cap;
 };
 
 static int grow(void *array_ptr, size_t *cap, size_t need, size_t elem)
@@ -161,6 +179,7 @@ void world_destroy(world *w)
     free(w->scratch);
     free(w->visible);
     free(w->movers);
+    free(w->interest);
     rcbuf_unref(w->tick_deltas);
     if (w->cells)
         for (int i = 0; i < w->cols * w->rows; i++)
@@ -186,7 +205,13 @@ static size_t lower_bound(world_actor *const *arr, size_t len, int64_t id)
 int world_has_actor(const world *w, int64_t actor_id)
 {
     size_t i = lower_bound(w->all, w->all_len, actor_id);
-    return i < w->all_len && w->all[i]->id == actor_id;
+    return i < w->all_len && w->all[i]->id == actor_id && !w->all[i]->remote;
+}
+
+world_actor *world_find(world *w, int64_t actor_id)
+{
+    size_t i = lower_bound(w->all, w->all_len, actor_id);
+    return i < w->all_len && w->all[i]->id == actor_id ? w->all[i] : NULL;
 }
 
 static rcbuf *actor_full(world_actor *a)
@@ -212,7 +237,8 @@ static void send_to(world *w, world_actor *viewer, rcbuf *b)
     if (b && viewer->viewer) w->config.send(w->config.ctx, viewer->viewer, b);
 }
 
-world_actor *world_join(world *w, const store_account *account, void *viewer)
+/* Adds an actor (local with a viewer, or remote without). NULL if the id is in the world. */
+static world_actor *actor_add(world *w, const store_account *account, void *viewer, int remote)
 {
     size_t i = lower_bound(w->all, w->all_len, account->actor_id);
     if (i < w->all_len && w->all[i]->id == account->actor_id) return NULL;
@@ -234,13 +260,15 @@ world_actor *world_join(world *w, const store_account *account, void *viewer)
     a->x = fmin(fmax(isfinite(account->x) ? account->x : 0, 0), w->config.width);
     a->y = fmin(fmax(isfinite(account->y) ? account->y : 0, 0), w->config.height);
     a->viewer = viewer;
+    a->remote = (unsigned)remote;
     a->cell = -1;
+    a->region = world_region_of(w, a->x, a->y);
     if (grid_insert(w, a) != 0) {
         free(a);
         return NULL;
     }
     /* The viewer knows itself from the start: its own model goes out first, now. */
-    if (w->cells) {
+    if (w->cells && !remote) {
         if (grow(&a->known, &a->known_cap, 1, sizeof *a->known) != 0) {
             grid_remove(w, a);
             free(a);
@@ -255,22 +283,33 @@ world_actor *world_join(world *w, const store_account *account, void *viewer)
     w->all[i] = a;
     w->all_len++;
     w->membership_changed = 1;
-    send_to(w, a, actor_full(a));
+    if (remote) w->remote_count++;
     return a;
 }
 
-void world_leave(world *w, world_actor *a, store_position *saved)
+world_actor *world_join(world *w, const store_account *account, void *viewer)
 {
-    saved->instanced_entity_id = a->instanced_entity_id;
-    saved->x = a->x;
-    saved->y = a->y;
+    world_actor *a = actor_add(w, account, viewer, 0);
+    if (a) send_to(w, a, actor_full(a));
+    return a;
+}
+
+world_actor *world_join_remote(world *w, const store_account *account)
+{
+    return actor_add(w, account, NULL, 1);
+}
+
+static void actor_remove(world *w, world_actor *a)
+{
     size_t i = lower_bound(w->all, w->all_len, a->id);
     assert(i < w->all_len && w->all[i] == a);
     memmove(w->all + i, w->all + i + 1, (w->all_len - i - 1) * sizeof *w->all);
     w->all_len--;
     grid_remove(w, a);
     a->viewer = NULL;
+    a->left = 1;
     a->walking = 0;
+    if (a->remote) w->remote_count--;
     free(a->known);
     a->known = NULL;
     a->known_len = a->known_cap = 0;
@@ -278,6 +317,44 @@ void world_leave(world *w, world_actor *a, store_position *saved)
     assert(w->departed_len < w->departed_cap);
     w->departed[w->departed_len++] = a;
     w->membership_changed = 1;
+}
+
+void world_leave(world *w, world_actor *a, store_position *saved)
+{
+    assert(!a->remote);
+    saved->instanced_entity_id = a->instanced_entity_id;
+    saved->x = a->x;
+    saved->y = a->y;
+    actor_remove(w, a);
+}
+
+void world_leave_remote(world *w, world_actor *a)
+{
+    assert(a->remote);
+    actor_remove(w, a);
+}
+
+void world_move_remote(world *w, world_actor *a, double x, double y)
+{
+    assert(a->remote);
+    if (!isfinite(x) || !isfinite(y)) return;
+    x = fmin(fmax(x, 0), w->config.width);
+    y = fmin(fmax(y, 0), w->config.height);
+    double lx = a->x, ly = a->y;
+    if (a->path_len > 0) {
+        const double *last = a->path[(a->path_head + a->path_len - 1) % WORLD_REMOTE_PATH];
+        lx = last[0];
+        ly = last[1];
+    }
+    if (x == lx && y == ly) return; /* a keyframe of where it already is (or is going) */
+    if (a->path_len == WORLD_REMOTE_PATH) { /* full: drop the oldest */
+        a->path_head = (uint8_t)((a->path_head + 1) % WORLD_REMOTE_PATH);
+        a->path_len--;
+    }
+    double *slot = a->path[(a->path_head + a->path_len) % WORLD_REMOTE_PATH];
+    slot[0] = x;
+    slot[1] = y;
+    a->path_len++;
 }
 
 void world_set_target(world *w, world_actor *a, double x, double y)
@@ -288,6 +365,15 @@ void world_set_target(world *w, world_actor *a, double x, double y)
     a->walking = 1;
 }
 
+void world_chat_remote(world *w, const char *name, size_t name_len, const char *text, size_t len)
+{
+    rcbuf *b = packet_encode_chat(name, name_len, text, len);
+    if (!b) return;
+    for (size_t i = 0; i < w->all_len; i++)
+        send_to(w, w->all[i], b);
+    rcbuf_unref(b);
+}
+
 void world_chat(world *w, world_actor *from, const char *text, size_t len)
 {
     rcbuf *b = packet_encode_chat(from->name, strlen(from->name), text, len);
@@ -296,6 +382,30 @@ void world_chat(world *w, world_actor *from, const char *text, size_t len)
     for (size_t i = 0; i < w->all_len; i++)
         if (w->all[i] != from) send_to(w, w->all[i], b);
     rcbuf_unref(b);
+}
+
+/* Marks a position change: the cached full model is stale, this tick's delta is built. */
+static void actor_moved(world *w, world_actor *a)
+{
+    a->moved = 1;
+    rcbuf_unref(a->full);
+    a->full = NULL;
+    a->delta = packet_encode_actor_moved(a->id, a->instanced_entity_id, a->x, a->y);
+    grid_update(w, a);
+}
+
+/* A remote actor takes the next published position (or skips ahead when far behind). */
+static void remote_step(world *w, world_actor *a)
+{
+    if (a->path_len == 0) return;
+    do {
+        const double *p = a->path[a->path_head];
+        a->x = p[0];
+        a->y = p[1];
+        a->path_head = (uint8_t)((a->path_head + 1) % WORLD_REMOTE_PATH);
+        a->path_len--;
+    } while (a->path_len > REMOTE_PATH_SLACK);
+    actor_moved(w, a);
 }
 
 static void actor_step(world *w, world_actor *a)
@@ -313,12 +423,8 @@ static void actor_step(world *w, world_actor *a)
         a->y += dy / dist * step;
     }
     if (dist > 0) {
-        a->moved = 1;
         a->save_dirty = 1;
-        rcbuf_unref(a->full);
-        a->full = NULL;
-        a->delta = packet_encode_actor_moved(a->id, a->instanced_entity_id, a->x, a->y);
-        grid_update(w, a);
+        actor_moved(w, a);
     }
 }
 
@@ -390,7 +496,7 @@ static void viewer_update_all(world *w, world_actor *v)
     for (size_t i = 0; i < w->departed_len; i++)
         if (!w->departed[i]->fresh) send_to(w, v, w->departed[i]->gone);
     for (size_t i = 0; i < w->joined_len; i++)
-        if (w->joined[i]->viewer && w->joined[i] != v) send_to(w, v, actor_full(w->joined[i]));
+        if (!w->joined[i]->left && w->joined[i] != v) send_to(w, v, actor_full(w->joined[i]));
     for (size_t i = 0; i < w->all_len; i++)
         if (w->all[i]->moved && !w->all[i]->fresh) send_to(w, v, w->all[i]->delta);
 }
@@ -437,6 +543,23 @@ static void viewer_update(world *w, world_actor *v)
     v->known_len = out;
 }
 
+/* Tells the observer what local actors did this tick: leaves first (one who left and came back
+ * within the tick is reported gone, then joined), then joins and moves. */
+static void report_changes(world *w)
+{
+    for (size_t i = 0; i < w->departed_len; i++) {
+        world_actor *a = w->departed[i];
+        if (!a->remote && !a->fresh) w->observer(w->observer_ctx, WORLD_LEFT, a, a->region);
+    }
+    for (size_t i = 0; i < w->all_len; i++) {
+        world_actor *a = w->all[i];
+        if (a->remote || (!a->fresh && !a->moved)) continue;
+        int32_t previous = a->region;
+        a->region = world_region_of(w, a->x, a->y);
+        w->observer(w->observer_ctx, a->fresh ? WORLD_JOINED : WORLD_MOVED, a, previous);
+    }
+}
+
 void world_tick(world *w)
 {
     for (size_t i = 0; i < w->all_len; i++) {
@@ -446,7 +569,10 @@ void world_tick(world *w)
             rcbuf_unref(a->delta);
             a->delta = NULL;
         }
-        if (a->walking) actor_step(w, a);
+        if (a->remote)
+            remote_step(w, a);
+        else if (a->walking)
+            actor_step(w, a);
     }
     rcbuf_unref(w->tick_deltas);
     w->tick_deltas = NULL;
@@ -458,7 +584,8 @@ void world_tick(world *w)
         if (n > 1) w->tick_deltas = w->config.pack(w->config.ctx, w->movers, n);
     }
     for (size_t i = 0; i < w->all_len; i++)
-        viewer_update(w, w->all[i]);
+        if (!w->all[i]->remote) viewer_update(w, w->all[i]);
+    if (w->observer) report_changes(w);
     for (size_t i = 0; i < w->joined_len; i++)
         w->joined[i]->fresh = 0; /* departed ones too: they are freed just below */
     w->joined_len = 0;
@@ -473,7 +600,7 @@ size_t world_collect_moved(world *w, store_position *out, size_t cap)
     size_t n = 0;
     for (size_t i = 0; i < w->all_len && n < cap; i++) {
         world_actor *a = w->all[i];
-        if (!a->save_dirty) continue;
+        if (!a->save_dirty || a->remote) continue;
         a->save_dirty = 0;
         out[n].instanced_entity_id = a->instanced_entity_id;
         out[n].x = a->x;
@@ -486,11 +613,13 @@ size_t world_collect_moved(world *w, store_position *out, size_t cap)
 size_t world_collect_all(world *w, store_position *out, size_t cap)
 {
     size_t n = 0;
-    for (size_t i = 0; i < w->all_len && n < cap; i++, n++) {
+    for (size_t i = 0; i < w->all_len && n < cap; i++) {
+        if (w->all[i]->remote) continue;
         out[n].instanced_entity_id = w->all[i]->instanced_entity_id;
         out[n].x = w->all[i]->x;
         out[n].y = w->all[i]->y;
         w->all[i]->save_dirty = 0;
+        n++;
     }
     return n;
 }
@@ -514,4 +643,94 @@ void world_actor_position(const world_actor *a, double *x, double *y)
 {
     *x = a->x;
     *y = a->y;
+}
+
+/* ---------------------------------------------------------------- cluster */
+
+size_t world_remote_count(const world *w)
+{
+    return w->remote_count;
+}
+
+int world_actor_is_remote(const world_actor *a)
+{
+    return a->remote;
+}
+
+void world_set_observer(world *w, world_change_fn fn, void *ctx)
+{
+    w->observer = fn;
+    w->observer_ctx = ctx;
+}
+
+size_t world_region_count(const world *w)
+{
+    return w->cells ? (size_t)w->cols * (size_t)w->rows : 1;
+}
+
+int32_t world_region_of(const world *w, double x, double y)
+{
+    if (!w->cells) return 0;
+    x = fmin(fmax(isfinite(x) ? x : 0, 0), w->config.width);
+    y = fmin(fmax(isfinite(y) ? y : 0, 0), w->config.height);
+    return cell_of(w, x, y);
+}
+
+int32_t world_actor_region(const world_actor *a)
+{
+    return a->region;
+}
+
+static int by_region(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t world_interest(world *w, const int32_t **regions)
+{
+    size_t n = 0;
+    if (!w->cells) {
+        if (grow(&w->interest, &w->interest_cap, 1, sizeof *w->interest) != 0) return 0;
+        w->interest[n++] = 0;
+        *regions = w->interest;
+        return n;
+    }
+    size_t local = w->all_len - w->remote_count;
+    if (grow(&w->interest, &w->interest_cap, local * 9, sizeof *w->interest) != 0) return 0;
+    for (size_t i = 0; i < w->all_len; i++) {
+        const world_actor *a = w->all[i];
+        if (a->remote) continue;
+        int32_t c = cell_of(w, a->x, a->y);
+        int cx = c % w->cols, cy = c / w->cols;
+        for (int y = cy - 1; y <= cy + 1; y++)
+            for (int x = cx - 1; x <= cx + 1; x++)
+                if (y >= 0 && y < w->rows && x >= 0 && x < w->cols)
+                    w->interest[n++] = y * w->cols + x;
+    }
+    if (n > 0) qsort(w->interest, n, sizeof *w->interest, by_region);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || w->interest[u - 1] != w->interest[i]) w->interest[u++] = w->interest[i];
+    *regions = w->interest;
+    return u;
+}
+
+void world_each_local(world *w, void (*fn)(void *user, const world_actor *a), void *user)
+{
+    for (size_t i = 0; i < w->all_len; i++)
+        if (!w->all[i]->remote) fn(user, w->all[i]);
+}
+
+void world_actor_model(const world_actor *a, store_account *out)
+{
+    memset(out, 0, sizeof *out);
+    out->actor_id = a->id;
+    out->user_id = a->user_id;
+    out->entity_id = a->entity_id;
+    out->instanced_entity_id = a->instanced_entity_id;
+    memcpy(out->name, a->name, sizeof out->name);
+    out->avatar_id = a->avatar_id;
+    out->x = a->x;
+    out->y = a->y;
 }

@@ -68,9 +68,68 @@ size_t world_collect_moved(world *w, store_position *out, size_t cap);
 /* Positions of every actor in the world (for the final save at shutdown), up to cap. */
 size_t world_collect_all(world *w, store_position *out, size_t cap);
 
-/* Whether the account's actor is in the world. */
+/* Whether the account's actor is in the world, played from this node (remote actors do not
+ * count: a cluster's presence claims decide about those). */
 int world_has_actor(const world *w, int64_t actor_id);
 
+/* ---- Clusters: actors played on other nodes ("remote" actors) ----
+ *
+ * A remote actor is an actor without a viewer: it is never sent anything, never saved, and
+ * other viewers see it exactly as a local one (same visibility, same shared deltas). Its owner
+ * node publishes its positions; world_move_remote queues them and the actor takes one per tick.
+ * The world is split into regions for publishing: the area-of-interest grid cells with a view
+ * radius, one region (0) without. Without a cluster none of this is used and nothing changes. */
+
+/* Adds a remote actor at account's position (the password hash is not read). Returns NULL if an
+ * actor with that id is in the world (local or remote) or on allocation failure. */
+world_actor *world_join_remote(world *w, const store_account *account);
+
+/* Queues the remote actor's next published position (clamped to the world; non-finite values
+ * are ignored, as is the position it already has or is going to). */
+void world_move_remote(world *w, world_actor *a, double x, double y);
+
+/* Takes a remote actor out (viewers get Disconnect on the next tick). Invalid afterwards. */
+void world_leave_remote(world *w, world_actor *a);
+
+/* A chat line (already cleaned) from a player on another node, to every local viewer. */
+void world_chat_remote(world *w, const char *name, size_t name_len, const char *text, size_t len);
+
+/* The actor with this id, local or remote, or NULL. */
+world_actor *world_find(world *w, int64_t actor_id);
+int world_actor_is_remote(const world_actor *a);
+size_t world_remote_count(const world *w);
+
+/* What happened to a local actor during a tick. */
+typedef enum world_change { WORLD_JOINED, WORLD_MOVED, WORLD_LEFT } world_change;
+
+/* Called at the end of each world_tick once per local actor that joined, moved or left, leaves
+ * first. previous_region is where it was last reported (its region now for a join, its last
+ * region for a leave); world_actor_region is where it is now. The actor is valid during the call
+ * only. */
+typedef void (*world_change_fn)(void *ctx, world_change change, const world_actor *a,
+                                int32_t previous_region);
+
+/* Sets (or with NULL clears) the one observer of local changes. */
+void world_set_observer(world *w, world_change_fn fn, void *ctx);
+
+/* Regions: 0 .. world_region_count - 1. */
+size_t world_region_count(const world *w);
+int32_t world_region_of(const world *w, double x, double y);
+/* A local actor's region as last reported to the observer (its join region before that). */
+int32_t world_actor_region(const world_actor *a);
+
+/* The regions local viewers may see, sorted and unique, in *regions (valid until the next
+ * call): the 3 x 3 regions around every local actor, or the one region without a view radius.
+ * Returns how many (0 on allocation failure). */
+size_t world_interest(world *w, const int32_t **regions);
+
+/* Calls fn for every local actor (fn must not change the world). */
+void world_each_local(world *w, void (*fn)(void *user, const world_actor *a), void *user);
+
+/* The actor's model (ids, name, avatar, position) in out; password_hash is left empty. */
+void world_actor_model(const world_actor *a, store_account *out);
+
+/* Actors in the world, local and remote. */
 size_t world_actor_count(const world *w);
 const char *world_actor_name(const world_actor *a);
 int64_t world_actor_id(const world_actor *a);

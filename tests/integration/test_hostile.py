@@ -452,7 +452,7 @@ class CrashUnderLoad(HostileCase):
                 await c.send(pkt("Register", name, "pw-" + name, 4))
                 batch.append((c, name))
             registrants += batch
-            await asyncio.sleep(0.3 + 0.4 * rng.random())
+            await asyncio.sleep(0.6 + 0.6 * rng.random())
             last_seen = {}
             for w in walkers:
                 moves = w.since(0, is_move_of(w.aid))
@@ -580,7 +580,7 @@ class SlowDeadPeer(HostileCase):
         self.assertIsNotNone(got, "the ghost was not removed within %.0f s" % (DEAD_AFTER + 8))
         print("\n  vanished client removed after %.1f s of silence" % got)
         self.assertGreaterEqual(got, PING_AFTER, "removed before the ping was even due")
-        self.assertLessEqual(got, DEAD_AFTER + 3)
+        self.assertLessEqual(got, DEAD_AFTER + 5)  # the sweep runs once a second
         self.assertFalse(b.closed or a.closed, "talking players must not be cut as dead")
 
     @async_test

@@ -4,12 +4,12 @@
 #include "net/http.h"
 #include "net/tls.h"
 #include "net/ws.h"
+#include "net/wsparse.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <wslay/wslay.h>
 
 /* One shared read buffer: libuv calls alloc and then read for the same handle back to back, and
  * every byte is consumed (or copied into the connection's held bytes) before the next read. */
@@ -46,16 +46,14 @@ struct net_conn {
     unsigned paused : 1;    /* the owner asked to stop reading */
     unsigned reading : 1;
     unsigned pinged : 1;  /* a ping is out since the last input */
-    uint16_t violation;   /* an RFC 6455 violation seen in a frame header: close with this */
+    unsigned shut : 1;    /* our FIN is sent: only the peer's EOF is awaited */
     uint64_t last_input_ms;
     void *owner;
     uint64_t since_ms; /* when the current state (HTTP, closing) began, for the sweep */
     http_request *http;
     tls_conn *tls; /* NULL for plain connections */
     unsigned sniffed : 1; /* the first byte decided between TLS and plain */
-    wslay_event_context_ptr ws;
-    const uint8_t *feed; /* bytes being offered to wslay by recv_callback */
-    size_t feed_len;
+    ws_parser ws; /* in CONN_WS: incoming frames */
     uint8_t *held; /* unread input kept while paused */
     size_t held_len;
     rcbuf **queue; /* frames waiting for the next flush */
@@ -90,6 +88,9 @@ typedef struct write_req {
 } write_req;
 
 static void conn_destroy(net_conn *c);
+static void conn_notify_closed(net_conn *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_flush(net_conn *c);
 static void conn_process(net_conn *c, const uint8_t *data, size_t len);
 
@@ -136,6 +137,40 @@ void net_conn_send(net_conn *c, rcbuf *message)
     conn_enqueue(c, rcbuf_ref(message));
 }
 
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    net_conn *c = req->data;
+    free(req);
+    /* The peer has our FIN; wait for its EOF (on_read) or the sweep's closing timeout. A failed
+     * shutdown has nothing left to wait for. */
+    if (status < 0 && !c->destroyed) conn_destroy(c);
+}
+
+/* Everything, the close frame included, has been written: send FIN and linger until the peer
+ * closes too. Closing at once would make the kernel answer the peer's unread bytes (a flooder
+ * is still sending) with RST, which discards the close frame before the peer reads it. */
+static void conn_drained(net_conn *c)
+{
+    if (c->shut) return;
+    c->shut = 1;
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (!req) {
+        conn_destroy(c);
+        return;
+    }
+    req->data = c;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+        free(req);
+        conn_destroy(c);
+        return;
+    }
+    if (!c->reading) {
+        /* Keep reading (and discarding) so the peer's EOF is seen. */
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        c->reading = 1;
+    }
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     write_req *w = (write_req *)req;
@@ -151,7 +186,7 @@ static void on_write(uv_write_t *req, int status)
         conn_destroy(c);
         return;
     }
-    if (c->closing && c->queue_len == 0 && c->writes_inflight == 0) conn_destroy(c);
+    if (c->closing && c->queue_len == 0 && c->writes_inflight == 0) conn_drained(c);
 }
 
 /* One socket write of n buffers (references taken over). Returns 0, or -1 if c was dropped. */
@@ -205,7 +240,7 @@ static void conn_flush(net_conn *c)
 {
     if (c->destroyed) return;
     if (c->queue_len == 0) {
-        if (c->closing && c->writes_inflight == 0) conn_destroy(c);
+        if (c->closing && c->writes_inflight == 0) conn_drained(c);
         return;
     }
     uint32_t n = c->queue_len;
@@ -254,145 +289,87 @@ void net_flush(net *n)
     }
 }
 
-/* Closes with code after a protocol violation wslay could not report with the right code
- * itself (it closes with no status when its frame parser fails): our own close frame, after
- * which nothing else is sent. */
-static void conn_fail(net_conn *c, uint16_t code)
+/* Queues a control frame (close, ping, pong) for the next flush. Returns 0 or -1 (dropped). */
+static int conn_send_control(net_conn *c, uint8_t opcode, const uint8_t *payload, size_t len)
 {
-    if (c->destroyed) return;
-    log_debug("ws_protocol_violation", "peer=%s code=%u", c->peer, code);
-    c->net->stats.protocol_closes++;
+    rcbuf *b = ws_frame_control(opcode, payload, len);
+    if (!b) {
+        conn_destroy(c);
+        return -1;
+    }
+    return conn_enqueue(c, b);
+}
+
+/* Sends a close frame with code (and reason), after which nothing else is sent, and closes the
+ * socket once the queue has drained. */
+static void conn_send_close(net_conn *c, uint16_t code, const char *reason)
+{
+    if (c->destroyed || c->closing) return;
+    uint8_t payload[125];
+    size_t n = 0;
+    if (code != 1005) { /* 1005 means "no status": an empty close frame */
+        payload[0] = (uint8_t)(code >> 8);
+        payload[1] = (uint8_t)code;
+        size_t rl = reason ? strlen(reason) : 0;
+        if (rl > 123) rl = 123;
+        if (rl) memcpy(payload + 2, reason, rl);
+        n = 2 + rl;
+    }
     c->closing = 1;
     c->since_ms = uv_now(c->net->loop);
-    rcbuf *b = rcbuf_new(4);
-    if (b) {
-        uint8_t *p = rcbuf_data(b);
-        p[0] = 0x88; /* FIN, close */
-        p[1] = 2;
-        p[2] = (uint8_t)(code >> 8);
-        p[3] = (uint8_t)code;
-        b->len = 4;
-        if (conn_enqueue(c, b) != 0) return;
-    }
+    conn_notify_closed(c);
+    if (conn_send_control(c, WS_OPCODE_CLOSE, payload, n) != 0) return;
     conn_flush(c);
 }
 
-/* Sends whatever wslay has queued (pongs, close frames) into our queue. */
-static void conn_ws_send(net_conn *c)
-{
-    if (c->ws && wslay_event_want_write(c->ws)) wslay_event_send(c->ws);
-}
+/* ---------------------------------------------------------------- WebSocket input */
 
-/* ---------------------------------------------------------------- wslay callbacks */
-
-static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                          void *user)
+static int on_ws_event(void *user, const ws_event *ev)
 {
     net_conn *c = user;
-    if (c->paused || c->feed_len == 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
+    if (c->destroyed || c->closing) return 1;
+    switch (ev->type) {
+    case WS_EVENT_MESSAGE:
+        if (c->opened &&
+            c->net->handlers.on_message(c->net->handlers.ctx, c->owner, ev->data, ev->len) ==
+                NET_PAUSE) {
+            c->paused = 1;
+            return 1;
+        }
+        return 0;
+    case WS_EVENT_PING:
+        conn_send_control(c, WS_OPCODE_PONG, ev->data, ev->len);
+        return 0;
+    case WS_EVENT_PONG:
+        return 0;
+    case WS_EVENT_CLOSE:
+        /* Echo the peer's code (RFC 6455 5.5.1), then close the socket. */
+        log_debug("ws_close_received", "peer=%s code=%u", c->peer, ev->code);
+        conn_send_close(c, ev->code, NULL);
+        return 1;
+    case WS_EVENT_ERROR:
+        log_debug("ws_protocol_violation", "peer=%s code=%u", c->peer, ev->code);
+        c->net->stats.protocol_closes++;
+        conn_send_close(c, ev->code, NULL);
+        return 1;
     }
-    size_t n = len < c->feed_len ? len : c->feed_len;
-    memcpy(buf, c->feed, n);
-    c->feed += n;
-    c->feed_len -= n;
-    return (ssize_t)n;
+    return 1;
 }
 
-static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
-                          void *user)
-{
-    net_conn *c = user;
-    if (c->destroyed) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    rcbuf *b = rcbuf_from(data, len);
-    if (!b) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    b->flags |= WS_FRAME_SEALED; /* wslay wrote a whole frame (or part of one): send as is */
-    if (conn_enqueue(c, b) != 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    return (ssize_t)len;
-}
-
-static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
-                      void *user)
-{
-    net_conn *c = user;
-    if (c->destroyed || c->closing) return;
-    if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
-        if (!c->opened) return;
-        int r = c->net->handlers.on_message(c->net->handlers.ctx, c->owner, arg->msg,
-                                            arg->msg_length);
-        if (r == NET_PAUSE) c->paused = 1;
-    }
-    /* Ping is answered by wslay; a close is echoed by wslay and handled after recv returns. */
-}
-
-/* Frame headers wslay accepts but RFC 6455 does not: a close frame whose payload is a single
- * byte (a status code is two bytes, or absent). */
-static void ws_frame_start_cb(wslay_event_context_ptr ctx,
-                              const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
-{
-    net_conn *c = user;
-    if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1) c->violation = 1002;
-}
-
-static const struct wslay_event_callbacks ws_callbacks = {
-    .recv_callback = ws_recv_cb,
-    .send_callback = ws_send_cb,
-    .on_frame_recv_start_callback = ws_frame_start_cb,
-    .on_msg_recv_callback = ws_msg_cb,
-};
-
-/* Offers data to wslay until it is consumed or the owner pauses us; keeps the rest. */
+/* Parses data until it is consumed, the connection closes, or the owner pauses us; keeps the
+ * rest for net_conn_resume. */
 static void conn_ws_feed(net_conn *c, const uint8_t *data, size_t len)
 {
-    c->feed = data;
-    c->feed_len = len;
-    int rc = wslay_event_recv(c->ws);
-    size_t left = c->feed_len;
-    const uint8_t *rest = c->feed;
-    c->feed = NULL;
-    c->feed_len = 0;
-    if (c->destroyed) return;
-    if (rc != 0 || c->violation) {
-        /* wslay's frame parser refused the input (a fragmented or oversized control frame, a
-         * bad length encoding): that is a protocol error, 1002. */
-        conn_fail(c, c->violation ? c->violation : 1002);
+    size_t used = ws_parser_feed(&c->ws, data, len, on_ws_event, c);
+    if (c->destroyed || c->closing || used == len) return;
+    uint8_t *h = realloc(c->held, c->held_len + (len - used));
+    if (!h) {
+        conn_destroy(c);
         return;
     }
-    if (left > 0 && !c->closing) {
-        uint8_t *h = realloc(c->held, c->held_len + left);
-        if (!h) {
-            conn_destroy(c);
-            return;
-        }
-        memmove(h + c->held_len, rest, left);
-        c->held = h;
-        c->held_len += left;
-    }
-    if (!wslay_event_get_read_enabled(c->ws)) {
-        /* A close arrived, or wslay found a protocol violation and queued a close with its code
-         * (1002, 1007, 1009): send it, then close the socket. */
-        if (!c->closing) {
-            log_debug("ws_closed_by_protocol", "peer=%s received=%d sent_code=%u", c->peer,
-                      wslay_event_get_close_received(c->ws),
-                      wslay_event_get_status_code_sent(c->ws));
-        }
-        c->closing = 1;
-        c->since_ms = uv_now(c->net->loop);
-        conn_ws_send(c);
-        conn_flush(c);
-        return;
-    }
-    conn_ws_send(c);
+    memmove(h + c->held_len, data + used, len - used);
+    c->held = h;
+    c->held_len += len - used;
 }
 
 /* ---------------------------------------------------------------- HTTP */
@@ -433,12 +410,7 @@ static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
         conn_flush(c);
         return;
     }
-    if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0) {
-        rcbuf_unref(resp);
-        conn_destroy(c);
-        return;
-    }
-    wslay_event_config_set_max_recv_msg_length(c->ws, c->net->config.max_message);
+    ws_parser_init(&c->ws, (uint32_t)c->net->config.max_message);
     free(c->http);
     c->http = NULL;
     c->state = CONN_WS;
@@ -592,7 +564,7 @@ static void on_closed(uv_handle_t *h)
     free(c->held);
     free(c->http);
     tls_conn_free(c->tls);
-    if (c->ws) wslay_event_context_free(c->ws);
+    ws_parser_free(&c->ws);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -600,6 +572,16 @@ static void on_closed(uv_handle_t *h)
     if (c->next) c->next->prev = c->prev;
     n->conn_count--;
     free(c);
+}
+
+/* The upper layer forgets the connection as soon as it starts closing: the player leaves now,
+ * not when the peer gets round to its side of the close. */
+static void conn_notify_closed(net_conn *c)
+{
+    if (!c->opened) return;
+    c->opened = 0;
+    c->net->stats.websockets--;
+    c->net->handlers.on_close(c->net->handlers.ctx, c->owner);
 }
 
 static void conn_destroy(net_conn *c)
@@ -614,24 +596,19 @@ static void conn_destroy(net_conn *c)
         if (*p) *p = c->next_dirty;
         c->dirty = 0;
     }
-    if (c->opened) {
-        c->opened = 0;
-        c->net->stats.websockets--;
-        c->net->handlers.on_close(c->net->handlers.ctx, c->owner);
-    }
+    conn_notify_closed(c);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
 void net_conn_close(net_conn *c, uint16_t code, const char *reason)
 {
     if (c->closing || c->destroyed) return;
+    if (c->state == CONN_WS) {
+        conn_send_close(c, code, reason);
+        return;
+    }
     c->closing = 1;
     c->since_ms = uv_now(c->net->loop);
-    if (c->state == CONN_WS && c->ws) {
-        size_t rl = reason ? strlen(reason) : 0;
-        wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rl > 123 ? 123 : rl);
-        conn_ws_send(c);
-    }
     conn_flush(c);
 }
 
@@ -709,10 +686,8 @@ static void on_sweep(uv_timer_t *t)
                 n->stats.dead_dropped++;
                 conn_destroy(c);
             } else if (quiet > NET_PING_MS && !c->pinged) {
-                struct wslay_event_msg ping = {WSLAY_PING, (const uint8_t *)"cmmo", 4};
-                if (wslay_event_queue_msg(c->ws, &ping) == 0) {
+                if (conn_send_control(c, WS_OPCODE_PING, (const uint8_t *)"cmmo", 4) == 0) {
                     c->pinged = 1;
-                    conn_ws_send(c);
                     conn_flush(c);
                 }
             }

@@ -1,6 +1,6 @@
 /*
  * net: the game port. Accepts TCP connections on a libuv loop, answers HTTP (static files, the
- * statistics page), upgrades to WebSocket (wslay parses and validates every client frame), and
+ * statistics page), upgrades to WebSocket (wsparse validates every client frame), and
  * carries whole messages up and shared, sealed frames down.
  *
  * Upward, through net_handlers: on_open when a WebSocket handshake completes, on_message for each

@@ -52,3 +52,17 @@ rcbuf *ws_frames_pack(rcbuf *const *messages, size_t n)
     b->packets = (uint32_t)n;
     return b;
 }
+
+rcbuf *ws_frame_control(uint8_t opcode, const uint8_t *payload, size_t len)
+{
+    if (len > 125) len = 125;
+    rcbuf *b = rcbuf_new(2 + len);
+    if (!b) return NULL;
+    uint8_t *p = rcbuf_data(b);
+    p[0] = (uint8_t)(0x80 | opcode); /* FIN: control frames are never fragmented */
+    p[1] = (uint8_t)len;
+    if (len) memcpy(p + 2, payload, len);
+    b->len = 2 + len;
+    b->flags |= WS_FRAME_SEALED;
+    return b;
+}

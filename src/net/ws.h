@@ -8,11 +8,16 @@
 
 #include "core/rcbuf.h"
 
+enum { WS_OPCODE_TEXT = 1, WS_OPCODE_CLOSE = 8, WS_OPCODE_PING = 9, WS_OPCODE_PONG = 10 };
+
 /* rcbuf flag: the buffer already holds a complete frame. */
 #define WS_FRAME_SEALED 1u
 
 /* Prepends a FIN text-frame header to b's payload, once (later calls do nothing). */
 void ws_frame_seal_text(rcbuf *b);
+
+/* A complete unmasked control frame (payload at most 125 bytes), sealed. NULL on failure. */
+rcbuf *ws_frame_control(uint8_t opcode, const uint8_t *payload, size_t len);
 
 /* One buffer holding n messages, each as its own sealed text frame, in order: sent to many
  * connections, it costs each of them one iovec instead of n. The result is sealed, tagged with

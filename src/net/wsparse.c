@@ -180,10 +180,12 @@ size_t ws_parser_feed(ws_parser *p, const uint8_t *data, size_t len, ws_event_cb
             p->in_payload = 1;
         }
         size_t take = p->remaining < len - pos ? (size_t)p->remaining : len - pos;
-        uint8_t *dst = p->opcode >= OP_CLOSE ? p->control + p->control_len
-                                             : p->buffer + p->buffer_len;
-        for (size_t i = 0; i < take; i++)
-            dst[i] = data[pos + i] ^ p->mask[(p->frame_pos + i) & 3];
+        if (take > 0) { /* (an empty frame may have no buffer at all) */
+            uint8_t *dst = p->opcode >= OP_CLOSE ? p->control + p->control_len
+                                                 : p->buffer + p->buffer_len;
+            for (size_t i = 0; i < take; i++)
+                dst[i] = data[pos + i] ^ p->mask[(p->frame_pos + i) & 3];
+        }
         if (p->opcode >= OP_CLOSE)
             p->control_len = (uint8_t)(p->control_len + take);
         else

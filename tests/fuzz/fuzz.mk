@@ -19,7 +19,7 @@ FUZZ_OBJ = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
 # What each target links, beyond its own source. fuzz_session swaps argon2id for fast_auth.c
 # (same contract, same asynchrony) so that the fuzzer spends its time in the session.
 FUZZ_LIB_http    := src/net/http.c src/core/rcbuf.c
-FUZZ_LIB_ws      := src/core/utf8.c
+FUZZ_LIB_ws      := src/net/wsparse.c src/core/utf8.c
 FUZZ_LIB_packet  := src/proto/packet.c src/proto/validate.c src/proto/jsonw.c src/core/utf8.c \
                     src/core/rcbuf.c
 FUZZ_LIB_session := $(filter-out src/game/auth.c src/server/% src/net/%,$(LIB_SRC)) \

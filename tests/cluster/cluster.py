@@ -1,0 +1,138 @@
+"""Cluster test and benchmark support: throwaway Redis and PostgreSQL servers on loopback, and
+cmmo nodes that share them.
+
+Everything runs from Debian's packages, on free ports, in temporary directories, started and
+stopped here: never a system service. The WebSocket client is tests/integration/harness.py's.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+
+import harness  # noqa: E402  (the integration suite's client and server helpers)
+
+REDIS_SERVER = os.environ.get("CMMO_REDIS_SERVER", "/usr/bin/redis-server")
+PG_SH = os.path.join(REPO, "tests", "support", "pg.sh")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Redis:
+    """A redis-server on a free loopback port, no persistence, in its own directory."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="cmmo-redis-")
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        if not os.path.exists(REDIS_SERVER):
+            raise RuntimeError("%s is missing (scripts/install-deps.sh installs redis-server)"
+                               % REDIS_SERVER)
+        for _ in range(5):
+            self.port = free_port()
+            log = open(os.path.join(self.dir, "redis.log"), "ab")
+            self.proc = subprocess.Popen(
+                [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--daemonize", "no", "--dir", self.dir],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=harness._die_with_parent)
+            log.close()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    if self.command("PING") == "+PONG":
+                        return self
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            self.stop()
+        raise RuntimeError("redis-server did not start; log in %s" % self.dir)
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def command(self, *args):
+        """One command over RESP; returns the first reply line (enough for tests)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            msg = "*%d\r\n" % len(args) + "".join(
+                "$%d\r\n%s\r\n" % (len(a.encode()), a) for a in map(str, args))
+            s.sendall(msg.encode())
+            data = b""
+            while b"\r\n" not in data:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            line, _, rest = data.partition(b"\r\n")
+            line = line.decode()
+            if line.startswith("$") and line != "$-1":
+                n = int(line[1:])
+                while len(rest) < n + 2:
+                    rest += s.recv(65536)
+                return rest[:n].decode("utf-8", "replace")
+            return line
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Postgres:
+    """tests/support/pg.sh: a throwaway PostgreSQL server."""
+
+    def __init__(self):
+        self.url = None
+        self.dir = None
+
+    def start(self):
+        out = subprocess.run([PG_SH, "start"], capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError("pg.sh start failed: %s" % out.stderr[-2000:])
+        self.url = out.stdout.strip().splitlines()[-1]
+        for line in out.stderr.splitlines():
+            if "started in" in line:
+                self.dir = line.split("started in", 1)[1].strip()
+        return self
+
+    def cleanup(self):
+        if self.dir:
+            subprocess.run([PG_SH, "stop", self.dir], capture_output=True, timeout=60)
+            self.dir = None
+
+
+class Node(harness.Server):
+    """A cmmo node of the cluster: the shared database, the shared Redis, its own port."""
+
+    def __init__(self, db_url, redis_url, node_id, extra_args=(), log_level="debug"):
+        super().__init__(log_level=log_level, extra_args=extra_args)
+        self.db_url = db_url
+        self.redis_url = redis_url
+        self.node_id = node_id
+
+    def args(self):
+        a = super().args()
+        i = a.index("--db")
+        a[i + 1] = self.db_url
+        return a + ["--redis", self.redis_url, "--node-id", self.node_id]

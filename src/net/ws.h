@@ -1,7 +1,8 @@
 /*
- * ws: server-side WebSocket framing that wslay does not do for us: sealing an outgoing text
- * message into a frame in place. Server frames are never masked (RFC 6455 5.1), so one sealed
- * frame is byte-identical for every recipient and can be shared.
+ * ws: server-side WebSocket framing of outgoing messages: sealing a text message into a frame
+ * in place, control frames, and packing many messages into one buffer. Server frames are never
+ * masked (RFC 6455 5.1), so one sealed frame is byte-identical for every recipient and can be
+ * shared. (Incoming frames: wsparse.)
  */
 #ifndef CMMO_WS_H
 #define CMMO_WS_H

@@ -146,7 +146,7 @@ def ws_seeds():
         b"".join(frame(1, pkt("Target", i, i)) for i in range(80)),
     ]
     for s in streams:
-        for ctl in ((0, 0, 0), (1, 1, 1), (5, 3, 0), (0, 64, 1)):
+        for ctl in ((0, 0), (1, 1), (5, 3), (0, 64)):  # read size, pause every N messages
             put("ws", bytes(ctl) + s)
 
 

@@ -82,3 +82,33 @@ out:
     close(fd);
     return result;
 }
+
+static void http_work(uv_work_t *w)
+{
+    struct bench_http_request *req = w->data;
+    req->result = bench_http_get_json(req->host, req->port, req->path);
+}
+
+static void http_after(uv_work_t *w, int status)
+{
+    struct bench_http_request *req = w->data;
+    if (status != 0) {
+        json_decref(req->result);
+        req->result = NULL;
+    }
+    req->done(req);
+}
+
+int bench_http_get_json_async(uv_loop_t *loop, struct bench_http_request *req, const char *host,
+                              int port, const char *path,
+                              void (*done)(struct bench_http_request *req), void *user)
+{
+    memset(req, 0, sizeof(*req));
+    snprintf(req->host, sizeof(req->host), "%s", host);
+    snprintf(req->path, sizeof(req->path), "%s", path);
+    req->port = port;
+    req->done = done;
+    req->user = user;
+    req->work.data = req;
+    return uv_queue_work(loop, &req->work, http_work, http_after);
+}

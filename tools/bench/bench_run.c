@@ -102,6 +102,7 @@ struct bench {
     uint64_t t_begin, t_ramp, t_spread, t_warm_end, t_window, t_window_end, t_drain_end;
     uint64_t t_storm, hard_deadline, next_sample, next_progress;
     uint64_t last_tick;
+    struct bench_http_request stats_reset, stats_end;
     int storm_started;
     struct bench_proc_sample last_sample;
 };
@@ -609,12 +610,30 @@ static void sample_server(struct bench *b, struct bench_proc_sample *s, uint64_t
         b->r->server_rss_max_kb = s->rss_kb;
 }
 
+static void on_stats_reset(struct bench_http_request *req)
+{
+    struct bench *b = req->user;
+    if (!req->result) progress(b, "GET /stats?reset=1 failed: tick figures cover the whole run");
+    json_decref(req->result);
+    req->result = NULL;
+}
+
+static void on_stats_end(struct bench_http_request *req)
+{
+    struct bench *b = req->user;
+    if (!req->result) progress(b, "GET /stats failed: no tick figures for this run");
+    b->r->stats_end = req->result; /* the results own it now */
+    req->result = NULL;
+}
+
 static void open_window(struct bench *b)
 {
     struct bench_results *r = b->r;
-    json_t *reset = bench_http_get_json(b->opts->host, b->opts->port, "/stats?reset=1");
-    if (!reset) progress(b, "GET /stats?reset=1 failed: no tick figures for this run");
-    json_decref(reset);
+    /* The reset lands a few ms after the window opens: at most one tick of warm-up in the
+     * server's figures, against a loop that never blocks. */
+    if (bench_http_get_json_async(&b->loop, &b->stats_reset, b->opts->host, b->opts->port,
+                                  "/stats?reset=1", on_stats_reset, b) != 0)
+        progress(b, "cannot start GET /stats?reset=1");
     uint64_t now = uv_hrtime();
     b->t_window = now;
     b->t_window_end = now + (uint64_t)(b->opts->duration_s * NS_PER_S);
@@ -645,7 +664,9 @@ static void close_window(struct bench *b, uint64_t now)
     bench_proc_sample(0, now, &r->self_window_end);
     bench_proc_cpus_sample(&r->cpus_window_end);
     r->server_cpu_percent = bench_proc_cpu_percent(&r->server_window_start, &r->server_window_end);
-    r->stats_end = bench_http_get_json(b->opts->host, b->opts->port, "/stats");
+    if (bench_http_get_json_async(&b->loop, &b->stats_end, b->opts->host, b->opts->port, "/stats",
+                                  on_stats_end, b) != 0)
+        progress(b, "cannot start GET /stats");
     r->window_s = (double)(now - b->t_window) / NS_PER_S;
     uint64_t bytes = 0, frames = 0, deltas = 0;
     uint32_t counted = 0;

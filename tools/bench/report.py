@@ -377,7 +377,8 @@ def commands_section(runs):
            "process id; the values below are those of the recorded runs.", "", "```"]
     for r in runs:
         cmds = r.get("commands") or {}
-        out.append(f"# {r.get('label') or r['_file']}")
+        commit = f" (commit {r['git_commit']})" if r.get("git_commit") else ""
+        out.append(f"# {r.get('label') or r['_file']}{commit}")
         if cmds.get("server"):
             out.append(cmds["server"])
         if cmds.get("bench"):
@@ -399,7 +400,8 @@ def markdown(runs, mach):
         f"- CPU: {mach.get('cpu_model', 'unknown')}, `nproc` = {mach.get('nproc', '?')}"
         + (" (virtual machine)" if mach.get("hypervisor") == "yes" else ""),
         f"- Memory: {fmt(mach.get('memory_mb'))} MiB; kernel {mach.get('kernel', '?')}",
-        f"- Commit {mach.get('git_commit', '?')}, run {mach.get('date', '?')}",
+        f"- Commit {mach.get('git_commit', '?')}, run {mach.get('date', '?')} (each run's own commit "
+        "is in the commands at the end)",
         "- The server (`build/cmmo-server`, release build) is pinned to CPU 0 with `taskset -c 0`, "
         "the benchmark to CPU 1 with `taskset -c 1`; both talk over loopback.",
         "",

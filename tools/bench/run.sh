@@ -51,9 +51,16 @@ else
   CROWDED_DURATION=30 OPEN_PLAYERS=5000 OPEN_DURATION=60 STORM_BASE=200 STORM_LOGINS=1000
   STORM_DURATION=45 MEMORY_PLAYERS=5000
 fi
-ACCOUNTS=$MEMORY_PLAYERS
-[ "$OPEN_PLAYERS" -gt "$ACCOUNTS" ] && ACCOUNTS=$OPEN_PLAYERS
-[ $((STORM_BASE + STORM_LOGINS)) -gt "$ACCOUNTS" ] && ACCOUNTS=$((STORM_BASE + STORM_LOGINS))
+# Accounts to register: as many as the largest selected workload logs in.
+ACCOUNTS=0
+for w in $WORKLOADS; do
+  case "$w" in
+  crowded) for n in $CROWDED_PLAYERS; do [ "$n" -gt "$ACCOUNTS" ] && ACCOUNTS=$n; done ;;
+  storm) [ $((STORM_BASE + STORM_LOGINS)) -gt "$ACCOUNTS" ] && ACCOUNTS=$((STORM_BASE + STORM_LOGINS)) ;;
+  memory) [ "$MEMORY_PLAYERS" -gt "$ACCOUNTS" ] && ACCOUNTS=$MEMORY_PLAYERS ;;
+  open) [ "$OPEN_PLAYERS" -gt "$ACCOUNTS" ] && ACCOUNTS=$OPEN_PLAYERS ;;
+  esac
+done
 
 tmp=$(mktemp -d /tmp/cmmo-bench.XXXXXX)
 SERVER_PID= PORT=
@@ -126,6 +133,12 @@ src, dst, workload, server_cmd, bench_cmd = sys.argv[1:6]
 r = json.load(open(src))
 r["workload"] = workload
 r["commands"] = {"server": server_cmd, "bench": bench_cmd}
+try:
+    import subprocess
+    r["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                     text=True, timeout=10).stdout.strip()
+except Exception:
+    pass
 json.dump(r, open(dst, "w"), indent=2)
 EOF
 }
@@ -141,7 +154,14 @@ register_accounts() { # DB N
 }
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json
+# Replace only the results of the workloads run now, so one can be re-run on its own.
+rm -f "$OUT"/setup-*.json
+for w in $WORKLOADS; do
+  case "$w" in
+  open) rm -f "$OUT"/open-world*.json ;;
+  *) rm -f "$OUT/$w"-*.json ;;
+  esac
+done
 "$PY" tools/bench/report.py machine >"$OUT/machine.json.tmp" && mv "$OUT/machine.json.tmp" "$OUT/machine.json"
 
 DB="$tmp/tutorial.db"

@@ -270,6 +270,16 @@ def open_section(runs):
     out.append(row_common(rs))
     out.append("")
     out.append(f"Run ended: {', '.join(sorted(set(r.get('stop_reason', '?') for r in rs)))}.")
+    unfinished = median(rs, "ramp", "spread_unfinished")
+    if unfinished:
+        out += ["", f"**The spread did not complete**: {fmt(unfinished)} of {fmt(median(rs, 'ramp', 'logged_in'))} "
+                "players had not reached their grid point when the spread timed out, so these figures "
+                "describe a crowd around the spawn point (0, 0), not an evenly spread world. New "
+                "accounts all spawn at (0, 0); the server moves them at most 70 px per tick it "
+                "actually runs."]
+    if any(get(r, "server", "tick_ms") is None for r in rs):
+        out += ["", "The server did not answer `GET /stats` within 5 s at the end of the window, so "
+                "there are no tick figures."]
     return out + [""]
 
 

@@ -12,7 +12,7 @@ ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Every module under src/ except the entry point; the server, the tests and the tools link these.
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/net/*.c src/proto/*.c src/game/*.c src/store/*.c src/server/*.c))
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/net/*.c src/proto/*.c src/game/*.c src/store/*.c src/cluster/*.c src/server/*.c))
 LIB_SRC  := $(filter-out src/server/main.c,$(LIB_SRC))
 MAIN_SRC := src/server/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -79,6 +79,7 @@ bench: deps build
 -include tests/fuzz/fuzz.mk
 -include tools/admin/admin.mk
 -include deploy/install.mk
+-include tools/bench/cluster.mk
 
 fmt:
 	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(UNIT_SRC) $(BENCH_SRC) $(wildcard src/*/*.h tests/unit/*.h tools/bench/*.h)

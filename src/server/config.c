@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include "cluster/cluster.h"
 #include "store/store.h"
 
 #include <ctype.h>
@@ -30,6 +31,10 @@ static const char usage[] =
     "  --allowed-origins L comma-separated Origins allowed to open a WebSocket (browsers\n"
     "                      send one; requests without Origin are allowed)\n"
     "                                                           CMMO_ALLOWED_ORIGINS (any)\n"
+    "  --redis URL         redis://HOST:PORT: join a cluster of nodes sharing the world\n"
+    "                      (docs/SCALING.md)                    CMMO_REDIS     (none)\n"
+    "  --node-id NAME      this node's name in the cluster, unique, [A-Za-z0-9._:-]{1,64}\n"
+    "                                                           CMMO_NODE_ID   (HOSTNAME:PORT)\n"
     "  --log-level L       debug, info, warn or error           CMMO_LOG_LEVEL (info)\n"
     "  --log-format F      text (key=value) or json             CMMO_LOG_FORMAT (text)\n"
     "  --log-file PATH     append logs here instead of stderr   CMMO_LOG_FILE  (stderr)\n"
@@ -87,6 +92,34 @@ STRING_OPTION(tls_key, 1, "a PEM private key file")
 STRING_OPTION(admin_socket, 1, "a socket path")
 STRING_OPTION(log_file, 1, "a file path")
 STRING_OPTION(allowed_origins, 1, "comma-separated origins like https://example.com")
+
+static int apply_redis(config *c, const char *v, char *err, size_t n)
+{
+    if ((*v && !cluster_url_valid(v)) || copy_string(c->redis, sizeof c->redis, v, 1) != 0) {
+        snprintf(err, n, "expected redis://HOST:PORT, got '%.200s'", v);
+        return -1;
+    }
+    return 0;
+}
+
+static void show_redis(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", c->redis);
+}
+
+static int apply_node_id(config *c, const char *v, char *err, size_t n)
+{
+    if ((*v && !cluster_node_id_valid(v)) || copy_string(c->node_id, sizeof c->node_id, v, 1) != 0) {
+        snprintf(err, n, "expected 1 to 64 of A-Z a-z 0-9 . _ : -, got '%.200s'", v);
+        return -1;
+    }
+    return 0;
+}
+
+static void show_node_id(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", c->node_id);
+}
 
 static int apply_db(config *c, const char *v, char *err, size_t n)
 {
@@ -219,6 +252,8 @@ static const option_def options[] = {
     {"tls-key", "CMMO_TLS_KEY", apply_tls_key, show_tls_key},
     {"admin-socket", "CMMO_ADMIN_SOCKET", apply_admin_socket, show_admin_socket},
     {"allowed-origins", "CMMO_ALLOWED_ORIGINS", apply_allowed_origins, show_allowed_origins},
+    {"redis", "CMMO_REDIS", apply_redis, show_redis},
+    {"node-id", "CMMO_NODE_ID", apply_node_id, show_node_id},
     {"log-level", "CMMO_LOG_LEVEL", apply_log_level, show_log_level},
     {"log-format", "CMMO_LOG_FORMAT", apply_log_format, show_log_format},
     {"log-file", "CMMO_LOG_FILE", apply_log_file, show_log_file},

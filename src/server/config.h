@@ -29,6 +29,8 @@ typedef struct config {
     char tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX]; /* empty: no TLS */
     char admin_socket[CONFIG_PATH_MAX];                       /* empty: no admin channel */
     char allowed_origins[CONFIG_PATH_MAX];                    /* empty: any Origin */
+    char redis[CONFIG_PATH_MAX]; /* redis://HOST:PORT: join a cluster (docs/SCALING.md); empty: alone */
+    char node_id[CONFIG_PATH_MAX]; /* this node's name in the cluster; empty: HOSTNAME:PORT */
     char config_file[CONFIG_PATH_MAX];
     int print_config;
     /* Where each option's value came from, by option index (see config_describe). */

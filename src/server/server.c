@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include "cluster/cluster.h"
 #include "core/log.h"
 #include "game/auth.h"
 #include "game/session.h"
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 /* Positions are written behind at most this often (and on leave and shutdown). */
@@ -37,6 +39,7 @@ typedef struct server {
     net *net;
     admin *admin; /* the operator socket, or NULL without --admin-socket */
     game *game;
+    cluster *cluster; /* NULL without --redis */
     store *store;
     auth *auth;
     uint64_t tick_period_ns;
@@ -227,6 +230,7 @@ static void run_tick(server *s)
 {
     uint64_t start = uv_hrtime();
     game_tick(s->game, start / 1000000);
+    if (s->cluster) cluster_tick(s->cluster, uv_now(&s->loop));
     net_flush(s->net);
     s->ticks++;
     if (s->ticks % (10 * (uint64_t)s->config->tick_hz) == 0) {
@@ -344,6 +348,23 @@ int server_run(const config *c)
         s->admin = admin_start(&s->loop, c->admin_socket, s->game);
         if (!s->admin) goto out;
     }
+    if (c->redis[0]) {
+        char node_id[CLUSTER_NODE_ID_MAX + 1], host[CLUSTER_NODE_ID_MAX - 6] = "node", tag[64];
+        if (c->node_id[0]) {
+            snprintf(node_id, sizeof node_id, "%.64s", c->node_id);
+        } else {
+            gethostname(host, sizeof host - 1);
+            host[sizeof host - 1] = 0;
+            for (char *p = host; *p; p++)
+                if (!cluster_node_id_valid((char[]){*p, 0})) *p = '-';
+            snprintf(node_id, sizeof node_id, "%.50s:%d", host, net_port(s->net));
+        }
+        snprintf(tag, sizeof tag, "%.0fx%.0fr%.0f", c->world_width, c->world_height,
+                 c->view_radius);
+        cluster_config cc = {.url = c->redis, .node_id = node_id, .world_tag = tag};
+        s->cluster = cluster_start(&s->loop, &cc, s->game);
+        if (!s->cluster) goto out;
+    }
 
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sigterm);
@@ -377,6 +398,8 @@ out:
      * callbacks refer to the game. */
     if (s->auth) auth_destroy(s->auth);
     if (s->store) store_close(s->store);
+    /* After the store: every position is committed before the claims are released. */
+    cluster_stop(s->cluster);
     if (s->game) game_destroy(s->game);
     if (s->net) net_destroy(s->net);
     uv_run(&s->loop, UV_RUN_DEFAULT); /* let closed handles finish */

@@ -19,6 +19,13 @@
 #define THROTTLE_WINDOW_MS 60000
 #define THROTTLE_LOCKOUT_MS 60000
 #define THROTTLE_ENTRIES 16384
+/* Registrations per address: each costs a hash and a database row. Ten a minute is more than a
+ * family behind one router needs; loopback (local tools; a local proxy passes the real address
+ * in X-Real-IP) is not counted. */
+#define THROTTLE_REGISTRATIONS 10
+/* Password checks waiting for a hashing thread before new ones are turned away: about ten
+ * seconds of work; past it a flood of Logins would only make every honest one wait longer. */
+#define AUTH_QUEUE_MAX 1000
 
 /* Flood control (token buckets, per connection). A Godot client sends a Target per click and a
  * Chat per line: far below these. A client over budget has its messages dropped; one that stays
@@ -79,7 +86,7 @@ struct game {
     store *store;
     auth *auth;
     world *world;
-    throttle *by_account, *by_address;
+    throttle *by_account, *by_address, *registrations;
     session *sessions;
     size_t session_count;
     size_t busy_count;
@@ -205,6 +212,12 @@ static void register_checked(void *user, int result, const store_account *accoun
     set_busy(s, 0);
 }
 
+static int peer_is_loopback(const char *peer)
+{
+    return strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
+           strncmp(peer, "::ffff:127.", 11) == 0;
+}
+
 static void on_register(session *s, const packet *p)
 {
     const char *why = validate_credentials(p->s0, p->s0_len, p->s1, p->s1_len);
@@ -214,6 +227,24 @@ static void on_register(session *s, const packet *p)
     if (!why && strcasecmp(p->s0, "Server") == 0) why = "This username is reserved";
     if (why) {
         deny(s, why);
+        return;
+    }
+    game *g = s->game;
+    uint64_t now = uv_now(g->loop);
+    if (!peer_is_loopback(s->peer)) {
+        uint64_t wait = throttle_wait_ms(g->registrations, s->peer, now);
+        if (wait > 0) {
+            char reason[96];
+            snprintf(reason, sizeof reason,
+                     "Too many registrations from your address, try again in %llu seconds",
+                     (unsigned long long)((wait + 999) / 1000));
+            deny(s, reason);
+            return;
+        }
+        throttle_fail(g->registrations, s->peer, now);
+    }
+    if (auth_pending(g->auth) >= AUTH_QUEUE_MAX) {
+        deny(s, "Server busy, try again");
         return;
     }
     memcpy(s->username, p->s0, p->s0_len + 1);
@@ -381,6 +412,10 @@ static void on_login(session *s, const packet *p)
         deny(s, reason);
         return;
     }
+    if (auth_pending(g->auth) >= AUTH_QUEUE_MAX) {
+        deny(s, "Server busy, try again");
+        return;
+    }
     memcpy(s->username, p->s0, p->s0_len + 1);
     memcpy(s->password, p->s1, p->s1_len);
     s->password_len = p->s1_len;
@@ -505,9 +540,11 @@ game *game_create(uv_loop_t *loop, const game_config *config, const game_link_op
     g->world = world_create(&wc);
     g->by_account = throttle_create(THROTTLE_ENTRIES, THROTTLE_ACCOUNT_FAILURES,
                                     THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
+    g->registrations = throttle_create(THROTTLE_ENTRIES, THROTTLE_REGISTRATIONS,
+                                       THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
     g->by_address = throttle_create(THROTTLE_ENTRIES, THROTTLE_ADDRESS_FAILURES,
                                     THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
-    if (!g->world || !g->by_account || !g->by_address) {
+    if (!g->world || !g->by_account || !g->by_address || !g->registrations) {
         game_destroy(g);
         return NULL;
     }
@@ -764,6 +801,7 @@ void game_destroy(game *g)
     world_destroy(g->world);
     throttle_destroy(g->by_account);
     throttle_destroy(g->by_address);
+    throttle_destroy(g->registrations);
     free(g->save_scratch);
     free(g);
 }

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { H_NONE, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_ORIGIN };
+enum { H_NONE, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_ORIGIN, H_REAL_IP };
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
@@ -44,6 +44,7 @@ static int header_kind(const char *field)
     if (strcmp(field, "sec-websocket-key") == 0) return H_WS_KEY;
     if (strcmp(field, "sec-websocket-version") == 0) return H_WS_VERSION;
     if (strcmp(field, "origin") == 0) return H_ORIGIN;
+    if (strcmp(field, "x-real-ip") == 0) return H_REAL_IP;
     return H_NONE;
 }
 
@@ -93,6 +94,9 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     }
     case H_ORIGIN:
         append(r->origin, &r->origin_len, sizeof r->origin, at, len);
+        break;
+    case H_REAL_IP:
+        append(r->real_ip, &r->real_ip_len, sizeof r->real_ip, at, len);
         break;
     }
     return 0;

@@ -35,6 +35,8 @@ typedef struct http_request {
     char ws_version[8];
     char origin[256];
     size_t origin_len;
+    char real_ip[64]; /* X-Real-IP, set by a reverse proxy */
+    size_t real_ip_len;
     char field[64]; /* the header name being read, lower-cased, truncated */
     size_t field_len;
     int connection_upgrade, upgrade_websocket;

@@ -94,6 +94,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_flush(net_conn *c);
 static void conn_process(net_conn *c, const uint8_t *data, size_t len);
 
+static int is_loopback(const char *peer)
+{
+    return strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
+           strncmp(peer, "::ffff:127.", 11) == 0;
+}
+
 /* ---------------------------------------------------------------- output */
 
 /* Appends b (taking over the caller's reference in every case) to c's queue. Returns 0, or -1
@@ -374,6 +380,19 @@ static void conn_ws_feed(net_conn *c, const uint8_t *data, size_t len)
 
 /* ---------------------------------------------------------------- HTTP */
 
+/* Behind a reverse proxy on this machine every player arrives from loopback; the proxy names
+ * the real client in X-Real-IP. Only a loopback peer is trusted to say so, and only with a
+ * well-formed address. */
+static void apply_real_ip(net_conn *c, const http_request *r)
+{
+    if (!r->real_ip_len || !is_loopback(c->peer)) return;
+    unsigned char addr[16];
+    if (uv_inet_pton(AF_INET, r->real_ip, addr) != 0 && uv_inet_pton(AF_INET6, r->real_ip, addr) != 0)
+        return;
+    if (r->real_ip_len >= sizeof c->peer) return;
+    memcpy(c->peer, r->real_ip, r->real_ip_len + 1);
+}
+
 static int origin_allowed(const net *n, const http_request *r)
 {
     const char *list = n->config.allowed_origins;
@@ -400,6 +419,7 @@ static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
         conn_flush(c);
         return;
     }
+    apply_real_ip(c, c->http);
     rcbuf *resp = http_websocket_accept(c->http, &status);
     if (!resp) {
         rcbuf *err = http_response_text(status, status == 426 ? "WebSocket version 13 only\n"
@@ -614,9 +634,7 @@ void net_conn_close(net_conn *c, uint16_t code, const char *reason)
 
 static int over_address_cap(net *n, const net_conn *c)
 {
-    if (strncmp(c->peer, "127.", 4) == 0 || strcmp(c->peer, "::1") == 0 ||
-        strncmp(c->peer, "::ffff:127.", 11) == 0)
-        return 0;
+    if (is_loopback(c->peer)) return 0;
     size_t same = 0;
     for (const net_conn *o = n->conns; o; o = o->next)
         if (!o->destroyed && strcmp(o->peer, c->peer) == 0) same++;

@@ -210,6 +210,50 @@ class Origins(ServerTestCase):
         await self.player("noorigin")  # the Godot client sends no Origin
 
 
+class BehindAProxy(ServerTestCase):
+    """A reverse proxy on this machine brings every player from 127.0.0.1 and names the real
+    client in X-Real-IP: throttling must count the real client, not the proxy."""
+
+    async def via_proxy(self, ip, label="px"):
+        return await self.client(label, extra_headers={"X-Real-IP": ip})
+
+    @async_test
+    async def test_registrations_are_limited_per_real_client_address(self):
+        a = await self.via_proxy("203.0.113.7")
+        for i in range(10):
+            n = unique_name("rp%d" % i)
+            self.assertEqual(await a.register(n, "pw-" + n, 0), {"a": "Ok"}, "registration %d" % i)
+        r = await a.register(unique_name("rp10"), "pw", 0)
+        self.assertEqual(r.get("a"), "Deny")
+        self.assertIn("Too many registrations", r.get("p0", ""))
+        b = await self.via_proxy("203.0.113.8")
+        n = unique_name("rpb")
+        self.assertEqual(await b.register(n, "pw-" + n, 0), {"a": "Ok"}, "another client is not held up")
+
+    @async_test
+    async def test_failed_logins_of_one_client_do_not_lock_out_the_others(self):
+        reg = await self.client("reg")
+        names = [unique_name("lp%d" % i) for i in range(6)]
+        for n in names:
+            self.assertEqual(await reg.register(n, "pw-" + n, 0), {"a": "Ok"})
+        attacker = await self.via_proxy("198.51.100.9", "attacker")
+        for n in names[:5]:
+            for i in range(4):
+                r = await attacker.login(n, "wrong-%d" % i)
+                self.assertEqual(r, {"a": "Deny", "p0": "Username or password incorrect"})
+        r = await attacker.login(names[5], "pw-" + names[5])
+        self.assertIn("Too many failed attempts", r.get("p0", ""), "the attacker's address is throttled")
+        honest = await self.via_proxy("198.51.100.10", "honest")
+        self.assertEqual(await honest.login(names[5], "pw-" + names[5]), {"a": "Ok"})
+
+    @async_test
+    async def test_a_malformed_x_real_ip_is_ignored(self):
+        c = await self.via_proxy("not-an-ip; DROP TABLE")
+        self.assertEqual(await c.login("nobody_here_x", "pw"),
+                         {"a": "Deny", "p0": "Username or password incorrect"})
+        self.assertNotIn("DROP TABLE", self.server.stderr_text())
+
+
 class ConfigFile(unittest.TestCase):
 
     def run_server(self, args, env=None, timeout=10):

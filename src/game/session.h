@@ -44,8 +44,8 @@ typedef struct game_config {
 
 /* Bound on queued client messages per session before reading pauses (see docs/PROTOCOL.md). */
 #define SESSION_QUEUE_SOFT 64
-/* Hard bound: what wslay may still deliver from bytes it already buffered after a pause (its
- * 4 KiB input buffer holds at most ~700 minimal frames). Past it, messages are dropped. */
+/* Hard bound, a second line of defence: the frame parser stops at a pause, so the soft bound
+ * normally holds. Past it, messages are dropped. */
 #define SESSION_QUEUE_HARD 1024
 
 /* Creates the game context. store and auth are borrowed and must outlive it. */

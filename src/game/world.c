@@ -68,8 +68,8 @@ struct world {
     world_actor **visible; /* per-viewer scratch: what it sees now */
     size_t visible_cap;
     rcbuf *tick_deltas;   /* every mover's delta of this tick, packed (everyone-sees-everyone) */
-    rcbuf **movers;       /* scratch for packing */
-    size_t movers_cap;
+    rcbuf **movers;       /* this tick's deltas (everyone-sees-everyone), joiners left out */
+    size_t movers_len, movers_cap;
     grid_cell *cells; /* NULL when view_radius is 0 */
     int cols, rows;
     double cell_size;
@@ -487,8 +487,8 @@ static void viewer_update_all(world *w, world_actor *v)
             send_to(w, v, w->tick_deltas);
             return;
         }
-        for (size_t i = 0; i < w->all_len; i++)
-            if (w->all[i]->moved) send_to(w, v, w->all[i]->delta);
+        for (size_t i = 0; i < w->movers_len; i++)
+            send_to(w, v, w->movers[i]);
         return;
     }
     /* Leaves first: one who left and came back within the tick is removed, then re-added. An
@@ -497,8 +497,8 @@ static void viewer_update_all(world *w, world_actor *v)
         if (!w->departed[i]->fresh) send_to(w, v, w->departed[i]->gone);
     for (size_t i = 0; i < w->joined_len; i++)
         if (!w->joined[i]->left && w->joined[i] != v) send_to(w, v, actor_full(w->joined[i]));
-    for (size_t i = 0; i < w->all_len; i++)
-        if (w->all[i]->moved && !w->all[i]->fresh) send_to(w, v, w->all[i]->delta);
+    for (size_t i = 0; i < w->movers_len; i++)
+        send_to(w, v, w->movers[i]);
 }
 
 /* Merges what viewer knows with what it sees now; sends enters, moves and leaves. */
@@ -576,12 +576,16 @@ void world_tick(world *w)
     }
     rcbuf_unref(w->tick_deltas);
     w->tick_deltas = NULL;
-    if (!w->cells && !w->membership_changed && w->config.pack &&
-        grow(&w->movers, &w->movers_cap, w->all_len, sizeof *w->movers) == 0) {
-        size_t n = 0;
+    w->movers_len = 0;
+    if (!w->cells && grow(&w->movers, &w->movers_cap, w->all_len, sizeof *w->movers) == 0) {
+        /* This tick's deltas, once, so that each viewer walks the movers, not the world: with
+         * thousands of idle players a per-viewer walk of everyone is N squared per tick. Those
+         * who joined this tick are left out: viewers get their full model instead. */
         for (size_t i = 0; i < w->all_len; i++)
-            if (w->all[i]->moved && w->all[i]->delta) w->movers[n++] = w->all[i]->delta;
-        if (n > 1) w->tick_deltas = w->config.pack(w->config.ctx, w->movers, n);
+            if (w->all[i]->moved && w->all[i]->delta && !w->all[i]->fresh)
+                w->movers[w->movers_len++] = w->all[i]->delta;
+        if (!w->membership_changed && w->config.pack && w->movers_len > 1)
+            w->tick_deltas = w->config.pack(w->config.ctx, w->movers, w->movers_len);
     }
     for (size_t i = 0; i < w->all_len; i++)
         if (!w->all[i]->remote) viewer_update(w, w->all[i]);

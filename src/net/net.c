@@ -47,6 +47,7 @@ struct net_conn {
     unsigned reading : 1;
     unsigned pinged : 1;  /* a ping is out since the last input */
     unsigned shut : 1;    /* our FIN is sent: only the peer's EOF is awaited */
+    rcbuf *pong;          /* the answer to the latest ping, sent with the next flush */
     uint64_t last_input_ms;
     void *owner;
     uint64_t since_ms; /* when the current state (HTTP, closing) began, for the sweep */
@@ -124,12 +125,17 @@ static int conn_enqueue(net_conn *c, rcbuf *b)
         c->next_dirty = c->net->dirty;
         c->net->dirty = c;
     }
-    if (c->queued_bytes + c->inflight_bytes > NET_OUTBOUND_MAX) {
+    /* What the kernel refused to take from earlier writes measures a reader that cannot keep
+     * up; this tick's own burst does not (a newcomer to a world of 5,000 is sent 5,000 models,
+     * over a megabyte, in one write that a healthy socket absorbs). */
+    size_t unsent = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+    size_t pending = unsent ? unsent + c->queued_bytes : 0; /* once the socket is full */
+    if (pending > NET_OUTBOUND_MAX || c->queued_bytes > NET_BURST_MAX) {
         /* It cannot keep up: drop it rather than buffer without bound. Shared deltas are only
          * correct if every frame arrives, so skipping some is not an option. */
         c->net->stats.slow_dropped++;
-        log_info("conn_slow_dropped", "peer=%s queued=%zu", c->peer,
-                 c->queued_bytes + c->inflight_bytes);
+        log_info("conn_slow_dropped", "peer=%s unsent=%zu queued=%zu", c->peer, unsent,
+                 c->queued_bytes);
         conn_destroy(c);
         return -1;
     }
@@ -245,6 +251,15 @@ static int conn_write_tls_output(net_conn *c)
 static void conn_flush(net_conn *c)
 {
     if (c->destroyed) return;
+    if (c->pong) {
+        rcbuf *pong = c->pong;
+        c->pong = NULL;
+        if (c->closing) {
+            rcbuf_unref(pong);
+        } else if (conn_enqueue(c, pong) != 0) {
+            return;
+        }
+    }
     if (c->queue_len == 0) {
         if (c->closing && c->writes_inflight == 0) conn_drained(c);
         return;
@@ -343,9 +358,23 @@ static int on_ws_event(void *user, const ws_event *ev)
             return 1;
         }
         return 0;
-    case WS_EVENT_PING:
-        conn_send_control(c, WS_OPCODE_PONG, ev->data, ev->len);
+    case WS_EVENT_PING: {
+        /* Only the latest ping is answered, once per flush (RFC 6455 5.5.3 allows it): a
+         * ping flood then costs one small pong per tick instead of a pong per ping. */
+        rcbuf *pong = ws_frame_control(WS_OPCODE_PONG, ev->data, ev->len);
+        if (!pong) {
+            conn_destroy(c);
+            return 1;
+        }
+        rcbuf_unref(c->pong);
+        c->pong = pong;
+        if (!c->dirty) {
+            c->dirty = 1;
+            c->next_dirty = c->net->dirty;
+            c->net->dirty = c;
+        }
         return 0;
+    }
     case WS_EVENT_PONG:
         return 0;
     case WS_EVENT_CLOSE:
@@ -583,6 +612,7 @@ static void on_closed(uv_handle_t *h)
     free(c->queue);
     free(c->held);
     free(c->http);
+    rcbuf_unref(c->pong);
     tls_conn_free(c->tls);
     ws_parser_free(&c->ws);
     if (c->prev)

@@ -194,9 +194,10 @@ class Flood(HostileCase):
         self.assertLess(rss_mib(self.server.proc.pid) - rss0, RSS_GROWTH_BOUND)
 
     @async_test
-    async def test_ping_flood_without_reading_is_dropped_at_the_outbound_bound(self):
+    async def test_ping_flood_without_reading_gets_coalesced_pongs(self):
         # Pings are answered by the WebSocket layer and are not messages, so the message budget
-        # does not see them; what bounds them is the outbound limit on the pongs.
+        # does not see them; the server answers only the latest ping once per flush (RFC 6455
+        # 5.5.3 allows it), so a flood of pings cannot make it write a flood of pongs.
         speaker, listener = await self.bystanders()
         loop = asyncio.get_running_loop()
         raw = await loop.run_in_executor(None, RawWebSocket, self.server.port)
@@ -227,8 +228,9 @@ class Flood(HostileCase):
         except (ConnectionResetError, socket.timeout):
             pass
         raw.close()
-        self.assertLess(got, 2 * OUTBOUND_MAX, "pongs kept coming: %d bytes" % got)
-        self.assertIn("conn_slow_dropped", self.server.stderr_text())
+        # 20,000 pings owe 2.5 MB of pongs one by one; coalesced, a few hundred at most arrive
+        # (one per tick while the flood lasts).
+        self.assertLess(got, 200 * 1024, "pongs kept coming: %d bytes" % got)
 
     @async_test
     async def test_registrations_of_one_name_racing_from_eight_connections_one_wins(self):

@@ -25,12 +25,14 @@ struct world_actor {
     rcbuf *delta;             /* this tick's movement delta, shared by all viewers */
     rcbuf *full;              /* full model at the current position (cached) */
     rcbuf *gone;              /* Disconnect(id), built when it leaves */
-    /* Actors this viewer has been sent, sorted by id. Only with a view radius: when everyone
+    /* Actors this viewer has been sent (in no order). Only with a view radius: when everyone
      * sees everyone the known set is the world itself, and storing it per viewer would cost
      * N squared pointers. */
     world_actor **known;
     size_t known_len, known_cap;
     int32_t cell;             /* grid cell index, -1 when not in the grid */
+    /* Marks for one viewer's update (world.stamp): in that viewer's known set, in its view. */
+    uint64_t known_mark, seen_mark;
     uint32_t cell_slot;       /* index in that cell's array */
     int32_t region;           /* the region last reported to the observer (local actors) */
     /* A remote actor's published positions not yet shown: it takes one per tick, as its owner
@@ -66,6 +68,7 @@ struct world {
     world_actor **scratch;  /* per-tick scratch for merging known sets */
     size_t scratch_cap;
     world_actor **visible; /* per-viewer scratch: what it sees now */
+    uint64_t stamp;        /* one per viewer update, for the actors' marks */
     size_t visible_cap;
     rcbuf *tick_deltas;   /* every mover's delta of this tick, packed (everyone-sees-everyone) */
     rcbuf **movers;       /* this tick's deltas (everyone-sees-everyone), joiners left out */
@@ -428,24 +431,13 @@ static void actor_step(world *w, world_actor *a)
     }
 }
 
-static int knows(const world_actor *viewer, int64_t id)
-{
-    size_t i = lower_bound(viewer->known, viewer->known_len, id);
-    return i < viewer->known_len && viewer->known[i]->id == id;
-}
-
-static int by_id(const void *a, const void *b)
-{
-    int64_t x = (*(world_actor *const *)a)->id, y = (*(world_actor *const *)b)->id;
-    return (x > y) - (x < y);
-}
-
-/* The one place that decides who can see whom, as a set sorted by id. Without a view radius it
- * is everyone (the tutorial's small map), which viewer_update_all handles without building the
- * set. With one, it is the actors within the radius, or
- * within the hysteresis radius for those the viewer already knows; the viewer always sees
- * itself. Cost: the 3 x 3 grid cells around the viewer. */
-static world_actor *const *world_visible(world *w, const world_actor *viewer, size_t *len)
+/* The one place that decides who can see whom. Without a view radius it is everyone (the
+ * tutorial's small map), which viewer_update_all handles without building the set. With one,
+ * it is the actors within the radius, or within the hysteresis radius for those the viewer
+ * already knows (their known_mark is the current stamp); the viewer always sees itself. Each is
+ * marked with the stamp as it is collected. Cost: the 3 x 3 grid cells around the viewer. */
+static world_actor *const *world_visible(world *w, const world_actor *viewer, uint64_t stamp,
+                                         size_t *len)
 {
     assert(w->cells); /* without a view radius everyone sees everyone: viewer_update_all */
     double r = w->config.view_radius, keep = r * HYSTERESIS;
@@ -460,12 +452,13 @@ static world_actor *const *world_visible(world *w, const world_actor *viewer, si
             for (uint32_t i = 0; i < c->len; i++) {
                 world_actor *a = c->actors[i];
                 double dx = a->x - viewer->x, dy = a->y - viewer->y, d2 = dx * dx + dy * dy;
-                if (d2 <= r * r || (d2 <= keep * keep && knows(viewer, a->id)))
+                if (d2 <= r * r || (d2 <= keep * keep && a->known_mark == stamp)) {
+                    a->seen_mark = stamp;
                     w->visible[n++] = a;
+                }
             }
         }
     }
-    qsort(w->visible, n, sizeof *w->visible, by_id);
     *len = n;
     return w->visible;
 }
@@ -501,46 +494,42 @@ static void viewer_update_all(world *w, world_actor *v)
         send_to(w, v, w->movers[i]);
 }
 
-/* Merges what viewer knows with what it sees now; sends enters, moves and leaves. */
+/* Compares what viewer knows with what it sees now, as Quake III's snapshots do, in linear time
+ * with marks instead of sorted sets: leaves first (one who left and came back within the tick is
+ * removed, then re-added), then enters (full model) and moves (the shared delta). */
 static void viewer_update(world *w, world_actor *v)
 {
     if (!w->cells) {
         viewer_update_all(w, v);
         return;
     }
+    uint64_t stamp = ++w->stamp;
+    for (size_t i = 0; i < v->known_len; i++)
+        v->known[i]->known_mark = stamp;
     size_t vis_len;
-    world_actor *const *vis = world_visible(w, v, &vis_len);
-    if (grow(&w->scratch, &w->scratch_cap, vis_len, sizeof *w->scratch) != 0) return;
-    size_t k = 0, s = 0, out = 0;
-    while (k < v->known_len || s < vis_len) {
-        world_actor *known = k < v->known_len ? v->known[k] : NULL;
-        world_actor *seen = s < vis_len ? vis[s] : NULL;
-        if (seen && (!known || seen->id < known->id)) {
-            send_to(w, v, actor_full(seen)); /* enters view */
-            w->scratch[out++] = seen;
-            s++;
-        } else if (known && (!seen || known->id < seen->id)) {
-            /* Left view (or the world): legacy clients only know Disconnect as a removal. */
-            if (known->gone) {
-                send_to(w, v, known->gone);
-            } else {
-                rcbuf *b = packet_encode_disconnect(known->id);
-                send_to(w, v, b);
-                rcbuf_unref(b);
-            }
-            k++;
+    world_actor *const *vis = world_visible(w, v, stamp, &vis_len);
+    for (size_t i = 0; i < v->known_len; i++) {
+        world_actor *known = v->known[i];
+        if (known->seen_mark == stamp) continue;
+        /* Left view (or the world): legacy clients only know Disconnect as a removal. */
+        if (known->gone) {
+            send_to(w, v, known->gone);
         } else {
-            /* Same id. If it is a new actor object (left and came back within one tick), the
-             * viewer still shows the old one: nothing to send but its movement. */
-            if (seen->moved) send_to(w, v, seen->delta);
-            w->scratch[out++] = seen;
-            k++;
-            s++;
+            rcbuf *b = packet_encode_disconnect(known->id);
+            send_to(w, v, b);
+            rcbuf_unref(b);
         }
     }
-    if (grow(&v->known, &v->known_cap, out, sizeof *v->known) != 0) return;
-    memcpy(v->known, w->scratch, out * sizeof *v->known);
-    v->known_len = out;
+    for (size_t i = 0; i < vis_len; i++) {
+        world_actor *seen = vis[i];
+        if (seen->known_mark != stamp)
+            send_to(w, v, actor_full(seen)); /* enters view */
+        else if (seen->moved)
+            send_to(w, v, seen->delta);
+    }
+    if (grow(&v->known, &v->known_cap, vis_len, sizeof *v->known) != 0) return;
+    memcpy(v->known, vis, vis_len * sizeof *v->known);
+    v->known_len = vis_len;
 }
 
 /* Tells the observer what local actors did this tick: leaves first (one who left and came back

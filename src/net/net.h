@@ -25,6 +25,9 @@ typedef struct net_conn net_conn;
 /* Bytes a connection may have queued and unsent before it is dropped as too slow: about 10 s of
  * a crowded map's traffic for a legacy client. */
 #define NET_OUTBOUND_MAX (1u << 20)
+/* Bytes one tick may queue for one connection: the join burst of a crowded world (about 250
+ * bytes per player already there) with room to spare, and a hard memory bound. */
+#define NET_BURST_MAX (16u << 20)
 
 /* on_message's answer: keep reading, or stop reading this socket until net_conn_resume. */
 enum { NET_CONTINUE = 0, NET_PAUSE = 1 };
@@ -72,7 +75,8 @@ int net_port(const net *n);
 void net_stop_listening(net *n);
 
 /* Queues a text message for c; seals the shared frame once. Takes its own reference. Does
- * nothing if c is closing. If c's unsent bytes pass NET_OUTBOUND_MAX, c is dropped. */
+ * nothing if c is closing. If the bytes the kernel refused from earlier writes pass
+ * NET_OUTBOUND_MAX (or one tick queues more than NET_BURST_MAX), c is dropped. */
 void net_conn_send(net_conn *c, rcbuf *message);
 
 /* Sends what every connection has queued: one socket write per connection. */

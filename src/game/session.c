@@ -1,5 +1,6 @@
 #include "game/session.h"
 
+#include "core/addr.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "game/throttle.h"
@@ -66,8 +67,8 @@ struct session {
     unsigned busy : 1;   /* waiting for auth or the store; the queue waits too */
     unsigned paused : 1; /* asked the connection to stop reading */
     bucket packets, chats;
-    world_actor *actor;  /* in PLAY */
-    queued *queue;       /* ring buffer of client messages */
+    world_actor *actor; /* in PLAY */
+    queued *queue;      /* ring buffer of client messages */
     uint32_t q_head, q_len, q_cap;
     char peer[48];
     /* The request being checked (Register or Login). */
@@ -212,12 +213,6 @@ static void register_checked(void *user, int result, const store_account *accoun
     set_busy(s, 0);
 }
 
-static int peer_is_loopback(const char *peer)
-{
-    return strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
-           strncmp(peer, "::ffff:127.", 11) == 0;
-}
-
 static void on_register(session *s, const packet *p)
 {
     const char *why = validate_credentials(p->s0, p->s0_len, p->s1, p->s1_len);
@@ -231,7 +226,7 @@ static void on_register(session *s, const packet *p)
     }
     game *g = s->game;
     uint64_t now = uv_now(g->loop);
-    if (!peer_is_loopback(s->peer)) {
+    if (!addr_is_loopback(s->peer)) {
         uint64_t wait = throttle_wait_ms(g->registrations, s->peer, now);
         if (wait > 0) {
             char reason[96];
@@ -435,8 +430,8 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
     packet *p = &g->scratch_packet;
     int rc = packet_decode((const char *)data, len, p);
     int login = s->state == SESSION_LOGIN;
-    int slot = rc == PACKET_E_MALFORMED || rc == PACKET_E_UNKNOWN_ACTION ? GAME_INVALID
-                                                                         : (int)p->action;
+    int slot =
+        rc == PACKET_E_MALFORMED || rc == PACKET_E_UNKNOWN_ACTION ? GAME_INVALID : (int)p->action;
     g->counters.packets_in[slot]++;
     g->counters.bytes_in[slot] += len;
     if (rc == PACKET_E_MALFORMED || rc == PACKET_E_UNKNOWN_ACTION) {
@@ -538,12 +533,12 @@ game *game_create(uv_loop_t *loop, const game_config *config, const game_link_op
         .ctx = g,
     };
     g->world = world_create(&wc);
-    g->by_account = throttle_create(THROTTLE_ENTRIES, THROTTLE_ACCOUNT_FAILURES,
-                                    THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
-    g->registrations = throttle_create(THROTTLE_ENTRIES, THROTTLE_REGISTRATIONS,
-                                       THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
-    g->by_address = throttle_create(THROTTLE_ENTRIES, THROTTLE_ADDRESS_FAILURES,
-                                    THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
+    g->by_account = throttle_create(THROTTLE_ENTRIES, THROTTLE_ACCOUNT_FAILURES, THROTTLE_WINDOW_MS,
+                                    THROTTLE_LOCKOUT_MS);
+    g->registrations = throttle_create(THROTTLE_ENTRIES, THROTTLE_REGISTRATIONS, THROTTLE_WINDOW_MS,
+                                       THROTTLE_LOCKOUT_MS);
+    g->by_address = throttle_create(THROTTLE_ENTRIES, THROTTLE_ADDRESS_FAILURES, THROTTLE_WINDOW_MS,
+                                    THROTTLE_LOCKOUT_MS);
     if (!g->world || !g->by_account || !g->by_address || !g->registrations) {
         game_destroy(g);
         return NULL;

@@ -1,5 +1,6 @@
 #include "net/net.h"
 
+#include "core/addr.h"
 #include "core/log.h"
 #include "net/http.h"
 #include "net/tls.h"
@@ -36,8 +37,8 @@ enum conn_state { CONN_HTTP, CONN_WS };
 struct net_conn {
     uv_tcp_t tcp;
     net *net;
-    net_conn *prev, *next;  /* every connection */
-    net_conn *next_dirty;   /* connections with queued output */
+    net_conn *prev, *next; /* every connection */
+    net_conn *next_dirty;  /* connections with queued output */
     enum conn_state state;
     unsigned dirty : 1;
     unsigned opened : 1;    /* on_open returned an owner; on_close is owed */
@@ -45,21 +46,21 @@ struct net_conn {
     unsigned destroyed : 1; /* uv_close called */
     unsigned paused : 1;    /* the owner asked to stop reading */
     unsigned reading : 1;
-    unsigned pinged : 1;  /* a ping is out since the last input */
-    unsigned shut : 1;    /* our FIN is sent: only the peer's EOF is awaited */
-    rcbuf *pong;          /* the answer to the latest ping, sent with the next flush */
+    unsigned pinged : 1; /* a ping is out since the last input */
+    unsigned shut : 1;   /* our FIN is sent: only the peer's EOF is awaited */
+    rcbuf *pong;         /* the answer to the latest ping, sent with the next flush */
     uint64_t last_input_ms;
     void *owner;
     uint64_t since_ms; /* when the current state (HTTP, closing) began, for the sweep */
     http_request *http;
-    tls_conn *tls; /* NULL for plain connections */
+    tls_conn *tls;        /* NULL for plain connections */
     unsigned sniffed : 1; /* the first byte decided between TLS and plain */
-    ws_parser ws; /* in CONN_WS: incoming frames */
-    uint8_t *held; /* unread input kept while paused */
+    ws_parser ws;         /* in CONN_WS: incoming frames */
+    uint8_t *held;        /* unread input kept while paused */
     size_t held_len;
     rcbuf **queue; /* frames waiting for the next flush */
     uint32_t queue_len, queue_cap;
-    size_t queued_bytes, inflight_bytes;
+    size_t queued_bytes;
     uint32_t writes_inflight;
     char peer[48];
 };
@@ -83,7 +84,6 @@ struct net {
 typedef struct write_req {
     uv_write_t req;
     net_conn *conn;
-    size_t bytes;
     uint32_t count;
     rcbuf *bufs[];
 } write_req;
@@ -94,12 +94,6 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_flush(net_conn *c);
 static void conn_process(net_conn *c, const uint8_t *data, size_t len);
-
-static int is_loopback(const char *peer)
-{
-    return strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
-           strncmp(peer, "::ffff:127.", 11) == 0;
-}
 
 /* ---------------------------------------------------------------- output */
 
@@ -189,7 +183,6 @@ static void on_write(uv_write_t *req, int status)
     net_conn *c = w->conn;
     for (uint32_t i = 0; i < w->count; i++)
         rcbuf_unref(w->bufs[i]);
-    c->inflight_bytes -= w->bytes;
     c->writes_inflight--;
     free(w);
     if (c->destroyed) return;
@@ -217,12 +210,10 @@ static int conn_write(net_conn *c, rcbuf **items, uint32_t n, size_t bytes)
     }
     w->conn = c;
     w->count = n;
-    w->bytes = bytes;
     for (uint32_t i = 0; i < n; i++) {
         w->bufs[i] = items[i];
         bufs[i] = uv_buf_init((char *)rcbuf_data(items[i]), (unsigned)items[i]->len);
     }
-    c->inflight_bytes += bytes;
     c->writes_inflight++;
     c->net->stats.writes++;
     c->net->stats.bytes_out += bytes;
@@ -232,7 +223,6 @@ static int conn_write(net_conn *c, rcbuf **items, uint32_t n, size_t bytes)
     if (rc < 0) {
         for (uint32_t i = 0; i < n; i++)
             rcbuf_unref(w->bufs[i]);
-        c->inflight_bytes -= bytes;
         c->writes_inflight--;
         free(w);
         conn_destroy(c);
@@ -351,9 +341,8 @@ static int on_ws_event(void *user, const ws_event *ev)
     if (c->destroyed || c->closing) return 1;
     switch (ev->type) {
     case WS_EVENT_MESSAGE:
-        if (c->opened &&
-            c->net->handlers.on_message(c->net->handlers.ctx, c->owner, ev->data, ev->len) ==
-                NET_PAUSE) {
+        if (c->opened && c->net->handlers.on_message(c->net->handlers.ctx, c->owner, ev->data,
+                                                     ev->len) == NET_PAUSE) {
             c->paused = 1;
             return 1;
         }
@@ -414,9 +403,10 @@ static void conn_ws_feed(net_conn *c, const uint8_t *data, size_t len)
  * well-formed address. */
 static void apply_real_ip(net_conn *c, const http_request *r)
 {
-    if (!r->real_ip_len || !is_loopback(c->peer)) return;
+    if (!r->real_ip_len || !addr_is_loopback(c->peer)) return;
     unsigned char addr[16];
-    if (uv_inet_pton(AF_INET, r->real_ip, addr) != 0 && uv_inet_pton(AF_INET6, r->real_ip, addr) != 0)
+    if (uv_inet_pton(AF_INET, r->real_ip, addr) != 0 &&
+        uv_inet_pton(AF_INET6, r->real_ip, addr) != 0)
         return;
     if (r->real_ip_len >= sizeof c->peer) return;
     memcpy(c->peer, r->real_ip, r->real_ip_len + 1);
@@ -428,9 +418,11 @@ static int origin_allowed(const net *n, const http_request *r)
     if (!list || !*list || r->origin_len == 0) return 1;
     size_t ol = r->origin_len;
     for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ',') p++;
+        while (*p == ' ' || *p == ',')
+            p++;
         const char *end = p;
-        while (*end && *end != ',' && *end != ' ') end++;
+        while (*end && *end != ',' && *end != ' ')
+            end++;
         if ((size_t)(end - p) == ol && strncasecmp(p, r->origin, ol) == 0) return 1;
         p = end;
     }
@@ -451,9 +443,8 @@ static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
     apply_real_ip(c, c->http);
     rcbuf *resp = http_websocket_accept(c->http, &status);
     if (!resp) {
-        rcbuf *err = http_response_text(status, status == 426 ? "WebSocket version 13 only\n"
-                                                               : "bad WebSocket handshake\n",
-                                        0);
+        rcbuf *err = http_response_text(
+            status, status == 426 ? "WebSocket version 13 only\n" : "bad WebSocket handshake\n", 0);
         if (err) conn_enqueue(c, err);
         c->closing = 1;
         conn_flush(c);
@@ -642,7 +633,8 @@ static void conn_destroy(net_conn *c)
     if (c->dirty) {
         /* Unlink from the dirty list so net_flush never sees a freed connection. */
         net_conn **p = &c->net->dirty;
-        while (*p && *p != c) p = &(*p)->next_dirty;
+        while (*p && *p != c)
+            p = &(*p)->next_dirty;
         if (*p) *p = c->next_dirty;
         c->dirty = 0;
     }
@@ -664,7 +656,7 @@ void net_conn_close(net_conn *c, uint16_t code, const char *reason)
 
 static int over_address_cap(net *n, const net_conn *c)
 {
-    if (is_loopback(c->peer)) return 0;
+    if (addr_is_loopback(c->peer)) return 0;
     size_t same = 0;
     for (const net_conn *o = n->conns; o; o = o->next)
         if (!o->destroyed && strcmp(o->peer, c->peer) == 0) same++;

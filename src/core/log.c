@@ -52,10 +52,12 @@ static size_t kv_to_json(const char *kv, char *out, size_t cap)
     } while (0)
     const char *p = kv;
     while (*p) {
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
         if (!*p) break;
         const char *key = p;
-        while (*p && *p != '=' && *p != ' ') p++;
+        while (*p && *p != '=' && *p != ' ')
+            p++;
         size_t klen = (size_t)(p - key);
         if (*p != '=') continue;
         p++;
@@ -64,11 +66,13 @@ static size_t kv_to_json(const char *kv, char *out, size_t cap)
         int quoted = *p == '"';
         if (quoted) {
             val = ++p;
-            while (*p && *p != '"') p++;
+            while (*p && *p != '"')
+                p++;
             vlen = (size_t)(p - val);
             if (*p) p++;
         } else {
-            while (*p && *p != ' ') p++;
+            while (*p && *p != ' ')
+                p++;
             vlen = (size_t)(p - val);
         }
         char *end;
@@ -82,7 +86,8 @@ static size_t kv_to_json(const char *kv, char *out, size_t cap)
         }
         PUT(',');
         PUT('"');
-        for (size_t i = 0; i < klen; i++) PUT(key[i]);
+        for (size_t i = 0; i < klen; i++)
+            PUT(key[i]);
         PUT('"');
         PUT(':');
         if (!number) PUT('"');

@@ -17,12 +17,12 @@
 
 typedef struct rcbuf {
     uint32_t refs;
-    uint16_t flags;  /* for the layer that prepends a header: set once it has done so */
-    uint16_t tag;    /* what the bytes are, set by their encoder (for counting); 0: unknown */
+    uint16_t flags;   /* for the layer that prepends a header: set once it has done so */
+    uint16_t tag;     /* what the bytes are, set by their encoder (for counting); 0: unknown */
     uint32_t packets; /* how many packets the bytes hold (1, or more for a packed batch) */
-    size_t start;    /* offset of the first byte of data in bytes[] */
-    size_t len;      /* bytes of data */
-    size_t capacity; /* bytes available after start */
+    size_t start;     /* offset of the first byte of data in bytes[] */
+    size_t len;       /* bytes of data */
+    size_t capacity;  /* bytes available after start */
     uint8_t bytes[];
 } rcbuf;
 

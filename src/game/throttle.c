@@ -28,7 +28,8 @@ throttle *throttle_create(size_t capacity, unsigned max_failures, uint64_t windo
                           uint64_t lockout_ms)
 {
     size_t n = 16;
-    while (n < capacity) n *= 2;
+    while (n < capacity)
+        n *= 2;
     throttle *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->slots = calloc(n, sizeof *t->slots);
@@ -63,7 +64,8 @@ static void normalize(const char *key, char *out)
 static size_t hash(const char *k)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211ull;
     return (size_t)h;
 }
 

@@ -16,25 +16,25 @@ struct world_actor {
     int avatar_id;
     double x, y, target_x, target_y;
     unsigned walking : 1;
-    unsigned moved : 1;       /* moved during the current tick */
-    unsigned save_dirty : 1;  /* moved since the last write-behind */
-    unsigned fresh : 1;       /* joined since the last tick: others have not been told yet */
-    unsigned left : 1;        /* out of the world, freed after the tick */
-    unsigned remote : 1;      /* played on another node of a cluster: no viewer, never saved */
-    void *viewer;             /* NULL once the actor has left, and always for a remote actor */
-    rcbuf *delta;             /* this tick's movement delta, shared by all viewers */
-    rcbuf *full;              /* full model at the current position (cached) */
-    rcbuf *gone;              /* Disconnect(id), built when it leaves */
+    unsigned moved : 1;      /* moved during the current tick */
+    unsigned save_dirty : 1; /* moved since the last write-behind */
+    unsigned fresh : 1;      /* joined since the last tick: others have not been told yet */
+    unsigned left : 1;       /* out of the world, freed after the tick */
+    unsigned remote : 1;     /* played on another node of a cluster: no viewer, never saved */
+    void *viewer;            /* NULL once the actor has left, and always for a remote actor */
+    rcbuf *delta;            /* this tick's movement delta, shared by all viewers */
+    rcbuf *full;             /* full model at the current position (cached) */
+    rcbuf *gone;             /* Disconnect(id), built when it leaves */
     /* Actors this viewer has been sent (in no order). Only with a view radius: when everyone
      * sees everyone the known set is the world itself, and storing it per viewer would cost
      * N squared pointers. */
     world_actor **known;
     size_t known_len, known_cap;
-    int32_t cell;             /* grid cell index, -1 when not in the grid */
+    int32_t cell; /* grid cell index, -1 when not in the grid */
     /* Marks for one viewer's update (world.stamp): in that viewer's known set, in its view. */
     uint64_t known_mark, seen_mark;
-    uint32_t cell_slot;       /* index in that cell's array */
-    int32_t region;           /* the region last reported to the observer (local actors) */
+    uint32_t cell_slot; /* index in that cell's array */
+    int32_t region;     /* the region last reported to the observer (local actors) */
     /* A remote actor's published positions not yet shown: it takes one per tick, as its owner
      * did, so that it walks as smoothly here as there. */
     double path[WORLD_REMOTE_PATH][2];
@@ -70,8 +70,8 @@ struct world {
     world_actor **visible; /* per-viewer scratch: what it sees now */
     uint64_t stamp;        /* one per viewer update, for the actors' marks */
     size_t visible_cap;
-    rcbuf *tick_deltas;   /* every mover's delta of this tick, packed (everyone-sees-everyone) */
-    rcbuf **movers;       /* this tick's deltas (everyone-sees-everyone), joiners left out */
+    rcbuf *tick_deltas; /* every mover's delta of this tick, packed (everyone-sees-everyone) */
+    rcbuf **movers;     /* this tick's deltas (everyone-sees-everyone), joiners left out */
     size_t movers_len, movers_cap;
     grid_cell *cells; /* NULL when view_radius is 0 */
     int cols, rows;
@@ -79,7 +79,7 @@ struct world {
     size_t remote_count;
     world_change_fn observer; /* NULL unless a cluster mirrors this world */
     void *observer_ctx;
-    int32_t *interest;  /* scratch for world_interest */
+    int32_t *interest; /* scratch for world_interest */
     size_t interest_cap;
 };
 
@@ -87,7 +87,8 @@ static int grow(void *array_ptr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return 0;
     size_t n = *cap ? *cap : 16;
-    while (n < need) n *= 2;
+    while (n < need)
+        n *= 2;
     void **arr = array_ptr;
     void *p = realloc(*arr, n * elem);
     if (!p) return -1;
@@ -349,7 +350,7 @@ void world_move_remote(world *w, world_actor *a, double x, double y)
         lx = last[0];
         ly = last[1];
     }
-    if (x == lx && y == ly) return; /* a keyframe of where it already is (or is going) */
+    if (x == lx && y == ly) return;         /* a keyframe of where it already is (or is going) */
     if (a->path_len == WORLD_REMOTE_PATH) { /* full: drop the oldest */
         a->path_head = (uint8_t)((a->path_head + 1) % WORLD_REMOTE_PATH);
         a->path_len--;

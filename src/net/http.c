@@ -54,11 +54,14 @@ static int has_token(const char *value, size_t len, const char *token)
     size_t tl = strlen(token);
     size_t i = 0;
     while (i < len) {
-        while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ',')) i++;
+        while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ','))
+            i++;
         size_t start = i;
-        while (i < len && value[i] != ',') i++;
+        while (i < len && value[i] != ',')
+            i++;
         size_t end = i;
-        while (end > start && (value[end - 1] == ' ' || value[end - 1] == '\t')) end--;
+        while (end > start && (value[end - 1] == ' ' || value[end - 1] == '\t'))
+            end--;
         if (end - start == tl && strncasecmp(value + start, token, tl) == 0) return 1;
     }
     return 0;
@@ -172,16 +175,26 @@ long http_request_feed(http_request *r, const char *data, size_t len)
 static const char *reason_phrase(int status)
 {
     switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 426:
+        return "Upgrade Required";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
     }
 }
 
@@ -318,8 +331,7 @@ rcbuf *http_serve_static(const http_request *r, const char *web_root)
         return http_response_text(400, "bad path\n", r->keep_alive);
     /* No segment may be "..": the path cannot climb out of the web root. Hidden files are not
      * served either. */
-    if (strstr(path, "/."))
-        return http_response_text(404, "not found\n", r->keep_alive);
+    if (strstr(path, "/.")) return http_response_text(404, "not found\n", r->keep_alive);
     if (path[strlen(path) - 1] == '/') strcat(path, "index.html");
     char full[4096 + HTTP_URL_MAX + 32];
     snprintf(full, sizeof full, "%s%s", web_root, path);

@@ -94,14 +94,14 @@ const char *net_conn_peer(const net_conn *c);
 
 /* Counters since start, for /metrics. */
 typedef struct net_stats {
-    uint64_t accepted, refused;     /* TCP connections; refused by the caps */
+    uint64_t accepted, refused; /* TCP connections; refused by the caps */
     uint64_t websockets_opened;
-    uint64_t bytes_in, bytes_out;   /* on the wire (TLS included) */
-    uint64_t writes;                /* socket writes (one per connection per flush) */
-    uint64_t slow_dropped;          /* dropped for passing NET_OUTBOUND_MAX */
-    uint64_t dead_dropped;          /* silent past the ping timeout */
-    uint64_t protocol_closes;       /* closed for an RFC 6455 violation */
-    size_t websockets;              /* open now */
+    uint64_t bytes_in, bytes_out; /* on the wire (TLS included) */
+    uint64_t writes;              /* socket writes (one per connection per flush) */
+    uint64_t slow_dropped;        /* dropped for passing NET_OUTBOUND_MAX */
+    uint64_t dead_dropped;        /* silent past the ping timeout */
+    uint64_t protocol_closes;     /* closed for an RFC 6455 violation */
+    size_t websockets;            /* open now */
 } net_stats;
 const net_stats *net_get_stats(const net *n);
 

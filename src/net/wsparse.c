@@ -59,7 +59,7 @@ static uint16_t check_start(ws_parser *p)
 {
     uint8_t b0 = p->header[0], b1 = p->header[1];
     uint8_t opcode = b0 & 0x0F, fin = b0 >> 7;
-    if (b0 & 0x70) return 1002; /* reserved bits: no extension was negotiated */
+    if (b0 & 0x70) return 1002;    /* reserved bits: no extension was negotiated */
     if (!(b1 & 0x80)) return 1002; /* clients must mask every frame */
     switch (opcode) {
     case OP_CONTINUATION:
@@ -72,7 +72,8 @@ static uint16_t check_start(ws_parser *p)
     case OP_CLOSE:
     case OP_PING:
     case OP_PONG:
-        if (!fin || (b1 & 0x7F) > WS_CONTROL_MAX) return 1002; /* control frames are small and whole */
+        if (!fin || (b1 & 0x7F) > WS_CONTROL_MAX)
+            return 1002; /* control frames are small and whole */
         break;
     default:
         return 1002; /* reserved opcode */
@@ -181,8 +182,8 @@ size_t ws_parser_feed(ws_parser *p, const uint8_t *data, size_t len, ws_event_cb
         }
         size_t take = p->remaining < len - pos ? (size_t)p->remaining : len - pos;
         if (take > 0) { /* (an empty frame may have no buffer at all) */
-            uint8_t *dst = p->opcode >= OP_CLOSE ? p->control + p->control_len
-                                                 : p->buffer + p->buffer_len;
+            uint8_t *dst =
+                p->opcode >= OP_CLOSE ? p->control + p->control_len : p->buffer + p->buffer_len;
             for (size_t i = 0; i < take; i++)
                 dst[i] = data[pos + i] ^ p->mask[(p->frame_pos + i) & 3];
         }

@@ -39,11 +39,11 @@ typedef struct ws_event {
 typedef int (*ws_event_cb)(void *user, const ws_event *event);
 
 typedef struct ws_parser {
-    uint8_t header[14];  /* the frame header being read */
-    uint8_t header_len;  /* bytes of it read so far */
-    uint8_t opcode;      /* current frame */
+    uint8_t header[14]; /* the frame header being read */
+    uint8_t header_len; /* bytes of it read so far */
+    uint8_t opcode;     /* current frame */
     uint8_t fin;
-    uint8_t done;        /* a close or an error was reported */
+    uint8_t done;           /* a close or an error was reported */
     uint8_t message_opcode; /* 1 or 2 while a data message is being assembled, else 0 */
     uint8_t mask[4];
     uint64_t remaining;  /* payload bytes of the current frame still to come */
@@ -53,7 +53,7 @@ typedef struct ws_parser {
     uint8_t *buffer;     /* the data message being assembled, NULL between messages */
     uint32_t buffer_len; /* bytes in buffer */
     uint32_t max_message;
-    uint8_t *control;    /* a control frame's payload (125 bytes), allocated on first use */
+    uint8_t *control; /* a control frame's payload (125 bytes), allocated on first use */
 } ws_parser;
 
 void ws_parser_init(ws_parser *p, uint32_t max_message);

@@ -17,7 +17,8 @@ static const char usage[] =
     "options (each also read from the environment variable shown, and from a config file):\n"
     "  --host ADDR         address to listen on                 CMMO_HOST      (0.0.0.0)\n"
     "  --port N            TCP port, 0 for any free port        CMMO_PORT      (8081)\n"
-    "  --db URL            store: sqlite:PATH or                CMMO_DB        (sqlite:data/cmmo.db)\n"
+    "  --db URL            store: sqlite:PATH or                CMMO_DB        "
+    "(sqlite:data/cmmo.db)\n"
     "                      postgres://USER:PASSWORD@HOST:PORT/DB\n"
     "  --web-root DIR      static files served over HTTP        CMMO_WEB_ROOT  (web)\n"
     "  --tick-hz N         world ticks per second, 1..120       CMMO_TICK_HZ   (20)\n"
@@ -71,18 +72,18 @@ static int copy_string(char *dst, size_t cap, const char *v, int allow_empty)
     return 0;
 }
 
-#define STRING_OPTION(field, allow_empty, what)                                                   \
-    static int apply_##field(config *c, const char *v, char *err, size_t n)                    \
-    {                                                                                          \
-        if (copy_string(c->field, sizeof c->field, v, allow_empty) != 0) {                     \
-            snprintf(err, n, "expected %s, got '%s'", what, v);                                \
-            return -1;                                                                         \
-        }                                                                                      \
-        return 0;                                                                              \
-    }                                                                                          \
-    static void show_##field(const config *c, char *out, size_t cap)                           \
-    {                                                                                          \
-        snprintf(out, cap, "%s", c->field);                                                    \
+#define STRING_OPTION(field, allow_empty, what)                                                    \
+    static int apply_##field(config *c, const char *v, char *err, size_t n)                        \
+    {                                                                                              \
+        if (copy_string(c->field, sizeof c->field, v, allow_empty) != 0) {                         \
+            snprintf(err, n, "expected %s, got '%s'", what, v);                                    \
+            return -1;                                                                             \
+        }                                                                                          \
+        return 0;                                                                                  \
+    }                                                                                              \
+    static void show_##field(const config *c, char *out, size_t cap)                               \
+    {                                                                                              \
+        snprintf(out, cap, "%s", c->field);                                                        \
     }
 
 STRING_OPTION(host, 0, "an IPv4 or IPv6 address")
@@ -109,7 +110,8 @@ static void show_redis(const config *c, char *out, size_t cap)
 
 static int apply_node_id(config *c, const char *v, char *err, size_t n)
 {
-    if ((*v && !cluster_node_id_valid(v)) || copy_string(c->node_id, sizeof c->node_id, v, 1) != 0) {
+    if ((*v && !cluster_node_id_valid(v)) ||
+        copy_string(c->node_id, sizeof c->node_id, v, 1) != 0) {
         snprintf(err, n, "expected 1 to 64 of A-Z a-z 0-9 . _ : -, got '%.200s'", v);
         return -1;
     }
@@ -126,8 +128,7 @@ static int apply_db(config *c, const char *v, char *err, size_t n)
     if (!store_url_valid(v) || copy_string(c->db, sizeof c->db, v, 0) != 0) {
         char shown[512];
         store_url_redact(v, shown, sizeof shown);
-        snprintf(err, n,
-                 "expected sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB, got '%s'",
+        snprintf(err, n, "expected sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB, got '%s'",
                  shown);
         return -1;
     }
@@ -273,8 +274,7 @@ static int apply(config *c, int i, const char *value, const char *source)
 {
     char err[512];
     if (options[i].apply(c, value, err, sizeof err) != 0) {
-        fprintf(stderr, "cmmo-server: setting '%s' (from %s): %s\n", options[i].name, source,
-                err);
+        fprintf(stderr, "cmmo-server: setting '%s' (from %s): %s\n", options[i].name, source, err);
         return -1;
     }
     snprintf(c->sources[i], sizeof c->sources[i], "%s", source);
@@ -283,9 +283,11 @@ static int apply(config *c, int i, const char *value, const char *source)
 
 static char *trim(char *s)
 {
-    while (isspace((unsigned char)*s)) s++;
+    while (isspace((unsigned char)*s))
+        s++;
     char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
     return s;
 }
 
@@ -308,7 +310,8 @@ static int load_file(config *c, const char *path)
         if (!*t) continue;
         size_t nlen = strcspn(t, " \t=");
         char *value = t + nlen;
-        while (*value == ' ' || *value == '\t' || *value == '=') value++;
+        while (*value == ' ' || *value == '\t' || *value == '=')
+            value++;
         int i = find_option(t, nlen);
         char source[CONFIG_PATH_MAX + 32];
         snprintf(source, sizeof source, "file %.4000s:%d", path, lineno);

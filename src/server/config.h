@@ -24,12 +24,13 @@ typedef struct config {
      * 600, about the half-diagonal of a 1024 x 600 view. */
     double view_radius;
     enum log_level log_level;
-    int log_json;                 /* --log-format json */
-    char log_file[CONFIG_PATH_MAX]; /* empty: stderr */
+    int log_json;                                             /* --log-format json */
+    char log_file[CONFIG_PATH_MAX];                           /* empty: stderr */
     char tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX]; /* empty: no TLS */
     char admin_socket[CONFIG_PATH_MAX];                       /* empty: no admin channel */
     char allowed_origins[CONFIG_PATH_MAX];                    /* empty: any Origin */
-    char redis[CONFIG_PATH_MAX]; /* redis://HOST:PORT: join a cluster (docs/SCALING.md); empty: alone */
+    char redis[CONFIG_PATH_MAX];   /* redis://HOST:PORT: join a cluster (docs/SCALING.md); empty:
+                                      alone */
     char node_id[CONFIG_PATH_MAX]; /* this node's name in the cluster; empty: HOSTNAME:PORT */
     char config_file[CONFIG_PATH_MAX];
     int print_config;

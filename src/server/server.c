@@ -47,8 +47,8 @@ typedef struct server {
     uint64_t ticks;
     uint64_t shutdown_started_ms;
     int shutting_down;
-    tickstats stats;    /* since the last /stats?reset=1 */
-    tickstats lifetime; /* since start, for /metrics */
+    tickstats stats;     /* since the last /stats?reset=1 */
+    tickstats lifetime;  /* since start, for /metrics */
     char metrics[32768]; /* /metrics body, rebuilt per request */
 } server;
 
@@ -74,7 +74,8 @@ static void on_close(void *ctx, void *owner)
 }
 
 /* Appends printf output to the metrics body. */
-static void metric(server *s, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void metric(server *s, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void metric(server *s, size_t *len, const char *fmt, ...)
 {
     if (*len >= sizeof s->metrics) return;
@@ -93,18 +94,17 @@ static rcbuf *metrics_page(server *s, int keep_alive)
     const net_stats *ns = net_get_stats(s->net);
     const game_counters *gc = game_get_counters(s->game);
 #define GAUGE(name, help, value)                                                                   \
-    metric(s, &n, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,             \
+    metric(s, &n, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,              \
            (unsigned long long)(value))
 #define COUNTER(name, help, value)                                                                 \
-    metric(s, &n, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,           \
+    metric(s, &n, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,            \
            (unsigned long long)(value))
     GAUGE("cmmo_connections", "Open TCP connections (HTTP and WebSocket).",
           net_connection_count(s->net));
     GAUGE("cmmo_websockets", "Open WebSocket connections.", ns->websockets);
     GAUGE("cmmo_players", "Players in the world.", game_player_count(s->game));
     COUNTER("cmmo_connections_accepted_total", "TCP connections accepted.", ns->accepted);
-    COUNTER("cmmo_connections_refused_total", "TCP connections refused by the caps.",
-            ns->refused);
+    COUNTER("cmmo_connections_refused_total", "TCP connections refused by the caps.", ns->refused);
     COUNTER("cmmo_network_bytes_in_total", "Bytes read from sockets.", ns->bytes_in);
     COUNTER("cmmo_network_bytes_out_total", "Bytes written to sockets.", ns->bytes_out);
     COUNTER("cmmo_socket_writes_total", "Socket writes (at most one per connection per tick).",
@@ -132,37 +132,40 @@ static rcbuf *metrics_page(server *s, int keep_alive)
                    game_action_label(a),
                    (unsigned long long)(d ? gc->bytes_out[a] : gc->bytes_in[a]));
     }
-    metric(s, &n, "# HELP cmmo_logins_total Login attempts by result.\n"
-                  "# TYPE cmmo_logins_total counter\n"
-                  "cmmo_logins_total{result=\"ok\"} %llu\n"
-                  "cmmo_logins_total{result=\"failed\"} %llu\n"
-                  "cmmo_logins_total{result=\"throttled\"} %llu\n",
+    metric(s, &n,
+           "# HELP cmmo_logins_total Login attempts by result.\n"
+           "# TYPE cmmo_logins_total counter\n"
+           "cmmo_logins_total{result=\"ok\"} %llu\n"
+           "cmmo_logins_total{result=\"failed\"} %llu\n"
+           "cmmo_logins_total{result=\"throttled\"} %llu\n",
            (unsigned long long)gc->logins_ok, (unsigned long long)gc->logins_failed,
            (unsigned long long)gc->logins_throttled);
     COUNTER("cmmo_registrations_total", "Accounts created.", gc->registrations);
-    metric(s, &n, "# HELP cmmo_rate_limited_total Messages dropped by the flood limits.\n"
-                  "# TYPE cmmo_rate_limited_total counter\n"
-                  "cmmo_rate_limited_total{kind=\"message\"} %llu\n"
-                  "cmmo_rate_limited_total{kind=\"chat\"} %llu\n",
+    metric(s, &n,
+           "# HELP cmmo_rate_limited_total Messages dropped by the flood limits.\n"
+           "# TYPE cmmo_rate_limited_total counter\n"
+           "cmmo_rate_limited_total{kind=\"message\"} %llu\n"
+           "cmmo_rate_limited_total{kind=\"chat\"} %llu\n",
            (unsigned long long)gc->rate_limited_messages,
            (unsigned long long)gc->rate_limited_chats);
     COUNTER("cmmo_flood_closes_total", "Connections closed with 1008 for flooding.",
             gc->flood_closes);
-    COUNTER("cmmo_store_batches_total", "Position batches written to the store.",
-            gc->save_batches);
+    COUNTER("cmmo_store_batches_total", "Position batches written to the store.", gc->save_batches);
     COUNTER("cmmo_store_positions_total", "Positions written to the store.", gc->positions_saved);
     COUNTER("cmmo_store_failures_total", "Failed store writes.", gc->save_failures);
-    metric(s, &n, "# HELP cmmo_store_batch_seconds Time from submitting a position batch to its "
-                  "commit.\n# TYPE cmmo_store_batch_seconds summary\n"
-                  "cmmo_store_batch_seconds_sum %.6f\ncmmo_store_batch_seconds_count %llu\n",
+    metric(s, &n,
+           "# HELP cmmo_store_batch_seconds Time from submitting a position batch to its "
+           "commit.\n# TYPE cmmo_store_batch_seconds summary\n"
+           "cmmo_store_batch_seconds_sum %.6f\ncmmo_store_batch_seconds_count %llu\n",
            (double)gc->save_latency_us_total / 1e6, (unsigned long long)gc->save_batches_done);
     static const double les[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25};
-    metric(s, &n, "# HELP cmmo_tick_duration_seconds Time spent in each tick.\n"
-                  "# TYPE cmmo_tick_duration_seconds histogram\n");
+    metric(s, &n,
+           "# HELP cmmo_tick_duration_seconds Time spent in each tick.\n"
+           "# TYPE cmmo_tick_duration_seconds histogram\n");
     for (size_t i = 0; i < sizeof les / sizeof les[0]; i++)
-        metric(s, &n, "cmmo_tick_duration_seconds_bucket{le=\"%g\"} %llu\n", les[i],
-               (unsigned long long)tickstats_count_upto(&s->lifetime,
-                                                        (uint64_t)(les[i] * 1e9 + 0.5)));
+        metric(
+            s, &n, "cmmo_tick_duration_seconds_bucket{le=\"%g\"} %llu\n", les[i],
+            (unsigned long long)tickstats_count_upto(&s->lifetime, (uint64_t)(les[i] * 1e9 + 0.5)));
     metric(s, &n,
            "cmmo_tick_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
            "cmmo_tick_duration_seconds_sum %.6f\ncmmo_tick_duration_seconds_count %llu\n",
@@ -170,8 +173,8 @@ static rcbuf *metrics_page(server *s, int keep_alive)
            (unsigned long long)s->lifetime.count);
 #undef GAUGE
 #undef COUNTER
-    return http_response(200, "text/plain; version=0.0.4; charset=utf-8", s->metrics, n,
-                         keep_alive, 0);
+    return http_response(200, "text/plain; version=0.0.4; charset=utf-8", s->metrics, n, keep_alive,
+                         0);
 }
 
 static rcbuf *on_http(void *ctx, const char *path, int reset, int keep_alive)
@@ -384,9 +387,10 @@ int server_run(const config *c)
 
     char db_shown[512];
     store_url_redact(c->db, db_shown, sizeof db_shown);
-    log_info("listening", "tls=%s host=%s port=%d db=%s web_root=%s tick_hz=%d world=%.0fx%.0f view_radius=%.0f",
-             c->tls_cert[0] ? "on" : "off", c->host, net_port(s->net), db_shown, c->web_root, c->tick_hz, c->world_width,
-             c->world_height, c->view_radius);
+    log_info("listening",
+             "tls=%s host=%s port=%d db=%s web_root=%s tick_hz=%d world=%.0fx%.0f view_radius=%.0f",
+             c->tls_cert[0] ? "on" : "off", c->host, net_port(s->net), db_shown, c->web_root,
+             c->tick_hz, c->world_width, c->world_height, c->view_radius);
     uv_run(&s->loop, UV_RUN_DEFAULT);
 
     /* Stopped: every position is saved, pending checks answered, the store drained. */

@@ -159,14 +159,14 @@ static void test_protocol_violations_close_with_1002(void **state)
     uint8_t buf[256];
     char big[126];
     memset(big, 'p', sizeof big);
-    expect_error(buf, frame(buf, 1, 1, "x", 1, 0, 0), 1002);           /* unmasked */
-    expect_error(buf, frame(buf, 1, 1, "x", 1, 1, 4), 1002);           /* RSV1 */
-    expect_error(buf, frame(buf, 1, 3, "x", 1, 1, 0), 1002);           /* reserved opcode */
-    expect_error(buf, frame(buf, 1, 0, "x", 1, 1, 0), 1002);           /* stray continuation */
-    expect_error(buf, frame(buf, 0, 9, "x", 1, 1, 0), 1002);           /* fragmented ping */
-    expect_error(buf, frame(buf, 1, 9, big, sizeof big, 1, 0), 1002);  /* ping over 125 */
-    expect_error(buf, frame(buf, 1, 8, "\x03", 1, 1, 0), 1002);        /* 1-byte close */
-    expect_error(buf, frame(buf, 1, 8, "\x03\xed", 2, 1, 0), 1002);    /* close code 1005 */
+    expect_error(buf, frame(buf, 1, 1, "x", 1, 0, 0), 1002);          /* unmasked */
+    expect_error(buf, frame(buf, 1, 1, "x", 1, 1, 4), 1002);          /* RSV1 */
+    expect_error(buf, frame(buf, 1, 3, "x", 1, 1, 0), 1002);          /* reserved opcode */
+    expect_error(buf, frame(buf, 1, 0, "x", 1, 1, 0), 1002);          /* stray continuation */
+    expect_error(buf, frame(buf, 0, 9, "x", 1, 1, 0), 1002);          /* fragmented ping */
+    expect_error(buf, frame(buf, 1, 9, big, sizeof big, 1, 0), 1002); /* ping over 125 */
+    expect_error(buf, frame(buf, 1, 8, "\x03", 1, 1, 0), 1002);       /* 1-byte close */
+    expect_error(buf, frame(buf, 1, 8, "\x03\xed", 2, 1, 0), 1002);   /* close code 1005 */
     size_t n = frame(buf, 0, 1, "a", 1, 1, 0);
     n += frame(buf + n, 1, 1, "b", 1, 1, 0); /* new message inside a fragmented one */
     expect_error(buf, n, 1002);
@@ -175,8 +175,8 @@ static void test_protocol_violations_close_with_1002(void **state)
 static void test_invalid_utf8_closes_with_1007(void **state)
 {
     uint8_t buf[64];
-    expect_error(buf, frame(buf, 1, 1, "\xc0\xaf", 2, 1, 0), 1007);      /* overlong */
-    expect_error(buf, frame(buf, 1, 8, "\x03\xe8\xff", 3, 1, 0), 1007);  /* close reason */
+    expect_error(buf, frame(buf, 1, 1, "\xc0\xaf", 2, 1, 0), 1007);     /* overlong */
+    expect_error(buf, frame(buf, 1, 8, "\x03\xe8\xff", 3, 1, 0), 1007); /* close reason */
     size_t n = frame(buf, 0, 1, "\xe2\x82", 2, 1, 0); /* a character split across fragments */
     n += frame(buf + n, 1, 0, "\xac", 1, 1, 0);
     ws_parser p;
@@ -209,7 +209,10 @@ static void test_message_over_the_limit_closes_with_1009(void **state)
 static void test_close_reports_code_and_reason_and_ends_the_stream(void **state)
 {
     uint8_t buf[64];
-    size_t n = frame(buf, 1, 8, "\x03\xe8" "bye", 5, 1, 0);
+    size_t n = frame(buf, 1, 8,
+                     "\x03\xe8"
+                     "bye",
+                     5, 1, 0);
     size_t close_len = n;
     n += frame(buf + n, 1, 1, "late", 4, 1, 0);
     ws_parser p;

@@ -1,5 +1,6 @@
 /* Unit tests for proto/jsonw: string escaping (ASCII-only output), doubles in the shortest
- * roundtrip form with a decimal point, integers, and overflow detection. */
+ * roundtrip form with a decimal point (the integer fast path against the printf/strtod one),
+ * integers, and overflow detection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 
 #include "proto/jsonw.h"
 
+#include <float.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -197,6 +200,235 @@ static void test_jsonw_double_reads_back_equal(void **state)
     }
 }
 
+/* ---- jsonw_double against the general case -------------------------------------------------
+ *
+ * jsonw_double prints most doubles from exact integer arithmetic. The text must stay what the
+ * printf/strtod version wrote, byte for byte (clients and tests compare strings), so these tests
+ * keep a private copy of that version and compare the two on about a million and a half values
+ * and their negatives: of each kind the server meets, and of every kind at the edges of the
+ * integer path's range. */
+
+/* jsonw_double before the exact path, kept verbatim apart from writing into out: whole
+ * thousandths from an integer, everything else the shortest of printf's 15, 16 or 17 significant
+ * digits that strtod reads back. */
+static int reference_millis(char *out, double v)
+{
+    if (!(fabs(v) < 1e12)) return 0;
+    double m = nearbyint(v * 1000.0);
+    if (m / 1000.0 != v) return 0;
+    long long q = (long long)m;
+    char num[40];
+    char *p = num + sizeof num;
+    int negative = q < 0;
+    unsigned long long u = negative ? (unsigned long long)(-q) : (unsigned long long)q;
+    unsigned frac = (unsigned)(u % 1000);
+    u /= 1000;
+    if (frac == 0) {
+        *--p = '0';
+    } else {
+        int digits = 3;
+        while (frac % 10 == 0) {
+            frac /= 10;
+            digits--;
+        }
+        for (int i = 0; i < digits; i++) {
+            *--p = (char)('0' + frac % 10);
+            frac /= 10;
+        }
+    }
+    *--p = '.';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (negative) *--p = '-';
+    size_t n = (size_t)(num + sizeof num - p);
+    memcpy(out, p, n);
+    out[n] = 0;
+    return 1;
+}
+
+static void reference_double(char out[64], double v)
+{
+    char num[40];
+    if (!isfinite(v)) v = 0.0;
+    if (reference_millis(out, v)) return;
+    int n = 0;
+    for (int digits = 15; digits <= 17; digits++) {
+        n = snprintf(num, sizeof num, "%.*g", digits, v);
+        if (strtod(num, NULL) == v) break;
+    }
+    if (!strpbrk(num, ".eEn")) {
+        num[n++] = '.';
+        num[n++] = '0';
+        num[n] = 0;
+    }
+    memcpy(out, num, (size_t)n + 1);
+}
+
+/* Checks that jsonw_double writes v as the reference does and that the text reads back exactly;
+ * likewise -v, whose text is "-" and that of v (printf and strtod are symmetric), asked of the
+ * reference itself for one value in 16 and for zeros and non-finite values. */
+static void assert_double_matches_reference(double v)
+{
+    char want[64], want_negative[66];
+    reference_double(want, v);
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    if (v == 0 || !isfinite(v) || bits % 16 == 0) {
+        reference_double(want_negative, -v);
+    } else if (want[0] == '-') {
+        strcpy(want_negative, want + 1);
+    } else {
+        want_negative[0] = '-';
+        strcpy(want_negative + 1, want);
+    }
+    for (int sign = 0; sign < 2; sign++, v = -v) {
+        const char *wanted = sign ? want_negative : want;
+        const char *got = double_json(v);
+        if (strcmp(got, wanted) != 0)
+            fail_msg("%a (%.17g): wrote %s, the general case writes %s", v, v, got, wanted);
+        if (isfinite(v) && strtod(got, NULL) != v) fail_msg("%a written as %s", v, got);
+    }
+}
+
+/* How many values the comparisons try, as a multiple of the default (a few seconds under ASan,
+ * about a million and a half doubles and their negatives): JSONW_DIFF_SCALE=50 for a longer run. */
+static int diff_scale(void)
+{
+    const char *s = getenv("JSONW_DIFF_SCALE");
+    int scale = s ? atoi(s) : 1;
+    return scale < 1 ? 1 : scale > 10000 ? 10000 : scale;
+}
+
+/* splitmix64: a fixed seed, so a failure reproduces. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1) with all 53 bits random. */
+static double random_unit(uint64_t *state)
+{
+    return (double)(next_random(state) >> 11) * 0x1p-53;
+}
+
+static double from_bits(uint64_t bits)
+{
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+static void test_jsonw_double_matches_general_case_on_world_coordinates(void **state)
+{
+    uint64_t rng = 1;
+    int scale = diff_scale();
+    for (int i = 0; i < 250000 * scale; i++)
+        assert_double_matches_reference(random_unit(&rng) * 16000.0);
+    /* Positions of walkers as world.c's actor_step moves them, 3.5 units a tick toward a target,
+     * arriving exactly on it; targets are whole or arbitrary, like clicks on the map. */
+    for (int walk = 0; walk < 2000 * scale; walk++) {
+        double x = random_unit(&rng) * 16000.0, y = random_unit(&rng) * 16000.0;
+        if (walk % 4 == 0) {
+            x = floor(x);
+            y = floor(y);
+        }
+        double tx = random_unit(&rng) * 16000.0, ty = random_unit(&rng) * 16000.0;
+        if (walk % 3 == 0) {
+            tx = floor(tx);
+            ty = floor(ty);
+        }
+        for (int step = 0; step < 100; step++) {
+            double dx = tx - x, dy = ty - y;
+            double dist = hypot(dx, dy);
+            if (dist <= 3.5) {
+                x = tx;
+                y = ty;
+            } else {
+                x += dx / dist * 3.5;
+                y += dy / dist * 3.5;
+            }
+            assert_double_matches_reference(x);
+            assert_double_matches_reference(y);
+        }
+    }
+    /* The decimals a client or config may send, and the doubles a few ulps either side. */
+    for (int i = 0; i < 40000 * scale; i++) {
+        int places = (int)(next_random(&rng) % 7);
+        double per_unit = pow(10.0, places);
+        double v = (double)(next_random(&rng) % (uint64_t)(16000 * per_unit)) / per_unit;
+        assert_double_matches_reference(v);
+        assert_double_matches_reference(nextafter(v, INFINITY));
+        assert_double_matches_reference(nextafter(v, -INFINITY));
+        assert_double_matches_reference(nextafter(nextafter(v, INFINITY), INFINITY));
+        assert_double_matches_reference(nextafter(nextafter(v, 0.0), 0.0));
+    }
+}
+
+static void test_jsonw_double_matches_general_case_on_every_kind_of_double(void **state)
+{
+    uint64_t rng = 2;
+    int scale = diff_scale();
+    /* Any bit pattern: every exponent, subnormals, zeros, infinities and NaNs. */
+    for (int i = 0; i < 100000 * scale; i++)
+        assert_double_matches_reference(from_bits(next_random(&rng)));
+    /* Uniform over the exponents around the integer path's range [2^-10, 2^53). */
+    for (int i = 0; i < 150000 * scale; i++) {
+        int e = (int)(next_random(&rng) % 80) - 20;
+        assert_double_matches_reference(ldexp(1.0 + random_unit(&rng), e));
+    }
+    /* Powers of two (the gap below is half the gap above) and their neighbours. */
+    for (int e = -1074; e <= 1023; e++) {
+        double v = ldexp(1.0, e);
+        assert_double_matches_reference(v);
+        double up = v, down = v;
+        for (int i = 0; i < 3; i++) {
+            up = nextafter(up, INFINITY);
+            down = nextafter(down, 0.0);
+            assert_double_matches_reference(up);
+            assert_double_matches_reference(down);
+        }
+    }
+    /* Integers, and dyadic fractions: few exact digits, so %g's rounding meets exact ties. */
+    for (int i = 0; i < 50000 * scale; i++) {
+        uint64_t n = next_random(&rng) >> (next_random(&rng) % 64);
+        assert_double_matches_reference((double)n);
+        assert_double_matches_reference((double)(n >> 11) / (double)(1ull << (i % 63)));
+        assert_double_matches_reference((double)(n >> 11 >> (i % 40)) * ldexp(1.0, -(i % 63)));
+    }
+    /* Decimals of 1 to 17 significant digits: shortest forms of every length, and the 9s that
+     * carry into a new leading digit when rounded. */
+    for (int i = 0; i < 100000 * scale; i++) {
+        int digits = 1 + (int)(next_random(&rng) % 17);
+        uint64_t mantissa = next_random(&rng) % 100000000000000000ull;
+        if (i % 8 == 0) mantissa = 99999999999999999ull - next_random(&rng) % 1000;
+        for (int drop = digits; drop < 17; drop++)
+            mantissa /= 10;
+        char text[64];
+        snprintf(text, sizeof text, "%" PRIu64 "e%d", mantissa, (int)(next_random(&rng) % 40) - 24);
+        assert_double_matches_reference(strtod(text, NULL));
+    }
+    /* The edges: of the integer path's range, of %g's notation, of the thousandths path. */
+    const double edges[] = {0x1p-10, 0x1p53,  1e-4,    1e-3,   1e12,   1e15,  1e16,
+                            1e17,    1e21,    1e22,    1e23,   9e15,   1e308, DBL_MAX,
+                            5e-324,  DBL_MIN, 0x1p-11, 0x1p52, 0x1p50, 1e-5,  0.1,
+                            1.0,     10.0,    16000.0, 0.0,    2.5e-4};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        double up = edges[i], down = edges[i];
+        assert_double_matches_reference(edges[i]);
+        for (int j = 0; j < 64; j++) {
+            up = nextafter(up, INFINITY);
+            down = nextafter(down, -INFINITY);
+            assert_double_matches_reference(up);
+            assert_double_matches_reference(down);
+        }
+    }
+}
+
 static void test_jsonw_double_writes_non_finite_as_zero(void **state)
 {
     assert_string_equal(double_json(NAN), "0.0");
@@ -308,6 +540,8 @@ int main(void)
         cmocka_unit_test(test_jsonw_double_uses_16_digits_when_16_are_enough),
         cmocka_unit_test(test_jsonw_double_reads_back_equal),
         cmocka_unit_test(test_jsonw_double_writes_non_finite_as_zero),
+        cmocka_unit_test(test_jsonw_double_matches_general_case_on_world_coordinates),
+        cmocka_unit_test(test_jsonw_double_matches_general_case_on_every_kind_of_double),
         cmocka_unit_test(test_jsonw_int_writes_full_int64_range),
         cmocka_unit_test(test_jsonw_builds_an_object_from_parts),
         cmocka_unit_test(test_jsonw_overflow_is_reported_and_never_writes_past_cap),

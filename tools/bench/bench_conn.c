@@ -260,10 +260,11 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
     size_t off = 0;
     if (c->state == BENCH_CONN_HANDSHAKE) {
-        int head = bench_ws_check_response((const char *)data, len, c->key);
+        int head = bench_ws_check_response((const char *)data, len, c->key, c->net->protocol);
         if (head == 0) return; /* still in the carry, wait for more */
         if (head < 0) {
-            conn_end(c, BENCH_CONN_END_HANDSHAKE);
+            conn_end(c, head == BENCH_WS_WRONG_SUBPROTOCOL ? BENCH_CONN_END_SUBPROTOCOL
+                                                           : BENCH_CONN_END_HANDSHAKE);
             return;
         }
         off = (size_t)head;
@@ -286,7 +287,8 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     char request[512];
-    int n = bench_ws_request(request, sizeof(request), c->net->host, c->net->port, c->key);
+    int n = bench_ws_request(request, sizeof(request), c->net->host, c->net->port, c->key,
+                             c->net->protocol);
     if (n < 0) {
         conn_end(c, BENCH_CONN_END_HANDSHAKE);
         return;

@@ -29,13 +29,15 @@
 #define BENCH_CONN_MAX_UNSENT (1024 * 1024)
 
 enum bench_conn_end {
-    BENCH_CONN_END_BY_US = 0,  /* bench_conn_close was called */
-    BENCH_CONN_END_CONNECT,    /* TCP connect failed */
-    BENCH_CONN_END_HANDSHAKE,  /* the server did not answer the Upgrade correctly */
-    BENCH_CONN_END_PEER_CLOSE, /* the server sent a close frame */
-    BENCH_CONN_END_EOF,        /* the server closed TCP without a close frame */
-    BENCH_CONN_END_ERROR,      /* a socket error (reset, ...) or our send queue overflowed */
-    BENCH_CONN_END_PROTOCOL,   /* the server broke RFC 6455 or sent a fragmented/huge message */
+    BENCH_CONN_END_BY_US = 0,   /* bench_conn_close was called */
+    BENCH_CONN_END_CONNECT,     /* TCP connect failed */
+    BENCH_CONN_END_HANDSHAKE,   /* the server did not answer the Upgrade correctly */
+    BENCH_CONN_END_PEER_CLOSE,  /* the server sent a close frame */
+    BENCH_CONN_END_EOF,         /* the server closed TCP without a close frame */
+    BENCH_CONN_END_ERROR,       /* a socket error (reset, ...) or our send queue overflowed */
+    BENCH_CONN_END_PROTOCOL,    /* the server broke RFC 6455 or sent a fragmented/huge message */
+    BENCH_CONN_END_SUBPROTOCOL, /* a correct 101 that did not select the subprotocol offered */
+    BENCH_CONN_END_COUNT
 };
 
 struct bench_conn;
@@ -49,6 +51,7 @@ struct bench_net {
     void (*on_open)(struct bench_conn *c, uint64_t now_ns);
     void (*on_message)(struct bench_conn *c, const char *data, size_t len, uint64_t now_ns);
     void (*on_close)(struct bench_conn *c, enum bench_conn_end why);
+    const char *protocol; /* subprotocol every connection offers and requires; NULL = none */
     uint8_t *read_buffer; /* BENCH_CONN_READ_BUFFER bytes, owned by bench_net */
     uint64_t mask_state;  /* xorshift state for masking keys */
 };
@@ -77,7 +80,8 @@ struct bench_conn {
     uint64_t frames_in;
 };
 
-/* Prepares net for host:port (an IPv4 literal). Returns 0 or a negative uv error. */
+/* Prepares net for host:port (an IPv4 literal), offering no subprotocol (set net->protocol, a
+ * string that outlives net, to offer and require one). Returns 0 or a negative uv error. */
 int bench_net_init(struct bench_net *net, uv_loop_t *loop, const char *host, int port,
                    uint64_t seed);
 void bench_net_free(struct bench_net *net);

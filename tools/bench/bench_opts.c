@@ -29,6 +29,9 @@ static const char usage[] =
     "  --world WxH            the server's world size, for clamping targets (1344x832)\n"
     "  --spread               walk everyone to an even grid over the world before measuring\n"
     "  --spread-timeout S     give up waiting for the grid after S seconds (400)\n"
+    "  --compact              speak cmmo.v2: offer that WebSocket subprotocol, movement arrives "
+    "as\n"
+    "                         Move frames; a server that does not select it fails every connect\n"
     "  --storm N              N more players (existing accounts) log in at once during the window\n"
     "  --storm-delay S        ... S seconds into the window (1)\n"
     "  --warmup S             play S seconds before measuring (2)\n"
@@ -61,6 +64,7 @@ enum {
     OPT_WORLD,
     OPT_SPREAD,
     OPT_SPREAD_TIMEOUT,
+    OPT_COMPACT,
     OPT_STORM,
     OPT_STORM_DELAY,
     OPT_WARMUP,
@@ -94,6 +98,7 @@ static const struct option long_opts[] = {
     {"world", required_argument, NULL, OPT_WORLD},
     {"spread", no_argument, NULL, OPT_SPREAD},
     {"spread-timeout", required_argument, NULL, OPT_SPREAD_TIMEOUT},
+    {"compact", no_argument, NULL, OPT_COMPACT},
     {"storm", required_argument, NULL, OPT_STORM},
     {"storm-delay", required_argument, NULL, OPT_STORM_DELAY},
     {"warmup", required_argument, NULL, OPT_WARMUP},
@@ -268,6 +273,9 @@ int bench_opts_parse(int argc, char **argv, struct bench_opts *o)
             break;
         case OPT_SPREAD_TIMEOUT:
             rc = parse_number(name, optarg, 0, BENCH_MAX_RUNTIME_S, &o->spread_timeout_s);
+            break;
+        case OPT_COMPACT:
+            o->compact = 1;
             break;
         case OPT_STORM:
             rc = parse_number(name, optarg, 0, BENCH_MAX_PLAYERS, &v);

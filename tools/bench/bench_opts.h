@@ -37,6 +37,7 @@ struct bench_opts {
     double drain_s;           /* after the window: wait this long at most for late deliveries */
     double world_w, world_h;  /* must match the server's --world (targets are clamped the same) */
     int spread;               /* walk everyone to an even grid before measuring */
+    int compact; /* offer and require the "cmmo.v2" subprotocol (Move frames for movement) */
     double spread_timeout_s;
     double login_timeout_s; /* a login without reply after this counts as failed */
     double ramp_timeout_s;

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "bench_ws.h"
+
 static json_t *latency_json(const struct bench_hist *h)
 {
     return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "count", (json_int_t)h->count, "p50",
@@ -22,19 +24,27 @@ static json_t *maybe(double v)
     return v < 0 ? json_null() : json_real(v);
 }
 
+/* The encoding the run spoke: "cmmo.v2" with --compact, else "legacy" (report.py reads a result
+ * without this field as legacy). */
+static const char *protocol_name(const struct bench_opts *o)
+{
+    return o->compact ? BENCH_WS_PROTOCOL_CMMO_V2 : "legacy";
+}
+
 static json_t *config_json(const struct bench_opts *o)
 {
     return json_pack(
-        "{s:s, s:s, s:i, s:i, s:i, s:f, s:i, s:s, s:b, s:b, s:f, s:i, s:f, s:f, s:f, "
+        "{s:s, s:s, s:s, s:i, s:i, s:i, s:f, s:i, s:s, s:b, s:b, s:f, s:i, s:f, s:f, s:f, "
         "s:f, s:f, s:f, s:[f,f], s:b, s:f, s:f, s:I}",
-        "label", o->label, "host", o->host, "port", o->port, "players", (int)o->players, "storm",
-        (int)o->storm, "storm_delay_s", o->storm_delay_s, "first_index", (int)o->first_index,
-        "prefix", o->prefix, "register", o->register_accounts, "register_only", o->register_only,
-        "rate", o->rate, "max_inflight", (int)o->max_inflight, "target_interval_s",
-        o->target_interval_s, "target_radius", o->target_radius, "chat_interval_s",
-        o->chat_interval_s, "duration_s", o->duration_s, "warmup_s", o->warmup_s, "drain_s",
-        o->drain_s, "world", o->world_w, o->world_h, "spread", o->spread, "login_timeout_s",
-        o->login_timeout_s, "max_runtime_s", o->max_runtime_s, "seed", (json_int_t)o->seed);
+        "label", o->label, "protocol", protocol_name(o), "host", o->host, "port", o->port,
+        "players", (int)o->players, "storm", (int)o->storm, "storm_delay_s", o->storm_delay_s,
+        "first_index", (int)o->first_index, "prefix", o->prefix, "register", o->register_accounts,
+        "register_only", o->register_only, "rate", o->rate, "max_inflight", (int)o->max_inflight,
+        "target_interval_s", o->target_interval_s, "target_radius", o->target_radius,
+        "chat_interval_s", o->chat_interval_s, "duration_s", o->duration_s, "warmup_s", o->warmup_s,
+        "drain_s", o->drain_s, "world", o->world_w, o->world_h, "spread", o->spread,
+        "login_timeout_s", o->login_timeout_s, "max_runtime_s", o->max_runtime_s, "seed",
+        (json_int_t)o->seed);
 }
 
 static json_t *server_json(const struct bench_results *r)
@@ -78,16 +88,17 @@ json_t *bench_report_json(const struct bench_results *r)
 
     json_object_set_new(
         root, "ramp",
-        json_pack("{s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:o, s:o, s:o, s:i, s:f, s:i}",
+        json_pack("{s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:o, s:o, s:o, s:i, s:f, "
+                  "s:i}",
                   "seconds", r->ramp_s, "logged_in", (int)r->logged_in, "registered",
                   (int)r->registered, "already_registered", (int)r->already_registered,
-                  "connect_failed", (int)r->connect_failed, "denied", (int)r->login_denied,
-                  "timeouts", (int)r->login_timeouts, "closed_before_play",
-                  (int)r->closed_before_play, "first_deny", r->first_deny, "register_ms",
-                  latency_json(&r->register_latency), "login_ms", latency_json(&r->login_latency),
-                  "own_model_ms", latency_json(&r->own_model_latency), "own_model_wrong",
-                  (int)r->own_model_wrong, "spread_s", r->spread_s, "spread_unfinished",
-                  (int)r->spread_unfinished));
+                  "connect_failed", (int)r->connect_failed, "subprotocol_refused",
+                  (int)r->subprotocol_refused, "denied", (int)r->login_denied, "timeouts",
+                  (int)r->login_timeouts, "closed_before_play", (int)r->closed_before_play,
+                  "first_deny", r->first_deny, "register_ms", latency_json(&r->register_latency),
+                  "login_ms", latency_json(&r->login_latency), "own_model_ms",
+                  latency_json(&r->own_model_latency), "own_model_wrong", (int)r->own_model_wrong,
+                  "spread_s", r->spread_s, "spread_unfinished", (int)r->spread_unfinished));
 
     json_object_set_new(root, "window_s", json_real(r->window_s));
     json_object_set_new(root, "players_in_window", json_integer(r->players_in_window));
@@ -116,7 +127,7 @@ json_t *bench_report_json(const struct bench_results *r)
                   (json_int_t)r->deltas_in, "chats", (json_int_t)r->chats_in, "disconnects",
                   (json_int_t)r->disconnects_in, "other", (json_int_t)r->other_in));
     static const char *why[] = {"by_us", "connect", "handshake", "peer_close",
-                                "eof",   "error",   "protocol",  "unknown"};
+                                "eof",   "error",   "protocol",  "subprotocol"};
     json_t *reasons = json_object();
     for (int i = 0; i < 8; i++)
         if (r->drop_reasons[i])
@@ -165,7 +176,14 @@ static void latency_line(FILE *out, const char *name, const struct bench_hist *h
 void bench_report_summary(const struct bench_results *r, FILE *out)
 {
     const struct bench_opts *o = r->opts;
-    fprintf(out, "\n== cmmo-bench %s(%s)\n", o->label[0] ? o->label : "", r->stop_reason);
+    fprintf(out, "\n== cmmo-bench %s(%s, %s)\n", o->label[0] ? o->label : "", protocol_name(o),
+            r->stop_reason);
+    if (r->subprotocol_refused)
+        fprintf(out, "  FAILED: %u connections refused: the server's 101 %s\n",
+                r->subprotocol_refused,
+                o->compact ? "did not select the WebSocket subprotocol " BENCH_WS_PROTOCOL_CMMO_V2
+                             " (does the server support it?)"
+                           : "selected a WebSocket subprotocol that was not offered");
     fprintf(out,
             "  ramp: %.1f s, %u in play of %u; registered %u (+%u existing), connect "
             "failed %u, denied %u, timeouts %u, closed early %u%s%s\n",

@@ -26,7 +26,9 @@ struct bench_results {
     uint32_t registered;         /* Register answered Ok */
     uint32_t already_registered; /* Register denied as taken (counted as success with --register) */
     uint32_t connect_failed;     /* TCP or WebSocket handshake failed */
-    uint32_t login_denied;       /* Deny to Login (or to Register, other than taken) */
+    uint32_t subprotocol_refused; /* connections (storm too) whose 101 did not select --compact's
+                                     cmmo.v2: counted in connect_failed or storm_failed as well */
+    uint32_t login_denied;        /* Deny to Login (or to Register, other than taken) */
     uint32_t login_timeouts;
     uint32_t closed_before_play; /* connection ended by the server before the login reply */
     char first_deny[128];        /* the first Deny text seen, to explain failures */
@@ -57,8 +59,8 @@ struct bench_results {
     double frames_per_client_s, bytes_per_client_s, deltas_per_client_s;
     double max_client_bytes_s;
     uint32_t dropped_ramp; /* players in PLAY whose connection the server ended before the window */
-    uint32_t dropped_window; /* ... during the window or the drain */
-    uint32_t drop_reasons[8];
+    uint32_t dropped_window;  /* ... during the window or the drain */
+    uint32_t drop_reasons[8]; /* indexed by enum bench_conn_end */
 
     /* Login storm. */
     uint32_t storm_started, storm_ok, storm_denied, storm_failed, storm_unanswered;

@@ -29,6 +29,9 @@
 #define STEP_DIRECTION_TOLERANCE 0.01
 #define NS_PER_S 1e9
 
+/* struct bench_results counts drops per reason in 8 slots. */
+_Static_assert(BENCH_CONN_END_COUNT <= 8, "drop_reasons has a slot per enum bench_conn_end");
+
 enum phase { PH_RAMP, PH_SPREAD, PH_WARMUP, PH_WINDOW, PH_DRAIN, PH_DONE };
 
 enum player_state {
@@ -544,7 +547,7 @@ static void on_close(struct bench_conn *c, enum bench_conn_end why)
                 r->dropped_window++;
             else
                 r->dropped_ramp++;
-            r->drop_reasons[why & 7]++;
+            r->drop_reasons[why]++;
             progress(b, "player %s dropped (reason %d)", p->name, (int)why);
         }
         /* Movers this player observed need a new observer. */
@@ -556,9 +559,19 @@ static void on_close(struct bench_conn *c, enum bench_conn_end why)
         }
     } else if (!p->closing && was >= PS_CONNECTING && was <= PS_LOGGING_IN) {
         b->inflight--;
+        if (why == BENCH_CONN_END_SUBPROTOCOL) {
+            /* Loud: measuring the legacy encoding under the name cmmo.v2 would mislead. */
+            if (r->subprotocol_refused++ == 0)
+                fprintf(
+                    stderr, "cmmo-bench: %s: the server's 101 %s; counted as a connect failure\n",
+                    p->name,
+                    b->opts->compact ? "did not select the subprotocol " BENCH_WS_PROTOCOL_CMMO_V2
+                                     : "selected a subprotocol although none was offered");
+        }
         if (p->storm)
             r->storm_failed++;
-        else if (why == BENCH_CONN_END_CONNECT || why == BENCH_CONN_END_HANDSHAKE)
+        else if (why == BENCH_CONN_END_CONNECT || why == BENCH_CONN_END_HANDSHAKE ||
+                 why == BENCH_CONN_END_SUBPROTOCOL)
             r->connect_failed++;
         else
             r->closed_before_play++;
@@ -772,7 +785,9 @@ static void ramp(struct bench *b, uint64_t now)
         return;
     }
     if (b->n_in_play == 0) {
-        finish(b, "no player logged in");
+        finish(b, !b->r->subprotocol_refused ? "no player logged in"
+                  : o->compact               ? "server did not select subprotocol cmmo.v2"
+                                             : "server selected a subprotocol not offered");
         return;
     }
     if (o->spread)
@@ -918,6 +933,7 @@ int bench_run(const struct bench_opts *o, struct bench_results *r)
         fprintf(stderr, "cmmo-bench: cannot set up the event loop\n");
         return -1;
     }
+    b.net.protocol = o->compact ? BENCH_WS_PROTOCOL_CMMO_V2 : NULL;
     b.net.on_open = on_open;
     b.net.on_message = on_message;
     b.net.on_close = on_close;

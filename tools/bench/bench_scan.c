@@ -11,9 +11,14 @@ static int has_prefix(const char *p, size_t len, const char *pre, size_t plen)
     return len >= plen && memcmp(p, pre, plen) == 0;
 }
 
+/* The exact start of every cmmo.v2 movement delta, {"a":"Move","p0":[id,x,y]}: the server writes
+ * it with this key order and no spaces. */
+static const char move_head[] = "{\"a\":\"Move\",\"p0\":[";
+
 enum bench_packet bench_scan_classify(const char *p, size_t len)
 {
     if (has_prefix(p, len, PREFIX("{\"a\":\"ModelDelta\""))) return BENCH_PKT_DELTA;
+    if (has_prefix(p, len, PREFIX(move_head))) return BENCH_PKT_DELTA;
     if (has_prefix(p, len, PREFIX("{\"a\":\"Chat\""))) return BENCH_PKT_CHAT;
     if (has_prefix(p, len, PREFIX("{\"a\":\"Ok\"}"))) return BENCH_PKT_OK;
     if (has_prefix(p, len, PREFIX("{\"a\":\"Deny\""))) return BENCH_PKT_DENY;
@@ -50,13 +55,42 @@ static int parse_int(const char *p, const char *end, int64_t *v)
     return 0;
 }
 
-static int parse_double(const char *p, const char *end, double *v)
+/* Reads the number at p; returns the char after it, or NULL if there is none. */
+static const char *read_double(const char *p, const char *end, double *v)
 {
     char tmp[48];
     char *stop;
-    if (copy_number(p, end, tmp) != 0) return -1;
+    if (copy_number(p, end, tmp) != 0) return NULL;
     *v = strtod(tmp, &stop);
-    return stop == tmp ? -1 : 0;
+    return stop == tmp ? NULL : p + (stop - tmp);
+}
+
+static int parse_double(const char *p, const char *end, double *v)
+{
+    return read_double(p, end, v) ? 0 : -1;
+}
+
+/* The actor id of a Move (p starts with move_head): the integer right after "[", which a comma
+ * must follow. Returns the char after that comma, or NULL. */
+static const char *move_id(const char *p, const char *end, int64_t *id)
+{
+    const char *d = p + sizeof(move_head) - 1, *start = d;
+    int64_t v = 0;
+    while (d < end && *d >= '0' && *d <= '9' && d - start < 18)
+        v = v * 10 + (*d++ - '0');
+    if (d == start || d >= end || *d != ',') return NULL;
+    *id = v;
+    return d + 1;
+}
+
+/* x and y of a Move: "<id>,<x>,<y>]". */
+static int move_xy(const char *p, const char *end, double *x, double *y)
+{
+    int64_t id;
+    const char *s = move_id(p, end, &id);
+    if (!s || !(s = read_double(s, end, x)) || s >= end || *s != ',') return -1;
+    if (!(s = read_double(s + 1, end, y)) || s >= end || *s != ']') return -1;
+    return 0;
 }
 
 /* Skips a JSON string starting at the opening quote; returns the char after the closing one. */
@@ -89,6 +123,7 @@ int bench_scan_delta_id(const char *p, size_t len, int64_t *id)
             return 0;
         }
     }
+    if (has_prefix(p, len, PREFIX(move_head))) return move_id(p, end, id) ? 0 : -1;
     const char *s = memmem(p, len, "\"p0\":{", 6);
     if (!s) return -1;
     s += 6;
@@ -117,6 +152,7 @@ int bench_scan_delta_id(const char *p, size_t len, int64_t *id)
 int bench_scan_delta_xy(const char *p, size_t len, double *x, double *y)
 {
     const char *end = p + len;
+    if (has_prefix(p, len, PREFIX(move_head))) return move_xy(p, end, x, y);
     /* Names are [A-Za-z0-9_-] only, so "x": can only be the key. */
     const char *sx = memmem(p, len, "\"x\":", 4);
     const char *sy = memmem(p, len, "\"y\":", 4);

@@ -6,6 +6,12 @@
  * docs/PROTOCOL.md section 2) and pulls out only the few fields it measures. A frame that does not
  * match a known prefix is BENCH_PKT_OTHER and is only counted.
  *
+ * Movement deltas come in two encodings, and both are BENCH_PKT_DELTA with the same meaning:
+ *   legacy
+ * {"a":"ModelDelta","p0":{"id":A,"model_type":"Actor","instanced_entity":{..,"x":X,"y":Y}}} cmmo.v2
+ * {"a":"Move","p0":[A,X,Y]}  (negotiated as a WebSocket subprotocol, see --compact) Full models are
+ * ModelDelta in both.
+ *
  * All functions take a payload that is NOT NUL-terminated and never read past len. They return 0
  * on success and -1 when the field is absent or malformed.
  */
@@ -26,12 +32,12 @@ enum bench_packet {
 
 enum bench_packet bench_scan_classify(const char *p, size_t len);
 
-/* The actor id of a ModelDelta: the "id" key at the top level of the p0 dict (not the nested
- * instanced_entity / entity ids). */
+/* The actor id of a delta: for a ModelDelta the "id" key at the top level of the p0 dict (not the
+ * nested instanced_entity / entity ids), for a Move p0's first element (an integer). */
 int bench_scan_delta_id(const char *p, size_t len, int64_t *id);
 
-/* The position of a ModelDelta ("x" and "y" of its instanced_entity). Both must be present:
- * the server always sends them together. */
+/* The position of a delta: "x" and "y" of a ModelDelta's instanced_entity (both must be present:
+ * the server always sends them together), or p0's second and third element of a Move. */
 int bench_scan_delta_xy(const char *p, size_t len, double *x, double *y);
 
 /* The benchmark's chat text is "t=<send ns> s=<sender index> n=<sequence>". */

@@ -18,7 +18,8 @@ int bench_ws_make_key(char key[BENCH_WS_KEY_SIZE])
     return 0;
 }
 
-int bench_ws_request(char *out, size_t cap, const char *host, int port, const char *key)
+int bench_ws_request(char *out, size_t cap, const char *host, int port, const char *key,
+                     const char *protocol)
 {
     int n = snprintf(out, cap,
                      "GET / HTTP/1.1\r\n"
@@ -27,8 +28,10 @@ int bench_ws_request(char *out, size_t cap, const char *host, int port, const ch
                      "Connection: Upgrade\r\n"
                      "Sec-WebSocket-Key: %s\r\n"
                      "Sec-WebSocket-Version: 13\r\n"
+                     "%s%s%s"
                      "\r\n",
-                     host, port, key);
+                     host, port, key, protocol ? "Sec-WebSocket-Protocol: " : "",
+                     protocol ? protocol : "", protocol ? "\r\n" : "");
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }
 
@@ -46,7 +49,24 @@ static int expected_accept(const char *key, char out[29])
     return 0;
 }
 
-int bench_ws_check_response(const char *buf, size_t len, const char *key)
+/* If line[0..llen) is the header name (lower case, with its colon), points *v and *ve at its value
+ * without surrounding blanks and returns 1. */
+static int header_value(const char *line, size_t llen, const char *name, const char **v,
+                        const char **ve)
+{
+    size_t nlen = strlen(name);
+    if (llen < nlen || strncasecmp(line, name, nlen) != 0) return 0;
+    const char *b = line + nlen, *e = line + llen;
+    while (b < e && (*b == ' ' || *b == '\t'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    *v = b;
+    *ve = e;
+    return 1;
+}
+
+int bench_ws_check_response(const char *buf, size_t len, const char *key, const char *protocol)
 {
     const char *end = memmem(buf, len, "\r\n\r\n", 4);
     if (!end) return len >= BENCH_WS_MAX_RESPONSE_HEAD ? -1 : 0;
@@ -56,26 +76,30 @@ int bench_ws_check_response(const char *buf, size_t len, const char *key)
 
     char want[29];
     if (expected_accept(key, want) != 0) return -1;
-    static const char name[] = "sec-websocket-accept:";
+    int accepted = 0, protocols = 0, protocol_ok = 0;
     const char *line = memchr(buf, '\n', head_len);
     while (line && line < end) {
         line++;
         const char *eol = memchr(line, '\r', (size_t)(end + 2 - line));
         if (!eol) break;
         size_t llen = (size_t)(eol - line);
-        if (llen > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0) {
-            const char *v = line + sizeof(name) - 1;
-            while (v < eol && (*v == ' ' || *v == '\t'))
-                v++;
-            const char *ve = eol;
-            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-                ve--;
-            if ((size_t)(ve - v) == 28 && memcmp(v, want, 28) == 0) return (int)head_len;
-            return -1;
+        const char *v, *ve;
+        if (header_value(line, llen, "sec-websocket-accept:", &v, &ve)) {
+            if ((size_t)(ve - v) != 28 || memcmp(v, want, 28) != 0) return -1;
+            accepted = 1;
+        } else if (header_value(line, llen, "sec-websocket-protocol:", &v, &ve)) {
+            /* RFC 6455 4.2.2: the server selects one of the offered values or sends no header;
+             * tokens compare case-sensitively. */
+            protocols++;
+            protocol_ok = protocol && (size_t)(ve - v) == strlen(protocol) &&
+                          memcmp(v, protocol, (size_t)(ve - v)) == 0;
         }
         line = memchr(line, '\n', (size_t)(end + 2 - line));
     }
-    return -1;
+    if (!accepted) return -1;
+    if (protocol ? (protocols != 1 || !protocol_ok) : protocols != 0)
+        return BENCH_WS_WRONG_SUBPROTOCOL;
+    return (int)head_len;
 }
 
 size_t bench_ws_encode(uint8_t *out, size_t cap, enum bench_ws_opcode opcode, const void *payload,

@@ -114,6 +114,17 @@ def median_other(runs, cpu, own):
     return statistics.median(vals) if vals else None
 
 
+def protocol(r):
+    """The movement encoding a run spoke: "cmmo.v2" (--compact) or "legacy". Results written before
+    cmmo-bench recorded it have no such field and were legacy."""
+    return get(r, "config", "protocol") or "legacy"
+
+
+def refused(r):
+    """Connections whose 101 did not select the subprotocol offered (a server without cmmo.v2)."""
+    return get(r, "ramp", "subprotocol_refused") or 0
+
+
 def dropped(r):
     return (get(r, "connections", "dropped_ramp") or 0) + (get(r, "connections", "dropped_window") or 0)
 
@@ -257,27 +268,49 @@ def open_section(runs):
             "",
         ]
     c = rs[0]["config"]
+    by_protocol = {}
+    for r in rs:
+        by_protocol.setdefault(protocol(r), []).append(r)
+    order = sorted(by_protocol, key=lambda p: (p != "legacy", p))
+    # Runs whose clients could not even connect say nothing about the spread or the server.
+    measured = [r for r in rs if not refused(r)] or rs
     out += [
         f"`--world {c['world'][0]:.0f}x{c['world'][1]:.0f}`, {c['players']:,} players walked to an even grid "
-        f"first (spread took {fmt(median(rs, 'ramp', 'spread_s'))} s, "
-        f"{fmt(median(rs, 'ramp', 'spread_unfinished'))} not arrived), then each walks to a point "
+        f"first (spread took {fmt(median(measured, 'ramp', 'spread_s'))} s, "
+        f"{fmt(median(measured, 'ramp', 'spread_unfinished'), 0)} not arrived), then each walks to a point "
         f"within {c['target_radius']:.0f} px every {c['target_interval_s']:g} s and chats every "
-        f"{c['chat_interval_s']:g} s (chat is global). Window {c['duration_s']:g} s, {len(rs)} run(s).",
+        f"{c['chat_interval_s']:g} s (chat is global). Window {c['duration_s']:g} s; runs: "
+        + ", ".join(f"{p} {len(by_protocol[p])}" for p in order) + ".",
         "",
-        "| players in / dropped | chat p50 / p99 / max ms | delivered | move own p50 / p99 | move observer p50 / p99 | frames / client / s | KiB / client / s | tick p50 / p99 / max | server CPU % | server RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Each protocol is a separate run on a fresh server: `legacy` sends every movement as a "
+        "ModelDelta, `cmmo.v2` (the WebSocket subprotocol of cmmo's browser client, `cmmo-bench "
+        "--compact`) as `{\"a\":\"Move\",\"p0\":[id,x,y]}`.",
+        "",
+        "| protocol | players in / dropped | chat p50 / p99 / max ms | delivered | move own p50 / p99 | move observer p50 / p99 | frames / client / s | KiB / client / s | tick p50 / p99 / max | server CPU % | server RSS MiB |",
+        "|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    out.append(row_common(rs))
+    notes = []
+    for p in order:
+        prs = by_protocol[p]
+        if all(refused(r) and not completed(r) for r in prs):
+            notes.append(f"**{p} not measured**: the server's WebSocket answer did not select the "
+                         f"`{p}` subprotocol ({fmt(median(prs, 'ramp', 'subprotocol_refused'), 0)} "
+                         "connections refused per run), so every client failed to connect.")
+            continue
+        out.append(f"| {p} " + row_common(prs))
     out.append("")
-    out.append(f"Run ended: {', '.join(sorted(set(r.get('stop_reason', '?') for r in rs)))}.")
-    unfinished = median(rs, "ramp", "spread_unfinished")
+    out += notes + ([""] if notes else [])
+    out.append("Run ended: " + "; ".join(
+        f"{p}: {', '.join(sorted(set(r.get('stop_reason', '?') for r in by_protocol[p])))}"
+        for p in order) + ".")
+    unfinished = median(measured, "ramp", "spread_unfinished")
     if unfinished:
-        out += ["", f"**The spread did not complete**: {fmt(unfinished)} of {fmt(median(rs, 'ramp', 'logged_in'))} "
+        out += ["", f"**The spread did not complete**: {fmt(unfinished)} of {fmt(median(measured, 'ramp', 'logged_in'))} "
                 "players had not reached their grid point when the spread timed out, so these figures "
                 "describe a crowd around the spawn point (0, 0), not an evenly spread world. New "
                 "accounts all spawn at (0, 0); the server moves them at most 70 px per tick it "
                 "actually runs."]
-    if any(get(r, "server", "tick_ms") is None for r in rs):
+    if any(get(r, "server", "tick_ms") is None for r in measured):
         out += ["", "The server did not answer `GET /stats` within 5 s at the end of the window, so "
                 "there are no tick figures."]
     return out + [""]

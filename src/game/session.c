@@ -66,6 +66,7 @@ struct session {
     enum session_state state;
     unsigned busy : 1;   /* waiting for auth or the store; the queue waits too */
     unsigned paused : 1; /* asked the connection to stop reading */
+    unsigned v2 : 1;     /* negotiated cmmo.v2: compact movement */
     bucket packets, chats;
     world_actor *actor; /* in PLAY */
     queued *queue;      /* ring buffer of client messages */
@@ -355,6 +356,7 @@ static void enter_world(session *s)
         deny(s, "Server busy, try again");
         return;
     }
+    if (s->v2) world_actor_set_compact(g->world, s->actor);
     s->state = SESSION_PLAY;
     g->counters.logins_ok++;
     log_info("player_joined", "user=%s actor=%lld peer=%s", s->account.name,
@@ -561,6 +563,11 @@ session *game_session_open(game *g, void *link, const char *peer)
     g->sessions = s;
     g->session_count++;
     return s;
+}
+
+void game_session_set_v2(session *s)
+{
+    s->v2 = 1;
 }
 
 int game_session_message(game *g, session *s, const uint8_t *data, size_t len)

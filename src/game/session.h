@@ -56,6 +56,10 @@ game *game_create(uv_loop_t *loop, const game_config *config, const game_link_op
  * on allocation failure. */
 session *game_session_open(game *g, void *link, const char *peer);
 
+/* The connection negotiated cmmo.v2 (docs/PROTOCOL.md): once in the world, this session is sent
+ * movement as compact Move packets. */
+void game_session_set_v2(session *s);
+
 /* A client message (copied). Returns 1 if the connection should stop reading until resumed. */
 int game_session_message(game *g, session *s, const uint8_t *data, size_t len);
 

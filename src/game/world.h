@@ -48,6 +48,10 @@ void world_destroy(world *w);
  * on allocation failure. */
 world_actor *world_join(world *w, const store_account *account, void *viewer);
 
+/* The actor's viewer takes movement in cmmo.v2's compact form (packet_encode_move) from the
+ * next tick on; its own full model and every other packet are unchanged. */
+void world_actor_set_compact(world *w, world_actor *a);
+
 /* Takes the actor out of the world; its final position is written to *saved. Viewers that knew
  * it get Disconnect on the next tick. The pointer is invalid afterwards. */
 void world_leave(world *w, world_actor *a, store_position *saved);
@@ -77,8 +81,9 @@ int world_has_actor(const world *w, int64_t actor_id);
  * A remote actor is an actor without a viewer: it is never sent anything, never saved, and
  * other viewers see it exactly as a local one (same visibility, same shared deltas). Its owner
  * node publishes its positions; world_move_remote queues them and the actor takes one per tick.
- * The world is split into regions for publishing: the area-of-interest grid cells with a view
- * radius, one region (0) without. Without a cluster none of this is used and nothing changes. */
+ * The world is split into regions for publishing: squares as large as the hysteresis radius
+ * with a view radius, one region (0) without. Without a cluster none of this is used and nothing
+ * changes. */
 
 /* Adds a remote actor at account's position (the password hash is not read). Returns NULL if an
  * actor with that id is in the world (local or remote) or on allocation failure. */

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { H_NONE, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_ORIGIN, H_REAL_IP };
+enum { H_NONE, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_ORIGIN, H_REAL_IP, H_PROTOCOL };
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
@@ -45,6 +45,7 @@ static int header_kind(const char *field)
     if (strcmp(field, "sec-websocket-version") == 0) return H_WS_VERSION;
     if (strcmp(field, "origin") == 0) return H_ORIGIN;
     if (strcmp(field, "x-real-ip") == 0) return H_REAL_IP;
+    if (strcmp(field, "sec-websocket-protocol") == 0) return H_PROTOCOL;
     return H_NONE;
 }
 
@@ -78,8 +79,16 @@ static void append(char *dst, size_t *dst_len, size_t cap, const char *at, size_
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     http_request *r = p->data;
-    if (r->header_state == -1) r->header_state = header_kind(r->field);
+    if (r->header_state == -1) {
+        r->header_state = header_kind(r->field);
+        /* The header may be repeated: its values form one comma-separated list. */
+        if (r->header_state == H_PROTOCOL && r->protocols_len > 0)
+            append(r->protocols, &r->protocols_len, sizeof r->protocols, ",", 1);
+    }
     switch (r->header_state) {
+    case H_PROTOCOL:
+        append(r->protocols, &r->protocols_len, sizeof r->protocols, at, len);
+        break;
     case H_UPGRADE:
         append(r->upgrade_value, &r->upgrade_len, sizeof r->upgrade_value, at, len);
         break;
@@ -113,6 +122,7 @@ static int on_headers_complete(http_parser *p)
     r->upgrade_websocket = has_token(r->upgrade_value, r->upgrade_len, "websocket");
     r->connection_upgrade = has_token(r->connection_value, r->connection_len, "upgrade");
     r->upgrade = r->upgrade_websocket && r->connection_upgrade;
+    r->v2 = has_token(r->protocols, r->protocols_len, HTTP_SUBPROTOCOL_V2);
     return 0;
 }
 
@@ -249,8 +259,8 @@ rcbuf *http_websocket_accept(const http_request *r, int *status)
     char head[256];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-                     accept);
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
+                     accept, r->v2 ? "Sec-WebSocket-Protocol: " HTTP_SUBPROTOCOL_V2 "\r\n" : "");
     *status = 101;
     return rcbuf_from(head, (size_t)n);
 }

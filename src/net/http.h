@@ -17,6 +17,10 @@
 /* Static files larger than this are not served: the web client's files are a few KiB each. */
 #define HTTP_FILE_MAX (8u << 20)
 
+/* The WebSocket subprotocol of cmmo's compact extension (docs/PROTOCOL.md, cmmo.v2): a client
+ * that offers it in Sec-WebSocket-Protocol is answered with it and sent compact movement. */
+#define HTTP_SUBPROTOCOL_V2 "cmmo.v2"
+
 /* Why a request head could not be parsed, as the status to answer with. */
 enum { CMMO_HTTP_BAD_REQUEST = 400, CMMO_HTTP_TOO_LARGE = 431 };
 
@@ -37,6 +41,9 @@ typedef struct http_request {
     size_t origin_len;
     char real_ip[64]; /* X-Real-IP, set by a reverse proxy */
     size_t real_ip_len;
+    char protocols[256]; /* Sec-WebSocket-Protocol values, joined with commas, truncated */
+    size_t protocols_len;
+    int v2;         /* the client offered HTTP_SUBPROTOCOL_V2 */
     char field[64]; /* the header name being read, lower-cased, truncated */
     size_t field_len;
     int connection_upgrade, upgrade_websocket;
@@ -56,7 +63,8 @@ long http_request_feed(http_request *r, const char *data, size_t len);
 void http_request_reset(http_request *r);
 
 /* Validates r as a WebSocket opening handshake (RFC 6455 section 4.2.1). On success returns the
- * 101 response; otherwise NULL and *status is set (400, or 426 for a wrong version). */
+ * 101 response (selecting HTTP_SUBPROTOCOL_V2 if r->v2); otherwise NULL and *status is set (400,
+ * or 426 for a wrong version). */
 rcbuf *http_websocket_accept(const http_request *r, int *status);
 
 /* A complete response with a small text body. */

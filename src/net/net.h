@@ -91,6 +91,8 @@ void net_conn_close(net_conn *c, uint16_t code, const char *reason);
 
 /* The peer's address as text ("127.0.0.1"). */
 const char *net_conn_peer(const net_conn *c);
+/* Whether the WebSocket handshake selected the compact subprotocol (HTTP_SUBPROTOCOL_V2). */
+int net_conn_v2(const net_conn *c);
 
 /* Counters since start, for /metrics. */
 typedef struct net_stats {

@@ -78,6 +78,37 @@ void jsonw_int(jsonw *w, int64_t v)
     put(w, num, (size_t)n);
 }
 
+void jsonw_hundredths(jsonw *w, double v)
+{
+    if (!isfinite(v)) v = 0.0;
+    if (!(fabs(v) < 1e12)) {
+        jsonw_double(w, v);
+        return;
+    }
+    long long c = llround(v * 100.0);
+    char num[40];
+    char *p = num + sizeof num;
+    int negative = c < 0;
+    unsigned long long u = negative ? (unsigned long long)(-c) : (unsigned long long)c;
+    unsigned frac = (unsigned)(u % 100);
+    u /= 100;
+    if (frac) {
+        if (frac % 10) {
+            *--p = (char)('0' + frac % 10);
+            *--p = (char)('0' + frac / 10);
+        } else {
+            *--p = (char)('0' + frac / 10);
+        }
+        *--p = '.';
+    }
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (negative) *--p = '-'; /* c < 0: it does not round to zero */
+    put(w, p, (size_t)(num + sizeof num - p));
+}
+
 /* Values that are whole thousandths (integers, halves: every position of a walk along an axis,
  * every arrival on an integer target) print from an integer, without the printf and strtod
  * round trips of the general case, which perf showed as the largest single cost of encoding

@@ -28,6 +28,10 @@ void jsonw_int(jsonw *w, int64_t v);
 /* Appends a finite double in the shortest form that reads back to the same value, always with a
  * decimal point or exponent ("3.0", not "3"), like Python's float repr. Non-finite becomes 0.0. */
 void jsonw_double(jsonw *w, double v);
+/* Appends a finite double rounded to hundredths, without trailing zeros ("12", "12.5",
+ * "12.25"): compact positions (cmmo.v2). Non-finite becomes 0; beyond +-1e12 it prints as
+ * jsonw_double. */
+void jsonw_hundredths(jsonw *w, double v);
 /* Returns the length written, or -1 if the buffer overflowed. */
 long jsonw_finish(const jsonw *w);
 

@@ -218,6 +218,21 @@ rcbuf *packet_encode_actor_full(const packet_actor *a)
     return finish(&w, PACKET_MODEL_DELTA);
 }
 
+rcbuf *packet_encode_move(int64_t actor_id, double x, double y)
+{
+    char out[96];
+    jsonw w;
+    jsonw_init(&w, out, sizeof out);
+    jsonw_raw(&w, "{\"a\":\"Move\",\"p0\":[");
+    jsonw_int(&w, actor_id);
+    jsonw_raw(&w, ",");
+    jsonw_hundredths(&w, x);
+    jsonw_raw(&w, ",");
+    jsonw_hundredths(&w, y);
+    jsonw_raw(&w, "]}");
+    return finish(&w, PACKET_MODEL_DELTA);
+}
+
 rcbuf *packet_encode_actor_moved(int64_t actor_id, int64_t instanced_entity_id, double x, double y)
 {
     char out[256];

@@ -58,7 +58,9 @@ static void *on_open(void *ctx, net_conn *conn)
 {
     server *s = ctx;
     if (s->shutting_down) return NULL;
-    return game_session_open(s->game, conn, net_conn_peer(conn));
+    session *gs = game_session_open(s->game, conn, net_conn_peer(conn));
+    if (gs && net_conn_v2(conn)) game_session_set_v2(gs);
+    return gs;
 }
 
 static int on_message(void *ctx, void *owner, const uint8_t *data, size_t len)

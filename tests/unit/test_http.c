@@ -244,6 +244,46 @@ static void test_http_websocket_accept_computes_the_rfc_6455_example(void **stat
     assert_string_equal(body_of(resp), "");
 }
 
+static const char *accept_with_protocols(const char *protocol_headers)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "GET /game HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n%sSec-WebSocket-Version: 13\r\n\r\n",
+             protocol_headers);
+    parse_ok(&req, text);
+    int status = 0;
+    const char *resp = response_text(http_websocket_accept(&req, &status));
+    assert_int_equal(status, 101);
+    return resp;
+}
+
+static void test_http_websocket_accept_selects_cmmo_v2_when_offered(void **state)
+{
+    const char *resp = accept_with_protocols("Sec-WebSocket-Protocol: cmmo.v2\r\n");
+    assert_non_null(strstr(resp, "\r\nSec-WebSocket-Protocol: cmmo.v2\r\n"));
+    assert_true(req.v2);
+    http_request_init(&req);
+    resp = accept_with_protocols("Sec-WebSocket-Protocol: chat, cmmo.v2 , x\r\n");
+    assert_non_null(strstr(resp, "\r\nSec-WebSocket-Protocol: cmmo.v2\r\n"));
+    /* Split over two headers: one list. */
+    http_request_init(&req);
+    resp = accept_with_protocols(
+        "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: cmmo.v2\r\n");
+    assert_non_null(strstr(resp, "\r\nSec-WebSocket-Protocol: cmmo.v2\r\n"));
+}
+
+static void test_http_websocket_accept_selects_nothing_for_other_protocols(void **state)
+{
+    const char *resp = accept_with_protocols("Sec-WebSocket-Protocol: chat, cmmo.v3, xcmmo.v2\r\n");
+    assert_null(strcasestr(resp, "Sec-WebSocket-Protocol"));
+    assert_false(req.v2);
+    http_request_init(&req);
+    /* The two halves of the token in two headers do not make the token. */
+    resp = accept_with_protocols("Sec-WebSocket-Protocol: cmmo\r\nSec-WebSocket-Protocol: .v2\r\n");
+    assert_null(strcasestr(resp, "Sec-WebSocket-Protocol"));
+}
+
 static void expect_refused(const char *text, int want_status)
 {
     parse_ok(&req, text);
@@ -538,6 +578,8 @@ int main(void)
         cmocka_unit_test(test_http_oversized_url_is_refused),
         cmocka_unit_test(test_http_malformed_request_is_400),
         cmocka_unit_test(test_http_websocket_accept_computes_the_rfc_6455_example),
+        cmocka_unit_test(test_http_websocket_accept_selects_cmmo_v2_when_offered),
+        cmocka_unit_test(test_http_websocket_accept_selects_nothing_for_other_protocols),
         cmocka_unit_test(test_http_websocket_accept_refuses_a_missing_key),
         cmocka_unit_test(test_http_websocket_accept_refuses_version_12_with_426),
         cmocka_unit_test(test_http_websocket_accept_refuses_keys_that_are_not_16_bytes),

@@ -525,6 +525,41 @@ static void test_jsonw_output_that_exactly_fits_is_not_overflow(void **state)
     assert_guard_intact(buf, 5);
 }
 
+static const char *hundredths_json(double v)
+{
+    static char out[64];
+    jsonw w;
+    jsonw_init(&w, out, sizeof out - 1);
+    jsonw_hundredths(&w, v);
+    long len = jsonw_finish(&w);
+    assert_true(len > 0);
+    out[len] = 0;
+    return out;
+}
+
+static void test_jsonw_hundredths_rounds_and_trims(void **state)
+{
+    assert_string_equal(hundredths_json(0), "0");
+    assert_string_equal(hundredths_json(16000), "16000");
+    assert_string_equal(hundredths_json(12.5), "12.5");
+    assert_string_equal(hundredths_json(12.25), "12.25");
+    assert_string_equal(hundredths_json(0.05), "0.05");
+    assert_string_equal(hundredths_json(3.1304951684997055), "3.13");
+    assert_string_equal(hundredths_json(1.5652475842498528), "1.57");
+    assert_string_equal(hundredths_json(9.999), "10");
+    assert_string_equal(hundredths_json(-1.5), "-1.5");
+    assert_string_equal(hundredths_json(-0.004), "0"); /* no "-0" */
+    assert_string_equal(hundredths_json(NAN), "0");
+    assert_string_equal(hundredths_json(INFINITY), "0");
+    assert_string_equal(hundredths_json(1e13), "10000000000000.0"); /* as jsonw_double */
+    /* Every walk position reads back within half a hundredth. */
+    for (int i = 0; i < 100000; i++) {
+        double v = (double)rand() / RAND_MAX * 16000;
+        double back = strtod(hundredths_json(v), NULL);
+        assert_true(fabs(back - v) <= 0.005 + 1e-9);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_jsonw_double_matches_general_case_on_world_coordinates),
         cmocka_unit_test(test_jsonw_double_matches_general_case_on_every_kind_of_double),
         cmocka_unit_test(test_jsonw_int_writes_full_int64_range),
+        cmocka_unit_test(test_jsonw_hundredths_rounds_and_trims),
         cmocka_unit_test(test_jsonw_builds_an_object_from_parts),
         cmocka_unit_test(test_jsonw_overflow_is_reported_and_never_writes_past_cap),
         cmocka_unit_test(test_jsonw_overflow_sticks_even_if_later_writes_would_fit),

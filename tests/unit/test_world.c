@@ -681,6 +681,161 @@ static void test_world_actor_leaving_view_is_disconnected_after_hysteresis(void 
     assert_int_equal(count_for(VA), n); /* no deltas for an actor out of view */
 }
 
+/* ---- cmmo.v2: compact movement for viewers that negotiated it ---- */
+
+static void test_world_compact_viewer_gets_move_and_legacy_viewer_model_delta(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    join(2, "bob", 10, 0, VB);
+    world_actor *c = join(3, "carol", 50, 0, VC);
+    world_actor_set_compact(w, a);
+    tick_n(1);
+    records_clear();
+    world_set_target(w, c, 100, 0);
+    tick_n(1);
+    /* alice (cmmo.v2) gets the compact form, bob (legacy) the ModelDelta; carol too. */
+    assert_int_equal(count_text(VA, "{\"a\":\"Move\",\"p0\":[3,53.5,0]}"), 1);
+    assert_int_equal(count_containing(VA, "ModelDelta"), 0);
+    assert_int_equal(count_text(VB, "{\"a\":\"ModelDelta\",\"p0\":{\"id\":3,\"model_type\":"
+                                    "\"Actor\",\"instanced_entity\":{\"id\":203,\"model_type\":"
+                                    "\"InstancedEntity\",\"x\":53.5,\"y\":0.0}}}"),
+                     1);
+    assert_int_equal(count_containing(VC, "\"x\":53.5"), 1);
+    assert_int_equal(count_containing(VB, "Move"), 0);
+    /* Her own steps come compact too, rounded to hundredths. */
+    records_clear();
+    world_set_target(w, a, 1, 1);
+    tick_n(1);
+    assert_int_equal(count_text(VA, "{\"a\":\"Move\",\"p0\":[1,1,1]}") +
+                         count_text(VA, "{\"a\":\"Move\",\"p0\":[1,2.47,2.47]}"),
+                     1);
+}
+
+static void test_world_compact_viewer_in_a_radius_world(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_actor_set_compact(w, a);
+    world_actor *b = join(2, "bob", 50, 0, VB);
+    tick_n(1);
+    /* Entering view is still the full model. */
+    assert_int_equal(count_containing(VA, "\"name\":\"bob\""), 1);
+    records_clear();
+    world_set_target(w, b, 50, 30);
+    tick_n(2);
+    assert_int_equal(count_text(VA, "{\"a\":\"Move\",\"p0\":[2,50,3.5]}"), 1);
+    assert_int_equal(count_text(VA, "{\"a\":\"Move\",\"p0\":[2,50,7]}"), 1);
+    assert_int_equal(count_containing(VB, "\"y\":7.0"), 1);
+}
+
+/* ---- area of interest: what each viewer is told matches distances, with many walkers ---- */
+
+#define PROP_ACTORS 240
+#define PROP_KNOWN_NONE (-1.0)
+
+static int prop_viewers[PROP_ACTORS];
+
+/* Replays every record to viewer index v into known[] (x of each known actor, or
+ * PROP_KNOWN_NONE) and pos[][2]. Returns 0, or fails the test on a packet it cannot read. */
+static void prop_apply(size_t from, double *known_x, double (*pos)[2], int v)
+{
+    for (size_t k = from; k < records_len; k++) {
+        if (records[k].viewer != &prop_viewers[v]) continue;
+        const char *t = records[k].text;
+        long long id;
+        double x, y;
+        if (sscanf(t, "{\"a\":\"Disconnect\",\"p0\":%lld}", &id) == 1) {
+            assert_true(id >= 1 && id <= PROP_ACTORS);
+            assert_true(known_x[id - 1] != PROP_KNOWN_NONE); /* only known actors leave */
+            known_x[id - 1] = PROP_KNOWN_NONE;
+        } else if (sscanf(t, "{\"a\":\"Move\",\"p0\":[%lld,%lf,%lf]}", &id, &x, &y) == 3) {
+            assert_true(id >= 1 && id <= PROP_ACTORS);
+            assert_true(known_x[id - 1] != PROP_KNOWN_NONE); /* moves of known actors only */
+            known_x[id - 1] = x;
+            pos[id - 1][0] = x;
+            pos[id - 1][1] = y;
+        } else if (sscanf(t, "{\"a\":\"ModelDelta\",\"p0\":{\"id\":%lld", &id) == 1) {
+            assert_true(id >= 1 && id <= PROP_ACTORS);
+            const char *px = strstr(t, "\"x\":"), *py = strstr(t, "\"y\":");
+            assert_non_null(px);
+            assert_non_null(py);
+            int full = strstr(t, "\"name\"") != NULL;
+            /* A full model introduces; a delta only updates a known actor. */
+            if (!full) assert_true(known_x[id - 1] != PROP_KNOWN_NONE);
+            pos[id - 1][0] = strtod(px + 4, NULL);
+            pos[id - 1][1] = strtod(py + 4, NULL);
+            known_x[id - 1] = pos[id - 1][0];
+        } else {
+            fail_msg("unexpected packet: %s", t);
+        }
+    }
+}
+
+static void test_world_radius_matches_distances_with_many_walkers(void **state)
+{
+    const double r = 300, keep = r * 1.25, size = 4000;
+    world_config c = {.width = size,
+                      .height = size,
+                      .speed = 700, /* 35 px per tick: cells are crossed often */
+                      .tick_hz = 20,
+                      .view_radius = r,
+                      .send = record_send,
+                      .ctx = &records};
+    w = world_create(&c);
+    assert_non_null(w);
+    static world_actor *actors[PROP_ACTORS];
+    static double known[PROP_ACTORS][PROP_ACTORS], pos[PROP_ACTORS][PROP_ACTORS][2];
+    srand(7);
+    for (int i = 0; i < PROP_ACTORS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i);
+        /* Clustered in a corner so that everyone has neighbours, some on cell borders. */
+        double x = (rand() % 1600) + (i % 7 == 0 ? 0.5 : 0), y = rand() % 1600;
+        store_account acc = account(i + 1, name, x, y);
+        actors[i] = world_join(w, &acc, &prop_viewers[i]);
+        assert_non_null(actors[i]);
+        if (i % 2) world_actor_set_compact(w, actors[i]);
+        for (int j = 0; j < PROP_ACTORS; j++)
+            known[i][j] = PROP_KNOWN_NONE;
+    }
+    size_t from = 0;
+    for (int t = 0; t < 60; t++) {
+        if (t % 10 == 0)
+            for (int i = 0; i < PROP_ACTORS; i++)
+                world_set_target(w, actors[i], rand() % 2000, rand() % 2000);
+        world_tick(w);
+        for (int v = 0; v < PROP_ACTORS; v++)
+            prop_apply(from, known[v], pos[v], v);
+        from = records_len;
+        for (int v = 0; v < PROP_ACTORS; v++) {
+            double vx, vy;
+            world_actor_position(actors[v], &vx, &vy);
+            for (int j = 0; j < PROP_ACTORS; j++) {
+                double x, y;
+                world_actor_position(actors[j], &x, &y);
+                double d = hypot(x - vx, y - vy);
+                if (d <= r - 0.01) assert_true(known[v][j] != PROP_KNOWN_NONE); /* in view: known */
+                if (d > keep + 0.01)
+                    assert_true(known[v][j] == PROP_KNOWN_NONE); /* beyond hysteresis: not */
+                if (known[v][j] == PROP_KNOWN_NONE) continue;
+                /* What it knows is where the actor is (to hundredths for cmmo.v2). */
+                double tol = (v % 2) ? 0.005 + 1e-9 : 0;
+                assert_true(fabs(pos[v][j][0] - x) <= tol);
+                assert_true(fabs(pos[v][j][1] - y) <= tol);
+            }
+        }
+    }
+    /* Everyone leaves: each viewer is told of each known actor's leaving. */
+    store_position saved;
+    for (int i = 0; i < PROP_ACTORS; i += 2)
+        world_leave(w, actors[i], &saved);
+    world_tick(w);
+    for (int v = 1; v < PROP_ACTORS; v += 2) {
+        prop_apply(from, known[v], pos[v], v);
+        for (int j = 0; j < PROP_ACTORS; j += 2)
+            assert_true(known[v][j] == PROP_KNOWN_NONE);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -715,6 +870,9 @@ int main(void)
         TR(test_world_far_actors_are_not_introduced),
         TR(test_world_actor_walking_into_view_is_introduced_once),
         TR(test_world_actor_leaving_view_is_disconnected_after_hysteresis),
+        T(test_world_compact_viewer_gets_move_and_legacy_viewer_model_delta),
+        TR(test_world_compact_viewer_in_a_radius_world),
+        cmocka_unit_test_teardown(test_world_radius_matches_distances_with_many_walkers, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,13 +47,37 @@ done
 check "server starts and reports its port" "$([ -n "$port" ]; echo $?)"
 if [ -z "$port" ]; then cat "$tmp/server.log"; finish; fi
 
+tools/bench/test/run.sh >"$tmp/selftest.log" 2>&1
+rc=$?
+check "bench self-test: the scanner reads Move frames, the handshake requires cmmo.v2" "$rc"
+[ "$rc" -ne 0 ] && tail -n 20 "$tmp/selftest.log"
+
 timeout 120 "$BENCH" --host 127.0.0.1 --port "$port" --players 20 --register --rate 100 \
-  --target-interval 0.5 --chat-interval 1 --warmup 1 --duration 4 --drain 3 \
+  --prefix smoke --target-interval 0.5 --chat-interval 1 --warmup 1 --duration 4 --drain 3 \
   --server-pid "$server_pid" --max-runtime 90 --label smoke --json "$tmp/result.json" \
   2>"$tmp/bench.log"
 rc=$?
 check "cmmo-bench exits 0" "$rc"
 [ "$rc" -ne 0 ] && cat "$tmp/bench.log"
+
+# The same players again, speaking cmmo.v2 (compact Move packets).
+timeout 120 "$BENCH" --host 127.0.0.1 --port "$port" --players 20 --reuse --compact --rate 100 \
+  --prefix smoke --target-interval 0.5 --chat-interval 1 --warmup 1 --duration 4 --drain 3 \
+  --server-pid "$server_pid" --max-runtime 90 --label smoke-v2 --json "$tmp/result-v2.json" \
+  2>"$tmp/bench-v2.log"
+rc=$?
+check "cmmo-bench --compact exits 0" "$rc"
+[ "$rc" -ne 0 ] && cat "$tmp/bench-v2.log" >&2
+"$PY" - "$tmp/result-v2.json" <<'EOF' >/dev/null 2>&1
+import json, sys
+r = json.load(open(sys.argv[1]))
+ok = (r["config"]["protocol"] == "cmmo.v2" and r["ramp"]["subprotocol_refused"] == 0
+      and r["ramp"]["logged_in"] == 20 and r["traffic"]["deltas"] > 0
+      and r["movement"]["self_ms"]["count"] > 0 and r["movement"]["observer_ms"]["count"] > 0
+      and r["chat"]["delivered"] == r["chat"]["expected"] > 0)
+sys.exit(0 if ok else 1)
+EOF
+check "cmmo.v2: selected, every player in, Move deltas seen by mover and observer, chats delivered" $?
 
 # Each assertion is one line: name<TAB>python expression over the result object r.
 while IFS=$'\t' read -r name expr; do

@@ -31,7 +31,8 @@ export function launchBrowser() {
 }
 
 // A new page on the game, failing the test on any page error or alert box.
-export async function openGame(context, url = BASE_URL) {
+// `setup(page)`, when given, runs before the page loads (init scripts, WebSocket listeners).
+export async function openGame(context, url = BASE_URL, { setup } = {}) {
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (error) => page.errors.push(error.message));
@@ -39,6 +40,7 @@ export async function openGame(context, url = BASE_URL) {
     page.errors.push(`unexpected dialog: ${dialog.message()}`);
     dialog.dismiss().catch(() => {});
   });
+  if (setup) await setup(page);
   await page.goto(url);
   await page.waitForFunction(() => window.cmmo?.snapshot().connected === true);
   return page;

@@ -84,3 +84,24 @@ test('ActorStore.remove returns the model for the leave line', () => {
   assert.equal(store.remove(1), undefined);
   assert.equal(store.size, 0);
 });
+
+test('ActorStore.move sets the position of a known actor as a movement delta would', () => {
+  const viaMove = new ActorStore();
+  const viaDelta = new ActorStore();
+  viaMove.apply(structuredClone(ALICE));
+  viaDelta.apply(structuredClone(ALICE));
+  const result = viaMove.move(1, 12.25, 40);
+  viaDelta.apply({ id: 1, model_type: 'Actor', instanced_entity: { id: 1, model_type: 'InstancedEntity', x: 12.25, y: 40 } });
+  assert.deepEqual(result, { id: 1, actor: viaMove.get(1), created: false, moved: true });
+  assert.deepEqual(viaMove.get(1), viaDelta.get(1));
+  assert.equal(actorName(viaMove.get(1)), 'alice');
+});
+
+test('ActorStore.move of an unknown actor does nothing and returns null', () => {
+  const store = new ActorStore();
+  store.apply(structuredClone(ALICE));
+  assert.equal(store.move(2, 5, 5), null);
+  assert.equal(store.get(2), undefined);
+  assert.equal(store.size, 1);
+  assert.deepEqual(actorPosition(store.get(1)), { x: 0, y: 0 });
+});

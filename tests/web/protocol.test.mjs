@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Action, encodePacket, decodePacket, registerPacket, loginPacket, chatPacket, targetPacket, gameSocketUrl,
+  decodeMove, negotiatedProtocol, OFFERED_SUBPROTOCOLS, SUBPROTOCOL_V2,
 } from '../../web/js/protocol.js';
 
 test('encodePacket writes a and p0..pN in order', () => {
@@ -47,4 +48,35 @@ test('gameSocketUrl uses the page host, wss for https', () => {
   assert.equal(gameSocketUrl({ protocol: 'http:', host: 'localhost:8081' }), 'ws://localhost:8081/');
   assert.equal(gameSocketUrl({ protocol: 'https:', host: 'mmo.example:443' }), 'wss://mmo.example:443/');
   assert.equal(gameSocketUrl({ protocol: 'http:', host: '[::1]:9000' }), 'ws://[::1]:9000/');
+});
+
+test('the client offers exactly the cmmo.v2 subprotocol', () => {
+  assert.equal(SUBPROTOCOL_V2, 'cmmo.v2');
+  assert.deepEqual([...OFFERED_SUBPROTOCOLS], ['cmmo.v2']);
+});
+
+test('negotiatedProtocol: cmmo.v2 when the server chose it, legacy when it chose none', () => {
+  assert.equal(negotiatedProtocol('cmmo.v2'), 'cmmo.v2');
+  assert.equal(negotiatedProtocol(''), 'legacy');
+  assert.equal(negotiatedProtocol(undefined), 'legacy');
+});
+
+test('a Move packet decodes to the actor id and its position', () => {
+  const packet = decodePacket('{"a":"Move","p0":[7,12,12.5]}');
+  assert.equal(packet.action, Action.MOVE);
+  assert.deepEqual(decodeMove(packet.payloads[0]), { id: 7, x: 12, y: 12.5 });
+  assert.deepEqual(decodeMove(decodePacket('{"a":"Move","p0":[1,1343.99,0.25]}').payloads[0]), { id: 1, x: 1343.99, y: 0.25 });
+  assert.deepEqual(decodeMove([3, -0.01, 0]), { id: 3, x: -0.01, y: 0 });
+});
+
+test('a malformed Move payload decodes to null', () => {
+  const bad = [
+    undefined, null, 7, 'x', {}, { id: 1, x: 2, y: 3 }, [], [1], [1, 2], [1, 2, 3, 4],
+    ['1', 2, 3], [1, '2', 3], [1, 2, null], [1.5, 2, 3], [true, 2, 3], [1, [2], 3], [1, 2, { y: 3 }],
+  ];
+  for (const payload of bad) assert.equal(decodeMove(payload), null, JSON.stringify(payload));
+  // JSON has no NaN or Infinity literals, but an overflowing number parses to Infinity.
+  assert.equal(decodeMove(decodePacket('{"a":"Move","p0":[1,1e999,3]}').payloads[0]), null);
+  assert.equal(decodeMove(decodePacket('{"a":"Move","p0":[1,2,-1e999]}').payloads[0]), null);
+  assert.equal(decodeMove([1, NaN, 3]), null);
 });

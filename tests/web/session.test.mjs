@@ -10,6 +10,8 @@ function fullActor(id, name, avatar, x, y) {
 }
 const delta = (actor) => JSON.stringify({ a: 'ModelDelta', p0: actor });
 const move = (id, x, y) => delta({ id, model_type: 'Actor', instanced_entity: { id: id + 10, model_type: 'InstancedEntity', x, y } });
+// The same movement in cmmo.v2's encoding.
+const compactMove = (id, x, y) => JSON.stringify({ a: 'Move', p0: [id, x, y] });
 
 function loggedIn() {
   const sent = [];
@@ -146,4 +148,99 @@ test('chat_full_width_brackets_are_shown_as_plain_brackets', async () => {
   const { plainBrackets } = await import('../../web/js/session.js');
   assert.equal(plainBrackets('hi \uFF3Bb\uFF3Dbold\uFF3B/b\uFF3D'), 'hi [b]bold[/b]');
   assert.equal(plainBrackets('no brackets'), 'no brackets');
+});
+
+test('a Move moves a known other actor smoothly, like a movement ModelDelta', () => {
+  const { s } = loggedIn();
+  s.handleMessage(delta(fullActor(6, 'bob', 1, 0, 0)), 1000);
+  for (let i = 1; i <= 4; i++) assert.deepEqual(s.handleMessage(compactMove(6, 3.5 * i, 0), 1000 + 50 * i), []);
+  const bob = s.actorsAt(1000 + 150 + 100).find((v) => v.name === 'bob');
+  assert.ok(Math.abs(bob.x - 10.5) < 1e-9, `bob.x=${bob.x}`);
+  assert.ok(bob.vx > 60);
+  assert.deepEqual(s.motion.get(6).latest(), { x: 14, y: 0 });
+  assert.equal(s.store.get(6).instanced_entity.entity.name, 'bob', 'the rest of the model is kept');
+});
+
+test('Moves and movement ModelDeltas give the same model and the same drawn positions', () => {
+  const legacy = loggedIn().s;
+  const compact = loggedIn().s;
+  for (const s of [legacy, compact]) {
+    s.handleMessage(delta(fullActor(6, 'bob', 1, 50, 50)), 0);
+    s.actorsAt(0);
+    s.sendTarget(300, 100);
+  }
+  // bob walks, the own player is corrected by the server, then snapped by the rubber band
+  const steps = [[6, 53.5, 50], [5, 103.5, 100], [6, 57, 50.25], [5, 107, 100], [6, 60.5, 51], [5, 600, 300], [6, 64, 52]];
+  steps.forEach(([id, x, y], i) => {
+    const now = 50 * (i + 1);
+    legacy.handleMessage(move(id, x, y), now);
+    compact.handleMessage(compactMove(id, x, y), now);
+    assert.deepEqual(compact.actorsAt(now + 10), legacy.actorsAt(now + 10), `after step ${i}`);
+  });
+  for (const now of [400, 450, 500, 1000]) assert.deepEqual(compact.actorsAt(now), legacy.actorsAt(now), `at ${now}`);
+  assert.deepEqual(compact.store.get(5), legacy.store.get(5));
+  assert.deepEqual(compact.store.get(6), legacy.store.get(6));
+  assert.equal(compact.motion.get(5).snaps, 1, 'the rubber band fired for the Move too');
+});
+
+test('a Move of the own actor beyond 200 px snaps the own player (rubber band)', () => {
+  const { s } = loggedIn();
+  s.actorsAt(0);
+  s.handleMessage(compactMove(5, 400, 100), 10);
+  const own = s.actorsAt(20).find((v) => v.own);
+  assert.deepEqual([own.x, own.y], [400, 100]);
+});
+
+test('a Move for an actor without a full model is ignored', () => {
+  const { s } = loggedIn();
+  assert.deepEqual(s.handleMessage(compactMove(6, 10, 10), 0), []);
+  assert.equal(s.store.get(6), undefined);
+  assert.equal(s.motion.get(6), undefined);
+  assert.equal(s.store.size, 1);
+  // its full model, when it comes, still introduces it
+  assert.deepEqual(s.handleMessage(delta(fullActor(6, 'bob', 1, 20, 30)), 0), [{ type: 'actor-joined', id: 6, name: 'bob' }]);
+  assert.deepEqual(s.motion.get(6).latest(), { x: 20, y: 30 });
+});
+
+test('a Move before the own full model is ignored and does not become the own actor', () => {
+  const s = new GameSession(() => true);
+  s.login('alice', 'pw');
+  s.handleMessage('{"a":"Ok"}', 0);
+  assert.deepEqual(s.handleMessage(compactMove(5, 10, 10), 0), []);
+  assert.equal(s.ownId, null);
+  assert.deepEqual(s.handleMessage(delta(fullActor(5, 'alice', 2, 100, 100)), 0), [{ type: 'own-actor', id: 5, name: 'alice' }]);
+});
+
+test('a Move before login is ignored', () => {
+  const s = new GameSession(() => true);
+  assert.deepEqual(s.handleMessage(compactMove(5, 10, 10), 0), []);
+  assert.equal(s.store.size, 0);
+});
+
+test('malformed Moves are ignored and change nothing', () => {
+  const { s } = loggedIn();
+  s.handleMessage(delta(fullActor(6, 'bob', 1, 50, 60)), 0);
+  const before = structuredClone([...s.store.actors]);
+  const bad = [
+    '{"a":"Move"}', '{"a":"Move","p0":null}', '{"a":"Move","p0":6}', '{"a":"Move","p0":{"id":6,"x":1,"y":2}}',
+    '{"a":"Move","p0":[6,1]}', '{"a":"Move","p0":[6,1,2,3]}', '{"a":"Move","p0":["6",1,2]}', '{"a":"Move","p0":[6,"1",2]}',
+    '{"a":"Move","p0":[6,1,null]}', '{"a":"Move","p0":[6.5,1,2]}', '{"a":"Move","p0":[6,1e999,2]}', '{"a":"Move","p0":[6,[1],2]}',
+    '{"a":"Move","p1":[6,1,2]}',
+  ];
+  for (const text of bad) assert.deepEqual(s.handleMessage(text, 10), [], text);
+  assert.deepEqual([...s.store.actors], before);
+  assert.deepEqual(s.motion.get(6).latest(), { x: 50, y: 60 });
+  assert.equal(s.motion.get(6).snapshots.length, 1, 'no server position was pushed');
+});
+
+test('legacy movement ModelDeltas are still applied, also mixed with Moves', () => {
+  const { s } = loggedIn();
+  s.handleMessage(delta(fullActor(6, 'bob', 1, 0, 0)), 0);
+  s.handleMessage(move(6, 3.5, 0), 50);
+  assert.deepEqual(s.motion.get(6).latest(), { x: 3.5, y: 0 });
+  s.handleMessage(compactMove(6, 7, 0), 100);
+  s.handleMessage(move(6, 10.5, 0), 150);
+  assert.deepEqual(s.motion.get(6).latest(), { x: 10.5, y: 0 });
+  assert.equal(s.store.get(6).instanced_entity.x, 10.5);
+  assert.equal(s.motion.get(6).snapshots.length, 4);
 });

@@ -2,7 +2,7 @@
 // Game logic lives in session.js / motion.js / model.js (unit tested); drawing in render.js.
 
 import { GameSession } from './session.js';
-import { gameSocketUrl } from './protocol.js';
+import { gameSocketUrl, negotiatedProtocol, OFFERED_SUBPROTOCOLS } from './protocol.js';
 import { Renderer } from './render.js';
 import { cameraOrigin, screenToWorld, WORLD_WIDTH, WORLD_HEIGHT } from './camera.js';
 import { avatarSprite, AVATARS, SPRITE_WIDTH, SPRITE_HEIGHT } from './sprites.js';
@@ -46,6 +46,7 @@ const ui = {
 
 let socket = null;
 let everOpened = false; // whether the current socket reached OPEN (for the right error text)
+let protocol = null; // what the open socket speaks: 'cmmo.v2' | 'legacy'; null while none is open
 let pendingAction = null; // what to send once the socket opens
 let requestTimer = null;
 let credentials = null; // the last login that worked, in memory only: Reconnect logs in again with it
@@ -66,7 +67,12 @@ const renderer = new Renderer(ui.canvas);
 
 // ---- Connection -------------------------------------------------------------------------------
 
-function connect() {
+// Opens a new connection. A browser fails a handshake that offered subprotocols when the server
+// answers with none (WHATWG fetch, "establish a WebSocket connection"; RFC 6455 would allow it),
+// so a server older than cmmo.v2 cannot be reached with the offer: when a socket that offered
+// cmmo.v2 closes before it opened, one plain handshake follows at once. (A server that is down
+// fails both; the browser cannot tell the two failures apart.)
+function connect({ offerV2 = true } = {}) {
   if (socket) {
     const old = socket;
     old.onopen = old.onmessage = old.onclose = old.onerror = null;
@@ -74,11 +80,13 @@ function connect() {
   }
   session.reset();
   everOpened = false;
-  const ws = new WebSocket(gameSocketUrl(location));
+  setProtocol(null);
+  const ws = offerV2 ? new WebSocket(gameSocketUrl(location), OFFERED_SUBPROTOCOLS) : new WebSocket(gameSocketUrl(location));
   socket = ws;
   ws.onopen = () => {
     if (socket !== ws) return;
     everOpened = true;
+    setProtocol(negotiatedProtocol(ws.protocol));
     const action = pendingAction;
     pendingAction = null;
     if (action) action();
@@ -90,8 +98,20 @@ function connect() {
   ws.onclose = () => {
     if (socket !== ws) return;
     socket = null;
+    setProtocol(null);
+    if (offerV2 && !everOpened) {
+      connect({ offerV2: false }); // keeps pendingAction: the Login or Register goes out on the retry
+      return;
+    }
     connectionLost();
   };
+}
+
+// Shown as data-protocol on #app for the browser tests and for a look in the inspector.
+function setProtocol(next) {
+  protocol = next;
+  if (next === null) delete ui.app.dataset.protocol;
+  else ui.app.dataset.protocol = next;
 }
 
 function connectionLost() {
@@ -134,6 +154,7 @@ function startRequestTimer() {
     if (socket) {
       const old = socket;
       socket = null;
+      setProtocol(null);
       old.onopen = old.onmessage = old.onclose = old.onerror = null;
       old.close();
     }
@@ -464,6 +485,7 @@ window.cmmo = Object.freeze({
       screen,
       state: session.state,
       connected: !!socket && socket.readyState === WebSocket.OPEN,
+      protocol,
       ownId: session.ownId,
       ownName: session.ownName,
       camera: { ...origin },

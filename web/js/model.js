@@ -68,6 +68,16 @@ export class ActorStore {
     return { id, actor, created, moved };
   }
 
+  // Applies one cmmo.v2 Move: the known actor `id` is now at (x, y), exactly what a movement
+  // ModelDelta merges. Returns the same shape as apply() ({id, actor, created: false, moved: true}),
+  // or null when the actor is not known (no full model yet): a Move never creates an actor.
+  move(id, x, y) {
+    const actor = this.actors.get(id);
+    if (actor === undefined) return null;
+    mergeModel(actor, { instanced_entity: { x, y } });
+    return { id, actor, created: false, moved: true };
+  }
+
   get(id) {
     return this.actors.get(id);
   }

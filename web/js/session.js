@@ -2,7 +2,7 @@
 // how each one moves on screen. No DOM and no socket: `send` is injected, messages come in through
 // handleMessage(), and what the page must show comes back as a list of events.
 
-import { Action, decodePacket, loginPacket, registerPacket, chatPacket, targetPacket } from './protocol.js';
+import { Action, decodePacket, decodeMove, loginPacket, registerPacket, chatPacket, targetPacket } from './protocol.js';
 import { ActorStore, actorName, actorPosition, actorAvatar } from './model.js';
 import { Predictor, Interpolator } from './motion.js';
 
@@ -114,6 +114,11 @@ export class GameSession {
       }
       case Action.MODEL_DELTA:
         return this.state === State.PLAY ? this.onModelDelta(p0, now) : [];
+      case Action.MOVE: {
+        // cmmo.v2's movement delta. Accepted on any connection: a legacy server never sends it.
+        const move = this.state === State.PLAY ? decodeMove(p0) : null;
+        return move ? this.onActorMerged(this.store.move(move.id, move.x, move.y), now) : [];
+      }
       case Action.DISCONNECT: {
         if (this.state !== State.PLAY || !Number.isInteger(p0) || p0 === this.ownId) return [];
         const actor = this.store.remove(p0);
@@ -141,7 +146,12 @@ export class GameSession {
   }
 
   onModelDelta(delta, now) {
-    const result = this.store.apply(delta);
+    return this.onActorMerged(this.store.apply(delta), now);
+  }
+
+  // What follows a merge into the store (a ModelDelta or a Move, so both drive prediction,
+  // interpolation and the rubber band alike): events for new actors, and the motion update.
+  onActorMerged(result, now) {
     if (!result) return [];
     const events = [];
     const { id, actor, created } = result;

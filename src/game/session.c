@@ -131,6 +131,21 @@ static void world_send(void *ctx, void *viewer, rcbuf *msg)
     count_out(g, msg);
 }
 
+static void world_send_many(void *ctx, void *viewer, rcbuf *const *msgs, size_t n)
+{
+    game *g = ctx;
+    session *s = viewer;
+    if (!s->link) return;
+    if (g->ops.send_many) {
+        g->ops.send_many(s->link, msgs, n);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            g->ops.send(s->link, msgs[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        count_out(g, msgs[i]);
+}
+
 static rcbuf *world_pack(void *ctx, rcbuf *const *msgs, size_t n)
 {
     game *g = ctx;
@@ -531,6 +546,7 @@ game *game_create(uv_loop_t *loop, const game_config *config, const game_link_op
         .tick_hz = config->tick_hz,
         .view_radius = config->view_radius,
         .send = world_send,
+        .send_many = world_send_many,
         .pack = world_pack,
         .ctx = g,
     };

@@ -33,6 +33,8 @@ typedef struct game_link_ops {
     void (*resume)(void *link);
     /* Packs messages for many links at once (see world_config.pack); may be NULL. */
     rcbuf *(*pack)(rcbuf *const *msgs, size_t n);
+    /* n send() calls in one; may be NULL. */
+    void (*send_many)(void *link, rcbuf *const *msgs, size_t n);
 } game_link_ops;
 
 typedef struct game_config {

@@ -32,6 +32,9 @@ typedef struct world_config {
     double view_radius;
     /* Delivers one packet (a shared buffer: take a reference to keep it) to a viewer. */
     void (*send)(void *ctx, void *viewer, rcbuf *msg);
+    /* Delivers a viewer's packets of one tick at once, in order, as n send() calls would (the
+     * references are the caller's). May be NULL. */
+    void (*send_many)(void *ctx, void *viewer, rcbuf *const *msgs, size_t n);
     /* Packs n messages into one buffer that send() delivers as n packets (NULL on failure, or
      * when the transport cannot: then they are sent one by one). May be NULL. */
     rcbuf *(*pack)(void *ctx, rcbuf *const *msgs, size_t n);

@@ -177,9 +177,26 @@ static int conn_enqueue(net_conn *c, rcbuf *b)
 
 void net_conn_send(net_conn *c, rcbuf *message)
 {
-    if (c->closing || c->destroyed || c->state != CONN_WS) return;
-    ws_frame_seal_text(message);
-    conn_enqueue(c, rcbuf_ref(message));
+    net_conn_send_many(c, &message, 1);
+}
+
+void net_conn_send_many(net_conn *c, rcbuf *const *messages, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (c->closing || c->destroyed || c->state != CONN_WS) return;
+        rcbuf *m = messages[i];
+        if (!(m->flags & WS_FRAME_SEALED)) ws_frame_seal_text(m);
+        /* The common case (a delta into this tick's batch) without touching the reference
+         * count; the outbound bound was checked when the batch was started. */
+        rcbuf *batch = c->batch;
+        if (batch && m->len <= NET_COPY_MAX && batch->capacity - batch->len >= m->len) {
+            memcpy(rcbuf_data(batch) + batch->len, rcbuf_data(m), m->len);
+            batch->len += m->len;
+            c->queued_bytes += m->len;
+            continue;
+        }
+        conn_enqueue(c, rcbuf_ref(m));
+    }
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -236,31 +253,68 @@ static void on_write(uv_write_t *req, int status)
 /* One socket write of n buffers (references taken over). Returns 0, or -1 if c was dropped. */
 static int conn_write(net_conn *c, rcbuf **items, uint32_t n, size_t bytes)
 {
-    write_req *w = malloc(sizeof *w + n * sizeof(rcbuf *));
     uv_buf_t stack_bufs[64];
     uv_buf_t *bufs = n <= 64 ? stack_bufs : malloc(n * sizeof *bufs);
-    if (!w || !bufs) {
-        free(w);
-        if (bufs != stack_bufs) free(bufs);
+    if (!bufs) {
         for (uint32_t i = 0; i < n; i++)
             rcbuf_unref(items[i]);
         conn_destroy(c);
         return -1;
     }
-    w->conn = c;
-    w->count = n;
-    for (uint32_t i = 0; i < n; i++) {
-        w->bufs[i] = items[i];
+    for (uint32_t i = 0; i < n; i++)
         bufs[i] = uv_buf_init((char *)rcbuf_data(items[i]), (unsigned)items[i]->len);
-    }
-    c->writes_inflight++;
     c->net->stats.writes++;
     c->net->stats.bytes_out += bytes;
+    /* First a synchronous attempt: a healthy socket takes the whole tick at once, and then no
+     * write request, completion callback or poll change is needed. Through uv_write, every
+     * completed write also re-armed the socket's epoll registration (libuv drops POLLOUT
+     * interest with an epoll_ctl per drain): 8% of the server at 5,000 players. */
+    uint32_t done = 0;
+    if (c->writes_inflight == 0) {
+        int wrote = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+        if (wrote < 0 && wrote != UV_EAGAIN) {
+            log_debug("conn_write_failed", "peer=%s error=%s", c->peer, uv_err_name(wrote));
+            for (uint32_t i = 0; i < n; i++)
+                rcbuf_unref(items[i]);
+            if (bufs != stack_bufs) free(bufs);
+            conn_destroy(c);
+            return -1;
+        }
+        size_t left = wrote > 0 ? (size_t)wrote : 0;
+        while (done < n && left >= bufs[done].len) {
+            left -= bufs[done].len;
+            rcbuf_unref(items[done]);
+            done++;
+        }
+        if (done < n) {
+            bufs[done].base += left;
+            bufs[done].len -= left;
+        }
+    }
+    if (done == n) {
+        if (bufs != stack_bufs) free(bufs);
+        if (c->closing && c->queue_len == 0) conn_drained(c);
+        return 0;
+    }
+    /* The rest waits in libuv until the socket is writable. */
+    uint32_t rest = n - done;
+    write_req *w = malloc(sizeof *w + rest * sizeof(rcbuf *));
+    if (!w) {
+        for (uint32_t i = done; i < n; i++)
+            rcbuf_unref(items[i]);
+        if (bufs != stack_bufs) free(bufs);
+        conn_destroy(c);
+        return -1;
+    }
+    w->conn = c;
+    w->count = rest;
+    memcpy(w->bufs, items + done, rest * sizeof *w->bufs);
+    c->writes_inflight++;
     /* libuv copies the uv_buf_t array when it cannot write everything at once. */
-    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs + done, rest, on_write);
     if (bufs != stack_bufs) free(bufs);
     if (rc < 0) {
-        for (uint32_t i = 0; i < n; i++)
+        for (uint32_t i = 0; i < rest; i++)
             rcbuf_unref(w->bufs[i]);
         c->writes_inflight--;
         free(w);

@@ -93,6 +93,8 @@ void net_conn_close(net_conn *c, uint16_t code, const char *reason);
 const char *net_conn_peer(const net_conn *c);
 /* Whether the WebSocket handshake selected the compact subprotocol (HTTP_SUBPROTOCOL_V2). */
 int net_conn_v2(const net_conn *c);
+/* n net_conn_send calls in one (a viewer's packets of one tick). */
+void net_conn_send_many(net_conn *c, rcbuf *const *messages, size_t n);
 
 /* Counters since start, for /metrics. */
 typedef struct net_stats {

@@ -243,9 +243,10 @@ static void run_tick(server *s)
     if (s->cluster) cluster_tick(s->cluster, uv_now(&s->loop));
     net_flush(s->net);
     s->ticks++;
-    if (s->ticks % (10 * (uint64_t)s->config->tick_hz) == 0) {
-        /* Every 10 s: give freed heap pages back to the system. Joins and bursts leave free
-         * memory in the middle of the heap that glibc would otherwise keep resident. */
+    if (s->ticks % (uint64_t)s->config->tick_hz == 0) {
+        /* Every second: give freed heap pages back to the system. Joins and bursts leave free
+         * memory in the middle of the heap that glibc would otherwise keep resident, and the
+         * trim threshold (server_run) keeps it from doing so after every tick. */
         malloc_trim(0);
     }
     uint64_t took = uv_hrtime() - start;
@@ -326,7 +327,7 @@ int server_run(const config *c)
     /* Each tick allocates every connection's output batch (net) and frees it once written:
      * tens of MB at thousands of players. glibc's default would give the top of the heap back
      * after every tick and take page faults to get it again the next (11% of the server in perf
-     * at 5,000 players). Memory is returned by the periodic malloc_trim in run_tick instead. */
+     * at 5,000 players). Memory is returned by run_tick's malloc_trim, once a second, instead. */
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     uv_loop_init(&s->loop);
 

@@ -458,6 +458,11 @@ def markdown(runs, mach):
     lines += open_section(runs)
     lines += storm_section(runs)
     lines += memory_section(runs)
+    # Hand-written analysis (what each change bought, where it breaks), kept beside the results
+    # because it quotes runs made outside make bench (tools/bench/ab.sh).
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "NOTES.md")
+    if os.path.exists(notes):
+        lines += [open(notes).read().rstrip("\n"), ""]
     lines += [
         "## How to read this",
         "",

@@ -172,21 +172,8 @@ cp "$DB" "$tmp/open.db"
 # The open world starts spread out: every account stands on its cell of the even grid the bench's
 # --spread uses (positions persist, as if everyone had walked there in an earlier session).
 # Walking 5,000 players out from the shared spawn point would take minutes and measure a crowd.
-"$PY" - "$tmp/open.db" "$OPEN_PLAYERS" 16000 16000 <<'EOF'
-import math, sqlite3, sys
-db, n, w, h = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-cols = max(1, math.ceil(math.sqrt(n * w / h)))
-rows = (n + cols - 1) // cols
-con = sqlite3.connect(db)
-with con:
-    for i in range(n):
-        x = round((i % cols + 0.5) * w / cols, 3)
-        y = round((i // cols + 0.5) * h / rows, 3)
-        con.execute("UPDATE instanced_entity SET x = ?, y = ? WHERE id = (SELECT a.instanced_entity_id"
-                    " FROM actor a JOIN user u ON u.id = a.user_id WHERE u.username = ?)",
-                    (x, y, "ba%d" % i))
-con.close()
-EOF
+"$PY" tools/bench/place_grid.py "$tmp/open.db" "$OPEN_PLAYERS" 16000 16000 ||
+  { echo "bench: placing the open world's players failed" >&2; exit 1; }
 
 # A copy of the grid database for one open-world run (each run saves where its players walked
 # to); prints its path.

@@ -124,7 +124,7 @@ static void link_resume(void *lp)
     }
 }
 
-static const game_link_ops ops = {link_send, link_close, link_resume, NULL};
+static const game_link_ops ops = {link_send, link_close, link_resume, NULL, NULL};
 
 static void deliver(fake_link *l, const uint8_t *data, size_t len)
 {

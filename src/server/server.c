@@ -45,6 +45,7 @@ typedef struct server {
     uint64_t tick_period_ns;
     uint64_t next_tick_ns;
     uint64_t ticks;
+    size_t trimmed_players; /* players in the world at the last malloc_trim */
     uint64_t shutdown_started_ms;
     int shutting_down;
     tickstats stats;     /* since the last /stats?reset=1 */
@@ -243,11 +244,17 @@ static void run_tick(server *s)
     if (s->cluster) cluster_tick(s->cluster, uv_now(&s->loop));
     net_flush(s->net);
     s->ticks++;
-    if (s->ticks % (uint64_t)s->config->tick_hz == 0) {
-        /* Every second: give freed heap pages back to the system. Joins and bursts leave free
-         * memory in the middle of the heap that glibc would otherwise keep resident, and the
-         * trim threshold (server_run) keeps it from doing so after every tick. */
+    uint64_t hz = (uint64_t)s->config->tick_hz;
+    size_t players = game_player_count(s->game);
+    if ((s->ticks % hz == 0 && players != s->trimmed_players) || s->ticks % (10 * hz) == 0) {
+        /* Give freed heap pages back to the system: joins and bursts leave free memory in the
+         * middle of the heap that glibc would otherwise keep resident (the trim threshold, see
+         * server_run, keeps it from trimming after every tick). Once a second while players come
+         * and go, so that a login wave's garbage is gone a second after it; every 10 s in a
+         * steady world, because a trim also releases the pages the next ticks' output batches
+         * reuse, and faulting them back in made every 20th tick a slow one. */
         malloc_trim(0);
+        s->trimmed_players = players;
     }
     uint64_t took = uv_hrtime() - start;
     tickstats_add(&s->stats, took);

@@ -1,5 +1,6 @@
 #include "cluster/cluster.h"
 
+#include "core/grow.h"
 #include "core/log.h"
 #include "game/world.h"
 #include "store/store.h"
@@ -115,20 +116,6 @@ struct cluster {
     int stopping;
     uint64_t dropped_publishes;
 };
-
-static int grow(void *array_ptr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void **arr = array_ptr;
-    void *p = realloc(*arr, n * elem);
-    if (!p) return -1;
-    *arr = p;
-    *cap = n;
-    return 0;
-}
 
 /* ---------------------------------------------------------------- configuration */
 

@@ -1,5 +1,6 @@
 #include "game/world.h"
 
+#include "core/grow.h"
 #include "proto/packet.h"
 
 #include <assert.h>
@@ -47,11 +48,11 @@ struct world_actor {
     uint8_t path_head, path_len;
 };
 
-/* The area-of-interest grid: square cells as large as the hysteresis radius, so everything a
- * viewer may see lies in the 3 x 3 cells around it. A cell keeps each actor's position beside
- * its slot: the visibility scan reads ~275 entries per viewer per tick at 5,000 players, and
- * reading them from the actors themselves missed the cache on every one (13% of the server in
- * perf). Floats are plenty to decide visibility within a 16,000 px world. */
+/* The area-of-interest grid: square cells half the hysteresis radius wide, so everything a viewer
+ * may see lies in the 5 x 5 cells around it. A cell keeps each actor's position beside its
+ * slot: reading positions from the actors themselves missed the cache on every candidate (13%
+ * of the server in perf at 5,000 players). Floats are plenty to decide visibility within a
+ * 16,000 px world. */
 typedef struct cell_entry {
     float x, y;
     uint32_t slot;
@@ -65,10 +66,9 @@ typedef struct grid_cell {
 /* Bound on grid cells per side: a huge world with a small radius gets larger cells instead of
  * an unbounded table. */
 #define GRID_MAX_SIDE 1024
-/* Grid cells are a quarter of the hysteresis radius: a viewer scans the cells of a 9 x 9 block
- * that touch its hysteresis circle, reading ~2.4 times fewer entries than a 3 x 3 block of
- * radius-sized cells would (measured at 5,000 players, the scan was the server's top user-space
- * cost), and takes cells wholly inside its view radius without a distance check. */
+/* Grid cells per hysteresis radius. A viewer scans only the cells that touch its hysteresis
+ * circle, and takes cells wholly inside its view radius without a distance check. Quarter-radius
+ * cells read fewer entries but cost a cache miss per cell (81 a viewer) and measured slower. */
 #define GRID_SUBDIVISION 2
 /* A viewer's visible set is recomputed every AOI_PERIOD ticks, staggered by slot so that each
  * tick recomputes a quarter of the viewers; in between it is sent the deltas of the actors it
@@ -129,18 +129,15 @@ struct world {
     size_t interest_cap;
 };
 
-static int grow(void *array_ptr, size_t *cap, size_t need, size_t elem)
+/* Squares of side `size` (at most GRID_MAX_SIDE a side: larger squares in a huge world) over
+ * the world: sets *cols and *rows and returns the side. */
+static double squares(const world_config *c, double size, int *cols, int *rows)
 {
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void **arr = array_ptr;
-    void *p = realloc(*arr, n * elem);
-    if (!p) return -1;
-    *arr = p;
-    *cap = n;
-    return 0;
+    double side = fmax(c->width, c->height);
+    if (side / size > GRID_MAX_SIDE) size = side / GRID_MAX_SIDE;
+    *cols = (int)(c->width / size) + 1;
+    *rows = (int)(c->height / size) + 1;
+    return size;
 }
 
 world *world_create(const world_config *config)
@@ -149,16 +146,10 @@ world *world_create(const world_config *config)
     if (!w) return NULL;
     w->config = *config;
     if (config->view_radius > 0) {
-        double keep = config->view_radius * HYSTERESIS, side = fmax(config->width, config->height);
-        w->region_size = keep;
-        if (side / w->region_size > GRID_MAX_SIDE) w->region_size = side / GRID_MAX_SIDE;
-        w->region_cols = (int)(config->width / w->region_size) + 1;
-        w->region_rows = (int)(config->height / w->region_size) + 1;
-        w->cell_size = keep / GRID_SUBDIVISION;
-        if (side / w->cell_size > GRID_MAX_SIDE) w->cell_size = side / GRID_MAX_SIDE;
+        double keep = config->view_radius * HYSTERESIS;
+        w->region_size = squares(config, keep, &w->region_cols, &w->region_rows);
+        w->cell_size = squares(config, keep / GRID_SUBDIVISION, &w->cols, &w->rows);
         w->span = (int)ceil(keep / w->cell_size);
-        w->cols = (int)(config->width / w->cell_size) + 1;
-        w->rows = (int)(config->height / w->cell_size) + 1;
         w->cells = calloc((size_t)w->cols * (size_t)w->rows, sizeof *w->cells);
         if (!w->cells) {
             free(w);
@@ -168,12 +159,19 @@ world *world_create(const world_config *config)
     return w;
 }
 
+/* Index of the square of side `size` holding (x, y) >= 0 in a cols x rows grid (a position on
+ * the world's far edge belongs to the last square). */
+static int32_t square_of(double x, double y, double size, int cols, int rows)
+{
+    int cx = (int)(x / size), cy = (int)(y / size);
+    if (cx >= cols) cx = cols - 1;
+    if (cy >= rows) cy = rows - 1;
+    return cy * cols + cx;
+}
+
 static int32_t cell_of(const world *w, double x, double y)
 {
-    int cx = (int)(x / w->cell_size), cy = (int)(y / w->cell_size);
-    if (cx >= w->cols) cx = w->cols - 1;
-    if (cy >= w->rows) cy = w->rows - 1;
-    return cy * w->cols + cx;
+    return square_of(x, y, w->cell_size, w->cols, w->rows);
 }
 
 static void grid_remove(world *w, world_actor *a)
@@ -225,22 +223,16 @@ static int slot_take(world *w, world_actor *a)
         a->slot = w->free_slots[--w->free_len];
     } else {
         if (w->slot_top == w->slot_cap) {
+            /* On failure the arrays already grown stay so; slot_cap still bounds them all. */
             size_t cap = w->slot_cap ? w->slot_cap * 2 : 64;
-            world_actor **by_slot = realloc(w->by_slot, cap * sizeof *by_slot);
-            if (by_slot) w->by_slot = by_slot;
-            uint32_t *mk = realloc(w->mark_known, cap * sizeof *mk);
-            if (mk) w->mark_known = mk;
-            uint32_t *ms = realloc(w->mark_seen, cap * sizeof *ms);
-            if (ms) w->mark_seen = ms;
-            rcbuf **sd = realloc(w->slot_delta[ENC_LEGACY], cap * sizeof *sd);
-            if (sd) w->slot_delta[ENC_LEGACY] = sd;
-            rcbuf **sv = realloc(w->slot_delta[ENC_V2], cap * sizeof *sv);
-            if (sv) w->slot_delta[ENC_V2] = sv;
-            uint32_t *fs = realloc(w->free_slots, cap * sizeof *fs);
-            if (fs) w->free_slots = fs;
-            uint8_t *sl = realloc(w->slot_left, cap * sizeof *sl);
-            if (sl) w->slot_left = sl;
-            if (!by_slot || !mk || !ms || !sd || !sv || !fs || !sl) return -1; /* grown kept */
+            if (resize(&w->by_slot, cap, sizeof *w->by_slot) != 0 ||
+                resize(&w->mark_known, cap, sizeof *w->mark_known) != 0 ||
+                resize(&w->mark_seen, cap, sizeof *w->mark_seen) != 0 ||
+                resize(&w->slot_delta[ENC_LEGACY], cap, sizeof *w->slot_delta[ENC_LEGACY]) != 0 ||
+                resize(&w->slot_delta[ENC_V2], cap, sizeof *w->slot_delta[ENC_V2]) != 0 ||
+                resize(&w->free_slots, cap, sizeof *w->free_slots) != 0 ||
+                resize(&w->slot_left, cap, sizeof *w->slot_left) != 0)
+                return -1;
             w->slot_cap = cap;
         }
         a->slot = (uint32_t)w->slot_top++;
@@ -615,8 +607,8 @@ static void actor_step(world *w, world_actor *a)
  * tutorial's small map), which viewer_update_all handles without building the set. With one,
  * it is the actors within the radius, or within the hysteresis radius for those the viewer
  * already knows (their mark_known is the current stamp); the viewer always sees itself. Each is
- * marked seen with the stamp as it is collected. Cost: the entries of the 3 x 3 grid cells
- * around the viewer, read from the cells' own arrays. Returns their slots. */
+ * marked seen with the stamp as it is collected. Cost: the entries of the grid cells within the
+ * hysteresis radius, read from the cells' own arrays. Returns their slots. */
 static const uint32_t *world_visible(world *w, const world_actor *viewer, uint32_t stamp,
                                      size_t *len)
 {
@@ -694,10 +686,6 @@ static void viewer_update_all(world *w, world_actor *v)
         out_push(w, v, w->movers[v->compact][i]);
 }
 
-/* Compares what viewer knows with what it sees now, as Quake III's snapshots do, in linear time
- * with marks instead of sorted sets: the shared delta of each known actor that moved, then
- * leaves, then enters (full model); one who left and came back within the tick has a new slot,
- * so it is removed before it is re-added. */
 /* Between two recomputations of v's visible set (AOI_PERIOD): the deltas of the actors it
  * knows, and Disconnect for those that left the world (their slots are reused after this
  * tick, so they must leave v's known set now). */
@@ -717,6 +705,10 @@ static void viewer_update_known(world *w, world_actor *v)
     v->known_len = n;
 }
 
+/* Compares what viewer knows with what it sees now, as Quake III's snapshots do, in linear time
+ * with marks instead of sorted sets: the shared delta of each known actor that moved, then
+ * leaves, then enters (full model); one who left and came back within the tick has a new slot,
+ * so it is removed before it is re-added. Every AOI_PERIOD ticks; viewer_update_known between. */
 static void viewer_update(world *w, world_actor *v)
 {
     if (!w->cells) {
@@ -897,10 +889,7 @@ int32_t world_region_of(const world *w, double x, double y)
     if (!w->cells) return 0;
     x = fmin(fmax(isfinite(x) ? x : 0, 0), w->config.width);
     y = fmin(fmax(isfinite(y) ? y : 0, 0), w->config.height);
-    int rx = (int)(x / w->region_size), ry = (int)(y / w->region_size);
-    if (rx >= w->region_cols) rx = w->region_cols - 1;
-    if (ry >= w->region_rows) ry = w->region_rows - 1;
-    return ry * w->region_cols + rx;
+    return square_of(x, y, w->region_size, w->region_cols, w->region_rows);
 }
 
 int32_t world_actor_region(const world_actor *a)

@@ -122,13 +122,11 @@ const char *game_action_label(int slot)
 
 /* ---------------------------------------------------------------- output */
 
+static void world_send_many(void *ctx, void *viewer, rcbuf *const *msgs, size_t n);
+
 static void world_send(void *ctx, void *viewer, rcbuf *msg)
 {
-    game *g = ctx;
-    session *s = viewer;
-    if (!s->link) return;
-    g->ops.send(s->link, msg);
-    count_out(g, msg);
+    world_send_many(ctx, viewer, &msg, 1);
 }
 
 static void world_send_many(void *ctx, void *viewer, rcbuf *const *msgs, size_t n)

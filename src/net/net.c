@@ -124,16 +124,26 @@ static int queue_push(net_conn *c, rcbuf *b)
     return 0;
 }
 
+/* Copies b's bytes to the end of c's current batch if it is small and fits (the outbound bound
+ * was checked when the batch was started). Returns 1 if it did, 0 otherwise. */
+static int batch_append(net_conn *c, const rcbuf *b)
+{
+    rcbuf *batch = c->batch;
+    if (!batch || b->len > NET_COPY_MAX || batch->capacity - batch->len < b->len) return 0;
+    memcpy(rcbuf_data(batch) + batch->len, b->bytes + b->start, b->len);
+    batch->len += b->len;
+    c->queued_bytes += b->len;
+    return 1;
+}
+
 /* Appends b (taking over the caller's reference in every case) to c's queue: small frames are
  * copied into the current batch, others queued as they are. Returns 0, or -1 if c was dropped
  * (allocation failure, or too much unsent output). */
 static int conn_enqueue(net_conn *c, rcbuf *b)
 {
-    size_t len = b->len;
-    if (len <= NET_COPY_MAX) {
-        rcbuf *batch = c->batch;
-        if (!batch || batch->capacity - batch->len < len) {
-            batch = rcbuf_new(NET_BATCH_BYTES);
+    if (b->len <= NET_COPY_MAX) {
+        if (!batch_append(c, b)) {
+            rcbuf *batch = rcbuf_new(NET_BATCH_BYTES);
             if (!batch || queue_push(c, batch) != 0) {
                 rcbuf_unref(b);
                 conn_destroy(c);
@@ -141,18 +151,17 @@ static int conn_enqueue(net_conn *c, rcbuf *b)
             }
             batch->flags = b->flags; /* sealed frames stay sealed */
             c->batch = batch;
+            batch_append(c, b);
         }
-        memcpy(rcbuf_data(batch) + batch->len, rcbuf_data(b), len);
-        batch->len += len;
         rcbuf_unref(b);
     } else {
         c->batch = NULL;
+        c->queued_bytes += b->len;
         if (queue_push(c, b) != 0) {
             conn_destroy(c);
             return -1;
         }
     }
-    c->queued_bytes += len;
     if (!c->dirty) {
         c->dirty = 1;
         c->next_dirty = c->net->dirty;
@@ -185,17 +194,9 @@ void net_conn_send_many(net_conn *c, rcbuf *const *messages, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (c->closing || c->destroyed || c->state != CONN_WS) return;
         rcbuf *m = messages[i];
-        if (!(m->flags & WS_FRAME_SEALED)) ws_frame_seal_text(m);
-        /* The common case (a delta into this tick's batch) without touching the reference
-         * count; the outbound bound was checked when the batch was started. */
-        rcbuf *batch = c->batch;
-        if (batch && m->len <= NET_COPY_MAX && batch->capacity - batch->len >= m->len) {
-            memcpy(rcbuf_data(batch) + batch->len, rcbuf_data(m), m->len);
-            batch->len += m->len;
-            c->queued_bytes += m->len;
-            continue;
-        }
-        conn_enqueue(c, rcbuf_ref(m));
+        ws_frame_seal_text(m);
+        /* The common case, a delta into this tick's batch, needs no reference. */
+        if (!batch_append(c, m)) conn_enqueue(c, rcbuf_ref(m));
     }
 }
 
@@ -696,7 +697,6 @@ static void on_closed(uv_handle_t *h)
     for (uint32_t i = 0; i < c->queue_len; i++)
         rcbuf_unref(c->queue[i]);
     free(c->queue);
-    c->batch = NULL;
     free(c->held);
     free(c->http);
     rcbuf_unref(c->pong);

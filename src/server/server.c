@@ -334,7 +334,7 @@ int server_run(const config *c)
     /* Each tick allocates every connection's output batch (net) and frees it once written:
      * tens of MB at thousands of players. glibc's default would give the top of the heap back
      * after every tick and take page faults to get it again the next (11% of the server in perf
-     * at 5,000 players). Memory is returned by run_tick's malloc_trim, once a second, instead. */
+     * at 5,000 players). Memory is returned by run_tick's malloc_trim instead. */
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     uv_loop_init(&s->loop);
 

@@ -78,6 +78,39 @@ void jsonw_int(jsonw *w, int64_t v)
     put(w, num, (size_t)n);
 }
 
+/* Writes q / 10^decimals (decimals 1..3) with the fraction's trailing zeros left out; a whole
+ * number is written with ".0" if `point` is set, with no fraction otherwise. */
+static void put_scaled(jsonw *w, long long q, int decimals, int point)
+{
+    char num[40];
+    char *p = num + sizeof num;
+    int negative = q < 0;
+    unsigned long long u = negative ? (unsigned long long)(-q) : (unsigned long long)q;
+    unsigned scale = decimals == 1 ? 10 : decimals == 2 ? 100 : 1000;
+    unsigned frac = (unsigned)(u % scale);
+    u /= scale;
+    if (frac) {
+        while (frac % 10 == 0) {
+            frac /= 10;
+            decimals--;
+        }
+        for (int i = 0; i < decimals; i++) {
+            *--p = (char)('0' + frac % 10);
+            frac /= 10;
+        }
+        *--p = '.';
+    } else if (point) {
+        *--p = '0';
+        *--p = '.';
+    }
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (negative) *--p = '-'; /* q < 0: it does not round to zero */
+    put(w, p, (size_t)(num + sizeof num - p));
+}
+
 void jsonw_hundredths(jsonw *w, double v)
 {
     if (!isfinite(v)) v = 0.0;
@@ -85,28 +118,7 @@ void jsonw_hundredths(jsonw *w, double v)
         jsonw_double(w, v);
         return;
     }
-    long long c = llround(v * 100.0);
-    char num[40];
-    char *p = num + sizeof num;
-    int negative = c < 0;
-    unsigned long long u = negative ? (unsigned long long)(-c) : (unsigned long long)c;
-    unsigned frac = (unsigned)(u % 100);
-    u /= 100;
-    if (frac) {
-        if (frac % 10) {
-            *--p = (char)('0' + frac % 10);
-            *--p = (char)('0' + frac / 10);
-        } else {
-            *--p = (char)('0' + frac / 10);
-        }
-        *--p = '.';
-    }
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (negative) *--p = '-'; /* c < 0: it does not round to zero */
-    put(w, p, (size_t)(num + sizeof num - p));
+    put_scaled(w, llround(v * 100.0), 2, 0);
 }
 
 /* Values that are whole thousandths (integers, halves: every position of a walk along an axis,
@@ -118,33 +130,7 @@ static int put_millis(jsonw *w, double v)
     if (!(fabs(v) < 1e12)) return 0;
     double m = nearbyint(v * 1000.0);
     if (m / 1000.0 != v) return 0;
-    long long q = (long long)m;
-    char num[40];
-    char *p = num + sizeof num;
-    int negative = q < 0;
-    unsigned long long u = negative ? (unsigned long long)(-q) : (unsigned long long)q;
-    unsigned frac = (unsigned)(u % 1000);
-    u /= 1000;
-    if (frac == 0) {
-        *--p = '0';
-    } else {
-        int digits = 3;
-        while (frac % 10 == 0) {
-            frac /= 10;
-            digits--;
-        }
-        for (int i = 0; i < digits; i++) {
-            *--p = (char)('0' + frac % 10);
-            frac /= 10;
-        }
-    }
-    *--p = '.';
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (negative) *--p = '-';
-    put(w, p, (size_t)(num + sizeof num - p));
+    put_scaled(w, (long long)m, 3, 1);
     return 1;
 }
 

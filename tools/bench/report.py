@@ -158,6 +158,20 @@ def failures_note(groups):
     return lines
 
 
+def latency_fields(rs):
+    """Median chat and movement latency cells of a table row (c50 .. o99, ratio)."""
+    return dict(
+        c50=fmt(median(rs, "chat", "latency_ms", "p50")),
+        c99=fmt(median(rs, "chat", "latency_ms", "p99")),
+        cmax=fmt(median(rs, "chat", "latency_ms", "max")),
+        ratio=fmt(median(rs, "chat", "delivery_ratio"), 4),
+        m50=fmt(median(rs, "movement", "self_ms", "p50")),
+        m99=fmt(median(rs, "movement", "self_ms", "p99")),
+        o50=fmt(median(rs, "movement", "observer_ms", "p50")),
+        o99=fmt(median(rs, "movement", "observer_ms", "p99")),
+    )
+
+
 def group_crowded(runs):
     groups = {}
     for r in runs:
@@ -191,14 +205,7 @@ def crowded_section(runs):
         out.append(
             "| {n} | {ok} / {k} | {c50} | {c99} | {cmax} | {ratio} | {m50} / {m99} | {o50} / {o99} | {l50} / {l99} | {t50} / {t99} / {tmax} | {drop} |".format(
                 n=n, k=len(all_rs), ok=sum(1 for r in all_rs if completed(r)),
-                c50=fmt(median(rs, "chat", "latency_ms", "p50")),
-                c99=fmt(median(rs, "chat", "latency_ms", "p99")),
-                cmax=fmt(median(rs, "chat", "latency_ms", "max")),
-                ratio=fmt(median(rs, "chat", "delivery_ratio"), 4),
-                m50=fmt(median(rs, "movement", "self_ms", "p50")),
-                m99=fmt(median(rs, "movement", "self_ms", "p99")),
-                o50=fmt(median(rs, "movement", "observer_ms", "p50")),
-                o99=fmt(median(rs, "movement", "observer_ms", "p99")),
+                **latency_fields(rs),
                 l50=fmt(median(rs, "ramp", "login_ms", "p50"), 0),
                 l99=fmt(median(rs, "ramp", "login_ms", "p99"), 0),
                 t50=fmt(median(rs, "server", "tick_ms", "p50"), 2),
@@ -322,14 +329,7 @@ def row_common(rs):
     return ("| {n} / {drop} | {c50} / {c99} / {cmax} | {ratio} | {m50} / {m99} | {o50} / {o99} | {f} | {b} | "
             "{t50} / {t99} / {tmax} | {cpu} | {rss} |").format(
         n=fmt(median(rs, "ramp", "logged_in")),
-        c50=fmt(median(rs, "chat", "latency_ms", "p50")),
-        c99=fmt(median(rs, "chat", "latency_ms", "p99")),
-        cmax=fmt(median(rs, "chat", "latency_ms", "max")),
-        ratio=fmt(median(rs, "chat", "delivery_ratio"), 4),
-        m50=fmt(median(rs, "movement", "self_ms", "p50")),
-        m99=fmt(median(rs, "movement", "self_ms", "p99")),
-        o50=fmt(median(rs, "movement", "observer_ms", "p50")),
-        o99=fmt(median(rs, "movement", "observer_ms", "p99")),
+        **latency_fields(rs),
         f=fmt(median(rs, "traffic", "frames_per_client_s"), 0),
         b=fmt(bps / 1024 if bps is not None else None),
         t50=fmt(median(rs, "server", "tick_ms", "p50"), 2),

@@ -273,6 +273,27 @@ static void on_register(session *s, const packet *p)
 static void enter_world(session *s);
 static void login_reread(void *user, int result, const store_account *account);
 
+/* Gives a cluster presence claim up (no-op without a cluster). */
+static void release_claim(game *g, int64_t actor_id);
+
+/* The last step before entering the world: the position is read again now. The first read ran
+ * before the password check, perhaps before this player's previous session (just closed, here or
+ * on another node) had its final position saved; the store runs requests in submission order, so
+ * a read submitted now sees every save submitted before it, and a player who leaves and logs
+ * straight back in resumes exactly where everyone last saw them. One indexed read per login,
+ * next to an argon2id check. In a cluster this runs once the claim is held, so no other node
+ * can write the position any more. */
+static void login_reread_start(session *s)
+{
+    game *g = s->game;
+    set_busy(s, 1);
+    if (store_find_account(g->store, s->account.name, login_reread, s) != 0) {
+        set_busy(s, 0);
+        release_claim(g, s->account.actor_id);
+        deny(s, "Server busy, try again");
+    }
+}
+
 /* The cluster answered the presence claim. */
 static void login_claimed(void *user, int result)
 {
@@ -293,17 +314,10 @@ static void login_claimed(void *user, int result)
         return;
     }
     if (!s->link) { /* gone while we asked */
-        g->cluster.release(g->cluster_ctx, s->account.actor_id);
+        release_claim(g, s->account.actor_id);
         return;
     }
-    /* The account was read before the claim, perhaps while the node the player just left was
-     * still saving the position: read it again now that no other node can write it. */
-    set_busy(s, 1);
-    if (store_find_account(g->store, s->account.name, login_reread, s) != 0) {
-        set_busy(s, 0);
-        g->cluster.release(g->cluster_ctx, s->account.actor_id);
-        deny(s, "Server busy, try again");
-    }
+    login_reread_start(s);
 }
 
 static void login_reread(void *user, int result, const store_account *account)
@@ -318,8 +332,7 @@ static void login_reread(void *user, int result, const store_account *account)
         enter_world(s);
         return;
     }
-    if (!world_has_actor(g->world, s->account.actor_id))
-        g->cluster.release(g->cluster_ctx, s->account.actor_id);
+    if (!world_has_actor(g->world, s->account.actor_id)) release_claim(g, s->account.actor_id);
     if (world_has_actor(g->world, s->account.actor_id))
         deny(s, "You are already logged in");
     else if (!same)
@@ -355,7 +368,7 @@ static void login_verified(void *user, int match)
         }
         return;
     }
-    enter_world(s);
+    login_reread_start(s);
 }
 
 /* The password matched (and, in a cluster, this node holds the account's presence claim). */
@@ -365,7 +378,7 @@ static void enter_world(session *s)
     send_packet(s, packet_encode_ok());
     s->actor = world_join(g->world, &s->account, s);
     if (!s->actor) {
-        if (g->cluster.release) g->cluster.release(g->cluster_ctx, s->account.actor_id);
+        release_claim(g, s->account.actor_id);
         deny(s, "Server busy, try again");
         return;
     }

@@ -1,6 +1,7 @@
 """Persistence across restarts (reference section 7 and defects 7 and 10; docs/PROTOCOL.md 3):
 positions survive SIGTERM; after SIGKILL the account exists (committed before Ok) and the
-position is at most about a second of movement old."""
+position is at most about a second of movement old. A player who leaves and logs straight back
+in resumes exactly where everyone last saw them."""
 
 import asyncio
 import math
@@ -8,8 +9,8 @@ import signal
 import time
 import unittest
 
-from harness import (SPEED, Client, Server, ServerTestCase, async_test, is_at, is_move_of, pkt,
-                     position_of, unique_name)
+from harness import (SPEED, Client, Server, ServerTestCase, async_test, is_at, is_disconnect,
+                     is_full_model_of, is_model_delta, is_move_of, pkt, position_of, unique_name)
 
 
 class Persistence(ServerTestCase):
@@ -113,6 +114,54 @@ class Persistence(ServerTestCase):
         self.assertGreaterEqual(x, x_at_kill - 1.25 * SPEED,
                                 "saved x=%.1f, last seen x=%.1f: %.2f s of movement lost"
                                 % (x, x_at_kill, (x_at_kill - x) / SPEED))
+
+
+class ReloginRightAfterLeaving(ServerTestCase):
+    """Defect: the new Login's database read ran before the old session's final save, so a
+    player who closed while walking and logged in again within milliseconds reappeared up to a
+    second of walking behind where everyone had last seen them."""
+
+    ROUNDS = 8
+
+    async def leave_and_return(self, how):
+        watcher = await self.player("watch")
+        mover = await self.player("walk")
+        name, password = mover.name, mover.password
+        for k in range(self.ROUNDS):
+            aid = mover.aid
+            await watcher.wait_for(is_full_model_of(aid), what="the walker's model")
+            # Walk far (several seconds), leave mid-walk after a varying time.
+            tx = 30 + 500 * ((k + 1) % 2)
+            await mover.send(pkt("Target", tx, 20 + 10 * k))
+            await asyncio.sleep(0.35 + 0.11 * k)
+            if how == "close":
+                await mover.close()
+            else:
+                mover.abort()  # TCP reset: no close frame
+            fresh = await self.client("walk-again")
+            r = await fresh.login(name, password)
+            self.assertEqual(r, {"a": "Ok"}, "round %d: login right after leaving" % k)
+            # What the watcher was shown of the old actor before it disconnected.
+            await watcher.wait_for(is_disconnect(aid), what="the old actor's Disconnect")
+            shown = [position_of(p) for p in watcher.packets[:watcher.cursor]
+                     if is_model_delta(p) and p["p0"].get("id") == aid
+                     and position_of(p) is not None]
+            self.assertTrue(shown, "round %d: the watcher saw the walker" % k)
+            last = shown[-1]
+            ie = fresh.own["instanced_entity"]
+            self.assertLess(math.hypot(ie["x"] - last[0], ie["y"] - last[1]), 0.01,
+                            "round %d (%s): back at (%.2f, %.2f), last shown at (%.2f, %.2f)"
+                            % (k, how, ie["x"], ie["y"], last[0], last[1]))
+            mover = fresh
+        await mover.close()
+
+    @async_test
+    async def test_relogin_right_after_close_resumes_where_last_shown(self):
+        await self.leave_and_return("close")
+
+    @async_test
+    async def test_relogin_right_after_tcp_reset_resumes_where_last_shown(self):
+        await self.leave_and_return("reset")
 
 
 if __name__ == "__main__":

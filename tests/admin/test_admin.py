@@ -748,6 +748,57 @@ def test_systemd_unit_verifies():
     shutil.rmtree(d)
 
 
+def dockerfile_packages(stage_from):
+    """The packages `apt-get install`ed in the Dockerfile stage that starts FROM stage_from."""
+    with open(os.path.join(REPO, "deploy/Dockerfile")) as f:
+        stages = f.read().split("\nFROM ")
+    stage = next(st for st in stages if st.startswith(stage_from))
+    run = stage[stage.index("apt-get install"):].split("&&")[0].replace("\\\n", " ")
+    return {w for w in run.split()[2:] if not w.startswith("-")}
+
+
+@test
+def test_dockerfile_installs_what_the_binaries_link_and_nothing_else():
+    # No container engine runs here, so the Dockerfile is checked against the build instead: its
+    # build stage installs the packages the build scripts install, and its runtime stage the
+    # package of every library the release binaries link directly (libc is in the base image).
+    with open(os.path.join(REPO, "scripts/install-deps.sh")) as f:
+        text = f.read()
+    run_pkgs = set(text[text.index("run_pkgs=(") + 10:text.index(")", text.index("run_pkgs=("))]
+                   .split())
+    check(dockerfile_packages("debian:12 AS build") == run_pkgs,
+          "Dockerfile build stage %s != install-deps run packages %s"
+          % (sorted(dockerfile_packages("debian:12 AS build")), sorted(run_pkgs)))
+    needed = set()
+    for b in ("build/cmmo-server", "build/cmmo-admin"):
+        path = os.path.join(REPO, b)
+        if not os.path.exists(path):
+            subprocess.run(["make", "-C", REPO, b], capture_output=True, timeout=900)
+        out = subprocess.run(["readelf", "-d", path], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if "(NEEDED)" in line:
+                needed.add(line.split("[")[1].rstrip("]"))
+    cache = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True).stdout
+    packages = set()
+    for lib in sorted(needed):
+        paths = [l.split("=>")[1].strip() for l in cache.splitlines()
+                 if l.strip().startswith(lib + " ") and "x86-64" in l]
+        check(paths, "ldconfig does not know %s" % lib)
+        # dpkg knows a file by the path its package ships; with merged /usr that may be the
+        # /lib or the /usr/lib spelling, of the link or of its target.
+        real = os.path.realpath(paths[0])
+        for candidate in (paths[0], real, real.replace("/usr/", "/", 1)):
+            owner = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+            if owner.returncode == 0:
+                break
+        check(owner.returncode == 0, "no package owns %s" % paths[0])
+        packages.add(owner.stdout.split(":")[0])
+    packages.discard("libc6")  # in debian:12-slim
+    runtime = dockerfile_packages("debian:12-slim")
+    check(runtime == packages, "Dockerfile runtime stage %s, the binaries link %s"
+          % (sorted(runtime), sorted(packages)))
+
+
 def derive_nginx_conf(d, upstream_port, http_port, tls_port, plain_port, cert, key, acme):
     """deploy/nginx/cmmo.conf with test ports and files; every replaced line must exist once."""
     with open(os.path.join(REPO, "deploy/nginx/cmmo.conf")) as f:

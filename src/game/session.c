@@ -19,7 +19,14 @@
 #define THROTTLE_ADDRESS_FAILURES 20
 #define THROTTLE_WINDOW_MS 60000
 #define THROTTLE_LOCKOUT_MS 60000
-#define THROTTLE_ENTRIES 16384
+/* Keys each throttle table tracks. A key's state lives at most 60 s past its last failure, and
+ * every login failure costs an argon2id hash (2 threads, 20-40 ms each; even at 10 ms, 200 a
+ * second), so a login table holds at most ~12,000 live keys, while the first refusal for want
+ * of room comes at 60-77% of the slots (~20,000 of 32,768). The registration table counts
+ * attempts, not hashes: ~20,000 addresses registering within a minute fill it. A key that
+ * cannot be tracked is refused as throttled (fail closed, game/throttle.h) and throttle_full is
+ * logged. 19 MB of address space for the three, resident only where keys land. */
+#define THROTTLE_ENTRIES 32768
 /* Registrations per address: each costs a hash and a database row. Ten a minute is more than a
  * family behind one router needs; loopback (local tools; a local proxy passes the real address
  * in X-Real-IP) is not counted. */
@@ -562,12 +569,13 @@ game *game_create(uv_loop_t *loop, const game_config *config, const game_link_op
         .ctx = g,
     };
     g->world = world_create(&wc);
-    g->by_account = throttle_create(THROTTLE_ENTRIES, THROTTLE_ACCOUNT_FAILURES, THROTTLE_WINDOW_MS,
-                                    THROTTLE_LOCKOUT_MS);
-    g->registrations = throttle_create(THROTTLE_ENTRIES, THROTTLE_REGISTRATIONS, THROTTLE_WINDOW_MS,
-                                       THROTTLE_LOCKOUT_MS);
-    g->by_address = throttle_create(THROTTLE_ENTRIES, THROTTLE_ADDRESS_FAILURES, THROTTLE_WINDOW_MS,
-                                    THROTTLE_LOCKOUT_MS);
+    g->by_account = throttle_create("login_account", THROTTLE_ENTRIES, THROTTLE_ACCOUNT_FAILURES,
+                                    THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
+    g->registrations =
+        throttle_create("registration_address", THROTTLE_ENTRIES, THROTTLE_REGISTRATIONS,
+                        THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
+    g->by_address = throttle_create("login_address", THROTTLE_ENTRIES, THROTTLE_ADDRESS_FAILURES,
+                                    THROTTLE_WINDOW_MS, THROTTLE_LOCKOUT_MS);
     if (!g->world || !g->by_account || !g->by_address || !g->registrations) {
         game_destroy(g);
         return NULL;

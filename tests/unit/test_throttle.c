@@ -1,5 +1,6 @@
 /* Unit tests for game/throttle: failed-login counting per key, lockout and its expiry, the
- * window, case-insensitive keys, and a bounded table under a flood of keys. */
+ * window, case-insensitive keys, and a bounded table that no key can use to disturb another's
+ * state: keys built to collide with a victim's, a flood of keys, a table full of live state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,11 +22,36 @@
 /* The table under test; destroyed by the teardown so a failing test does not leak it. */
 static throttle *current;
 
+/* A fixed hash key, so that tests can build keys that collide (the server's key is random). */
+static const uint8_t FIXED_KEY[THROTTLE_HASH_KEY_BYTES] = "fixed-test-key!";
+
 static throttle *make(size_t capacity)
 {
-    current = throttle_create(capacity, MAX_FAILURES, WINDOW_MS, LOCKOUT_MS);
+    current =
+        throttle_create_keyed("test", capacity, MAX_FAILURES, WINDOW_MS, LOCKOUT_MS, FIXED_KEY);
     assert_non_null(current);
     return current;
+}
+
+/* Fills names[0..n) with distinct keys "<prefix><i>" whose home slot is the victim's: what an
+ * attacker who knew the hash key would send. */
+static void colliding_names(const throttle *t, const char *victim, const char *prefix,
+                            char names[][32], int n)
+{
+    size_t home = throttle_home_slot(t, victim);
+    int found = 0;
+    for (long i = 0; found < n; i++) {
+        assert_true(i < 100000000L);
+        snprintf(names[found], 32, "%s%ld", prefix, i);
+        if (throttle_home_slot(t, names[found]) == home) found++;
+    }
+}
+
+static void lock(throttle *t, const char *key, uint64_t now)
+{
+    for (int i = 0; i < MAX_FAILURES; i++)
+        assert_int_equal(throttle_fail(t, key, now), THROTTLE_OK);
+    assert_int_equal(throttle_wait_ms(t, key, now), LOCKOUT_MS);
 }
 
 static int destroy_current(void **state)
@@ -165,22 +191,107 @@ static void test_throttle_window_slides_across_earlier_failures(void **state)
     assert_true(throttle_wait_ms(t, "alice", T0 + 61000) > 0);
 }
 
-static void test_throttle_full_table_evicts_without_crashing(void **state)
+/* Issue 11, defect 4: failures on names computed offline to share a locked account's slot
+ * evicted it, and the account could be guessed again at once. */
+static void test_throttle_keys_colliding_with_a_locked_key_do_not_unlock_it(void **state)
 {
-    throttle *t = make(16);
+    throttle *t = make(1024);
+    lock(t, "victim", T0);
+    enum { COLLIDERS = 4 * THROTTLE_PROBES };
+    static char names[COLLIDERS][32];
+    colliding_names(t, "victim", "c", names, COLLIDERS);
+    for (int i = 0; i < COLLIDERS; i++) {
+        uint64_t now = T0 + 1000 + (uint64_t)i;
+        throttle_fail(t, names[i], now); /* refused once the neighbourhood is full: fine */
+        if (i % 2) throttle_fail(t, names[i], now);
+        assert_int_equal(throttle_wait_ms(t, "victim", now), LOCKOUT_MS - (now - T0));
+    }
+    assert_int_equal(throttle_wait_ms(t, "victim", T0 + LOCKOUT_MS - 1), 1);
+    assert_int_equal(throttle_wait_ms(t, "victim", T0 + LOCKOUT_MS), 0);
+}
+
+/* The same attack on a key that has failures but no lockout yet: its count must not restart. */
+static void test_throttle_keys_colliding_with_a_key_do_not_reset_its_count(void **state)
+{
+    throttle *t = make(1024);
+    for (int i = 0; i < MAX_FAILURES - 1; i++)
+        throttle_fail(t, "victim", T0);
+    enum { COLLIDERS = 4 * THROTTLE_PROBES };
+    static char names[COLLIDERS][32];
+    colliding_names(t, "victim", "d", names, COLLIDERS);
+    for (int i = 0; i < COLLIDERS; i++)
+        throttle_fail(t, names[i], T0 + 1000 + (uint64_t)i);
+    assert_int_equal(throttle_fail(t, "victim", T0 + 2000), THROTTLE_OK);
+    assert_int_equal(throttle_wait_ms(t, "victim", T0 + 2000), LOCKOUT_MS);
+}
+
+static void test_throttle_a_locked_key_stays_locked_whatever_else_is_inserted(void **state)
+{
+    throttle *t = make(64);
+    lock(t, "victim", T0);
     char key[32];
     for (int i = 0; i < 100000; i++) {
+        uint64_t now = T0 + (uint64_t)i / 2; /* 100,000 keys within the lockout */
         snprintf(key, sizeof key, "user%d", i);
-        throttle_fail(t, key, T0 + (uint64_t)i);
-        assert_true(throttle_wait_ms(t, key, T0 + (uint64_t)i) == 0);
+        throttle_fail(t, key, now);
+        assert_int_equal(throttle_wait_ms(t, "victim", now), LOCKOUT_MS - (now - T0));
     }
-    /* The table still works afterwards: a fresh key locks and unlocks. */
-    uint64_t now = T0 + 200000;
-    for (int i = 0; i < MAX_FAILURES; i++)
-        throttle_fail(t, "alice", now);
-    assert_int_equal(throttle_wait_ms(t, "alice", now), LOCKOUT_MS);
+    assert_true(throttle_refusals(t) > 0);
+    assert_int_equal(throttle_wait_ms(t, "victim", T0 + LOCKOUT_MS), 0);
+    /* Expired state makes room again: a fresh key locks and unlocks. */
+    uint64_t later = T0 + 10 * LOCKOUT_MS;
+    lock(t, "alice", later);
     throttle_clear(t, "alice");
-    assert_int_equal(throttle_wait_ms(t, "alice", now), 0);
+    assert_int_equal(throttle_wait_ms(t, "alice", later), 0);
+}
+
+/* A table full of live state refuses keys it cannot track (fail closed) instead of forgetting
+ * another key, counts the refusals, and takes new keys again once state expires. */
+static void test_throttle_full_table_refuses_untracked_keys_until_a_slot_expires(void **state)
+{
+    enum { SLOTS = 2 * THROTTLE_PROBES }; /* the smallest table */
+    throttle *t = make(SLOTS);
+    lock(t, "victim", T0);
+    char key[32], refused[32] = "";
+    for (int i = 0; i < SLOTS && !refused[0]; i++) {
+        snprintf(key, sizeof key, "user%d", i);
+        if (throttle_fail(t, key, T0 + 1000) == THROTTLE_FULL) strcpy(refused, key);
+    }
+    assert_true(refused[0]); /* SLOTS + 1 keys cannot all fit */
+    assert_int_equal(throttle_refusals(t), 1);
+    uint64_t wait = throttle_wait_ms(t, refused, T0 + 1000);
+    assert_true(wait > 0 && wait <= WINDOW_MS + 1);
+    assert_int_equal(throttle_refusals(t), 2);
+    /* What is tracked keeps working: the victim stays locked, user0 can still be locked. */
+    assert_int_equal(throttle_wait_ms(t, "victim", T0 + 1000), LOCKOUT_MS - 1000);
+    for (int i = 1; i < MAX_FAILURES; i++)
+        assert_int_equal(throttle_fail(t, "user0", T0 + 2000), THROTTLE_OK);
+    assert_int_equal(throttle_wait_ms(t, "user0", T0 + 2000), LOCKOUT_MS);
+    /* Once the window has passed, the other users' single failures have expired; user0's
+     * lockout (until T0 + 62 s) still runs. */
+    uint64_t later = T0 + 1000 + WINDOW_MS + 1;
+    assert_int_equal(throttle_wait_ms(t, refused, later), 0);
+    assert_int_equal(throttle_fail(t, refused, later), THROTTLE_OK);
+    assert_int_equal(throttle_wait_ms(t, "user0", later), T0 + 2000 + LOCKOUT_MS - later);
+}
+
+static void test_throttle_hash_key_is_random_per_table(void **state)
+{
+    /* Two tables place the same keys differently: with 4096 slots, 16 keys landing on the same
+     * home slots in both by chance has odds of 1 in 2^192. */
+    throttle *a = throttle_create("a", 4096, MAX_FAILURES, WINDOW_MS, LOCKOUT_MS);
+    throttle *b = throttle_create("b", 4096, MAX_FAILURES, WINDOW_MS, LOCKOUT_MS);
+    assert_non_null(a);
+    assert_non_null(b);
+    int same = 0;
+    char key[32];
+    for (int i = 0; i < 16; i++) {
+        snprintf(key, sizeof key, "user%d", i);
+        same += throttle_home_slot(a, key) == throttle_home_slot(b, key);
+    }
+    throttle_destroy(a);
+    throttle_destroy(b);
+    assert_true(same < 16);
 }
 
 static void test_throttle_locked_key_survives_when_the_table_has_room(void **state)
@@ -234,8 +345,15 @@ int main(void)
                                   destroy_current),
         cmocka_unit_test_teardown(test_throttle_window_slides_across_earlier_failures,
                                   destroy_current),
-        cmocka_unit_test_teardown(test_throttle_full_table_evicts_without_crashing,
+        cmocka_unit_test_teardown(test_throttle_keys_colliding_with_a_locked_key_do_not_unlock_it,
                                   destroy_current),
+        cmocka_unit_test_teardown(test_throttle_keys_colliding_with_a_key_do_not_reset_its_count,
+                                  destroy_current),
+        cmocka_unit_test_teardown(test_throttle_a_locked_key_stays_locked_whatever_else_is_inserted,
+                                  destroy_current),
+        cmocka_unit_test_teardown(
+            test_throttle_full_table_refuses_untracked_keys_until_a_slot_expires, destroy_current),
+        cmocka_unit_test(test_throttle_hash_key_is_random_per_table),
         cmocka_unit_test_teardown(test_throttle_locked_key_survives_when_the_table_has_room,
                                   destroy_current),
         cmocka_unit_test_teardown(test_throttle_long_keys_are_handled, destroy_current),

@@ -71,6 +71,54 @@ class AddressThrottle(ServerTestCase):
         self.assertRegex(r.get("p0", ""), THROTTLED)
 
 
+class LoopbackIsOneAddress(ServerTestCase):
+    """A direct loopback client (no X-Real-IP) is one address like any other for login failures
+    (docs/SECURITY.md section 9: exempting it would let anything behind a proxy that forgets
+    X-Real-IP guess across all accounts), while a client a local proxy names in X-Real-IP is
+    its own address."""
+
+    @async_test
+    async def test_loopback_failures_lock_loopback_logins_but_not_proxied_clients(self):
+        reg = await self.client("reg")
+        names = [unique_name("lo%d" % i) for i in range(7)]
+        for n in names:
+            self.assertEqual(await reg.register(n, "pw-" + n, 0), {"a": "Ok"})
+        direct = await self.client("direct")
+        for n in names[:5]:
+            for i in range(4):
+                self.assertEqual(await direct.login(n, "wrong-%d" % i), INCORRECT, n)
+        # The 21st attempt from 127.0.0.1, from another connection, with the right password.
+        again = await self.client("direct2")
+        r = await again.login(names[5], "pw-" + names[5])
+        self.assertRegex(r.get("p0", ""), THROTTLED, "loopback is throttled like any address")
+        proxied = await self.client("proxied", extra_headers={"X-Real-IP": "198.51.100.20"})
+        self.assertEqual(await proxied.login(names[6], "pw-" + names[6]), {"a": "Ok"},
+                         "a client named in X-Real-IP is not held up by 127.0.0.1's failures")
+
+
+class ForwardedForIsNotTrusted(ServerTestCase):
+    """X-Forwarded-For is not read (docs/OPERATIONS.md section 8): its entries can be written by
+    the client, so a guesser sending a new one each time is still one address."""
+
+    @async_test
+    async def test_failures_with_changing_x_forwarded_for_count_as_one_address(self):
+        reg = await self.client("reg")
+        names = [unique_name("xf%d" % i) for i in range(6)]
+        for n in names:
+            self.assertEqual(await reg.register(n, "pw-" + n, 0), {"a": "Ok"})
+        attempt = 0
+        for n in names[:5]:
+            for i in range(4):
+                attempt += 1
+                c = await self.client("xff%d" % attempt, extra_headers={
+                    "X-Forwarded-For": "203.0.113.%d" % attempt})
+                self.assertEqual(await c.login(n, "wrong-%d" % i), INCORRECT, n)
+                await c.close()
+        c = await self.client("xff-last", extra_headers={"X-Forwarded-For": "203.0.113.200"})
+        r = await c.login(names[5], "pw-" + names[5])
+        self.assertRegex(r.get("p0", ""), THROTTLED)
+
+
 class Sessions(ServerTestCase):
 
     @async_test

@@ -353,8 +353,7 @@ static void login_verified(void *user, int match)
     uint64_t now = uv_now(g->loop);
     set_busy(s, 0);
     if (!s->found || !match) {
-        throttle_fail(g->by_account, s->username, now);
-        throttle_fail(g->by_address, s->peer, now);
+        throttle_fail(g->by_address, s->peer, now); /* the account's was counted in on_login */
         g->counters.logins_failed++;
         log_info("login_failed", "user=%s peer=%s", s->username, s->peer);
         deny(s, "Username or password incorrect");
@@ -446,6 +445,9 @@ static void on_login(session *s, const packet *p)
         deny(s, "Server busy, try again");
         return;
     }
+    /* The account's failure is counted now and cleared by a success: guesses sent at once from
+     * many connections would all pass the check above before the first hash is done. */
+    throttle_fail(g->by_account, p->s0, now);
     memcpy(s->username, p->s0, p->s0_len + 1);
     memcpy(s->password, p->s1, p->s1_len);
     s->password_len = p->s1_len;

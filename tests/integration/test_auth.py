@@ -52,6 +52,20 @@ class AccountThrottle(ServerTestCase):
         d = await self.client()
         self.assertEqual(await d.login(other, other_pw), {"a": "Ok"})
 
+    @async_test
+    async def test_concurrent_wrong_passwords_get_at_most_five_checks(self):
+        # Guesses sent at once from many connections all arrive before the first is checked:
+        # each must count when it is admitted, not when its hash is done.
+        name, password = await self.account("burst")
+        clients = [await self.client("burst%d" % i) for i in range(12)]
+        replies = await asyncio.gather(*(c.login(name, "wrong-%d" % i)
+                                         for i, c in enumerate(clients)))
+        checked = [r for r in replies if r == INCORRECT]
+        throttled = [r for r in replies if THROTTLED.match(r.get("p0", ""))]
+        self.assertEqual(len(checked), 5, replies)
+        self.assertEqual(len(throttled), 7, replies)
+        self.assert_throttled(await clients[0].login(name, password))
+
 
 class AddressThrottle(ServerTestCase):
 

@@ -9,12 +9,12 @@
 #include "net/ws.h"
 #include "proto/packet.h"
 #include "server/admin.h"
+#include "server/metrics.h"
 #include "server/tickstats.h"
 #include "store/store.h"
 
 #include <malloc.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +48,8 @@ typedef struct server {
     size_t trimmed_players; /* players in the world at the last malloc_trim */
     uint64_t shutdown_started_ms;
     int shutting_down;
-    tickstats stats;     /* since the last /stats?reset=1 */
-    tickstats lifetime;  /* since start, for /metrics */
-    char metrics[32768]; /* /metrics body, rebuilt per request */
+    tickstats stats;    /* since the last /stats?reset=1 */
+    tickstats lifetime; /* since start, for /metrics */
 } server;
 
 /* ---------------------------------------------------------------- net -> game */
@@ -76,114 +75,14 @@ static void on_close(void *ctx, void *owner)
     game_session_closed(s->game, owner);
 }
 
-/* Appends printf output to the metrics body. */
-static void metric(server *s, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void metric(server *s, size_t *len, const char *fmt, ...)
-{
-    if (*len >= sizeof s->metrics) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(s->metrics + *len, sizeof s->metrics - *len, fmt, ap);
-    va_end(ap);
-    if (n > 0) *len += (size_t)n;
-    if (*len > sizeof s->metrics) *len = sizeof s->metrics;
-}
-
-/* Prometheus text exposition format 0.0.4. */
-static rcbuf *metrics_page(server *s, int keep_alive)
-{
-    size_t n = 0;
-    const net_stats *ns = net_get_stats(s->net);
-    const game_counters *gc = game_get_counters(s->game);
-#define GAUGE(name, help, value)                                                                   \
-    metric(s, &n, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,              \
-           (unsigned long long)(value))
-#define COUNTER(name, help, value)                                                                 \
-    metric(s, &n, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,            \
-           (unsigned long long)(value))
-    GAUGE("cmmo_connections", "Open TCP connections (HTTP and WebSocket).",
-          net_connection_count(s->net));
-    GAUGE("cmmo_websockets", "Open WebSocket connections.", ns->websockets);
-    GAUGE("cmmo_players", "Players in the world.", game_player_count(s->game));
-    COUNTER("cmmo_connections_accepted_total", "TCP connections accepted.", ns->accepted);
-    COUNTER("cmmo_connections_refused_total", "TCP connections refused by the caps.", ns->refused);
-    COUNTER("cmmo_network_bytes_in_total", "Bytes read from sockets.", ns->bytes_in);
-    COUNTER("cmmo_network_bytes_out_total", "Bytes written to sockets.", ns->bytes_out);
-    COUNTER("cmmo_socket_writes_total", "Socket writes (at most one per connection per tick).",
-            ns->writes);
-    COUNTER("cmmo_outbound_dropped_total",
-            "Connections dropped because their unsent output passed the bound.", ns->slow_dropped);
-    COUNTER("cmmo_dead_dropped_total", "Connections dropped after the ping timeout.",
-            ns->dead_dropped);
-    COUNTER("cmmo_protocol_closes_total", "Connections closed for an RFC 6455 violation.",
-            ns->protocol_closes);
-    static const char *dirs[2] = {"in", "out"};
-    for (int d = 0; d < 2; d++) {
-        metric(s, &n, "# HELP cmmo_packets_%s_total Game packets %s, by action.\n", dirs[d],
-               d ? "sent (per recipient)" : "received");
-        metric(s, &n, "# TYPE cmmo_packets_%s_total counter\n", dirs[d]);
-        for (int a = 0; a < GAME_ACTION_SLOTS; a++)
-            metric(s, &n, "cmmo_packets_%s_total{action=\"%s\"} %llu\n", dirs[d],
-                   game_action_label(a),
-                   (unsigned long long)(d ? gc->packets_out[a] : gc->packets_in[a]));
-        metric(s, &n, "# HELP cmmo_packet_bytes_%s_total Game packet bytes %s, by action.\n",
-               dirs[d], d ? "sent (frames, per recipient)" : "received");
-        metric(s, &n, "# TYPE cmmo_packet_bytes_%s_total counter\n", dirs[d]);
-        for (int a = 0; a < GAME_ACTION_SLOTS; a++)
-            metric(s, &n, "cmmo_packet_bytes_%s_total{action=\"%s\"} %llu\n", dirs[d],
-                   game_action_label(a),
-                   (unsigned long long)(d ? gc->bytes_out[a] : gc->bytes_in[a]));
-    }
-    metric(s, &n,
-           "# HELP cmmo_logins_total Login attempts by result.\n"
-           "# TYPE cmmo_logins_total counter\n"
-           "cmmo_logins_total{result=\"ok\"} %llu\n"
-           "cmmo_logins_total{result=\"failed\"} %llu\n"
-           "cmmo_logins_total{result=\"throttled\"} %llu\n",
-           (unsigned long long)gc->logins_ok, (unsigned long long)gc->logins_failed,
-           (unsigned long long)gc->logins_throttled);
-    COUNTER("cmmo_registrations_total", "Accounts created.", gc->registrations);
-    metric(s, &n,
-           "# HELP cmmo_rate_limited_total Messages dropped by the flood limits.\n"
-           "# TYPE cmmo_rate_limited_total counter\n"
-           "cmmo_rate_limited_total{kind=\"message\"} %llu\n"
-           "cmmo_rate_limited_total{kind=\"chat\"} %llu\n",
-           (unsigned long long)gc->rate_limited_messages,
-           (unsigned long long)gc->rate_limited_chats);
-    COUNTER("cmmo_flood_closes_total", "Connections closed with 1008 for flooding.",
-            gc->flood_closes);
-    COUNTER("cmmo_store_batches_total", "Position batches written to the store.", gc->save_batches);
-    COUNTER("cmmo_store_positions_total", "Positions written to the store.", gc->positions_saved);
-    COUNTER("cmmo_store_failures_total", "Failed store writes.", gc->save_failures);
-    metric(s, &n,
-           "# HELP cmmo_store_batch_seconds Time from submitting a position batch to its "
-           "commit.\n# TYPE cmmo_store_batch_seconds summary\n"
-           "cmmo_store_batch_seconds_sum %.6f\ncmmo_store_batch_seconds_count %llu\n",
-           (double)gc->save_latency_us_total / 1e6, (unsigned long long)gc->save_batches_done);
-    static const double les[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25};
-    metric(s, &n,
-           "# HELP cmmo_tick_duration_seconds Time spent in each tick.\n"
-           "# TYPE cmmo_tick_duration_seconds histogram\n");
-    for (size_t i = 0; i < sizeof les / sizeof les[0]; i++)
-        metric(
-            s, &n, "cmmo_tick_duration_seconds_bucket{le=\"%g\"} %llu\n", les[i],
-            (unsigned long long)tickstats_count_upto(&s->lifetime, (uint64_t)(les[i] * 1e9 + 0.5)));
-    metric(s, &n,
-           "cmmo_tick_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-           "cmmo_tick_duration_seconds_sum %.6f\ncmmo_tick_duration_seconds_count %llu\n",
-           (unsigned long long)s->lifetime.count, (double)s->lifetime.sum_ns / 1e9,
-           (unsigned long long)s->lifetime.count);
-#undef GAUGE
-#undef COUNTER
-    return http_response(200, "text/plain; version=0.0.4; charset=utf-8", s->metrics, n, keep_alive,
-                         0);
-}
-
 static rcbuf *on_http(void *ctx, const char *path, int reset, int keep_alive)
 {
     server *s = ctx;
-    if (strcmp(path, "/metrics") == 0) return metrics_page(s, keep_alive);
+    if (strcmp(path, "/metrics") == 0) {
+        metrics_snapshot m = {net_connection_count(s->net), game_player_count(s->game),
+                              net_get_stats(s->net), game_get_counters(s->game), &s->lifetime};
+        return metrics_response(&m, keep_alive);
+    }
     if (strcmp(path, "/healthz") == 0) {
         /* Load balancers: 200 while serving, 503 once shutting down so traffic moves away. */
         return s->shutting_down ? http_response_text(503, "shutting down\n", 0)

@@ -1,0 +1,107 @@
+/* Unit tests for server/metrics: the page shows the snapshot's values under their names, fits its
+ * bound with room to spare, and is refused rather than cut when a buffer is too small. The
+ * format and naming rules are checked on a live server's page by tests/integration/test_ops.py. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "server/metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static net_stats ns;
+static game_counters gc;
+static tickstats *ts; /* 400 KB: on the heap */
+static char *page;
+
+static int setup(void **state)
+{
+    memset(&ns, 0, sizeof ns);
+    memset(&gc, 0, sizeof gc);
+    ts = malloc(sizeof *ts);
+    page = malloc(METRICS_PAGE_MAX);
+    if (!ts || !page) return -1;
+    tickstats_reset(ts);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    free(ts);
+    free(page);
+    return 0;
+}
+
+static metrics_snapshot snapshot(void)
+{
+    return (metrics_snapshot){.connections = 7, .players = 5, .net = &ns, .game = &gc, .ticks = ts};
+}
+
+static void assert_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
+        if ((p == text || p[-1] == '\n') && p[n] == '\n') return;
+    fail_msg("no line '%s' in the page", line);
+}
+
+static void test_metrics_page_shows_the_snapshot_values(void **state)
+{
+    ns.accepted = 12;
+    gc.logins_failed = 3;
+    gc.packets_in[0] = 9;
+    tickstats_add(ts, 2000000); /* 2 ms */
+    metrics_snapshot m = snapshot();
+    int n = metrics_render(&m, page, METRICS_PAGE_MAX);
+    assert_true(n > 0);
+    assert_int_equal(strlen(page), n);
+    assert_line(page, "cmmo_connections 7");
+    assert_line(page, "cmmo_players 5");
+    assert_line(page, "cmmo_connections_accepted_total 12");
+    assert_line(page, "cmmo_logins_total{result=\"failed\"} 3");
+    assert_line(page, "cmmo_tick_duration_seconds_bucket{le=\"0.001\"} 0");
+    assert_line(page, "cmmo_tick_duration_seconds_bucket{le=\"0.0025\"} 1");
+    assert_line(page, "cmmo_tick_duration_seconds_count 1");
+}
+
+static void test_metrics_page_of_huge_counters_fits_with_room_to_spare(void **state)
+{
+    /* Every counter at its widest (20 digits): the page must still fit twice over, so that a
+     * few new metrics cannot silently push it past the bound. */
+    memset(&ns, 0xff, sizeof ns);
+    memset(&gc, 0xff, sizeof gc);
+    for (int i = 0; i < 100; i++)
+        tickstats_add(ts, UINT64_MAX / 200);
+    metrics_snapshot m = snapshot();
+    int n = metrics_render(&m, page, METRICS_PAGE_MAX);
+    assert_true(n > 0);
+    assert_true(n < METRICS_PAGE_MAX / 2);
+}
+
+static void test_metrics_render_refuses_a_buffer_too_small_rather_than_cutting(void **state)
+{
+    metrics_snapshot m = snapshot();
+    int full = metrics_render(&m, page, METRICS_PAGE_MAX);
+    assert_true(full > 0);
+    assert_int_equal(metrics_render(&m, page, (size_t)full), -1); /* no room for the NUL */
+    assert_int_equal(metrics_render(&m, page, 100), -1);
+    assert_int_equal(metrics_render(&m, page, 0), -1);
+    assert_int_equal(metrics_render(&m, page, (size_t)full + 1), full);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_metrics_page_shows_the_snapshot_values, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_page_of_huge_counters_fits_with_room_to_spare,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_metrics_render_refuses_a_buffer_too_small_rather_than_cutting, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -25,6 +25,21 @@ UNIT_BIN = $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRC))
 .PHONY: all deps deps-run run test test-unit test-integration test-web build asan clean bench fmt fuzz soak
 all: build
 
+# What the binaries say they are (--version, the start-up log, cmmo_build_info). The number's one
+# place is the VERSION file; the commit is git's in a checkout, "unknown" otherwise (a tarball; the
+# Docker build context leaves .git out, so deploy/Dockerfile passes CMMO_COMMIT=... instead).
+CMMO_VERSION := $(shell cat VERSION)
+CMMO_COMMIT  := $(shell [ -e .git ] && git describe --always --dirty 2>/dev/null || echo unknown)
+# Only version.o is compiled with them. It depends on a stamp that is rewritten only when either
+# changes (checked at every make), so a new commit recompiles that one file and relinks.
+VERSION_OBJ := build/obj/src/server/version.o build/asan/obj/src/server/version.o
+$(VERSION_OBJ): build/version.stamp
+$(VERSION_OBJ): ALL_CFLAGS += -DCMMO_VERSION='"$(CMMO_VERSION)"' -DCMMO_COMMIT='"$(CMMO_COMMIT)"'
+build/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CMMO_VERSION) $(CMMO_COMMIT)' | cmp -s - $@ || echo '$(CMMO_VERSION) $(CMMO_COMMIT)' > $@
+.PHONY: FORCE
+
 deps:
 	@scripts/install-deps.sh test
 deps-run:

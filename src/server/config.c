@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include "cluster/cluster.h"
+#include "server/version.h"
 #include "store/store.h"
 
 #include <ctype.h>
@@ -41,6 +42,7 @@ static const char usage[] =
     "  --log-file PATH     append logs here instead of stderr   CMMO_LOG_FILE  (stderr)\n"
     "  --config FILE       read settings from FILE              CMMO_CONFIG    (none)\n"
     "  --print-config      print the effective settings and where each came from, then exit\n"
+    "  --version           print the version and the git commit it was built from, then exit\n"
     "  --help              this text\n"
     "\n"
     "A config file holds `name = value` lines (names as the flags, without --; # comments).\n"
@@ -342,11 +344,16 @@ int config_load(config *c, int argc, char **argv)
     for (size_t i = 0; i < OPTION_COUNT; i++)
         strcpy(c->sources[i], "default");
 
-    /* First pass over argv: --help, --print-config and --config, which decide what follows. */
+    /* First pass over argv: --help, --version, --print-config and --config, which decide what
+     * follows. */
     const char *file = getenv("CMMO_CONFIG");
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
             fputs(usage, stdout);
+            return CONFIG_EXIT;
+        }
+        if (strcmp(argv[a], "--version") == 0) {
+            printf("cmmo-server %s (commit %s)\n", version_number(), version_commit());
             return CONFIG_EXIT;
         }
         if (strcmp(argv[a], "--print-config") == 0) c->print_config = 1;

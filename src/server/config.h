@@ -40,9 +40,9 @@ typedef struct config {
 
 enum { CONFIG_OK = 0, CONFIG_EXIT = 1, CONFIG_ERROR = 2 };
 
-/* Fills c. Returns CONFIG_OK; CONFIG_EXIT after printing --help or --print-config (exit 0); or
- * CONFIG_ERROR after printing what is wrong, naming the setting and the accepted values, to
- * stderr (exit 2). */
+/* Fills c. Returns CONFIG_OK; CONFIG_EXIT after printing --help, --version or --print-config
+ * (exit 0); or CONFIG_ERROR after printing what is wrong, naming the setting and the accepted
+ * values, to stderr (exit 2). */
 int config_load(config *c, int argc, char **argv);
 
 /* Writes every effective setting with its source, one `name = value  # source` per line. */

@@ -1,6 +1,7 @@
 #include "server/metrics.h"
 
 #include "net/http.h"
+#include "server/version.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +46,30 @@ static void counter(page *p, const char *name, const char *help, unsigned long l
 {
     family(p, name, "counter", help);
     put(p, "%s %llu\n", name, value);
+}
+
+/* A label value between its quotes: backslash, double quote and newline are escaped. */
+static void put_label_value(page *p, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            put(p, "\\%c", *v);
+        else if (*v == '\n')
+            put(p, "\\n");
+        else
+            put(p, "%c", *v);
+    }
+}
+
+/* The usual constant-1 gauge whose labels say which build this is, for joins in queries. */
+static void build_metrics(page *p)
+{
+    family(p, "cmmo_build_info", "gauge", "The version and git commit of this server; always 1.");
+    put(p, "cmmo_build_info{version=\"");
+    put_label_value(p, version_number());
+    put(p, "\",commit=\"");
+    put_label_value(p, version_commit());
+    put(p, "\"} 1\n");
 }
 
 static void net_metrics(page *p, const metrics_snapshot *m)
@@ -134,6 +159,7 @@ int metrics_render(const metrics_snapshot *m, char *buf, size_t cap)
     if (cap == 0) return -1;
     page p = {buf, cap, 0, 0};
     buf[0] = 0;
+    build_metrics(&p);
     net_metrics(&p, m);
     game_metrics(&p, m);
     tick_metrics(&p, m);

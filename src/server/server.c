@@ -11,6 +11,7 @@
 #include "server/admin.h"
 #include "server/metrics.h"
 #include "server/tickstats.h"
+#include "server/version.h"
 #include "store/store.h"
 
 #include <malloc.h>
@@ -306,10 +307,13 @@ int server_run(const config *c)
 
     char db_shown[512];
     store_url_redact(c->db, db_shown, sizeof db_shown);
+    /* The version and commit are quoted: a commit of digits only would be a number in JSON. */
     log_info("listening",
-             "tls=%s host=%s port=%d db=%s web_root=%s tick_hz=%d world=%.0fx%.0f view_radius=%.0f",
+             "tls=%s host=%s port=%d db=%s web_root=%s tick_hz=%d world=%.0fx%.0f view_radius=%.0f "
+             "version=\"%s\" commit=\"%s\"",
              c->tls_cert[0] ? "on" : "off", c->host, net_port(s->net), db_shown, c->web_root,
-             c->tick_hz, c->world_width, c->world_height, c->view_radius);
+             c->tick_hz, c->world_width, c->world_height, c->view_radius, version_number(),
+             version_commit());
     uv_run(&s->loop, UV_RUN_DEFAULT);
 
     /* Stopped: every position is saved, pending checks answered, the store drained. */

@@ -3,13 +3,14 @@ no escape from it, and GET /stats (docs/PROTOCOL.md sections 1 and 8)."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import SERVER_BIN, Server, ServerTestCase, async_test, http_get, pkt, unique_name
+from harness import REPO, SERVER_BIN, Server, ServerTestCase, async_test, http_get, pkt, unique_name
 
 
 def run_cli(*args, timeout=10):
@@ -17,6 +18,31 @@ def run_cli(*args, timeout=10):
         base = [SERVER_BIN, "--host", "127.0.0.1", "--db", "sqlite:" + os.path.join(d, "c.db")]
         return subprocess.run(base + list(args), capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def read_version_file():
+    with open(os.path.join(REPO, "VERSION")) as f:
+        return f.read().strip()
+
+
+def parse_version(stdout):
+    """`cmmo-server 0.3.0 (commit 4035d65)` -> ("0.3.0", "4035d65")."""
+    m = re.fullmatch(r"cmmo-server (\d+\.\d+\.\d+) \(commit ([0-9A-Za-z.-]+)\)\n", stdout)
+    assert m, "unexpected --version output: %r" % stdout
+    return m.group(1), m.group(2)
+
+
+def assert_commit_is_this_checkouts(test, commit):
+    """Built in a git checkout, the commit names a real commit of it (with -dirty if the tree
+    had changes); built elsewhere, it says unknown."""
+    if not os.path.exists(os.path.join(REPO, ".git")):
+        test.assertEqual(commit, "unknown")
+        return
+    test.assertNotEqual(commit, "unknown", "built in a git checkout, the commit is known")
+    sha = commit[:-len("-dirty")] if commit.endswith("-dirty") else commit
+    r = subprocess.run(["git", "-C", REPO, "cat-file", "-e", sha + "^{commit}"],
+                       capture_output=True, text=True)
+    test.assertEqual(r.returncode, 0, "%r is not a commit of this checkout" % commit)
 
 
 class CommandLine(unittest.TestCase):
@@ -30,6 +56,13 @@ class CommandLine(unittest.TestCase):
         r = subprocess.run([SERVER_BIN, "--help"], capture_output=True, text=True, timeout=10)
         self.assertEqual(r.returncode, 0)
         self.assertIn("--port", r.stdout + r.stderr)
+
+    def test_version_prints_the_version_file_and_the_built_commit_and_exits_0(self):
+        r = subprocess.run([SERVER_BIN, "--version"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        version, commit = parse_version(r.stdout)
+        self.assertEqual(version, read_version_file())
+        assert_commit_is_this_checkouts(self, commit)
 
     def test_unknown_flag_exits_2(self):
         self.assert_usage_error("--port", "0", "--bogus")

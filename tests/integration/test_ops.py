@@ -188,6 +188,17 @@ class Metrics(ServerTestCase):
         self.assertGreaterEqual(after["cmmo_store_batches_total"] - before["cmmo_store_batches_total"], 1)
         self.assertGreaterEqual(after["cmmo_store_batch_seconds_count"], 1)
 
+    def test_build_info_and_the_listening_line_carry_the_version_and_commit(self):
+        from test_cli_http import parse_version
+        r = subprocess.run([SERVER_BIN, "--version"], capture_output=True, text=True, timeout=10)
+        version, commit = parse_version(r.stdout)
+        samples, types = self.metrics()
+        self.assertEqual(types["cmmo_build_info"], "gauge")
+        self.assertEqual(samples['cmmo_build_info{version="%s",commit="%s"}' % (version, commit)], 1)
+        listening = [l for l in self.server.stderr_text().splitlines() if " listening " in l]
+        self.assertEqual(len(listening), 1)
+        self.assertIn(' version="%s" commit="%s"' % (version, commit), listening[0])
+
     def test_healthz_answers_ok(self):
         status, _, body = http_get(self.server.port, "/healthz")
         self.assertEqual((status, body), (200, b"ok\n"))

@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include "server/metrics.h"
+#include "server/version.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +68,10 @@ static void test_metrics_page_shows_the_snapshot_values(void **state)
     assert_line(page, "cmmo_tick_duration_seconds_bucket{le=\"0.001\"} 0");
     assert_line(page, "cmmo_tick_duration_seconds_bucket{le=\"0.0025\"} 1");
     assert_line(page, "cmmo_tick_duration_seconds_count 1");
+    char build[256];
+    snprintf(build, sizeof build, "cmmo_build_info{version=\"%s\",commit=\"%s\"} 1",
+             version_number(), version_commit());
+    assert_line(page, build);
 }
 
 static void test_metrics_page_of_huge_counters_fits_with_room_to_spare(void **state)

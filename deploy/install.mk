@@ -4,7 +4,7 @@
 #
 #   PREFIX/bin/cmmo-server, PREFIX/bin/cmmo-admin
 #   PREFIX/share/cmmo/web/                       the browser client (--web-root)
-#   PREFIX/share/man/man1/cmmo-admin.1
+#   PREFIX/share/man/man1/cmmo-admin.1, PREFIX/share/man/man8/cmmo-server.8
 #   PREFIX/share/doc/cmmo/                       README, OPERATIONS, PROTOCOL, examples/
 #   PREFIX/lib/systemd/system/cmmo.service       deploy/cmmo.service with /usr/local -> PREFIX
 
@@ -15,12 +15,14 @@ INSTALL ?= install
 .PHONY: install uninstall
 install: build/cmmo-server build/cmmo-admin
 	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cmmo/web \
-		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/cmmo/examples/nginx \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/doc/cmmo/examples/nginx \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system
 	$(INSTALL) -m 0755 build/cmmo-server build/cmmo-admin $(DESTDIR)$(PREFIX)/bin/
 	cd web && find . -type f ! -name README.md -exec $(INSTALL) -D -m 0644 {} \
 		"$(DESTDIR)$(PREFIX)/share/cmmo/web/{}" \;
 	$(INSTALL) -m 0644 tools/admin/cmmo-admin.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	$(INSTALL) -m 0644 docs/cmmo-server.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	$(INSTALL) -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/cmmo/
 	$(INSTALL) -m 0644 deploy/cmmo.conf deploy/Dockerfile $(DESTDIR)$(PREFIX)/share/doc/cmmo/examples/
 	$(INSTALL) -m 0644 deploy/nginx/cmmo.conf $(DESTDIR)$(PREFIX)/share/doc/cmmo/examples/nginx/
@@ -31,5 +33,6 @@ install: build/cmmo-server build/cmmo-admin
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/cmmo-server $(DESTDIR)$(PREFIX)/bin/cmmo-admin \
 		$(DESTDIR)$(PREFIX)/share/man/man1/cmmo-admin.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/cmmo-server.8 \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/cmmo.service
 	rm -rf $(DESTDIR)$(PREFIX)/share/cmmo $(DESTDIR)$(PREFIX)/share/doc/cmmo

@@ -682,6 +682,7 @@ def test_make_install_puts_everything_under_prefix():
     check(r.returncode == 0, "%s failed:\n%s" % (how, (r.stdout + r.stderr)[-3000:]))
     for rel in ("bin/cmmo-server", "bin/cmmo-admin", "share/cmmo/web/index.html",
                 "share/cmmo/web/js/main.js", "share/man/man1/cmmo-admin.1",
+                "share/man/man8/cmmo-server.8",
                 "share/doc/cmmo/OPERATIONS.md", "share/doc/cmmo/PROTOCOL.md",
                 "share/doc/cmmo/examples/cmmo.conf", "share/doc/cmmo/examples/nginx/cmmo.conf",
                 "lib/systemd/system/cmmo.service"):
@@ -698,6 +699,11 @@ def test_make_install_puts_everything_under_prefix():
         prefix, "share/man/man1/cmmo-admin.1")], capture_output=True, text=True,
         env=dict(os.environ, MANWIDTH="100", MAN_KEEP_FORMATTING="0"))
     check(man.returncode == 0 and "reset-password" in man.stdout, "man page does not render")
+    check(not man.stderr.strip(), "man warnings: " + man.stderr)
+    man = subprocess.run(["man", "--warnings", "-l", os.path.join(
+        prefix, "share/man/man8/cmmo-server.8")], capture_output=True, text=True,
+        env=dict(os.environ, MANWIDTH="100", MAN_KEEP_FORMATTING="0"))
+    check(man.returncode == 0 and "print-config" in man.stdout, "server man page does not render")
     check(not man.stderr.strip(), "man warnings: " + man.stderr)
     # The installed server serves the installed web client.
     d = tempfile.mkdtemp(prefix="cmmo-admin-")

@@ -86,6 +86,79 @@ class CommandLine(unittest.TestCase):
         self.assert_usage_error("--port")
 
 
+MAN_PAGE = os.path.join(REPO, "docs", "cmmo-server.8")
+
+
+def man_sections(path):
+    """The man page's source by section: {"OPTIONS": [lines], ...}, with \\- read as -."""
+    sections, current = {}, None
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n").replace("\\-", "-")
+            if line.startswith(".SH "):
+                current = line[4:].strip('"')
+                sections[current] = []
+            elif current:
+                sections[current].append(line)
+    return sections
+
+
+def man_option_entries(options_lines):
+    """The options the OPTIONS section gives an entry (.TP) of its own, by their first flag."""
+    entries = set()
+    for prev, line in zip(options_lines, options_lines[1:]):
+        if prev == ".TP":
+            m = re.search(r"(--[a-z][a-z-]*)", line)
+            assert m, "a .TP entry without an option: %r" % line
+            entries.add(m.group(1))
+    return entries
+
+
+class ManPage(unittest.TestCase):
+    """docs/cmmo-server.8 (installed as man8/cmmo-server.8) against what the binary accepts."""
+
+    @classmethod
+    def setUpClass(cls):
+        r = subprocess.run([SERVER_BIN, "--help"], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0, r.stderr
+        cls.help = r.stdout
+        cls.sections = man_sections(MAN_PAGE)
+
+    def test_every_option_in_help_has_an_entry_in_the_man_page(self):
+        in_help = set(re.findall(r"--[a-z][a-z-]*", self.help))
+        self.assertIn("--port", in_help)
+        in_man = man_option_entries(self.sections["OPTIONS"])
+        self.assertEqual(sorted(in_help - in_man), [], "options missing from the man page")
+        self.assertEqual(sorted(in_man - in_help), [], "man page options --help does not know")
+
+    def test_every_environment_variable_in_help_is_in_the_man_page(self):
+        in_help = set(re.findall(r"CMMO_[A-Z_]+", self.help))
+        self.assertIn("CMMO_PORT", in_help)
+        in_man = set(re.findall(r"CMMO_[A-Z_]+", "\n".join(self.sections["ENVIRONMENT"])))
+        self.assertEqual(sorted(in_help ^ in_man), [], "environment variables that differ")
+
+    def test_the_man_page_documents_signals_endpoints_and_exit_status(self):
+        for name in ("SYNOPSIS", "DESCRIPTION", "OPTIONS", "ENVIRONMENT", "CONFIG FILE", "SIGNALS",
+                     "HTTP ENDPOINTS", "EXIT STATUS", "FILES", "SEE ALSO"):
+            self.assertIn(name, self.sections)
+        signals = "\n".join(self.sections["SIGNALS"])
+        for sig in ("SIGTERM", "SIGINT", "SIGHUP"):
+            self.assertIn(sig, signals)
+        endpoints = "\n".join(self.sections["HTTP ENDPOINTS"])
+        for path in ("/healthz", "/metrics", "/stats"):
+            self.assertIn(path, endpoints)
+        status = "\n".join(self.sections["EXIT STATUS"])
+        for code in ("0", "1", "2"):
+            self.assertIn("\n.B %s\n" % code, "\n" + status + "\n")
+
+    def test_the_man_page_renders_without_warnings(self):
+        # groff's -ww turns on every warning; -z formats without output. groff-base is in
+        # scripts/install-deps.sh (man-db's man uses it too).
+        r = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", MAN_PAGE],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+
+
 class Http(ServerTestCase):
 
     @classmethod

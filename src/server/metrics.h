@@ -1,8 +1,9 @@
 /*
  * metrics: the Prometheus page served at GET /metrics (text exposition format 0.0.4).
  *
- * The server hands over a snapshot of what the other modules count; this module owns only the
- * formatting: the metric names, their HELP text and types. The names are a public interface
+ * The server hands over a snapshot of what the other modules count; this module owns the
+ * formatting (the metric names, their HELP text and types) and reads the standard process_*
+ * figures itself (getrusage, /proc/self on Linux). The names are a public interface
  * (dashboards and alert rules are written against them): docs/OPERATIONS.md lists them, and a
  * rename is noted there. tests/integration/test_ops.py checks the whole page against the format
  * and Prometheus' naming rules.
@@ -19,7 +20,7 @@
 
 #include <stddef.h>
 
-/* The page's bound. About 6 KiB today; it grows only with new metrics (its label sets are
+/* The page's bound. About 7 KiB today; it grows only with new metrics (its label sets are
  * fixed tables), so a page that does not fit is a bug that the tests catch, not load. */
 #define METRICS_PAGE_MAX 32768
 

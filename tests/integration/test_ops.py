@@ -117,28 +117,280 @@ class Tls(ServerTestCase):
         self.assertNotEqual(before, after, "new connections get the renewed certificate")
 
 
-METRIC_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
-                         r'(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? -?[0-9.eE+-]+$|^[a-zA-Z_:].* \+?Inf$')
+# ---- A checker for the Prometheus text exposition format 0.0.4 and the naming guide ----------
+# (prometheus.io: "Exposition formats" and "Metric and label naming"). Written for these tests, no
+# client library: it reads the page the way Prometheus does and is stricter where the guide says
+# SHOULD.
+
+class ExpositionError(AssertionError):
+    pass
 
 
-def parse_metrics(text):
-    """A strict reading of the Prometheus text format: every line is a HELP, a TYPE or a
-    sample; every sample's family has a TYPE. Returns {sample name with labels: value}."""
-    samples, types = {}, {}
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+# A value as Go's ParseFloat reads it (what Prometheus uses), and the special values.
+VALUE = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|Inf|NaN)")
+TYPES = ("counter", "gauge", "histogram", "summary", "untyped")
+# Units that have a base unit the guide asks for instead.
+NON_BASE_UNITS = {"milliseconds", "microseconds", "nanoseconds", "minutes", "hours", "days",
+                  "ms", "us", "ns", "kilobytes", "megabytes", "gigabytes", "kb", "mb", "gb",
+                  "bits", "percent", "percentage"}
+BASE_UNITS = {"seconds", "bytes", "ratio", "meters", "volts", "amperes", "joules", "grams",
+              "celsius"}
+PREFIXES = ("cmmo_", "process_")
+
+
+def parse_sample(line):
+    """`name{a="x",b="y"} value` -> (name, ((a, x), (b, y)), value), label values unescaped."""
+    m = METRIC_NAME.match(line)
+    if not m:
+        raise ExpositionError("sample without a valid metric name: %r" % line)
+    name, i, labels = m.group(0), m.end(), []
+    if line[i:i + 1] == "{":
+        i += 1
+        while True:
+            if line[i:i + 1] == "}":
+                i += 1
+                break
+            lm = LABEL_NAME.match(line, i)
+            if not lm or line[lm.end():lm.end() + 2] != '="':
+                raise ExpositionError("bad label name or no =\" at %d: %r" % (i, line))
+            label, i, value = lm.group(0), lm.end() + 2, []
+            while True:
+                if i >= len(line):
+                    raise ExpositionError("unterminated label value: %r" % line)
+                ch = line[i]
+                if ch == "\\":
+                    esc = line[i + 1:i + 2]
+                    if esc not in ('\\', '"', 'n'):
+                        raise ExpositionError("bad escape \\%s in a label value: %r" % (esc, line))
+                    value.append("\n" if esc == "n" else esc)
+                    i += 2
+                elif ch == '"':
+                    i += 1
+                    break
+                else:
+                    value.append(ch)
+                    i += 1
+            labels.append((label, "".join(value)))
+            if line[i:i + 1] == ",":
+                i += 1
+            elif line[i:i + 1] != "}":
+                raise ExpositionError("expected , or } after a label: %r" % line)
+    rest = line[i:]
+    if not rest.startswith(" "):
+        raise ExpositionError("no space before the value: %r" % line)
+    fields = rest.split()
+    if len(fields) not in (1, 2) or not VALUE.fullmatch(fields[0]):
+        raise ExpositionError("bad value (or timestamp): %r" % line)
+    if len(fields) == 2 and not re.fullmatch(r"-?\d+", fields[1]):
+        raise ExpositionError("bad timestamp: %r" % line)
+    return name, tuple(labels), float(fields[0])
+
+
+def family_of(name, types):
+    """The family a sample name belongs to: itself, or a histogram/summary's _bucket, _sum or
+    _count."""
+    if name in types:
+        return name
+    for suffix in ("_bucket", "_sum", "_count"):
+        base = name[:-len(suffix)]
+        if name.endswith(suffix) and types.get(base) in ("histogram", "summary"):
+            if suffix == "_bucket" and types[base] != "histogram":
+                break
+            return base
+    raise ExpositionError("sample %s has no TYPE line before it" % name)
+
+
+def check_naming(name, kind, helps):
+    """The naming guide's rules for one family."""
+    if not name.startswith(PREFIXES):
+        raise ExpositionError("%s: no application prefix (%s)" % (name, ", ".join(PREFIXES)))
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or "__" in name:
+        raise ExpositionError("%s: not lower snake_case (colons are for recording rules)" % name)
+    if name not in helps or not helps[name].strip():
+        raise ExpositionError("%s: no HELP text" % name)
+    words = name.split("_")
+    if kind == "counter" and words[-1] != "total":
+        raise ExpositionError("%s: a counter's name ends in _total" % name)
+    if kind != "counter" and words[-1] == "total":
+        raise ExpositionError("%s: only counters end in _total (this is a %s)" % (name, kind))
+    if kind in ("histogram", "summary", "gauge") and words[-1] in ("bucket", "sum", "count"):
+        raise ExpositionError("%s: ends in a suffix reserved for histograms and summaries" % name)
+    for w in words:
+        if w in NON_BASE_UNITS:
+            raise ExpositionError("%s: '%s' is not a base unit (seconds, bytes, ...)" % (name, w))
+    units = [i for i, w in enumerate(words) if w in BASE_UNITS]
+    if units:
+        last = len(words) - (2 if kind == "counter" else 1)
+        if units != [last]:
+            raise ExpositionError("%s: the unit must be the name's last word (before _total): "
+                                  "..._%s%s" % (name, words[units[0]],
+                                                "_total" if kind == "counter" else ""))
+    if name.endswith("_info") and kind != "gauge":
+        raise ExpositionError("%s: an _info metric is a gauge" % name)
+
+
+def check_exposition(text):
+    """Checks a whole /metrics page. Returns ({sample name with labels: value}, {family: type}).
+    Raises ExpositionError on the first rule broken."""
+    if not text.endswith("\n"):
+        raise ExpositionError("the page does not end with a line feed")
+    types, helps, samples, series = {}, {}, {}, set()
+    order, done, current = [], set(), None  # families in order; ones whose group has ended
+    by_family = {}
+    for line in text.split("\n")[:-1]:
+        if line.startswith("#"):
+            parts = line.split(" ", 3)
+            if len(parts) >= 3 and parts[1] in ("HELP", "TYPE"):
+                name = parts[2]
+                if not METRIC_NAME.fullmatch(name):
+                    raise ExpositionError("bad metric name in %r" % line)
+                if parts[1] == "HELP":
+                    if name in helps:
+                        raise ExpositionError("second HELP for %s" % name)
+                    doc = parts[3] if len(parts) == 4 else ""
+                    if re.search(r"\\[^\\n]", doc.replace("\\\\", "")):
+                        raise ExpositionError("HELP may escape only \\\\ and \\n: %r" % line)
+                    helps[name] = doc
+                else:
+                    if len(parts) != 4 or parts[3] not in TYPES:
+                        raise ExpositionError("bad TYPE line: %r" % line)
+                    if name in types:
+                        raise ExpositionError("second TYPE for %s" % name)
+                    if name in by_family:
+                        raise ExpositionError("TYPE for %s after its samples" % name)
+                    types[name] = parts[3]
             continue
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ", 3)
-            assert kind in ("counter", "gauge", "histogram", "summary"), line
-            types[name] = kind
+        if not line.strip():
             continue
-        assert METRIC_LINE.match(line), "not a metric line: %r" % line
-        key, value = line.rsplit(" ", 1)
-        family = re.sub(r"(_bucket|_sum|_count)$", "", key.split("{")[0])
-        assert family in types or key.split("{")[0] in types, "sample without TYPE: %r" % line
-        samples[key] = float(value)
+        name, labels, value = parse_sample(line)
+        family = family_of(name, types)
+        if family != current:
+            if family in done or family in by_family:
+                raise ExpositionError("%s's samples are not one group (again at %r)"
+                                      % (family, line))
+            if current:
+                done.add(current)
+            current = family
+            order.append(family)
+        label_names = [k for k, _ in labels]
+        if len(set(label_names)) != len(label_names):
+            raise ExpositionError("a label twice: %r" % line)
+        for k in label_names:
+            if k.startswith("__"):
+                raise ExpositionError("label names starting with __ are reserved: %r" % line)
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", k):
+                raise ExpositionError("label %s is not lower snake_case" % k)
+        key = (name, frozenset(labels))
+        if key in series:
+            raise ExpositionError("duplicate series: %r" % line)
+        series.add(key)
+        by_family.setdefault(family, []).append((name, dict(labels), value))
+        if types[family] == "counter" and value < 0:
+            raise ExpositionError("negative counter: %r" % line)
+        shown = name + ("{%s}" % ",".join('%s="%s"' % kv for kv in labels) if labels else "")
+        samples[shown] = value
+    for family, kind in types.items():
+        if family not in by_family:
+            raise ExpositionError("TYPE for %s but no samples" % family)
+        check_naming(family, kind, helps)
+        rows = by_family[family]
+        if kind == "histogram":
+            check_histogram(family, rows)
+        if kind == "summary":
+            names = {n for n, _, _ in rows}
+            if not {family + "_sum", family + "_count"} <= names:
+                raise ExpositionError("summary %s lacks _sum or _count" % family)
+        if family.endswith("_info") and any(v != 1 for _, _, v in rows):
+            raise ExpositionError("%s: an _info metric's value is 1" % family)
+    for name in helps:
+        if name not in types:
+            raise ExpositionError("HELP for %s without a TYPE" % name)
     return samples, types
+
+
+def check_histogram(family, rows):
+    """Per label set (without le): buckets cumulative in le order, the last le="+Inf" and equal
+    to _count, and a _sum."""
+    groups = {}
+    for name, labels, value in rows:
+        rest = frozenset((k, v) for k, v in labels.items() if k != "le")
+        g = groups.setdefault(rest, {"buckets": [], "sum": None, "count": None})
+        if name == family + "_bucket":
+            if "le" not in labels:
+                raise ExpositionError("%s bucket without le" % family)
+            g["buckets"].append((float(labels["le"]), labels["le"], value))
+        elif name == family + "_sum":
+            g["sum"] = value
+        elif name == family + "_count":
+            g["count"] = value
+        else:
+            raise ExpositionError("%s: unexpected sample %s in a histogram" % (family, name))
+    for g in groups.values():
+        b = g["buckets"]
+        if not b or b[-1][1] != "+Inf":
+            raise ExpositionError("%s: the last bucket is not le=\"+Inf\"" % family)
+        les = [le for le, _, _ in b]
+        if les != sorted(les) or len(set(les)) != len(les):
+            raise ExpositionError("%s: buckets not in increasing le order" % family)
+        counts = [v for _, _, v in b]
+        if any(x > y for x, y in zip(counts, counts[1:])):
+            raise ExpositionError("%s: buckets are not cumulative: %s" % (family, counts))
+        if g["count"] is None or g["sum"] is None:
+            raise ExpositionError("%s: no _sum or _count" % family)
+        if g["count"] != counts[-1]:
+            raise ExpositionError("%s: _count %s != the +Inf bucket %s"
+                                  % (family, g["count"], counts[-1]))
+
+
+class ExpositionChecker(unittest.TestCase):
+    """The checker itself must be able to fail: each rule against a page that breaks it."""
+
+    GOOD = ('# HELP cmmo_x_total X.\n# TYPE cmmo_x_total counter\ncmmo_x_total{a="q\\"\\\\\\n"} 1\n'
+            '# HELP cmmo_d_seconds D.\n# TYPE cmmo_d_seconds histogram\n'
+            'cmmo_d_seconds_bucket{le="0.1"} 1\ncmmo_d_seconds_bucket{le="+Inf"} 2\n'
+            'cmmo_d_seconds_sum 0.3\ncmmo_d_seconds_count 2\n')
+
+    def test_a_good_page_passes_and_label_values_are_unescaped(self):
+        samples, types = check_exposition(self.GOOD)
+        self.assertEqual(types, {"cmmo_x_total": "counter", "cmmo_d_seconds": "histogram"})
+        self.assertEqual(samples['cmmo_x_total{a="q"\\\n"}'], 1)
+
+    def test_each_broken_rule_is_caught(self):
+        g = self.GOOD
+        broken = {
+            "no TYPE": "cmmo_y 1\n",
+            "counter without _total": "# HELP cmmo_y Y.\n# TYPE cmmo_y counter\ncmmo_y 1\n",
+            "gauge with _total": "# HELP cmmo_y_total Y.\n# TYPE cmmo_y_total gauge\ncmmo_y_total 1\n",
+            "unit not last": "# HELP cmmo_bytes_in_total Y.\n# TYPE cmmo_bytes_in_total counter\n"
+                             "cmmo_bytes_in_total 1\n",
+            "non-base unit": "# HELP cmmo_t_milliseconds Y.\n# TYPE cmmo_t_milliseconds gauge\n"
+                             "cmmo_t_milliseconds 1\n",
+            "no prefix": "# HELP y Y.\n# TYPE y gauge\ny 1\n",
+            "no HELP": "# TYPE cmmo_y gauge\ncmmo_y 1\n",
+            "bad label name": '# HELP cmmo_y Y.\n# TYPE cmmo_y gauge\ncmmo_y{1a="x"} 1\n',
+            "bad escape": '# HELP cmmo_y Y.\n# TYPE cmmo_y gauge\ncmmo_y{a="\\x"} 1\n',
+            "raw quote": '# HELP cmmo_y Y.\n# TYPE cmmo_y gauge\ncmmo_y{a="""} 1\n',
+            "duplicate series": '# HELP cmmo_y Y.\n# TYPE cmmo_y gauge\ncmmo_y{a="1"} 1\ncmmo_y{a="1"} 2\n',
+            "family twice": "# HELP cmmo_y Y.\n# TYPE cmmo_y gauge\ncmmo_y{a=\"1\"} 1\n"
+                            "# HELP cmmo_z Z.\n# TYPE cmmo_z gauge\ncmmo_z 1\ncmmo_y{a=\"2\"} 1\n",
+            "second TYPE": "# HELP cmmo_y Y.\n# TYPE cmmo_y gauge\n# TYPE cmmo_y gauge\ncmmo_y 1\n",
+            "bad value": "# HELP cmmo_y Y.\n# TYPE cmmo_y gauge\ncmmo_y one\n",
+            "info not 1": '# HELP cmmo_y_info Y.\n# TYPE cmmo_y_info gauge\ncmmo_y_info{v="1"} 2\n',
+        }
+        for what, extra in broken.items():
+            with self.assertRaises(ExpositionError, msg=what):
+                check_exposition(g + extra)
+        hist = g.replace('cmmo_d_seconds_bucket{le="+Inf"} 2', 'cmmo_d_seconds_bucket{le="+Inf"} 0')
+        with self.assertRaises(ExpositionError, msg="not cumulative"):
+            check_exposition(hist)
+        with self.assertRaises(ExpositionError, msg="no +Inf"):
+            check_exposition(g.replace('cmmo_d_seconds_bucket{le="+Inf"} 2\n', ""))
+        with self.assertRaises(ExpositionError, msg="no _sum"):
+            check_exposition(g.replace("cmmo_d_seconds_sum 0.3\n", ""))
+        with self.assertRaises(ExpositionError, msg="no final line feed"):
+            check_exposition(g[:-1])
 
 
 class Metrics(ServerTestCase):
@@ -146,8 +398,8 @@ class Metrics(ServerTestCase):
     def metrics(self):
         status, headers, body = http_get(self.server.port, "/metrics")
         self.assertEqual(status, 200)
-        self.assertTrue(headers.get("content-type", "").startswith("text/plain"))
-        return parse_metrics(body.decode())
+        self.assertEqual(headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8")
+        return check_exposition(body.decode())
 
     @async_test
     async def test_metrics_count_players_logins_chats_and_ticks(self):
@@ -167,10 +419,16 @@ class Metrics(ServerTestCase):
                          before['cmmo_logins_total{result="ok"}'], 2)
         self.assertGreaterEqual(after['cmmo_logins_total{result="failed"}'] -
                                 before['cmmo_logins_total{result="failed"}'], 1)
-        self.assertEqual(after['cmmo_packets_in_total{action="Chat"}'] -
-                         before['cmmo_packets_in_total{action="Chat"}'], 1)
-        self.assertGreaterEqual(after['cmmo_packets_out_total{action="Chat"}'] -
-                                before['cmmo_packets_out_total{action="Chat"}'], 1)
+        self.assertEqual(after['cmmo_packets_received_total{action="Chat"}'] -
+                         before['cmmo_packets_received_total{action="Chat"}'], 1)
+        self.assertGreaterEqual(after['cmmo_packets_sent_total{action="Chat"}'] -
+                                before['cmmo_packets_sent_total{action="Chat"}'], 1)
+        self.assertGreater(after['cmmo_packets_received_bytes_total{action="Chat"}'],
+                           before['cmmo_packets_received_bytes_total{action="Chat"}'])
+        self.assertGreater(after["cmmo_network_received_bytes_total"],
+                           before["cmmo_network_received_bytes_total"])
+        self.assertGreater(after["cmmo_network_sent_bytes_total"],
+                           before["cmmo_network_sent_bytes_total"])
         self.assertGreater(after["cmmo_tick_duration_seconds_count"],
                            before["cmmo_tick_duration_seconds_count"])
         self.assertEqual(after['cmmo_tick_duration_seconds_bucket{le="+Inf"}'],
@@ -198,6 +456,58 @@ class Metrics(ServerTestCase):
         listening = [l for l in self.server.stderr_text().splitlines() if " listening " in l]
         self.assertEqual(len(listening), 1)
         self.assertIn(' version="%s" commit="%s"' % (version, commit), listening[0])
+
+    @async_test
+    async def test_the_whole_page_follows_the_text_format_and_the_naming_guide(self):
+        # Some of everything first, so that labelled counters and the histograms are not all 0.
+        a = await self.player("mf")
+        b = await self.player("mg")
+        await a.chat("format")
+        await b.wait_for(is_chat("format"))
+        await a.send(pkt("Target", 40, 0))
+        await asyncio.sleep(0.3)
+        samples, types = self.metrics()  # check_exposition raises on any broken rule
+        expected = {
+            "cmmo_build_info": "gauge", "cmmo_players": "gauge", "cmmo_connections": "gauge",
+            "cmmo_network_received_bytes_total": "counter",
+            "cmmo_network_sent_bytes_total": "counter",
+            "cmmo_packets_received_total": "counter", "cmmo_packets_sent_total": "counter",
+            "cmmo_packets_received_bytes_total": "counter",
+            "cmmo_packets_sent_bytes_total": "counter",
+            "cmmo_tick_duration_seconds": "histogram", "cmmo_store_batch_seconds": "summary",
+            "process_cpu_seconds_total": "counter", "process_resident_memory_bytes": "gauge",
+            "process_virtual_memory_bytes": "gauge", "process_open_fds": "gauge",
+            "process_max_fds": "gauge", "process_start_time_seconds": "gauge",
+        }
+        for name, kind in expected.items():
+            self.assertEqual(types.get(name), kind, name)
+        # The names renamed in 0.3.0 (docs/OPERATIONS.md) are gone.
+        for old in ("cmmo_network_bytes_in_total", "cmmo_network_bytes_out_total",
+                    "cmmo_packets_in_total", "cmmo_packets_out_total",
+                    "cmmo_packet_bytes_in_total", "cmmo_packet_bytes_out_total"):
+            self.assertNotIn(old, types)
+
+    def test_process_metrics_describe_the_server_process(self):
+        samples, _ = self.metrics()
+        pid = self.server.proc.pid
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat") as f:
+            btime = int(next(l for l in f if l.startswith("btime ")).split()[1])
+        started = btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        self.assertAlmostEqual(samples["process_start_time_seconds"], started, delta=0.05)
+        self.assertLessEqual(samples["process_start_time_seconds"], time.time())
+        open_now = len(os.listdir("/proc/%d/fd" % pid))
+        self.assertLessEqual(abs(samples["process_open_fds"] - open_now), 2)
+        with open("/proc/%d/limits" % pid) as f:
+            soft = next(l for l in f if l.startswith("Max open files")).split()[3]
+        self.assertEqual(samples["process_max_fds"], float(soft))
+        rss = int(open("/proc/%d/statm" % pid).read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        self.assertGreater(samples["process_resident_memory_bytes"], rss / 2)
+        self.assertLess(samples["process_resident_memory_bytes"], rss * 2)
+        self.assertGreaterEqual(samples["process_virtual_memory_bytes"],
+                                samples["process_resident_memory_bytes"])
+        self.assertGreater(samples["process_cpu_seconds_total"], 0)
 
     def test_healthz_answers_ok(self):
         status, _, body = http_get(self.server.port, "/healthz")

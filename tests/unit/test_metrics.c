@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 static net_stats ns;
 static game_counters gc;
@@ -55,6 +57,7 @@ static void test_metrics_page_shows_the_snapshot_values(void **state)
 {
     ns.accepted = 12;
     gc.logins_failed = 3;
+    ns.bytes_in = 4096;
     gc.packets_in[0] = 9;
     tickstats_add(ts, 2000000); /* 2 ms */
     metrics_snapshot m = snapshot();
@@ -65,6 +68,11 @@ static void test_metrics_page_shows_the_snapshot_values(void **state)
     assert_line(page, "cmmo_players 5");
     assert_line(page, "cmmo_connections_accepted_total 12");
     assert_line(page, "cmmo_logins_total{result=\"failed\"} 3");
+    assert_line(page, "cmmo_network_received_bytes_total 4096");
+    char packets[128];
+    snprintf(packets, sizeof packets, "cmmo_packets_received_total{action=\"%s\"} 9",
+             game_action_label(0));
+    assert_line(page, packets);
     assert_line(page, "cmmo_tick_duration_seconds_bucket{le=\"0.001\"} 0");
     assert_line(page, "cmmo_tick_duration_seconds_bucket{le=\"0.0025\"} 1");
     assert_line(page, "cmmo_tick_duration_seconds_count 1");
@@ -72,6 +80,32 @@ static void test_metrics_page_shows_the_snapshot_values(void **state)
     snprintf(build, sizeof build, "cmmo_build_info{version=\"%s\",commit=\"%s\"} 1",
              version_number(), version_commit());
     assert_line(page, build);
+}
+
+/* The value of the sample named exactly name (no labels), or -1 if the page has none. */
+static double sample(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = text; (p = strstr(p, name)) != NULL; p++)
+        if ((p == text || p[-1] == '\n') && p[n] == ' ') return strtod(p + n + 1, NULL);
+    return -1;
+}
+
+static void test_metrics_page_has_the_standard_process_metrics(void **state)
+{
+    metrics_snapshot m = snapshot();
+    assert_true(metrics_render(&m, page, METRICS_PAGE_MAX) > 0);
+    double now = (double)time(NULL);
+    double started = sample(page, "process_start_time_seconds");
+    assert_true(started > now - 3600 && started <= now + 1); /* this test began just now */
+    assert_true(sample(page, "process_open_fds") >= 3);      /* stdin, stdout, stderr */
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_true(sample(page, "process_max_fds") == (double)rl.rlim_cur);
+    assert_true(sample(page, "process_resident_memory_bytes") > 1e6);
+    assert_true(sample(page, "process_virtual_memory_bytes") >=
+                sample(page, "process_resident_memory_bytes"));
+    assert_true(sample(page, "process_cpu_seconds_total") > 0);
 }
 
 static void test_metrics_page_of_huge_counters_fits_with_room_to_spare(void **state)
@@ -103,6 +137,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_metrics_page_shows_the_snapshot_values, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_page_has_the_standard_process_metrics, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_metrics_page_of_huge_counters_fits_with_room_to_spare,
                                         setup, teardown),

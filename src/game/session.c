@@ -8,6 +8,7 @@
 #include "proto/validate.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -504,7 +505,11 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
             if (over) {
                 g->counters.rate_limited_chats++;
                 log_debug("chat_dropped", "peer=%s reason=rate", s->peer);
-                if (over == 2 && s->link) g->ops.close(s->link, 1008, "chat flood");
+                if (over == 2 && s->link) {
+                    g->counters.flood_closes++;
+                    log_info("conn_flood_closed", "peer=%s reason=chat", s->peer);
+                    g->ops.close(s->link, 1008, "chat flood");
+                }
                 return;
             }
             char clean[VALIDATE_CHAT_BYTES + 1];
@@ -532,13 +537,23 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
               packet_action_name(p->action), login ? "login" : "play");
 }
 
+/* A message handled in LOGIN may hold a password: its queued copy and the decoded packet are
+ * wiped before the memory is reused (the session's own copy is wiped by wipe_password). */
+static void forget_login_message(game *g, queued m)
+{
+    sodium_memzero(m.data, m.len);
+    sodium_memzero(g->scratch_packet.text, sizeof g->scratch_packet.text);
+}
+
 static void process_queue(session *s)
 {
     while (!s->busy && s->q_len > 0) {
         queued m = s->queue[s->q_head];
         s->q_head = (s->q_head + 1) % s->q_cap;
         s->q_len--;
+        int login = s->state == SESSION_LOGIN;
         handle_message(s, m.data, m.len);
+        if (login) forget_login_message(s->game, m);
         free(m.data);
     }
     if (s->paused && s->q_len < SESSION_QUEUE_SOFT && s->link) {
@@ -615,7 +630,7 @@ int game_session_message(game *g, session *s, const uint8_t *data, size_t len)
         log_debug("message_dropped", "peer=%s reason=rate", s->peer);
         if (over == 2 && s->link) {
             g->counters.flood_closes++;
-            log_info("conn_flood_closed", "peer=%s", s->peer);
+            log_info("conn_flood_closed", "peer=%s reason=message", s->peer);
             g->ops.close(s->link, 1008, "message flood");
         }
         return 0;
@@ -703,6 +718,7 @@ static void session_free(game *g, session *s, int save)
         if (save) save_positions(g, &pos, 1, id);
     }
     while (s->q_len > 0) {
+        if (s->state == SESSION_LOGIN) forget_login_message(g, s->queue[s->q_head]);
         free(s->queue[s->q_head].data);
         s->q_head = (s->q_head + 1) % s->q_cap;
         s->q_len--;

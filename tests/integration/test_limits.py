@@ -4,8 +4,8 @@ chat length, control characters, BBCode, usernames, passwords, avatars, packets 
 import asyncio
 import unittest
 
-from harness import (ServerTestCase, async_test, is_chat, is_disconnect, is_full_model_of, pkt,
-                     unique_name)
+from harness import (ServerTestCase, async_test, http_get, is_chat, is_disconnect,
+                     is_full_model_of, pkt, unique_name)
 
 EMPTY = "Username or password must not be empty"
 USERNAME = "Username must be 1 to 20 letters, digits, _ or -"
@@ -255,6 +255,13 @@ class FloodLimits(ServerTestCase):
 
     @async_test
     async def test_chat_flood_closes_with_1008_and_others_get_disconnect(self):
+        def flood_closes():
+            status, _, body = http_get(self.server.port, "/metrics")
+            self.assertEqual(status, 200)
+            line = [l for l in body.decode().splitlines()
+                    if l.startswith("cmmo_flood_closes_total ")]
+            return int(line[0].split()[1])
+        before = flood_closes()
         a, b = await self.players(2, "flooder")
         try:
             for i in range(40):
@@ -265,6 +272,8 @@ class FloodLimits(ServerTestCase):
         await b.wait_for(is_disconnect(a.aid), what="the flooder's Disconnect")
         lines = [p["p1"] for p in b.since(0, is_chat()) if p["p0"] == a.name]
         self.assertLessEqual(len(lines), 12)
+        self.assertEqual(flood_closes() - before, 1, "a chat flood close counts as a flood close")
+        self.assertRegex(self.server.stderr_text(), r"conn_flood_closed .*reason=chat")
 
     @async_test
     async def test_message_flood_closes_with_1008_and_the_world_keeps_running(self):

@@ -79,7 +79,8 @@ struct net {
     uv_loop_t *loop;
     uv_tcp_t listener;
     uv_timer_t sweep;
-    int listening;
+    int listener_open; /* the handle is initialized and not yet closed */
+    int listening;     /* net_listen succeeded: connections are accepted */
     net_config config;
     net_handlers handlers;
     tls_ctx *tls; /* NULL: plain only */
@@ -856,27 +857,40 @@ net *net_create(uv_loop_t *loop, const net_config *config, const net_handlers *h
     }
     uv_tcp_init(loop, &n->listener);
     n->listener.data = n;
+    n->listener_open = 1;
     rc = uv_tcp_bind(&n->listener, (struct sockaddr *)&addr, 0);
-    if (rc == 0) rc = uv_listen((uv_stream_t *)&n->listener, 1024, on_connection);
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    /* libuv may defer a bind error to listen; getsockname makes it show here. */
+    if (rc == 0) rc = uv_tcp_getsockname(&n->listener, (struct sockaddr *)&bound, &blen);
     if (rc != 0) {
-        log_error("listen_failed", "host=%s port=%d error=%s", config->host, config->port,
-                  uv_err_name(rc));
+        log_error("listen_failed", "host=%s port=%d error=%s reason=\"%s\"", config->host,
+                  config->port, uv_err_name(rc), uv_strerror(rc));
         uv_close((uv_handle_t *)&n->listener, NULL);
         uv_run(loop, UV_RUN_NOWAIT);
         tls_ctx_free(n->tls);
         free(n);
         return NULL;
     }
-    n->listening = 1;
-    struct sockaddr_storage bound;
-    int blen = sizeof bound;
-    uv_tcp_getsockname(&n->listener, (struct sockaddr *)&bound, &blen);
     n->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                 : ((struct sockaddr_in *)&bound)->sin_port);
     uv_timer_init(loop, &n->sweep);
     n->sweep.data = n;
-    uv_timer_start(&n->sweep, on_sweep, 1000, 1000);
     return n;
+}
+
+int net_listen(net *n)
+{
+    if (!n->listener_open || n->listening) return UV_EINVAL;
+    int rc = uv_listen((uv_stream_t *)&n->listener, 1024, on_connection);
+    if (rc != 0) {
+        log_error("listen_failed", "host=%s port=%d error=%s reason=\"%s\"", n->config.host,
+                  n->port, uv_err_name(rc), uv_strerror(rc));
+        return rc;
+    }
+    n->listening = 1;
+    uv_timer_start(&n->sweep, on_sweep, 1000, 1000);
+    return 0;
 }
 
 int net_reload_tls(net *n)
@@ -897,8 +911,8 @@ int net_port(const net *n)
 
 void net_stop_listening(net *n)
 {
-    if (!n->listening) return;
-    n->listening = 0;
+    if (!n->listener_open) return;
+    n->listener_open = n->listening = 0;
     uv_close((uv_handle_t *)&n->listener, NULL);
 }
 

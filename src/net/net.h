@@ -61,8 +61,14 @@ typedef struct net_config {
     const char *allowed_origins;
 } net_config;
 
-/* Creates the listener. Returns NULL and logs the reason if it cannot bind. */
+/* Loads the TLS files and binds the port, but does not listen yet: until net_listen a connection
+ * to the port is refused, so a server that fails to start after this never accepted anyone.
+ * Returns NULL and logs the reason (tls_load_failed, listen_failed) if it cannot. */
 net *net_create(uv_loop_t *loop, const net_config *config, const net_handlers *handlers);
+
+/* Starts accepting connections on the bound port. Returns 0, or a negative libuv error (logged
+ * as listen_failed); calling it twice is an error. */
+int net_listen(net *n);
 
 /* Reloads the TLS certificate and key from their files for new connections. Returns 0, or -1
  * (logged) if they cannot be loaded, in which case the old ones stay in use. */
@@ -71,7 +77,8 @@ int net_reload_tls(net *n);
 /* The port actually bound (useful with port 0). */
 int net_port(const net *n);
 
-/* Stops accepting; existing connections stay. */
+/* Stops accepting and closes the port (bound or listening); existing connections stay.
+ * Idempotent. */
 void net_stop_listening(net *n);
 
 /* Queues a text message for c; seals the shared frame once. Takes its own reference. Does
@@ -119,7 +126,8 @@ int net_is_idle(const net *n);
 /* Cuts every connection at once (no close frame). */
 void net_abort_all(net *n);
 
-/* Frees the listener; call after the loop has closed every handle. */
+/* Frees n. Call net_shutdown first (also for a net that never listened: it closes the port and
+ * the timers), then run the loop until their handles are closed. NULL is accepted. */
 void net_destroy(net *n);
 
 #endif

@@ -470,9 +470,27 @@ static int path_claim(const char *path, const char **why)
 {
     struct stat st;
     if (lstat(path, &st) != 0) {
-        if (errno == ENOENT) return 0;
-        *why = strerror(errno);
-        return -1;
+        if (errno != ENOENT) {
+            *why = strerror(errno);
+            return -1;
+        }
+        /* Absent. Its directory must exist: libuv reports a bind in a missing directory as
+         * "permission denied", which sends an operator looking at the wrong thing. */
+        char dir[ADMIN_PATH_MAX];
+        const char *slash = strrchr(path, '/');
+        if (!slash) return 0; /* the current directory */
+        size_t len = slash == path ? 1 : (size_t)(slash - path);
+        memcpy(dir, path, len);
+        dir[len] = 0;
+        if (stat(dir, &st) != 0) {
+            *why = errno == ENOENT ? "directory does not exist" : strerror(errno);
+            return -1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            *why = "parent is not a directory";
+            return -1;
+        }
+        return 0;
     }
     if (!S_ISSOCK(st.st_mode)) {
         *why = "exists and is not a socket";

@@ -225,6 +225,7 @@ int server_run(const config *c)
     if (!s) return 1;
     s->config = c;
     int code = 1;
+    const char *stage = "store"; /* what was being opened, for the startup_failed line */
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
     /* A fixed mmap threshold: argon2id's 12 MiB blocks are then always mapped and returned to
@@ -240,11 +241,10 @@ int server_run(const config *c)
 
     s->store = store_open(&s->loop, c->db);
     if (!s->store) goto out;
+    stage = "auth";
     s->auth = auth_create(&s->loop, AUTH_THREADS);
-    if (!s->auth) {
-        log_error("startup_failed", "reason=auth");
-        goto out;
-    }
+    if (!s->auth) goto out;
+    stage = "game";
     game_config gc = {
         .world_width = c->world_width,
         .world_height = c->world_height,
@@ -265,12 +265,15 @@ int server_run(const config *c)
         .allowed_origins = c->allowed_origins,
     };
     net_handlers nh = {s, on_open, on_message, on_close, on_http};
+    stage = "port";
     s->net = net_create(&s->loop, &nc, &nh);
     if (!s->net) goto out;
+    stage = "admin_socket";
     if (c->admin_socket[0]) {
         s->admin = admin_start(&s->loop, c->admin_socket, s->game);
         if (!s->admin) goto out;
     }
+    stage = "redis";
     if (c->redis[0]) {
         char node_id[CLUSTER_NODE_ID_MAX + 1], host[CLUSTER_NODE_ID_MAX - 6] = "node", tag[64];
         if (c->node_id[0]) {
@@ -288,6 +291,10 @@ int server_run(const config *c)
         s->cluster = cluster_start(&s->loop, &cc, s->game);
         if (!s->cluster) goto out;
     }
+    /* Everything is open: only now does the port accept anyone. Before, a connection is
+     * refused, so a start that fails above never answered a player or a health check. */
+    stage = "listen";
+    if (net_listen(s->net) != 0) goto out;
 
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sigterm);
@@ -328,10 +335,16 @@ out:
     /* After the store: every position is committed before the claims are released. */
     cluster_stop(s->cluster);
     if (s->game) game_destroy(s->game);
-    if (s->net) net_destroy(s->net);
+    /* After a failed start the port is still bound and its timer open: close them (a no-op after
+     * a clean shutdown), let the loop finish every closed handle, and only then free the net. */
+    if (s->net) net_shutdown(s->net, 1001, "server shutting down");
     uv_run(&s->loop, UV_RUN_DEFAULT); /* let closed handles finish */
+    net_destroy(s->net);
     if (uv_loop_close(&s->loop) != 0) log_warn("loop_not_closed", "reason=handles_open");
-    if (code == 0) log_info("shutdown_complete", "ticks=%llu", (unsigned long long)s->ticks);
+    if (code == 0)
+        log_info("shutdown_complete", "ticks=%llu", (unsigned long long)s->ticks);
+    else
+        log_error("startup_failed", "stage=%s exit=1", stage); /* the reason is logged above */
     free(s);
     return code;
 }

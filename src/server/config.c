@@ -45,7 +45,8 @@ static const char usage[] =
     "  --version           print the version and the git commit it was built from, then exit\n"
     "  --help              this text\n"
     "\n"
-    "A config file holds `name = value` lines (names as the flags, without --; # comments).\n"
+    "A config file holds `name = value` lines (names as the flags, without --), # comments\n"
+    "and blank lines; any other line is an error.\n"
     "Precedence: flag, then environment, then config file, then default.\n"
     "SIGINT or SIGTERM: tell players, save every position, close with 1001, exit 0.\n"
     "SIGHUP: reopen the log file and reload the TLS certificate and key.\n";
@@ -293,7 +294,9 @@ static char *trim(char *s)
     return s;
 }
 
-/* `name = value` or `name value` lines; # starts a comment; blank lines are skipped. */
+/* `name = value` lines; # starts a comment; blank lines are skipped. Anything else is an error
+ * naming the file and line: a line without `=` was once read as `name value`, which let a typo
+ * like `port 1` (meant as a comment, or half an edit) silently change a setting. */
 static int load_file(config *c, const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -306,23 +309,34 @@ static int load_file(config *c, const char *path)
     int lineno = 0, rc = 0;
     while (rc == 0 && fgets(line, sizeof line, f)) {
         lineno++;
+        char source[CONFIG_PATH_MAX + 32];
+        snprintf(source, sizeof source, "file %.4000s:%d", path, lineno);
+        size_t got = strlen(line);
+        if (got == sizeof line - 1 && line[got - 1] != '\n' && !feof(f)) {
+            fprintf(stderr, "cmmo-server: %s: line longer than %zu bytes\n", source,
+                    sizeof line - 2);
+            rc = -1;
+            break;
+        }
         char *hash = strchr(line, '#');
         if (hash) *hash = 0;
         char *t = trim(line);
         if (!*t) continue;
-        size_t nlen = strcspn(t, " \t=");
-        char *value = t + nlen;
-        while (*value == ' ' || *value == '\t' || *value == '=')
-            value++;
-        int i = find_option(t, nlen);
-        char source[CONFIG_PATH_MAX + 32];
-        snprintf(source, sizeof source, "file %.4000s:%d", path, lineno);
+        char *eq = strchr(t, '=');
+        if (!eq) {
+            fprintf(stderr, "cmmo-server: %s: expected `name = value`, got '%.200s'\n", source, t);
+            rc = -1;
+            break;
+        }
+        *eq = 0;
+        char *name = trim(t);
+        int i = find_option(name, strlen(name));
         if (i < 0) {
-            fprintf(stderr, "cmmo-server: %s: unknown setting '%.*s' (see --help)\n", source,
-                    (int)nlen, t);
+            fprintf(stderr, "cmmo-server: %s: unknown setting '%.200s' (see --help)\n", source,
+                    name);
             rc = -1;
         } else {
-            rc = apply(c, i, trim(value), source);
+            rc = apply(c, i, trim(eq + 1), source);
         }
     }
     fclose(f);

@@ -590,7 +590,7 @@ class ConfigFile(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="cmmo-it-conf-")
         conf = os.path.join(d, "cmmo.conf")
         with open(conf, "w") as f:
-            f.write("# a comment\nport = 9100\ntick-hz 30\nworld = 2000x1000\n")
+            f.write("# a comment\nport = 9100\ntick-hz=30\nworld = 2000x1000\n")
         r = self.run_server(["--config", conf, "--port", "9200", "--print-config"],
                             env={"CMMO_TICK_HZ": "25"})
         self.assertEqual(r.returncode, 0, r.stderr)

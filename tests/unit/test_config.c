@@ -214,6 +214,73 @@ static void test_config_refuses_bad_environment_values(void **state)
     assert_int_equal(load(NO_ARGS), CONFIG_ERROR);
 }
 
+/* Runs config_load with --config on a file holding text; returns its result, with what it
+ * printed to stderr in err and the file's path in path. */
+static int load_config_file(const char *text, char *path, size_t path_cap, char *err,
+                            size_t err_cap)
+{
+    char file[] = "/tmp/cmmo-test-config-XXXXXX", log[] = "/tmp/cmmo-test-stderr-XXXXXX";
+    int fd = mkstemp(file), log_fd = mkstemp(log);
+    assert_true(fd >= 0 && log_fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    snprintf(path, path_cap, "%s", file);
+    char *argv[] = {"cmmo-server", "--config", file, NULL};
+    fflush(stderr);
+    int saved_err = dup(2);
+    dup2(log_fd, 2);
+    int rc = config_load(&cfg, 3, argv);
+    fflush(stderr);
+    dup2(saved_err, 2);
+    close(saved_err);
+    ssize_t n = pread(log_fd, err, err_cap - 1, 0);
+    err[n > 0 ? n : 0] = 0;
+    close(log_fd);
+    unlink(file);
+    unlink(log);
+    return rc;
+}
+
+static void test_config_file_line_without_equals_is_an_error_naming_file_and_line(void **state)
+{
+    char path[64], err[1024], where[128];
+    int rc = load_config_file("# settings\n\nhost = 127.0.0.1\nport 1\n", path, sizeof path, err,
+                              sizeof err);
+    assert_int_equal(rc, CONFIG_ERROR);
+    snprintf(where, sizeof where, "%s:4", path);
+    assert_non_null(strstr(err, where));
+    assert_non_null(strstr(err, "name = value"));
+    assert_non_null(strstr(err, "port 1"));
+    /* A lone word is no setting either. */
+    rc = load_config_file("port = 9000\nverbose\n", path, sizeof path, err, sizeof err);
+    assert_int_equal(rc, CONFIG_ERROR);
+    snprintf(where, sizeof where, "%s:2", path);
+    assert_non_null(strstr(err, where));
+}
+
+static void test_config_file_accepts_equals_lines_comments_and_blank_lines(void **state)
+{
+    char path[64], err[1024];
+    int rc = load_config_file("# a comment\n\n   \nport=9001\n  tick-hz =  30  # trailing\n"
+                              "\thost\t=\t127.0.0.1\n",
+                              path, sizeof path, err, sizeof err);
+    assert_int_equal(rc, CONFIG_OK);
+    assert_string_equal(err, "");
+    assert_int_equal(cfg.port, 9001);
+    assert_int_equal(cfg.tick_hz, 30);
+    assert_string_equal(cfg.host, "127.0.0.1");
+}
+
+static void test_config_file_unknown_setting_names_file_and_line(void **state)
+{
+    char path[64], err[1024], where[128];
+    int rc = load_config_file("port = 9000\ncolour = blue\n", path, sizeof path, err, sizeof err);
+    assert_int_equal(rc, CONFIG_ERROR);
+    snprintf(where, sizeof where, "%s:2", path);
+    assert_non_null(strstr(err, where));
+    assert_non_null(strstr(err, "colour"));
+}
+
 static void test_config_help_asks_to_exit(void **state)
 {
     assert_int_equal(load("--help", NO_ARGS), CONFIG_EXIT);
@@ -238,6 +305,9 @@ int main(void)
         T(test_config_refuses_unknown_flags_and_missing_values),
         T(test_config_refuses_bad_environment_values),
         T(test_config_help_asks_to_exit),
+        T(test_config_file_line_without_equals_is_an_error_naming_file_and_line),
+        T(test_config_file_accepts_equals_lines_comments_and_blank_lines),
+        T(test_config_file_unknown_setting_names_file_and_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

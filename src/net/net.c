@@ -586,10 +586,13 @@ static void conn_http(net_conn *c, const uint8_t *data, size_t len)
         }
         rcbuf *resp = NULL;
         char path[HTTP_URL_MAX + 1];
+        int reset = NET_RESET_NONE;
+        if (http_request_has_query(r, "reset=1"))
+            reset =
+                addr_is_loopback(c->peer) && !r->real_ip_len ? NET_RESET_LOCAL : NET_RESET_OTHER;
         if ((r->method == HTTP_GET || r->method == HTTP_HEAD) &&
             http_request_path(r, path, sizeof path) == 0 && c->net->handlers.on_http)
-            resp = c->net->handlers.on_http(c->net->handlers.ctx, path,
-                                            http_request_has_query(r, "reset=1"), r->keep_alive);
+            resp = c->net->handlers.on_http(c->net->handlers.ctx, path, reset, r->keep_alive);
         if (!resp) resp = http_serve_static(r, c->net->config.web_root);
         int keep = r->keep_alive;
         if (!resp) {

@@ -32,6 +32,11 @@ typedef struct net_conn net_conn;
 /* on_message's answer: keep reading, or stop reading this socket until net_conn_resume. */
 enum { NET_CONTINUE = 0, NET_PAUSE = 1 };
 
+/* Whether an HTTP request's query holds reset=1, and from whom: LOCAL is a peer on this machine
+ * that connected directly (loopback, no X-Real-IP: not relayed by a reverse proxy), OTHER is
+ * anyone else, including everyone a local proxy relays. */
+enum { NET_RESET_NONE = 0, NET_RESET_LOCAL = 1, NET_RESET_OTHER = 2 };
+
 typedef struct net_handlers {
     void *ctx;
     /* A WebSocket connection is open. Returns the upper layer's per-connection object, or NULL
@@ -42,7 +47,7 @@ typedef struct net_handlers {
     /* The connection is gone; owner must drop its pointer to it. */
     void (*on_close)(void *ctx, void *owner);
     /* An HTTP GET/HEAD that is not an upgrade: returns a full response, or NULL to let net serve
-     * a static file from the web root. */
+     * a static file from the web root. reset_query is a NET_RESET_* value. */
     rcbuf *(*on_http)(void *ctx, const char *path, int reset_query, int keep_alive);
 } net_handlers;
 

@@ -90,6 +90,11 @@ static rcbuf *on_http(void *ctx, const char *path, int reset, int keep_alive)
                                 : http_response_text(200, "ok\n", keep_alive);
     }
     if (strcmp(path, "/stats") != 0) return NULL;
+    /* The reset opens cmmo-bench's measuring window; anyone else could use it to hide slow ticks
+     * from the operator's figures. The bench runs on the server's machine and connects over
+     * loopback (it refuses other hosts), so only such a direct peer may reset. */
+    if (reset == NET_RESET_OTHER)
+        return http_response_text(403, "stats reset is only allowed from this machine\n", 0);
     char body[512];
     int n = snprintf(body, sizeof body,
                      "{\"connections\":%zu,\"players\":%zu,\"ticks\":%llu,"
@@ -97,7 +102,7 @@ static rcbuf *on_http(void *ctx, const char *path, int reset, int keep_alive)
                      net_connection_count(s->net), game_player_count(s->game),
                      (unsigned long long)s->stats.count, tickstats_quantile_ms(&s->stats, 0.50),
                      tickstats_quantile_ms(&s->stats, 0.99), (double)s->stats.max_ns / 1e6);
-    if (reset) tickstats_reset(&s->stats);
+    if (reset == NET_RESET_LOCAL) tickstats_reset(&s->stats);
     return http_response(200, "application/json", body, (size_t)n, keep_alive, 0);
 }
 

@@ -45,6 +45,34 @@ def assert_commit_is_this_checkouts(test, commit):
     test.assertEqual(r.returncode, 0, "%r is not a commit of this checkout" % commit)
 
 
+class StatsReset(ServerTestCase):
+    """GET /stats?reset=1 restarts the tick figures for cmmo-bench, which connects over loopback;
+    from anywhere else (a remote peer, or anyone relayed by a local reverse proxy) it is refused
+    with 403 and resets nothing (docs/OPERATIONS.md)."""
+
+    def ticks_after_warmup(self):
+        time.sleep(0.6)
+        ticks = json.loads(http_get(self.server.port, "/stats")[2])["ticks"]
+        self.assertGreaterEqual(ticks, 8)
+        return ticks
+
+    def test_reset_from_this_machine_restarts_the_tick_figures(self):
+        self.ticks_after_warmup()
+        status, _, _ = http_get(self.server.port, "/stats?reset=1")
+        self.assertEqual(status, 200)
+        after = json.loads(http_get(self.server.port, "/stats")[2])["ticks"]
+        self.assertLess(after, 5, "the reset did not reset")
+
+    def test_reset_relayed_by_a_local_proxy_is_refused_and_resets_nothing(self):
+        before = self.ticks_after_warmup()
+        status, _, body = http_get(self.server.port, "/stats?reset=1",
+                                   extra_headers="X-Real-IP: 203.0.113.9\r\n")
+        self.assertEqual(status, 403)
+        self.assertIn(b"only allowed from this machine", body)
+        after = json.loads(http_get(self.server.port, "/stats")[2])["ticks"]
+        self.assertGreaterEqual(after, before)
+
+
 class CommandLine(unittest.TestCase):
 
     def assert_usage_error(self, *args):

@@ -107,6 +107,7 @@ struct game {
     game_counters counters;
     game_cluster_ops cluster; /* all NULL without a cluster */
     void *cluster_ctx;
+    const char *logins_refused; /* the Deny reason once game_refuse_logins was called, or NULL */
 };
 
 static void count_out(game *g, const rcbuf *b)
@@ -115,6 +116,11 @@ static void count_out(game *g, const rcbuf *b)
     if (slot < 0 || slot >= GAME_ACTION_SLOTS) slot = GAME_INVALID;
     g->counters.packets_out[slot] += b->packets;
     g->counters.bytes_out[slot] += b->len;
+}
+
+void game_refuse_logins(game *g, const char *reason)
+{
+    g->logins_refused = reason;
 }
 
 const game_counters *game_get_counters(const game *g)
@@ -484,6 +490,11 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
                   packet_action_name(p->action));
         if (login && p->action == PACKET_REGISTER) deny(s, "Malformed Register");
         if (login && p->action == PACKET_LOGIN) deny(s, "Malformed Login");
+        return;
+    }
+    if (login && g->logins_refused && (p->action == PACKET_REGISTER || p->action == PACKET_LOGIN)) {
+        log_debug("login_refused", "peer=%s reason=draining", s->peer);
+        deny(s, g->logins_refused);
         return;
     }
     switch (p->action) {

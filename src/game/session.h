@@ -117,6 +117,10 @@ int game_kick(game *g, const char *name, const char *reason);
  * players it reached. */
 size_t game_broadcast(game *g, const char *text);
 
+/* From now on every Register and Login is answered Deny(reason) (a server draining before it
+ * stops); players already in the world play on. reason is borrowed: a string literal. */
+void game_refuse_logins(game *g, const char *reason);
+
 /* ---- Clusters (see src/cluster): none of this is used without one ---- */
 
 /* Results of a presence claim. */

@@ -37,6 +37,8 @@ static const char usage[] =
     "                      (docs/SCALING.md)                    CMMO_REDIS     (none)\n"
     "  --node-id NAME      this node's name in the cluster, unique, [A-Za-z0-9._:-]{1,64}\n"
     "                                                           CMMO_NODE_ID   (HOSTNAME:PORT)\n"
+    "  --drain-seconds N   on SIGTERM/SIGINT, refuse logins and answer /healthz 503 for N s\n"
+    "                      before the shutdown, 0..300          CMMO_DRAIN_SECONDS (3)\n"
     "  --log-level L       debug, info, warn or error           CMMO_LOG_LEVEL (info)\n"
     "  --log-format F      text (key=value) or json             CMMO_LOG_FORMAT (text)\n"
     "  --log-file PATH     append logs here instead of stderr   CMMO_LOG_FILE  (stderr)\n"
@@ -48,7 +50,8 @@ static const char usage[] =
     "A config file holds `name = value` lines (names as the flags, without --), # comments\n"
     "and blank lines; any other line is an error.\n"
     "Precedence: flag, then environment, then config file, then default.\n"
-    "SIGINT or SIGTERM: tell players, save every position, close with 1001, exit 0.\n"
+    "SIGINT or SIGTERM: drain (see --drain-seconds; a second signal ends it), then tell players,\n"
+    "save every position, close with 1001, exit 0.\n"
     "SIGHUP: reopen the log file and reload the TLS certificate and key.\n";
 
 typedef struct option_def {
@@ -176,6 +179,22 @@ static void show_tick_hz(const config *c, char *out, size_t cap)
     snprintf(out, cap, "%d", c->tick_hz);
 }
 
+static int apply_drain_seconds(config *c, const char *v, char *err, size_t n)
+{
+    long d;
+    if (parse_int(v, 0, CONFIG_DRAIN_MAX_S, &d) != 0) {
+        snprintf(err, n, "expected an integer from 0 to %d, got '%s'", CONFIG_DRAIN_MAX_S, v);
+        return -1;
+    }
+    c->drain_seconds = (int)d;
+    return 0;
+}
+
+static void show_drain_seconds(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%d", c->drain_seconds);
+}
+
 static int apply_world(config *c, const char *v, char *err, size_t n)
 {
     char buf[64];
@@ -258,12 +277,13 @@ static const option_def options[] = {
     {"allowed-origins", "CMMO_ALLOWED_ORIGINS", apply_allowed_origins, show_allowed_origins},
     {"redis", "CMMO_REDIS", apply_redis, show_redis},
     {"node-id", "CMMO_NODE_ID", apply_node_id, show_node_id},
+    {"drain-seconds", "CMMO_DRAIN_SECONDS", apply_drain_seconds, show_drain_seconds},
     {"log-level", "CMMO_LOG_LEVEL", apply_log_level, show_log_level},
     {"log-format", "CMMO_LOG_FORMAT", apply_log_format, show_log_format},
     {"log-file", "CMMO_LOG_FILE", apply_log_file, show_log_file},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
-_Static_assert(OPTION_COUNT <= 16, "config.sources has room for 16 options");
+_Static_assert(OPTION_COUNT <= CONFIG_OPTIONS_MAX, "config.sources has a slot per option");
 
 static int find_option(const char *name, size_t len)
 {
@@ -351,6 +371,7 @@ int config_load(config *c, int argc, char **argv)
     strcpy(c->db, "sqlite:data/cmmo.db");
     strcpy(c->web_root, "web");
     c->tick_hz = 20;
+    c->drain_seconds = CONFIG_DRAIN_DEFAULT_S;
     c->world_width = 1344;
     c->world_height = 832;
     c->log_level = LOG_INFO;

@@ -11,6 +11,14 @@
 #include <stdio.h>
 
 #define CONFIG_PATH_MAX 4096
+/* Settings in the option table (config.c); sources has a slot for each. */
+#define CONFIG_OPTIONS_MAX 24
+/* The drain before a shutdown: long enough for a load balancer's health check (every 1 to 2 s,
+ * out after 2 failures) to move new players elsewhere, short enough that the drain and the
+ * shutdown's own grace (at most 5 s) stay under a container runtime's 10 s stop timeout. */
+#define CONFIG_DRAIN_DEFAULT_S 3
+/* More than five minutes is a configuration mistake, not a drain. */
+#define CONFIG_DRAIN_MAX_S 300
 
 typedef struct config {
     char host[256];
@@ -18,6 +26,9 @@ typedef struct config {
     char db[CONFIG_PATH_MAX];
     char web_root[CONFIG_PATH_MAX];
     int tick_hz;
+    /* Seconds between SIGTERM/SIGINT and the shutdown: logins are refused and /healthz answers
+     * 503 while players play on. 0: shut down at once. */
+    int drain_seconds;
     double world_width, world_height;
     /* Area-of-interest radius in px; 0 = everyone sees everyone. Default (-1 until resolved):
      * 0 for worlds up to 2048 x 2048 (the tutorial map looks exactly as in the original), else
@@ -35,7 +46,7 @@ typedef struct config {
     char config_file[CONFIG_PATH_MAX];
     int print_config;
     /* Where each option's value came from, by option index (see config_describe). */
-    char sources[16][CONFIG_PATH_MAX + 32];
+    char sources[CONFIG_OPTIONS_MAX][CONFIG_PATH_MAX + 32];
 } config;
 
 enum { CONFIG_OK = 0, CONFIG_EXIT = 1, CONFIG_ERROR = 2 };

@@ -48,6 +48,8 @@ typedef struct server {
     uint64_t ticks;
     size_t trimmed_players; /* players in the world at the last malloc_trim */
     uint64_t shutdown_started_ms;
+    uint64_t drain_ends_ms; /* while draining: when the shutdown starts */
+    int draining;           /* signalled, drain window open: logins refused, /healthz 503 */
     int shutting_down;
     tickstats stats;    /* since the last /stats?reset=1 */
     tickstats lifetime; /* since start, for /metrics */
@@ -85,9 +87,10 @@ static rcbuf *on_http(void *ctx, const char *path, int reset, int keep_alive)
         return metrics_response(&m, keep_alive);
     }
     if (strcmp(path, "/healthz") == 0) {
-        /* Load balancers: 200 while serving, 503 once shutting down so traffic moves away. */
-        return s->shutting_down ? http_response_text(503, "shutting down\n", 0)
-                                : http_response_text(200, "ok\n", keep_alive);
+        /* Load balancers: 200 while serving; 503 from the signal on (the drain window exists so
+         * that they see it while players still play) so that traffic moves away. */
+        return s->draining || s->shutting_down ? http_response_text(503, "shutting down\n", 0)
+                                               : http_response_text(200, "ok\n", keep_alive);
     }
     if (strcmp(path, "/stats") != 0) return NULL;
     /* The reset opens cmmo-bench's measuring window; anyone else could use it to hide slow ticks
@@ -142,6 +145,20 @@ static void finish_shutdown(server *s)
     uv_stop(&s->loop);
 }
 
+/* The shutdown proper: tell players, close every connection with 1001; the tick then waits for
+ * the close frames and pending checks (SHUTDOWN_GRACE_MS at most) and stops the loop. */
+static void begin_shutdown(server *s, const char *why)
+{
+    if (s->shutting_down) return;
+    log_info("shutdown_started", "cause=%s", why);
+    s->draining = 0;
+    s->shutting_down = 1;
+    s->shutdown_started_ms = uv_now(&s->loop);
+    /* Players hear it first: the line goes out with the close frames in the same write. */
+    game_broadcast(s->game, "The server is shutting down. Your position is saved.");
+    net_shutdown(s->net, 1001, "server shutting down");
+}
+
 static void run_tick(server *s)
 {
     uint64_t start = uv_hrtime();
@@ -182,6 +199,7 @@ static void on_tick_timer(uv_timer_t *t)
             s->next_tick_ns = now + s->tick_period_ns;
         }
     }
+    if (s->draining && uv_now(&s->loop) >= s->drain_ends_ms) begin_shutdown(s, "drained");
     if (s->shutting_down) {
         uint64_t elapsed = uv_now(&s->loop) - s->shutdown_started_ms;
         if ((net_is_idle(s->net) && game_idle(s->game)) || elapsed > SHUTDOWN_GRACE_MS) {
@@ -201,16 +219,23 @@ static void on_sighup(uv_signal_t *sig, int signum)
     log_info("reloaded", "logs=%s tls=%s", logs ? "failed" : "ok", tls ? "failed" : "ok");
 }
 
+/* SIGTERM/SIGINT. With a drain window, the first signal opens it: /healthz turns 503 so that a
+ * load balancer sends new players elsewhere, new logins get a Deny the client shows, and the
+ * players in the world play on until it ends. A second signal ends it at once. */
 static void on_signal(uv_signal_t *sig, int signum)
 {
     server *s = sig->data;
+    const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
     if (s->shutting_down) return;
-    log_info("shutdown_started", "signal=%s", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    s->shutting_down = 1;
-    s->shutdown_started_ms = uv_now(&s->loop);
-    /* Players hear it first: the line goes out with the close frames in the same write. */
-    game_broadcast(s->game, "The server is shutting down. Your position is saved.");
-    net_shutdown(s->net, 1001, "server shutting down");
+    if (s->draining || s->config->drain_seconds == 0) {
+        begin_shutdown(s, name);
+        return;
+    }
+    log_info("drain_started", "signal=%s seconds=%d players=%zu", name, s->config->drain_seconds,
+             game_player_count(s->game));
+    s->draining = 1;
+    s->drain_ends_ms = uv_now(&s->loop) + (uint64_t)s->config->drain_seconds * 1000;
+    game_refuse_logins(s->game, "The server is shutting down, try again in a moment");
 }
 
 /* ---------------------------------------------------------------- run */

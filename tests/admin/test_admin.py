@@ -89,7 +89,8 @@ class Server:
         self.socket = admin_socket if admin_socket is not None else os.path.join(d, "cmmo-admin.sock")
         self.log_path = os.path.join(d, "server-%d.log" % time.monotonic_ns())
         args = [SERVER, "--host", "127.0.0.1", "--port", "0", "--db", "sqlite:" + self.db,
-                "--web-root", os.path.join(REPO, "web"), "--log-level", "info"]
+                "--web-root", os.path.join(REPO, "web"), "--log-level", "info",
+                "--drain-seconds", "0"]
         if self.socket:
             args += ["--admin-socket", self.socket]
         args += list(extra)

@@ -35,7 +35,8 @@ trap cleanup EXIT
 
 # Only loopback: the server listens on 127.0.0.1, the benchmark refuses anything else anyway.
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$SERVER" --host 127.0.0.1 --port 0 \
-  --db "sqlite:$tmp/smoke.db" --web-root web --log-level info >"$tmp/server.log" 2>&1 &
+  --db "sqlite:$tmp/smoke.db" --web-root web --log-level info --drain-seconds 0 \
+  >"$tmp/server.log" 2>&1 &
 server_pid=$!
 port=
 for _ in $(seq 1 300); do # sanitized builds start slowly: up to 30 s

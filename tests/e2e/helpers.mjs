@@ -109,7 +109,7 @@ export async function screenshot(page, name) {
 export function startServer({ db, port = 0 }) {
   const binary = process.env.CMMO_SERVER;
   if (!binary) throw new Error('CMMO_SERVER is not set');
-  const child = spawn(binary, ['--host', '127.0.0.1', '--port', String(port), '--db', `sqlite:${db}`, '--web-root', 'web', '--log-level', 'info'], {
+  const child = spawn(binary, ['--host', '127.0.0.1', '--port', String(port), '--db', `sqlite:${db}`, '--web-root', 'web', '--log-level', 'info', '--drain-seconds', '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {

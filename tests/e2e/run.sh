@@ -42,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$server" --host 127.0.0.1 --port 0 --db "sqlite:$tmp/cmmo.db" --web-root web --log-level info 2>"$tmp/server.log" &
+"$server" --host 127.0.0.1 --port 0 --db "sqlite:$tmp/cmmo.db" --web-root web --log-level info --drain-seconds 0 2>"$tmp/server.log" &
 server_pid=$!
 port=
 for _ in $(seq 1 150); do

@@ -102,8 +102,10 @@ class Server:
         self.problems = []  # exit-code / sanitizer problems of earlier runs (restart, kill)
 
     def args(self):
+        # No drain window: the suites stop hundreds of servers and wait for each. The drain has
+        # its own tests (test_ops.Drain), which pass their own --drain-seconds after this.
         a = [SERVER_BIN, "--host", "127.0.0.1", "--port", "0", "--db", "sqlite:" + self.db_path,
-             "--web-root", self.web_root]
+             "--web-root", self.web_root, "--drain-seconds", "0"]
         if self.world:
             a += ["--world", self.world]
         if self.tick_hz:

@@ -719,5 +719,107 @@ class Shutdown(ServerTestCase):
         self.assertEqual(r, {"a": "Deny", "p0": "This username is reserved"})
 
 
+class Drain(ServerTestCase):
+    """SIGTERM with a drain window (--drain-seconds): /healthz answers 503 at once so that a load
+    balancer moves new players away, new logins are refused with a Deny, the players in the world
+    play on; then the usual shutdown (announcement, 1001, positions saved, exit 0). A second
+    signal ends the drain at once (docs/OPERATIONS.md)."""
+    start_server = False
+
+    def setUp(self):
+        super().setUp()
+        self.srv = None
+
+    def tearDown(self):
+        super().tearDown()
+        if self.srv is not None:
+            self.srv.stop_and_check()
+            self.srv.assert_clean()
+            self.srv.cleanup_files()
+
+    def start(self, seconds):
+        self.srv = Server(extra_args=["--drain-seconds", str(seconds)]).start()
+        return self.srv
+
+    async def wait_healthz(self, status, within=2.0):
+        deadline = time.monotonic() + within
+        while True:
+            got = http_get(self.srv.port, "/healthz")[0]
+            if got == status or time.monotonic() > deadline:
+                return got
+            await asyncio.sleep(0.02)
+
+    @async_test
+    async def test_sigterm_drains_then_shuts_down_and_saves(self):
+        srv = self.start(3)
+        a = await self.player("dra", server=srv)
+        b = await self.player("drb", server=srv)
+        late = await self.client("late", server=srv)
+        late_name = unique_name("late")
+        self.assertEqual(await late.register(late_name, "pw-late", 0), {"a": "Ok"})
+        self.assertEqual(await self.wait_healthz(200), 200)
+        signalled = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(await self.wait_healthz(503), 503, "/healthz during the drain")
+        # New logins and registrations are refused with a reason the client shows.
+        refused = {"a": "Deny", "p0": "The server is shutting down, try again in a moment"}
+        self.assertEqual(await late.login(late_name, "pw-late"), refused)
+        self.assertEqual(await late.register(unique_name("later"), "pw", 0), refused)
+        # The players in the world play on: movement and chat still reach the others.
+        await self.walk_and_wait(a, 56, 42, viewers=(b,))
+        await a.chat("still here")
+        await b.wait_for(is_chat("still here"), what="a chat during the drain")
+        self.assertIsNone(srv.proc.poll(), "the server stopped before the drain ended")
+        # Then the shutdown proper.
+        got = await a.wait_for(is_chat("The server is shutting down. Your position is saved."),
+                               timeout=10, what="the shutdown announcement")
+        self.assertGreaterEqual(time.monotonic() - signalled, 2.5, "the drain lasted 3 s")
+        await a.wait_closed(10)
+        self.assertEqual(a.ws.close_code, 1001)
+        self.assertEqual(srv.proc.wait(20), 0)
+        self.assertFalse(srv.sanitizer_lines())
+        log = srv.stderr_text()
+        self.assertIn("drain_started signal=SIGTERM seconds=3", log)
+        self.assertIn("shutdown_started cause=drained", log)
+        srv.proc = None
+        srv.start()
+        again = await self.client("again", server=srv)
+        self.assertEqual(await again.login(a.name, "pw-" + a.name), {"a": "Ok"})
+        ie = again.own["instanced_entity"]
+        self.assertEqual((ie["x"], ie["y"]), (56, 42), "the position walked to during the drain")
+        self.assertEqual(await self.wait_healthz(200), 200)
+
+    @async_test
+    async def test_a_second_signal_ends_the_drain_at_once(self):
+        srv = self.start(60)
+        a = await self.player("drs", server=srv)
+        srv.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(await self.wait_healthz(503), 503)
+        await asyncio.sleep(0.3)
+        self.assertIsNone(srv.proc.poll(), "the drain did not wait")
+        second = time.monotonic()
+        srv.proc.send_signal(signal.SIGINT)
+        await a.wait_for(is_chat("The server is shutting down. Your position is saved."),
+                         what="the shutdown announcement")
+        await a.wait_closed()
+        self.assertEqual(a.ws.close_code, 1001)
+        self.assertEqual(srv.proc.wait(20), 0)
+        self.assertLess(time.monotonic() - second, 10, "the second signal ended the drain")
+        self.assertIn("shutdown_started cause=SIGINT", srv.stderr_text())
+        srv.check_sanitizers()
+        srv.proc = None  # stopped here; tearDown has nothing left to stop
+
+    def test_drain_seconds_zero_shuts_down_at_once(self):
+        srv = self.start(0)
+        self.assertEqual(http_get(srv.port, "/healthz")[0], 200)
+        srv.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(srv.proc.wait(20), 0)
+        log = srv.stderr_text()
+        self.assertNotIn("drain_started", log)
+        self.assertIn("shutdown_started cause=SIGTERM", log)
+        srv.check_sanitizers()
+        srv.proc = None
+
+
 if __name__ == "__main__":
     unittest.main()

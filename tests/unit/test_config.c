@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const env_names[] = {"CMMO_HOST",      "CMMO_PORT",       "CMMO_DB",
-                                        "CMMO_WEB_ROOT",  "CMMO_TICK_HZ",    "CMMO_WORLD",
-                                        "CMMO_LOG_LEVEL", "CMMO_VIEW_RADIUS"};
+static const char *const env_names[] = {"CMMO_HOST",      "CMMO_PORT",        "CMMO_DB",
+                                        "CMMO_WEB_ROOT",  "CMMO_TICK_HZ",     "CMMO_WORLD",
+                                        "CMMO_LOG_LEVEL", "CMMO_VIEW_RADIUS", "CMMO_DRAIN_SECONDS"};
 
 static int clear_env(void **state)
 {
@@ -155,6 +155,19 @@ static void expect_error(const char *a, const char *b)
 {
     int rc = load(a, b, NO_ARGS);
     if (rc != CONFIG_ERROR) fail_msg("'%s %s' gave %d, not CONFIG_ERROR", a, b ? b : "", rc);
+}
+
+static void test_config_drain_seconds_defaults_to_a_few_and_is_bounded(void **state)
+{
+    assert_int_equal(load(NO_ARGS), CONFIG_OK);
+    assert_int_equal(cfg.drain_seconds, CONFIG_DRAIN_DEFAULT_S);
+    assert_int_equal(load("--drain-seconds", "0", NO_ARGS), CONFIG_OK);
+    assert_int_equal(cfg.drain_seconds, 0);
+    assert_int_equal(load("--drain-seconds=300", NO_ARGS), CONFIG_OK);
+    assert_int_equal(cfg.drain_seconds, 300);
+    expect_error("--drain-seconds", "301");
+    expect_error("--drain-seconds", "-1");
+    expect_error("--drain-seconds", "2.5");
 }
 
 static void test_config_refuses_bad_ports(void **state)
@@ -298,6 +311,7 @@ int main(void)
         T(test_config_flag_wins_over_environment),
         T(test_config_view_radius_defaults_by_world_size),
         T(test_config_bounds_are_inclusive),
+        T(test_config_drain_seconds_defaults_to_a_few_and_is_bounded),
         T(test_config_refuses_bad_ports),
         T(test_config_refuses_bad_world_sizes),
         T(test_config_refuses_bad_tick_rates),

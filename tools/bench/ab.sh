@@ -20,6 +20,8 @@ BENCH=build/cmmo-bench
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 PORT=18140
+# Each server is stopped with SIGTERM: no drain window before it.
+export CMMO_DRAIN_SECONDS=0
 
 start() { # start SERVER DB [ARGS...]: SERVER_PID
   local bin=$1 db=$2

@@ -64,6 +64,8 @@ for w in $WORKLOADS; do
 done
 
 tmp=$(mktemp -d /tmp/cmmo-bench.XXXXXX)
+# Each run ends with a SIGTERM: no drain window before it (nobody balances load here).
+export CMMO_DRAIN_SECONDS=0
 SERVER_PID= PORT=
 stop_server() {
   [ -n "$SERVER_PID" ] || return 0

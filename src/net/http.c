@@ -331,6 +331,32 @@ static const char *content_type_for(const char *path)
     return "application/octet-stream";
 }
 
+/* Opens path ("/a/b/c", decoded, no segment starting with '.') beneath web_root one component
+ * at a time, each with O_NOFOLLOW: a symbolic link anywhere below the root fails the open
+ * (ELOOP or ENOTDIR) instead of being followed, so no byte outside the root can be reached
+ * through one. (openat2's RESOLVE_NO_SYMLINKS does the same in one call, on newer kernels
+ * only: one way that works everywhere is the one that gets tested.) The last component is
+ * opened non-blocking: a FIFO would otherwise wait for a writer. Empty segments are skipped.
+ * path is cut at its slashes. Returns the file's descriptor or -1. */
+static int open_beneath(const char *web_root, char *path)
+{
+    int dir = open(web_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char *segment = path + 1, *slash;
+    while (dir >= 0 && (slash = strchr(segment, '/')) != NULL) {
+        *slash = 0;
+        if (*segment) {
+            int next = openat(dir, segment, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            close(dir);
+            dir = next;
+        }
+        segment = slash + 1;
+    }
+    if (dir < 0) return -1;
+    int fd = openat(dir, segment, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    close(dir);
+    return fd;
+}
+
 rcbuf *http_serve_static(const http_request *r, const char *web_root)
 {
     int head_only = r->method == HTTP_HEAD;
@@ -343,9 +369,8 @@ rcbuf *http_serve_static(const http_request *r, const char *web_root)
      * served either. */
     if (strstr(path, "/.")) return http_response_text(404, "not found\n", r->keep_alive);
     if (path[strlen(path) - 1] == '/') strcat(path, "index.html");
-    char full[4096 + HTTP_URL_MAX + 32];
-    snprintf(full, sizeof full, "%s%s", web_root, path);
-    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    const char *type = content_type_for(path);
+    int fd = open_beneath(web_root, path);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > HTTP_FILE_MAX) {
         if (fd >= 0) close(fd);
@@ -361,8 +386,7 @@ rcbuf *http_serve_static(const http_request *r, const char *web_root)
     }
     close(fd);
     rcbuf *resp = NULL;
-    if (body && got == size)
-        resp = http_response(200, content_type_for(path), body, size, r->keep_alive, head_only);
+    if (body && got == size) resp = http_response(200, type, body, size, r->keep_alive, head_only);
     free(body);
     return resp ? resp : http_response_text(503, "unavailable\n", 0);
 }

@@ -74,8 +74,11 @@ rcbuf *http_response_text(int status, const char *body, int keep_alive);
 rcbuf *http_response(int status, const char *content_type, const void *body, size_t len,
                      int keep_alive, int head_only);
 
-/* Serves r's path from web_root: index.html for a directory path, 404 for anything missing or
- * outside the root (a path with "..", a NUL or a backslash never reaches the file system). */
+/* Serves r's path from web_root: index.html for a directory path, 404 for anything missing,
+ * hidden (a segment starting with '.', so also "..") or not a regular file. Every component
+ * below web_root is opened without following symbolic links, so no link inside the root is
+ * served or traversed, wherever it points (web_root itself may be a link). A path with a NUL or a
+ * backslash never reaches the file system. */
 rcbuf *http_serve_static(const http_request *r, const char *web_root);
 
 /* The decoded path part of r's URL (no query), into out; returns -1 if invalid. */

@@ -7,7 +7,8 @@
  * http_serve_static against a small web root. Checked beyond "no crash, no sanitizer report":
  *   - http_request_feed consumes at most what it was given, and refuses only with 400 or 431;
  *   - a 101 answer is only given to a GET with a 24-character key;
- *   - a file outside the web root (a marker file beside it) is never served.
+ *   - a file outside the web root (a marker file beside it) is never served, through a symlink
+ *     to it or a symlinked directory above it.
  */
 #include "net/http.h"
 
@@ -46,6 +47,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char target[512];
     snprintf(target, sizeof target, "%s/secret.txt", base);
     if (symlink(target, path) != 0) abort();
+    /* A directory link climbing out: GET /up/secret.txt must not reach the marker either. */
+    snprintf(path, sizeof path, "%s/up", web_root);
+    if (symlink("..", path) != 0) abort();
     return 0;
 }
 

@@ -98,6 +98,7 @@ def http_seeds():
         upgrade() + b"\x81\x85\x00\x00\x00\x00hello",
         b"GET / HTTP/1.0\r\nUpgrade: websocket\r\n\r\n",
         b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",  # a TLS ClientHello
+        b"GET /up/secret.txt HTTP/1.1\r\n\r\n",  # a directory link out of the root
     ]
     for r in reqs:
         for split in (0, 1, 7):

@@ -474,6 +474,18 @@ static int static_setup(void **state)
     write_file(web_root, ".hidden", "secret\n");
     write_file(web_root, "sub/index.html", "sub index\n");
     write_file(tmp_dir, "x", "outside the root\n");
+    char link[256];
+    const char *links[][2] = {{"..", "linkdir"},
+                              {"../..", "sub/up"},
+                              {"../x", "link-out.txt"},
+                              {"sub", "alias"},
+                              {"app.js", "alias.js"}};
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        snprintf(link, sizeof link, "%s/%s", web_root, links[i][1]);
+        if (symlink(links[i][0], link) != 0) return -1;
+    }
+    snprintf(link, sizeof link, "%s/pipe", web_root);
+    if (mkfifo(link, 0600) != 0) return -1;
     return 0;
 }
 
@@ -564,6 +576,36 @@ static void test_http_head_has_no_body(void **state)
     assert_string_equal(body_of(resp), "");
 }
 
+static void test_http_never_follows_a_symlink_out_of_the_web_root(void **state)
+{
+    /* web/linkdir -> .. : O_NOFOLLOW on the last component alone let this through. */
+    const char *urls[] = {"/linkdir/x", "/sub/up/x", "/linkdir/web/index.html", "/link-out.txt"};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        const char *resp = serve("GET", urls[i]);
+        if (strncmp(resp, "HTTP/1.1 404 ", 13) != 0) fail_msg("%s: %.60s", urls[i], resp);
+        assert_null(strstr(resp, "outside the root"));
+    }
+}
+
+static void test_http_refuses_symlinks_inside_the_web_root_too(void **state)
+{
+    /* Links are refused wherever they point (docs/SECURITY.md), not resolved and checked. */
+    assert_status(serve("GET", "/alias/index.html"), 404);
+    assert_status(serve("GET", "/alias/"), 404);
+    assert_status(serve("GET", "/alias.js"), 404);
+    /* The real names still work, empty segments are skipped. */
+    assert_status(serve("GET", "/sub/index.html"), 200);
+    assert_status(serve("GET", "/sub//index.html"), 200);
+}
+
+static void test_http_a_fifo_in_the_web_root_is_404_not_a_hang(void **state)
+{
+    /* Opening a FIFO for reading waits for a writer: the server's one thread would stop. */
+    alarm(10);
+    assert_status(serve("GET", "/pipe"), 404);
+    alarm(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -605,6 +647,12 @@ int main(void)
                                         static_setup, static_teardown),
         cmocka_unit_test_setup_teardown(test_http_post_is_405, static_setup, static_teardown),
         cmocka_unit_test_setup_teardown(test_http_head_has_no_body, static_setup, static_teardown),
+        cmocka_unit_test_setup_teardown(test_http_never_follows_a_symlink_out_of_the_web_root,
+                                        static_setup, static_teardown),
+        cmocka_unit_test_setup_teardown(test_http_refuses_symlinks_inside_the_web_root_too,
+                                        static_setup, static_teardown),
+        cmocka_unit_test_setup_teardown(test_http_a_fifo_in_the_web_root_is_404_not_a_hang,
+                                        static_setup, static_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,10 @@ enum { H_NONE, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_ORIGIN, H_REAL
 static int on_url(http_parser *p, const char *at, size_t len)
 {
     http_request *r = p->data;
-    if (r->url_len + len > HTTP_URL_MAX) return 1;
+    if (r->url_len + len > HTTP_URL_MAX) {
+        r->refusal = CMMO_HTTP_URI_TOO_LONG;
+        return 1;
+    }
     memcpy(r->url + r->url_len, at, len);
     r->url_len += len;
     r->url[r->url_len] = 0;
@@ -117,6 +120,12 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 static int on_headers_complete(http_parser *p)
 {
     http_request *r = p->data;
+    /* A body would have to be read to find the next request; nothing here takes one. */
+    if ((p->flags & F_CHUNKED) || p->uses_transfer_encoding ||
+        (p->content_length > 0 && p->content_length != ULLONG_MAX)) {
+        r->refusal = CMMO_HTTP_BAD_REQUEST;
+        return -1;
+    }
     r->method = p->method;
     r->keep_alive = http_should_keep_alive(p);
     r->upgrade_websocket = has_token(r->upgrade_value, r->upgrade_len, "websocket");
@@ -162,23 +171,23 @@ void http_request_reset(http_request *r)
 
 long http_request_feed(http_request *r, const char *data, size_t len)
 {
-    if (r->complete) return 0;
+    if (r->complete || len == 0) return 0;
+    /* The parser never sees more than HTTP_HEAD_MAX bytes of one head, in one read or many: a
+     * head still open after them is refused, and the rest is never parsed. */
+    size_t room = HTTP_HEAD_MAX - r->head_bytes;
+    if (room == 0) return -CMMO_HTTP_TOO_LARGE;
+    if (len > room) len = room;
     size_t n = http_parser_execute(&r->parser, &settings, data, len);
     enum http_errno err = HTTP_PARSER_ERRNO(&r->parser);
-    if (err != HPE_OK && err != HPE_PAUSED) {
-        /* A URL over HTTP_URL_MAX fails in on_url: answer 431 like an oversized head. */
-        return err == HPE_CB_url ? -CMMO_HTTP_TOO_LARGE : -CMMO_HTTP_BAD_REQUEST;
-    }
+    if (err != HPE_OK && err != HPE_PAUSED)
+        return r->refusal ? -r->refusal : -CMMO_HTTP_BAD_REQUEST;
     if (!r->complete && r->parser.upgrade) {
         /* http-parser stops at the end of an upgrade request's head without message_complete
          * when there is no body: treat the head as the complete request. */
         r->complete = 1;
     }
     r->head_bytes += n;
-    if (!r->complete && r->head_bytes > HTTP_HEAD_MAX) return -CMMO_HTTP_TOO_LARGE;
-    /* Requests with bodies are not part of this server's protocol. */
-    if (r->complete && r->parser.content_length > 0 && r->parser.content_length != ULLONG_MAX)
-        return -CMMO_HTTP_BAD_REQUEST;
+    if (!r->complete && r->head_bytes >= HTTP_HEAD_MAX) return -CMMO_HTTP_TOO_LARGE;
     return (long)n;
 }
 
@@ -197,6 +206,8 @@ static const char *reason_phrase(int status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 414:
+        return "URI Too Long";
     case 426:
         return "Upgrade Required";
     case 431:

@@ -11,8 +11,10 @@
 #include <http_parser.h>
 #include <stddef.h>
 
-/* Bound on a request head (request line + headers): browsers send 1-2 KiB. */
+/* Bound on a request head (request line + headers), however its bytes arrive: browsers send
+ * 1-2 KiB. The parser is never shown more than this many bytes of one head. */
 #define HTTP_HEAD_MAX 8192
+/* Bound on the request target: the client's URLs are short. Over it: 414. */
 #define HTTP_URL_MAX 2048
 /* Static files larger than this are not served: the web client's files are a few KiB each. */
 #define HTTP_FILE_MAX (8u << 20)
@@ -22,13 +24,14 @@
 #define HTTP_SUBPROTOCOL_V2 "cmmo.v2"
 
 /* Why a request head could not be parsed, as the status to answer with. */
-enum { CMMO_HTTP_BAD_REQUEST = 400, CMMO_HTTP_TOO_LARGE = 431 };
+enum { CMMO_HTTP_BAD_REQUEST = 400, CMMO_HTTP_URI_TOO_LONG = 414, CMMO_HTTP_TOO_LARGE = 431 };
 
 typedef struct http_request {
     http_parser parser;
     size_t head_bytes; /* bytes of the current head consumed so far, for HTTP_HEAD_MAX */
     int complete;      /* a whole request has been parsed and awaits handling */
     int header_state;  /* which header value is being read (private) */
+    int refusal;       /* the status a callback refused the head with (private) */
     unsigned method;   /* enum http_method */
     int upgrade;       /* Upgrade: websocket and Connection: upgrade were both present */
     int keep_alive;
@@ -56,7 +59,10 @@ void http_request_init(http_request *r);
 
 /* Feeds bytes. Returns how many were consumed (parsing stops after one complete request, which
  * r->complete then signals; the rest belongs to the next request or, after an upgrade, to the
- * WebSocket), or minus the HTTP status to answer with if the head is invalid or too large. */
+ * WebSocket), or minus the HTTP status to answer with, after which the connection must close:
+ * 431 for a head over HTTP_HEAD_MAX, 414 for a URL over HTTP_URL_MAX, 400 for a malformed head
+ * or a request with a body (Content-Length above 0 or Transfer-Encoding: nothing this server
+ * serves takes one, and an unread body would be parsed as the next request). */
 long http_request_feed(http_request *r, const char *data, size_t len);
 
 /* Prepares r for the next request on a keep-alive connection. */

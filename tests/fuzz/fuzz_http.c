@@ -5,7 +5,8 @@
  * all at once for 0), like TCP segments arriving. Each complete request is handled as net.c does:
  * an upgrade goes through http_websocket_accept, anything else through http_request_path and
  * http_serve_static against a small web root. Checked beyond "no crash, no sanitizer report":
- *   - http_request_feed consumes at most what it was given, and refuses only with 400 or 431;
+ *   - http_request_feed consumes at most what it was given, refuses only with 400, 414 or 431,
+ *     and never completes a head longer than HTTP_HEAD_MAX;
  *   - a 101 answer is only given to a GET with a 24-character key;
  *   - a file outside the web root (a marker file beside it) is never served, through a symlink
  *     to it or a symlinked directory above it.
@@ -106,7 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (left > 0) {
             long used = http_request_feed(r, p, left);
             if (used < 0) {
-                assert(used == -CMMO_HTTP_BAD_REQUEST || used == -CMMO_HTTP_TOO_LARGE);
+                assert(used == -CMMO_HTTP_BAD_REQUEST || used == -CMMO_HTTP_URI_TOO_LONG ||
+                       used == -CMMO_HTTP_TOO_LARGE);
                 check_response(http_response_text((int)-used, "bad request\n", 0));
                 stop = 1;
                 break;
@@ -114,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             assert((size_t)used <= left);
             p += used;
             left -= (size_t)used;
+            assert(r->head_bytes <= HTTP_HEAD_MAX);
             if (!r->complete) {
                 assert(left == 0 || used > 0);
                 if (used == 0) break;

@@ -99,6 +99,9 @@ def http_seeds():
         b"GET / HTTP/1.0\r\nUpgrade: websocket\r\n\r\n",
         b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",  # a TLS ClientHello
         b"GET /up/secret.txt HTTP/1.1\r\n\r\n",  # a directory link out of the root
+        # issue 11: heads over the limit in one read, a smuggled body
+        b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 2000 + b"\r\n",
+        b"GET / HTTP/1.1\r\nContent-Length: 38\r\n\r\nGET /index.html HTTP/1.1\r\nHost: x\r\n\r\n",
     ]
     for r in reqs:
         for split in (0, 1, 7):

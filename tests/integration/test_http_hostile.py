@@ -1,11 +1,44 @@
 """The HTTP side of the port against the attacks of issue 11, over a real socket: a symlinked
-directory in the web root (docs/SECURITY.md section 3, docs/PROTOCOL.md section 1)."""
+directory in the web root, request heads over the limit sent in one write and request bodies
+(docs/SECURITY.md sections 2-3, docs/PROTOCOL.md section 1)."""
 
 import os
 import shutil
+import socket
 import tempfile
 
-from harness import ServerTestCase, http_get
+from harness import PACKET_TIMEOUT, ServerTestCase, http_get
+
+def exchange(port, data, piece=None, until_close=False, timeout=PACKET_TIMEOUT):
+    """Sends data (in one write, or in writes of `piece` bytes) and reads the answer up to the
+    end of its head (or everything, until_close); returns (status, headers dict, raw bytes). Status None: the
+    server closed without answering."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            if piece is None:
+                s.sendall(data)
+            else:
+                for i in range(0, len(data), piece):
+                    s.sendall(data[i:i + piece])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before it read everything: the answer is still in the socket
+        raw = b""
+        while until_close or b"\r\n\r\n" not in raw:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break  # a timeout: the server kept the connection open (checked by the caller)
+            if not chunk:
+                break
+            raw += chunk
+    if not raw.startswith(b"HTTP/1.1 "):
+        return None, {}, raw
+    head = raw.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    headers = {}
+    for line in head[1:]:
+        k, _, v = line.partition(":")
+        headers.setdefault(k.strip().lower(), []).append(v.strip())
+    return int(head[0].split()[1]), headers, raw
 
 
 class HttpHostile(ServerTestCase):
@@ -43,6 +76,39 @@ class HttpHostile(ServerTestCase):
             self.assertNotIn(b"TOP SECRET", body, path)
         status, _, body = http_get(self.server.port, "/sub/page.txt")
         self.assertEqual((status, body), (200, b"inside 48151\n"))
+
+    # ---- 6: the head limit, however the bytes arrive
+
+    def test_head_of_2000_headers_in_one_write_is_431(self):
+        head = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-A: bbbbbbb\r\n" * 2000 + b"\r\n"
+        self.assertEqual(exchange(self.server.port, head)[0], 431)
+
+    def test_one_12_kb_header_is_431_in_one_write_and_in_small_writes(self):
+        head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + b"c" * 12288 + b"\r\n\r\n"
+        self.assertEqual(exchange(self.server.port, head)[0], 431)
+        self.assertEqual(exchange(self.server.port, head, piece=512)[0], 431)
+
+    def test_long_request_line_is_414(self):
+        line = b"GET /" + b"a" * 4000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        self.assertEqual(exchange(self.server.port, line)[0], 414)
+
+    def test_head_just_under_the_limit_is_served(self):
+        head = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: "
+        head += b"p" * (8192 - len(head) - 4) + b"\r\n\r\n"
+        self.assertEqual(len(head), 8192)
+        status, _, raw = exchange(self.server.port, head)
+        self.assertEqual(status, 200)
+
+    # ---- bodies
+
+    def test_request_with_a_body_is_400_and_its_body_is_never_a_request(self):
+        smuggled = b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+        for head in (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(smuggled),
+                     b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"%x\r\n" % len(smuggled)):
+            status, _, raw = exchange(self.server.port, head + smuggled, until_close=True)
+            self.assertEqual(status, 400, raw[:200])
+            self.assertNotIn(b"hostile index", raw)
 
 
 if __name__ == "__main__":

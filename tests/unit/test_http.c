@@ -200,16 +200,6 @@ static void test_http_head_just_under_the_limit_is_accepted(void **state)
     parse_ok(&req, head);
 }
 
-static void test_http_oversized_url_is_refused(void **state)
-{
-    char head[HTTP_URL_MAX + 200];
-    strcpy(head, "GET /");
-    memset(head + 5, 'a', HTTP_URL_MAX + 10);
-    strcpy(head + 5 + HTTP_URL_MAX + 10, " HTTP/1.1\r\nHost: x\r\n\r\n");
-    long rc = feed_all(&req, head);
-    assert_true(rc == -CMMO_HTTP_TOO_LARGE || rc == -414 || rc == -CMMO_HTTP_BAD_REQUEST);
-}
-
 static void test_http_malformed_request_is_400(void **state)
 {
     const char *bad[] = {
@@ -576,6 +566,105 @@ static void test_http_head_has_no_body(void **state)
     assert_string_equal(body_of(resp), "");
 }
 
+/* ---- issue 11: the head limit, the URL limit, bodies ---- */
+
+/* A heap string: prefix, then fill repeated count times, then suffix. */
+static char *build(const char *prefix, const char *fill, size_t count, const char *suffix)
+{
+    size_t pl = strlen(prefix), fl = strlen(fill), sl = strlen(suffix);
+    char *s = malloc(pl + fl * count + sl + 1);
+    assert_non_null(s);
+    memcpy(s, prefix, pl);
+    for (size_t i = 0; i < count; i++)
+        memcpy(s + pl + i * fl, fill, fl);
+    memcpy(s + pl + fl * count, suffix, sl + 1);
+    return s;
+}
+
+/* Feeds text in reads of `piece` bytes (0: all at once) as conn_http does; returns the first
+ * negative result, or the total consumed. */
+static long feed_in_pieces(http_request *r, const char *text, size_t piece)
+{
+    http_request_init(r);
+    size_t len = strlen(text), off = 0;
+    if (piece == 0) piece = len;
+    while (off < len && !r->complete) {
+        size_t k = len - off < piece ? len - off : piece;
+        long n = http_request_feed(r, text + off, k);
+        if (n < 0) return n;
+        off += (size_t)n;
+        if (n == 0) break;
+    }
+    return (long)off;
+}
+
+static void test_http_head_limit_holds_for_a_whole_head_in_one_read(void **state)
+{
+    /* 2,000 small headers (22 KB) and one 12 KB header, each complete and in one write: the
+     * limit is on the head, not on how many reads it took. */
+    char *many = build("GET / HTTP/1.1\r\n", "X-A: bbbbbbb\r\n", 2000, "\r\n");
+    char *one = build("GET / HTTP/1.1\r\nX-Long: ", "c", 12 * 1024, "\r\n\r\n");
+    const char *heads[] = {many, one};
+    const size_t pieces[] = {0, 1, 7, 1000, 4096, 9000};
+    for (size_t h = 0; h < 2; h++)
+        for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+            long rc = feed_in_pieces(&req, heads[h], pieces[p]);
+            if (rc != -CMMO_HTTP_TOO_LARGE)
+                fail_msg("head %zu in reads of %zu: feed returned %ld", h, pieces[p], rc);
+        }
+    free(many);
+    free(one);
+}
+
+static void test_http_head_of_exactly_the_limit_is_accepted_one_more_byte_is_431(void **state)
+{
+    const char *start = "GET / HTTP/1.1\r\nX-Filler: ";
+    for (size_t extra = 0; extra <= 1; extra++) {
+        char *head = build(start, "a", HTTP_HEAD_MAX - 4 + extra - strlen(start), "\r\n\r\n");
+        assert_int_equal(strlen(head), HTTP_HEAD_MAX + extra);
+        for (size_t piece = 0; piece <= 1; piece++) {
+            long rc = feed_in_pieces(&req, head, piece);
+            if (extra == 0 && (rc != HTTP_HEAD_MAX || !req.complete))
+                fail_msg("a head of %d bytes (reads of %zu): %ld", HTTP_HEAD_MAX, piece, rc);
+            if (extra == 1 && rc != -CMMO_HTTP_TOO_LARGE)
+                fail_msg("a head of %d bytes (reads of %zu): %ld", HTTP_HEAD_MAX + 1, piece, rc);
+        }
+        free(head);
+    }
+}
+
+static void test_http_url_over_the_limit_is_414_however_it_arrives(void **state)
+{
+    char *line = build("GET /", "a", HTTP_URL_MAX + 10, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(feed_in_pieces(&req, line, 0), -CMMO_HTTP_URI_TOO_LONG);
+    assert_int_equal(feed_in_pieces(&req, line, 1), -CMMO_HTTP_URI_TOO_LONG);
+    assert_int_equal(feed_in_pieces(&req, line, 333), -CMMO_HTTP_URI_TOO_LONG);
+    free(line);
+    const char *resp = response_text(http_response_text(414, "bad request\n", 0));
+    assert_non_null(strstr(resp, "HTTP/1.1 414 URI Too Long\r\n"));
+}
+
+static void test_http_request_with_a_body_is_400_however_it_arrives(void **state)
+{
+    const char *bodies[] = {
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /x HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Content-Length: 2\r\n\r\nab",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        for (size_t piece = 0; piece <= 1; piece++) {
+            long rc = feed_in_pieces(&req, bodies[i], piece);
+            if (rc != -CMMO_HTTP_BAD_REQUEST)
+                fail_msg("request %zu (reads of %zu): feed returned %ld", i, piece, rc);
+        }
+    /* An empty body is no body. */
+    parse_ok(&req, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+}
+
 static void test_http_never_follows_a_symlink_out_of_the_web_root(void **state)
 {
     /* web/linkdir -> .. : O_NOFOLLOW on the last component alone let this through. */
@@ -617,7 +706,6 @@ int main(void)
         cmocka_unit_test(test_http_feed_stops_after_one_request),
         cmocka_unit_test(test_http_oversized_head_is_431),
         cmocka_unit_test(test_http_head_just_under_the_limit_is_accepted),
-        cmocka_unit_test(test_http_oversized_url_is_refused),
         cmocka_unit_test(test_http_malformed_request_is_400),
         cmocka_unit_test(test_http_websocket_accept_computes_the_rfc_6455_example),
         cmocka_unit_test(test_http_websocket_accept_selects_cmmo_v2_when_offered),
@@ -647,6 +735,10 @@ int main(void)
                                         static_setup, static_teardown),
         cmocka_unit_test_setup_teardown(test_http_post_is_405, static_setup, static_teardown),
         cmocka_unit_test_setup_teardown(test_http_head_has_no_body, static_setup, static_teardown),
+        cmocka_unit_test(test_http_head_limit_holds_for_a_whole_head_in_one_read),
+        cmocka_unit_test(test_http_head_of_exactly_the_limit_is_accepted_one_more_byte_is_431),
+        cmocka_unit_test(test_http_url_over_the_limit_is_414_however_it_arrives),
+        cmocka_unit_test(test_http_request_with_a_body_is_400_however_it_arrives),
         cmocka_unit_test_setup_teardown(test_http_never_follows_a_symlink_out_of_the_web_root,
                                         static_setup, static_teardown),
         cmocka_unit_test_setup_teardown(test_http_refuses_symlinks_inside_the_web_root_too,

@@ -13,6 +13,62 @@
 
 enum { H_NONE, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_ORIGIN, H_REAL_IP, H_PROTOCOL };
 
+/* The single-valued fields, as bits of bad_fields / seen_fields. */
+enum {
+    HTTP_FIELD_WS_KEY = 1u << 0,
+    HTTP_FIELD_WS_VERSION = 1u << 1,
+    HTTP_FIELD_ORIGIN = 1u << 2,
+    HTTP_FIELD_REAL_IP = 1u << 3,
+};
+
+/* ---------------------------------------------------------------- list fields */
+
+/* A list element is read in four states: leading whitespace, the element, whitespace after it
+ * (only a comma or the end may follow: a token has no whitespace inside), or a mismatch that
+ * waits for the next comma. */
+enum { LIST_LEADING, LIST_IN, LIST_TRAILING, LIST_MISMATCH };
+
+static void list_end_element(http_list_match *m, const char *token)
+{
+    if ((m->state == LIST_IN || m->state == LIST_TRAILING) && m->matched == strlen(token))
+        m->found = 1;
+    m->matched = 0;
+    m->state = LIST_LEADING;
+}
+
+/* Feeds a piece of a list field's value. The end of a field line must be marked with
+ * list_end_element: a repeated field is the same list with a comma between (RFC 9110 5.3). */
+static void list_feed(http_list_match *m, const char *token, int ignore_case, const char *at,
+                      size_t len)
+{
+    size_t tl = strlen(token);
+    for (size_t i = 0; i < len; i++) {
+        char c = at[i];
+        if (c == ',') {
+            list_end_element(m, token);
+        } else if (c == ' ' || c == '\t') {
+            if (m->state == LIST_IN) m->state = LIST_TRAILING;
+        } else if (m->state == LIST_LEADING || m->state == LIST_IN) {
+            int same = m->matched < tl &&
+                       (ignore_case
+                            ? tolower((unsigned char)c) == tolower((unsigned char)token[m->matched])
+                            : c == token[m->matched]);
+            m->matched++;
+            m->state = same ? LIST_IN : LIST_MISMATCH;
+        } else {
+            m->state = LIST_MISMATCH;
+        }
+    }
+}
+
+/* Connection options and Upgrade protocol names are case-insensitive (RFC 9110 7.6.1, 7.8;
+ * RFC 6455 4.2.1 says "websocket" and "Upgrade" likewise); a subprotocol is the client's exact
+ * token (RFC 6455 4.2.2: the server answers with a value the client offered). */
+#define TOKEN_WEBSOCKET "websocket"
+#define TOKEN_UPGRADE "upgrade"
+
+/* ---------------------------------------------------------------- parser callbacks */
+
 static int on_url(http_parser *p, const char *at, size_t len)
 {
     http_request *r = p->data;
@@ -26,11 +82,28 @@ static int on_url(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* Ends the field line whose value was being read. */
+static void end_field_line(http_request *r)
+{
+    switch (r->header_state) {
+    case H_UPGRADE:
+        list_end_element(&r->upgrade_websocket, TOKEN_WEBSOCKET);
+        break;
+    case H_CONNECTION:
+        list_end_element(&r->connection_upgrade, TOKEN_UPGRADE);
+        break;
+    case H_PROTOCOL:
+        list_end_element(&r->protocol_v2, HTTP_SUBPROTOCOL_V2);
+        break;
+    }
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     http_request *r = p->data;
     /* A field may arrive in pieces; a value callback in between means a new field began. */
     if (r->header_state != -1) {
+        end_field_line(r);
         r->field_len = 0;
         r->header_state = -1;
     }
@@ -52,31 +125,26 @@ static int header_kind(const char *field)
     return H_NONE;
 }
 
-/* Case-insensitive search for a comma-separated token in a header value. */
-static int has_token(const char *value, size_t len, const char *token)
+/* Appends a piece of a single-valued field; one that does not fit is marked bad, not cut. */
+static void single_append(http_request *r, unsigned bit, char *dst, size_t *dst_len, size_t cap,
+                          const char *at, size_t len)
 {
-    size_t tl = strlen(token);
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < len && value[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && (value[end - 1] == ' ' || value[end - 1] == '\t'))
-            end--;
-        if (end - start == tl && strncasecmp(value + start, token, tl) == 0) return 1;
+    if (r->bad_fields & bit) return;
+    if (len >= cap - *dst_len) {
+        r->bad_fields |= bit;
+        return;
     }
-    return 0;
-}
-
-static void append(char *dst, size_t *dst_len, size_t cap, const char *at, size_t len)
-{
-    if (*dst_len + len >= cap) len = cap - 1 - *dst_len;
     memcpy(dst + *dst_len, at, len);
     *dst_len += len;
     dst[*dst_len] = 0;
+}
+
+/* A single-valued field's first value piece: a second field line of the same name is bad
+ * (RFC 9110 5.3: only list fields may be repeated), never joined to the first. */
+static void single_begin(http_request *r, unsigned bit)
+{
+    if (r->seen_fields & bit) r->bad_fields |= bit;
+    r->seen_fields |= bit;
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
@@ -84,42 +152,53 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     http_request *r = p->data;
     if (r->header_state == -1) {
         r->header_state = header_kind(r->field);
-        /* The header may be repeated: its values form one comma-separated list. */
-        if (r->header_state == H_PROTOCOL && r->protocols_len > 0)
-            append(r->protocols, &r->protocols_len, sizeof r->protocols, ",", 1);
+        unsigned bit = r->header_state == H_WS_KEY       ? HTTP_FIELD_WS_KEY
+                       : r->header_state == H_WS_VERSION ? HTTP_FIELD_WS_VERSION
+                       : r->header_state == H_ORIGIN     ? HTTP_FIELD_ORIGIN
+                       : r->header_state == H_REAL_IP    ? HTTP_FIELD_REAL_IP
+                                                         : 0;
+        if (bit) single_begin(r, bit);
     }
     switch (r->header_state) {
     case H_PROTOCOL:
-        append(r->protocols, &r->protocols_len, sizeof r->protocols, at, len);
+        list_feed(&r->protocol_v2, HTTP_SUBPROTOCOL_V2, 0, at, len);
         break;
     case H_UPGRADE:
-        append(r->upgrade_value, &r->upgrade_len, sizeof r->upgrade_value, at, len);
+        list_feed(&r->upgrade_websocket, TOKEN_WEBSOCKET, 1, at, len);
         break;
     case H_CONNECTION:
-        append(r->connection_value, &r->connection_len, sizeof r->connection_value, at, len);
+        list_feed(&r->connection_upgrade, TOKEN_UPGRADE, 1, at, len);
         break;
     case H_WS_KEY:
-        /* A key longer than the buffer is invalid anyway (it must be 24 characters). */
-        append(r->ws_key, &r->ws_key_len, sizeof r->ws_key, at, len);
+        single_append(r, HTTP_FIELD_WS_KEY, r->ws_key, &r->ws_key_len, sizeof r->ws_key, at, len);
         break;
-    case H_WS_VERSION: {
-        size_t n = strlen(r->ws_version);
-        append(r->ws_version, &n, sizeof r->ws_version, at, len);
+    case H_WS_VERSION:
+        single_append(r, HTTP_FIELD_WS_VERSION, r->ws_version, &r->ws_version_len,
+                      sizeof r->ws_version, at, len);
         break;
-    }
     case H_ORIGIN:
-        append(r->origin, &r->origin_len, sizeof r->origin, at, len);
+        single_append(r, HTTP_FIELD_ORIGIN, r->origin, &r->origin_len, sizeof r->origin, at, len);
         break;
     case H_REAL_IP:
-        append(r->real_ip, &r->real_ip_len, sizeof r->real_ip, at, len);
+        single_append(r, HTTP_FIELD_REAL_IP, r->real_ip, &r->real_ip_len, sizeof r->real_ip, at,
+                      len);
         break;
     }
     return 0;
 }
 
+/* The parser drops whitespace before a value but keeps it after (RFC 9110 5.5: not part of it). */
+static void trim_trailing_space(char *s, size_t *len)
+{
+    while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t'))
+        s[--*len] = 0;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     http_request *r = p->data;
+    end_field_line(r);
+    r->header_state = H_NONE;
     /* A body would have to be read to find the next request; nothing here takes one. */
     if ((p->flags & F_CHUNKED) || p->uses_transfer_encoding ||
         (p->content_length > 0 && p->content_length != ULLONG_MAX)) {
@@ -128,10 +207,16 @@ static int on_headers_complete(http_parser *p)
     }
     r->method = p->method;
     r->keep_alive = http_should_keep_alive(p);
-    r->upgrade_websocket = has_token(r->upgrade_value, r->upgrade_len, "websocket");
-    r->connection_upgrade = has_token(r->connection_value, r->connection_len, "upgrade");
-    r->upgrade = r->upgrade_websocket && r->connection_upgrade;
-    r->v2 = has_token(r->protocols, r->protocols_len, HTTP_SUBPROTOCOL_V2);
+    trim_trailing_space(r->ws_key, &r->ws_key_len);
+    trim_trailing_space(r->ws_version, &r->ws_version_len);
+    trim_trailing_space(r->origin, &r->origin_len);
+    trim_trailing_space(r->real_ip, &r->real_ip_len);
+    if (r->bad_fields & HTTP_FIELD_REAL_IP) {
+        r->real_ip_len = 0;
+        r->real_ip[0] = 0;
+    }
+    r->upgrade = r->upgrade_websocket.found && r->connection_upgrade.found;
+    r->v2 = r->protocol_v2.found;
     return 0;
 }
 
@@ -157,7 +242,7 @@ void http_request_init(http_request *r)
     memset(r, 0, sizeof *r);
     http_parser_init(&r->parser, HTTP_REQUEST);
     r->parser.data = r;
-    r->header_state = 0;
+    r->header_state = H_NONE;
 }
 
 void http_request_reset(http_request *r)
@@ -167,6 +252,18 @@ void http_request_reset(http_request *r)
     r->parser = saved;
     r->parser.data = r;
     http_parser_pause(&r->parser, 0);
+}
+
+/* 1 if data holds a line that starts with whitespace: an obsolete folded continuation of the
+ * previous header line (the request line cannot be followed by one either). Only head bytes are
+ * ever scanned: parsing stops at the end of a head, and a body is refused before it is read. */
+static int has_obs_fold(http_request *r, const char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (r->after_newline && (data[i] == ' ' || data[i] == '\t')) return 1;
+        r->after_newline = data[i] == '\n';
+    }
+    return 0;
 }
 
 long http_request_feed(http_request *r, const char *data, size_t len)
@@ -181,6 +278,7 @@ long http_request_feed(http_request *r, const char *data, size_t len)
     enum http_errno err = HTTP_PARSER_ERRNO(&r->parser);
     if (err != HPE_OK && err != HPE_PAUSED)
         return r->refusal ? -r->refusal : -CMMO_HTTP_BAD_REQUEST;
+    if (has_obs_fold(r, data, n)) return -CMMO_HTTP_BAD_REQUEST;
     if (!r->complete && r->parser.upgrade) {
         /* http-parser stops at the end of an upgrade request's head without message_complete
          * when there is no body: treat the head as the complete request. */
@@ -244,21 +342,39 @@ rcbuf *http_response_text(int status, const char *body, int keep_alive)
     return http_response(status, "text/plain; charset=utf-8", body, strlen(body), keep_alive, 0);
 }
 
+/* The value of a base64 character (RFC 4648 table 1), or -1. */
+static int base64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* 1 if key is the one canonical base64 encoding of 16 bytes: 22 characters and "==". The 22nd
+ * character carries 2 bits of data; its other 4 must be zero (RFC 4648 3.5), else two keys
+ * would decode to the same nonce. */
+static int websocket_key_valid(const char *key, size_t len)
+{
+    if (len != 24 || key[22] != '=' || key[23] != '=') return 0;
+    for (size_t i = 0; i < 22; i++)
+        if (base64_value(key[i]) < 0) return 0;
+    return (base64_value(key[21]) & 0x0f) == 0;
+}
+
 rcbuf *http_websocket_accept(const http_request *r, int *status)
 {
     *status = 400;
     if (r->method != HTTP_GET || !r->upgrade) return NULL;
+    if (r->bad_fields & (HTTP_FIELD_WS_KEY | HTTP_FIELD_WS_VERSION | HTTP_FIELD_ORIGIN))
+        return NULL;
     if (strcmp(r->ws_version, "13") != 0) {
         *status = 426;
         return NULL;
     }
-    /* The key must be base64 of 16 bytes: 24 characters ending in "==" (EVP_DecodeBlock
-     * counts the padding as data, so the suffix is checked separately). */
-    unsigned char raw[32];
-    if (r->ws_key_len != 24 || r->ws_key[22] != '=' || r->ws_key[23] != '=' ||
-        strchr(r->ws_key, '=') != r->ws_key + 22 ||
-        EVP_DecodeBlock(raw, (const unsigned char *)r->ws_key, (int)r->ws_key_len) != 18)
-        return NULL;
+    if (!websocket_key_valid(r->ws_key, r->ws_key_len)) return NULL;
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     char joined[64];
     memcpy(joined, r->ws_key, 24);

@@ -20,11 +20,20 @@
 #define HTTP_FILE_MAX (8u << 20)
 
 /* The WebSocket subprotocol of cmmo's compact extension (docs/PROTOCOL.md, cmmo.v2): a client
- * that offers it in Sec-WebSocket-Protocol is answered with it and sent compact movement. */
+ * that offers exactly this token (case-sensitive) in Sec-WebSocket-Protocol is answered with it
+ * and sent compact movement. */
 #define HTTP_SUBPROTOCOL_V2 "cmmo.v2"
 
 /* Why a request head could not be parsed, as the status to answer with. */
 enum { CMMO_HTTP_BAD_REQUEST = 400, CMMO_HTTP_URI_TOO_LONG = 414, CMMO_HTTP_TOO_LARGE = 431 };
+
+/* Whether one token is an element of a comma-separated list field (RFC 9110 5.6.1), read as
+ * the value arrives, in pieces and over repeated field lines, in constant memory (private). */
+typedef struct http_list_match {
+    size_t matched; /* characters of the token matched by the current element so far */
+    int state;      /* where in the current element the next character falls */
+    int found;      /* a whole element equalled the token */
+} http_list_match;
 
 typedef struct http_request {
     http_parser parser;
@@ -32,27 +41,29 @@ typedef struct http_request {
     int complete;      /* a whole request has been parsed and awaits handling */
     int header_state;  /* which header value is being read (private) */
     int refusal;       /* the status a callback refused the head with (private) */
+    int after_newline; /* the last byte parsed ended a line, for obs-fold (private) */
     unsigned method;   /* enum http_method */
-    int upgrade;       /* Upgrade: websocket and Connection: upgrade were both present */
+    int upgrade;       /* Upgrade lists "websocket" and Connection lists "upgrade" */
     int keep_alive;
     char url[HTTP_URL_MAX + 1];
     size_t url_len;
+    /* The single-valued fields, without surrounding whitespace. One that was repeated or did not
+     * fit its buffer is never joined or cut into a valid-looking value: a bad key, version or
+     * origin makes http_websocket_accept answer 400, a bad X-Real-IP is dropped. */
     char ws_key[64]; /* Sec-WebSocket-Key */
     size_t ws_key_len;
     char ws_version[8];
+    size_t ws_version_len;
     char origin[256];
     size_t origin_len;
-    char real_ip[64]; /* X-Real-IP, set by a reverse proxy */
+    char real_ip[64]; /* X-Real-IP, set by a reverse proxy; empty if repeated or too long */
     size_t real_ip_len;
-    char protocols[256]; /* Sec-WebSocket-Protocol values, joined with commas, truncated */
-    size_t protocols_len;
-    int v2;         /* the client offered HTTP_SUBPROTOCOL_V2 */
-    char field[64]; /* the header name being read, lower-cased, truncated */
+    unsigned bad_fields;  /* HTTP_FIELD_* bits (private) */
+    unsigned seen_fields; /* HTTP_FIELD_* bits of the fields met so far (private) */
+    int v2;               /* the client offered HTTP_SUBPROTOCOL_V2 */
+    char field[64];       /* the header name being read, lower-cased, truncated (private) */
     size_t field_len;
-    int connection_upgrade, upgrade_websocket;
-    /* The Upgrade and Connection values, gathered: they may arrive in pieces. */
-    char upgrade_value[128], connection_value[128];
-    size_t upgrade_len, connection_len;
+    http_list_match upgrade_websocket, connection_upgrade, protocol_v2; /* (private) */
 } http_request;
 
 void http_request_init(http_request *r);
@@ -60,17 +71,20 @@ void http_request_init(http_request *r);
 /* Feeds bytes. Returns how many were consumed (parsing stops after one complete request, which
  * r->complete then signals; the rest belongs to the next request or, after an upgrade, to the
  * WebSocket), or minus the HTTP status to answer with, after which the connection must close:
- * 431 for a head over HTTP_HEAD_MAX, 414 for a URL over HTTP_URL_MAX, 400 for a malformed head
- * or a request with a body (Content-Length above 0 or Transfer-Encoding: nothing this server
- * serves takes one, and an unread body would be parsed as the next request). */
+ * 431 for a head over HTTP_HEAD_MAX, 414 for a URL over HTTP_URL_MAX, 400 for a malformed head,
+ * an obsolete folded header line (RFC 9112 5.2) or a request with a body (Content-Length above
+ * 0 or Transfer-Encoding: nothing this server serves takes one, and an unread body would be
+ * parsed as the next request). Repeated header fields are combined as RFC 9110 5.3 says. */
 long http_request_feed(http_request *r, const char *data, size_t len);
 
 /* Prepares r for the next request on a keep-alive connection. */
 void http_request_reset(http_request *r);
 
 /* Validates r as a WebSocket opening handshake (RFC 6455 section 4.2.1). On success returns the
- * 101 response (selecting HTTP_SUBPROTOCOL_V2 if r->v2); otherwise NULL and *status is set (400,
- * or 426 for a wrong version). */
+ * 101 response (selecting HTTP_SUBPROTOCOL_V2 if r->v2, else no Sec-WebSocket-Protocol header);
+ * otherwise NULL and *status is set: 400 unless the key is one field holding exactly one
+ * canonical base64 encoding of 16 bytes and the version and origin fields are not repeated,
+ * 426 for a version other than 13. */
 rcbuf *http_websocket_accept(const http_request *r, int *status);
 
 /* A complete response with a small text body. */

@@ -99,8 +99,15 @@ def http_seeds():
         b"GET / HTTP/1.0\r\nUpgrade: websocket\r\n\r\n",
         b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",  # a TLS ClientHello
         b"GET /up/secret.txt HTTP/1.1\r\n\r\n",  # a directory link out of the root
-        # issue 11: heads over the limit in one read, a smuggled body
+        # issue 11: heads over the limit in one read, repeated and folded fields, loose
+        # subprotocols, a smuggled body
         b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 2000 + b"\r\n",
+        upgrade(extra=b"Connection: close\r\nConnection: Upgrade\r\n"),
+        upgrade(key=b"dGhlIHNhbXBsZS\r\nSec-WebSocket-Key: Bub25jZQ=="),
+        upgrade(key=b"dGhlIHNhbXBsZSBub25jZR=="),
+        upgrade(extra=b"Sec-WebSocket-Protocol: " + b"p, " * 82 + b"p,cmmo.v2x\r\n"),
+        upgrade(extra=b"Sec-WebSocket-Protocol: CMMO.V2\r\nSec-WebSocket-Protocol: cmmo.v2\r\n"),
+        upgrade(extra=b"X-Folded: a,\r\n b\r\n"),
         b"GET / HTTP/1.1\r\nContent-Length: 38\r\n\r\nGET /index.html HTTP/1.1\r\nHost: x\r\n\r\n",
     ]
     for r in reqs:

@@ -1,5 +1,6 @@
 """The HTTP side of the port against the attacks of issue 11, over a real socket: a symlinked
-directory in the web root, request heads over the limit sent in one write and request bodies
+directory in the web root, request heads over the limit sent in one write, repeated header
+fields, a key split over two fields, loosely matched subprotocols and request bodies
 (docs/SECURITY.md sections 2-3, docs/PROTOCOL.md section 1)."""
 
 import os
@@ -7,7 +8,12 @@ import shutil
 import socket
 import tempfile
 
-from harness import PACKET_TIMEOUT, ServerTestCase, http_get
+import websockets
+
+from harness import PACKET_TIMEOUT, ServerTestCase, async_test, http_get
+
+KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+
 
 def exchange(port, data, piece=None, until_close=False, timeout=PACKET_TIMEOUT):
     """Sends data (in one write, or in writes of `piece` bytes) and reads the answer up to the
@@ -39,6 +45,11 @@ def exchange(port, data, piece=None, until_close=False, timeout=PACKET_TIMEOUT):
         k, _, v = line.partition(":")
         headers.setdefault(k.strip().lower(), []).append(v.strip())
     return int(head[0].split()[1]), headers, raw
+
+
+def upgrade(extra, key_line="Sec-WebSocket-Key: %s\r\n" % KEY):
+    return ("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n%s%s"
+            "Sec-WebSocket-Version: 13\r\n\r\n" % (extra, key_line)).encode()
 
 
 class HttpHostile(ServerTestCase):
@@ -98,6 +109,64 @@ class HttpHostile(ServerTestCase):
         self.assertEqual(len(head), 8192)
         status, _, raw = exchange(self.server.port, head)
         self.assertEqual(status, 200)
+
+    # ---- 7: repeated fields are lists; the key is one field
+
+    def test_connection_split_over_two_fields_upgrades(self):
+        status, headers, raw = exchange(
+            self.server.port, upgrade("Connection: keep-alive\r\nConnection: Upgrade\r\n"))
+        self.assertEqual(status, 101, raw[:200])
+        self.assertEqual(headers["sec-websocket-accept"], ["s3pPLMBiTxaQ9kYGzzhZRbK+xOo="])
+
+    def test_key_split_over_two_fields_is_400(self):
+        status, _, _ = exchange(self.server.port, upgrade(
+            "Connection: Upgrade\r\n",
+            key_line="Sec-WebSocket-Key: dGhlIHNhbXBsZS\r\nSec-WebSocket-Key: Bub25jZQ==\r\n"))
+        self.assertEqual(status, 400)
+
+    def test_key_with_nonzero_padding_bits_is_400(self):
+        status, _, _ = exchange(self.server.port, upgrade(
+            "Connection: Upgrade\r\n", key_line="Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZR==\r\n"))
+        self.assertEqual(status, 400)
+
+    # ---- 8: the subprotocol is the client's exact token
+
+    def test_subprotocol_in_other_case_is_not_selected(self):
+        status, headers, _ = exchange(
+            self.server.port, upgrade("Connection: Upgrade\r\nSec-WebSocket-Protocol: CMMO.V2\r\n"))
+        self.assertEqual(status, 101)
+        self.assertNotIn("sec-websocket-protocol", headers)
+
+    def test_long_offer_list_ending_in_a_longer_token_is_not_truncated(self):
+        offers = "p, " * 82 + "p,cmmo.v2x"
+        status, headers, _ = exchange(self.server.port, upgrade(
+            "Connection: Upgrade\r\nSec-WebSocket-Protocol: %s\r\n" % offers))
+        self.assertEqual(status, 101)
+        self.assertNotIn("sec-websocket-protocol", headers)
+
+    def test_cmmo_v2_at_the_end_of_a_long_list_in_a_second_field_is_selected(self):
+        status, headers, _ = exchange(self.server.port, upgrade(
+            "Connection: Upgrade\r\nSec-WebSocket-Protocol: chat\r\n"
+            "Sec-WebSocket-Protocol: %scmmo.v2\r\n" % ("x, " * 300)))
+        self.assertEqual(status, 101)
+        self.assertEqual(headers.get("sec-websocket-protocol"), ["cmmo.v2"])
+
+    def test_no_offer_gets_no_subprotocol_header(self):
+        status, headers, raw = exchange(self.server.port, upgrade("Connection: Upgrade\r\n"))
+        self.assertEqual(status, 101)
+        self.assertEqual(raw, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                              b"Connection: Upgrade\r\n"
+                              b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+
+    @async_test
+    async def test_conforming_client_offering_other_case_connects(self):
+        # A client that offered CMMO.V2 and got cmmo.v2 back would fail the handshake.
+        ws = await websockets.connect(self.server.url, subprotocols=["CMMO.V2"], open_timeout=10,
+                                      ping_interval=None, compression=None)
+        try:
+            self.assertIsNone(ws.subprotocol)
+        finally:
+            await ws.close()
 
     # ---- bodies
 

@@ -566,7 +566,7 @@ static void test_http_head_has_no_body(void **state)
     assert_string_equal(body_of(resp), "");
 }
 
-/* ---- issue 11: the head limit, the URL limit, bodies ---- */
+/* ---- issue 11: the head limit, field combining, the key, the subprotocol, bodies ---- */
 
 /* A heap string: prefix, then fill repeated count times, then suffix. */
 static char *build(const char *prefix, const char *fill, size_t count, const char *suffix)
@@ -644,6 +644,139 @@ static void test_http_url_over_the_limit_is_414_however_it_arrives(void **state)
     assert_non_null(strstr(resp, "HTTP/1.1 414 URI Too Long\r\n"));
 }
 
+static void assert_upgrades(const char *text, int want)
+{
+    for (size_t piece = 0; piece <= 1; piece++) {
+        long rc = feed_in_pieces(&req, text, piece);
+        if (rc != (long)strlen(text) || !req.complete)
+            fail_msg("feed returned %ld for %zu bytes: %s", rc, strlen(text), text);
+        if (req.upgrade != want) fail_msg("upgrade=%d, wanted %d: %.300s", req.upgrade, want, text);
+    }
+}
+
+#define KEY_HEADERS "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+
+static void test_http_repeated_connection_and_upgrade_fields_are_one_list(void **state)
+{
+    assert_upgrades("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                    "Connection: keep-alive\r\nConnection: Upgrade\r\n" KEY_HEADERS "\r\n",
+                    1);
+    int status = 0;
+    rcbuf *b = http_websocket_accept(&req, &status);
+    assert_int_equal(status, 101);
+    rcbuf_unref(b);
+    assert_upgrades("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+                    "Upgrade: WebSocket\r\n" KEY_HEADERS "\r\n",
+                    1);
+    /* Field lines are list elements of their own: their halves do not make a token. */
+    assert_upgrades("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                    "Connection: up\r\nConnection: grade\r\n" KEY_HEADERS "\r\n",
+                    0);
+    assert_upgrades("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: web\r\nUpgrade: socket\r\n"
+                    "Connection: upgrade\r\n" KEY_HEADERS "\r\n",
+                    0);
+    /* An element with whitespace inside is not the token. */
+    assert_upgrades("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                    "Connection: keep-alive, up grade\r\n" KEY_HEADERS "\r\n",
+                    0);
+}
+
+static void test_http_list_fields_of_any_length_within_the_head_are_matched(void **state)
+{
+    /* 3 KB of Connection options before "Upgrade": no buffer may truncate the list. */
+    char *text =
+        build("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: ", "option-token, ",
+              220, "Upgrade\r\n" KEY_HEADERS "\r\n");
+    assert_upgrades(text, 1);
+    free(text);
+}
+
+static void test_http_obsolete_line_folding_is_400(void **state)
+{
+    /* RFC 9112 5.2: a server rejects obs-fold or replaces it; joining the two lines without a
+     * separator (what the parser would do) is neither. */
+    const char *text = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                       "Connection: keep-alive,\r\n Upgrade\r\n" KEY_HEADERS "\r\n";
+    assert_int_equal(feed_in_pieces(&req, text, 0), -CMMO_HTTP_BAD_REQUEST);
+    assert_int_equal(feed_in_pieces(&req, text, 1), -CMMO_HTTP_BAD_REQUEST);
+}
+
+static void expect_handshake(const char *headers, int want_status)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n%s\r\n",
+             headers);
+    parse_ok(&req, text);
+    int status = 0;
+    rcbuf *b = http_websocket_accept(&req, &status);
+    if (b) rcbuf_unref(b);
+    if (status != want_status) fail_msg("status %d, wanted %d for: %s", status, want_status, text);
+}
+
+static void test_http_websocket_key_must_be_one_field_of_one_canonical_value(void **state)
+{
+    /* Split over two fields, the halves concatenate to a valid key: still refused. */
+    expect_handshake("Sec-WebSocket-Key: dGhlIHNhbXBsZS\r\nSec-WebSocket-Key: Bub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n",
+                     400);
+    /* The same key twice is a repeated field too. */
+    expect_handshake(KEY_HEADERS "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", 400);
+    /* Non-zero padding bits (RFC 4648 3.5): 'R' decodes to the same 16 bytes as 'Q'. */
+    expect_handshake("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZR==\r\nSec-WebSocket-Version: 13\r\n",
+                     400);
+    expect_handshake("Sec-WebSocket-Key: dGhlIHNhbXBs ZSBub25jZQ=\r\nSec-WebSocket-Version: 13\r\n",
+                     400);
+    expect_handshake("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=A\r\nSec-WebSocket-Version: 13\r\n",
+                     400);
+    /* A repeated version is malformed, not another version. */
+    expect_handshake(KEY_HEADERS "Sec-WebSocket-Version: 13\r\n", 400);
+    /* Whitespace around a value is not part of it (RFC 9110 5.5). */
+    expect_handshake("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==  \r\n"
+                     "Sec-WebSocket-Version: 13 \r\n",
+                     101);
+    expect_handshake(KEY_HEADERS, 101);
+}
+
+static void test_http_subprotocol_is_matched_exactly_and_case_sensitively(void **state)
+{
+    const char *resp = accept_with_protocols("Sec-WebSocket-Protocol: CMMO.V2\r\n");
+    assert_null(strcasestr(resp, "Sec-WebSocket-Protocol"));
+    assert_false(req.v2);
+    resp = accept_with_protocols("Sec-WebSocket-Protocol: Cmmo.v2, cmmo.V2\r\n");
+    assert_null(strcasestr(resp, "Sec-WebSocket-Protocol"));
+    /* A long list ending in a longer token is not cut down to cmmo.v2. */
+    char hdr[700];
+    /* 248 bytes of offers, then "cmmo.v2x": a 256-byte buffer kept exactly "...cmmo.v2". */
+    const char *name = "Sec-WebSocket-Protocol: ";
+    char *list = build(name, "p, ", 82, "p,cmmo.v2x\r\n");
+    snprintf(hdr, sizeof hdr, "%s", list);
+    free(list);
+    resp = accept_with_protocols(hdr);
+    assert_null(strcasestr(resp, "Sec-WebSocket-Protocol"));
+    assert_false(req.v2);
+    /* Offered at the end of a list longer than any fixed buffer, and in a later field line. */
+    list = build("Sec-WebSocket-Protocol: ", "p, ", 200, "cmmo.v2\r\n");
+    snprintf(hdr, sizeof hdr, "%s", list);
+    free(list);
+    resp = accept_with_protocols(hdr);
+    assert_non_null(strstr(resp, "\r\nSec-WebSocket-Protocol: cmmo.v2\r\n"));
+    resp = accept_with_protocols("Sec-WebSocket-Protocol: a\r\nX: y\r\n"
+                                 "Sec-WebSocket-Protocol: b,cmmo.v2\r\n");
+    assert_non_null(strstr(resp, "\r\nSec-WebSocket-Protocol: cmmo.v2\r\n"));
+}
+
+static void test_http_websocket_without_an_offer_gets_the_legacy_101_byte_for_byte(void **state)
+{
+    /* The tutorial's Godot client offers no subprotocol: its 101 is what it always was. */
+    parse_ok(&req, upgrade_request);
+    int status = 0;
+    const char *resp = response_text(http_websocket_accept(&req, &status));
+    assert_string_equal(resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\n"
+                              "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+}
+
 static void test_http_request_with_a_body_is_400_however_it_arrives(void **state)
 {
     const char *bodies[] = {
@@ -651,8 +784,7 @@ static void test_http_request_with_a_body_is_400_however_it_arrives(void **state
         "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /x HTTP/1.1\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
-        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" KEY_HEADERS
         "Content-Length: 2\r\n\r\nab",
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
@@ -738,6 +870,12 @@ int main(void)
         cmocka_unit_test(test_http_head_limit_holds_for_a_whole_head_in_one_read),
         cmocka_unit_test(test_http_head_of_exactly_the_limit_is_accepted_one_more_byte_is_431),
         cmocka_unit_test(test_http_url_over_the_limit_is_414_however_it_arrives),
+        cmocka_unit_test(test_http_repeated_connection_and_upgrade_fields_are_one_list),
+        cmocka_unit_test(test_http_list_fields_of_any_length_within_the_head_are_matched),
+        cmocka_unit_test(test_http_obsolete_line_folding_is_400),
+        cmocka_unit_test(test_http_websocket_key_must_be_one_field_of_one_canonical_value),
+        cmocka_unit_test(test_http_subprotocol_is_matched_exactly_and_case_sensitively),
+        cmocka_unit_test(test_http_websocket_without_an_offer_gets_the_legacy_101_byte_for_byte),
         cmocka_unit_test(test_http_request_with_a_body_is_400_however_it_arrives),
         cmocka_unit_test_setup_teardown(test_http_never_follows_a_symlink_out_of_the_web_root,
                                         static_setup, static_teardown),

@@ -16,6 +16,12 @@ static int json_lines = 0;
 /* Where lines go. Replaced with dup2 on reopen, which is atomic for threads writing to it. */
 static int log_fd = 2;
 static char log_path[4096];
+static int errors_to_stderr = 1;
+
+void log_set_errors_to_stderr(int on)
+{
+    errors_to_stderr = on;
+}
 
 void log_set_json(int json)
 {
@@ -158,5 +164,6 @@ void log_event(enum log_level level, const char *event, const char *fmt, ...)
     size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     /* One write per line so lines from worker threads never interleave mid-line. */
     ssize_t w = write(log_fd, line, len);
+    if (level == LOG_ERROR && errors_to_stderr && log_fd != 2) w = write(2, line, len);
     (void)w;
 }

@@ -22,6 +22,10 @@ void log_set_json(int json);
 
 /* Sends lines to path (appending) instead of stderr. Returns 0, or -1 if it cannot be opened. */
 int log_open_file(const char *path);
+/* While on (the default), ERROR lines written to a log file are written to stderr as well: a
+ * server that fails to start says why on the terminal or in the service manager's journal, not
+ * only in a file the operator may not think of. The server turns it off once it is listening. */
+void log_set_errors_to_stderr(int on);
 /* Reopens the log file (after logrotate moved it; SIGHUP). No-op on stderr. Returns 0 or -1. */
 int log_reopen(void);
 

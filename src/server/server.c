@@ -351,6 +351,7 @@ int server_run(const config *c)
              c->tls_cert[0] ? "on" : "off", c->host, net_port(s->net), db_shown, c->web_root,
              c->tick_hz, c->world_width, c->world_height, c->view_radius, version_number(),
              version_commit());
+    log_set_errors_to_stderr(0); /* started: from now on the log file is the one place */
     uv_run(&s->loop, UV_RUN_DEFAULT);
 
     /* Stopped: every position is saved, pending checks answered, the store drained. */

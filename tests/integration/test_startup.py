@@ -165,6 +165,23 @@ class FailedStart(unittest.TestCase):
         self.assertIn("Connection refused", text)
         self.assertIn("stage=redis", text)
 
+    def test_with_a_log_file_the_reason_also_reaches_stderr(self):
+        # Operators read the terminal or the journal when a service will not start; a reason
+        # written only to --log-file is one they do not find (docs/OPERATIONS.md, section 10).
+        log = os.path.join(self.dir, "cmmo.log")
+        holder = socket.socket()
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        try:
+            text = self.start_failing(["--log-file", log], port=holder.getsockname()[1],
+                                      probe=False)
+        finally:
+            holder.close()
+        self.assertIn("listen_failed", text)
+        self.assertIn("EADDRINUSE", text)
+        with open(log) as f:
+            self.assertIn("listen_failed", f.read(), "the log file has it too")
+
 
 if __name__ == "__main__":
     unittest.main()

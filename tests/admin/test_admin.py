@@ -673,7 +673,8 @@ def make_has_install():
 def test_make_install_puts_everything_under_prefix():
     prefix = tempfile.mkdtemp(prefix="cmmo-prefix-")
     if make_has_install():
-        argv, how = ["make", "-C", REPO, "install", "PREFIX=" + prefix], "make install"
+        argv, how = ["make", "-C", REPO, "install", "PREFIX=" + prefix,
+                     "SYSTEMD_UNITDIR=" + prefix + "/lib/systemd/system"], "make install"
     else:
         # The rules are deploy/install.mk; until the Makefile includes it, run them directly.
         argv = ["make", "-C", REPO, "-f", "Makefile", "-f", "deploy/install.mk", "install",
@@ -726,6 +727,24 @@ def test_make_install_puts_everything_under_prefix():
     INSTALL["prefix"] = prefix
     INSTALL["how"] = how
     print("  (%s)" % how)
+
+
+@test
+def test_make_install_puts_the_unit_where_systemd_reads_it():
+    # systemd reads /usr/local/lib/systemd/system but nothing under /opt: an install elsewhere
+    # puts the unit in /etc/systemd/system (under DESTDIR), where `systemctl enable` finds it.
+    for prefix, unitdir in (("/usr/local", "/usr/local/lib/systemd/system"),
+                            ("/opt/cmmo", "/etc/systemd/system")):
+        dest = tempfile.mkdtemp(prefix="cmmo-destdir-")
+        r = subprocess.run(["make", "-C", REPO, "install", "PREFIX=" + prefix, "DESTDIR=" + dest],
+                           capture_output=True, text=True, timeout=900)
+        check(r.returncode == 0,
+              "make install PREFIX=%s: %s" % (prefix, (r.stdout + r.stderr)[-2000:]))
+        unit = os.path.join(dest + unitdir, "cmmo.service")
+        check(os.path.isfile(unit), "PREFIX=%s: no unit at %s" % (prefix, unitdir))
+        check("ExecStart=%s/bin/cmmo-server" % prefix in open(unit).read(),
+              "PREFIX=%s: ExecStart not rewritten" % prefix)
+        shutil.rmtree(dest)
 
 
 @test

@@ -12,7 +12,7 @@ struct store {
     workpool *pool; /* one thread: requests run in submission order */
 };
 
-enum job_kind { JOB_FIND, JOB_CREATE, JOB_SAVE };
+enum job_kind { JOB_FIND, JOB_CREATE, JOB_SAVE, JOB_LIST, JOB_DELETE, JOB_SET_PASSWORD };
 
 typedef struct store_job {
     workpool_job base;
@@ -22,10 +22,13 @@ typedef struct store_job {
     void *user;
     store_account_cb account_cb;
     store_done_cb done_cb;
+    store_list_cb list_cb;
     char username[STORE_NAME_MAX + 1];
     char hash[STORE_HASH_MAX];
     int avatar;
     store_account account;
+    store_account_entry *entries; /* list: limit entries, count of them filled */
+    size_t limit;
     size_t count;
     store_position positions[];
 } store_job;
@@ -44,6 +47,16 @@ static void job_work(workpool_job *base)
     case JOB_SAVE:
         j->result = b->save(b->db, j->positions, j->count);
         break;
+    case JOB_LIST:
+        j->result = b->list(b->db, j->username, j->limit, j->entries, &j->count);
+        if (j->result != STORE_OK) j->count = 0;
+        break;
+    case JOB_DELETE:
+        j->result = b->remove(b->db, j->username, &j->account);
+        break;
+    case JOB_SET_PASSWORD:
+        j->result = b->set_password(b->db, j->username, j->hash);
+        break;
     }
 }
 
@@ -53,6 +66,8 @@ static void job_done(workpool_job *base)
     if (j->result == STORE_ERROR) log_error("store_failed", "request=%d", (int)j->kind);
     if (j->account_cb) j->account_cb(j->user, j->result, &j->account);
     if (j->done_cb) j->done_cb(j->user, j->result);
+    if (j->list_cb) j->list_cb(j->user, j->result, j->entries, j->count);
+    free(j->entries);
     free(j);
 }
 
@@ -70,6 +85,7 @@ static store_job *job_new(store *s, enum job_kind kind, size_t positions)
 static int job_submit(store *s, store_job *j)
 {
     if (workpool_submit(s->pool, &j->base) != 0) {
+        free(j->entries);
         free(j);
         return -1;
     }
@@ -203,6 +219,47 @@ int store_save_positions(store *s, const store_position *positions, size_t n, st
     if (!j) return -1;
     if (n) memcpy(j->positions, positions, n * sizeof *positions); /* positions may be NULL */
     j->count = n;
+    j->done_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_list_accounts(store *s, const char *after, size_t limit, store_list_cb cb, void *user)
+{
+    if (limit == 0 || limit > STORE_LIST_MAX || strlen(after) > STORE_NAME_MAX) return -1;
+    store_job *j = job_new(s, JOB_LIST, 0);
+    if (!j) return -1;
+    j->entries = calloc(limit, sizeof *j->entries);
+    if (!j->entries) {
+        free(j);
+        return -1;
+    }
+    strcpy(j->username, after);
+    j->limit = limit;
+    j->list_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_delete_account(store *s, const char *username, store_account_cb cb, void *user)
+{
+    if (strlen(username) > STORE_NAME_MAX) return -1;
+    store_job *j = job_new(s, JOB_DELETE, 0);
+    if (!j) return -1;
+    strcpy(j->username, username);
+    j->account_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_set_password_hash(store *s, const char *username, const char *password_hash,
+                            store_done_cb cb, void *user)
+{
+    if (strlen(username) > STORE_NAME_MAX || strlen(password_hash) >= STORE_HASH_MAX) return -1;
+    store_job *j = job_new(s, JOB_SET_PASSWORD, 0);
+    if (!j) return -1;
+    strcpy(j->username, username);
+    strcpy(j->hash, password_hash);
     j->done_cb = cb;
     j->user = user;
     return job_submit(s, j);

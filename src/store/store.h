@@ -10,6 +10,11 @@
  *
  * Ownership: request inputs are copied; results passed to a callback are valid during the call.
  * A function that returns an error never calls its callback.
+ *
+ * Asynchronous only, on purpose: there is no synchronous mode. A program without a game loop
+ * (cmmo-admin) gives store_open a private uv loop and runs it until the callback has fired
+ * (tools/admin/admin_users.c, store_wait there). A blocking variant of each call would be a second
+ * path through store.c to keep correct, and one call to it from the server would stall the tick.
  */
 #ifndef CMMO_STORE_H
 #define CMMO_STORE_H
@@ -23,7 +28,7 @@ typedef struct store store;
 /* Result codes passed to callbacks. */
 enum {
     STORE_OK = 0,
-    STORE_NOT_FOUND = 1, /* find: no such account */
+    STORE_NOT_FOUND = 1, /* find, delete, set password: no such account */
     STORE_TAKEN = 2,     /* create: the username exists (ignoring letter case) */
     STORE_ERROR = -1,    /* the database failed; nothing was changed */
 };
@@ -39,6 +44,20 @@ typedef struct store_account {
     double x, y;
 } store_account;
 
+/* One account as listed. An account without an actor (made before creation was one transaction)
+ * is listed with avatar 0 at 0,0. */
+typedef struct store_account_entry {
+    int64_t user_id;
+    char name[STORE_NAME_MAX + 1]; /* as registered */
+    int avatar_id;
+    double x, y;
+    int64_t created_at; /* seconds since 1970-01-01 UTC */
+} store_account_entry;
+
+/* The most accounts one list request returns: a page of ~50 KiB, so listing a large database
+ * holds neither a huge buffer nor the database for long. */
+#define STORE_LIST_MAX 1000
+
 typedef struct store_position {
     int64_t instanced_entity_id;
     double x, y;
@@ -46,6 +65,8 @@ typedef struct store_position {
 
 typedef void (*store_account_cb)(void *user, int result, const store_account *account);
 typedef void (*store_done_cb)(void *user, int result);
+/* entries[0..n-1] are valid during the call; n is 0 unless result is STORE_OK. */
+typedef void (*store_list_cb)(void *user, int result, const store_account_entry *entries, size_t n);
 
 /* Opens (creating if needed) the store named by url. Runs on the calling thread, before the
  * server starts (for PostgreSQL it connects and migrates, waiting up to the URL's connect_timeout,
@@ -68,6 +89,26 @@ int store_find_account(store *s, const char *username, store_account_cb cb, void
  * before cb runs with STORE_OK and the new ids. */
 int store_create_account(store *s, const char *username, const char *password_hash, int avatar_id,
                          store_account_cb cb, void *user);
+
+/* Lists up to limit accounts (1..STORE_LIST_MAX) whose names come after `after` ("" for the first
+ * page), ordered by name ignoring letter case. A page shorter than limit is the last; the next
+ * page starts after the last name of this one, so accounts made or deleted between pages neither
+ * repeat nor shift others out. Returns -1 (no callback) for a limit out of range or an `after`
+ * longer than STORE_NAME_MAX. cb gets STORE_OK or STORE_ERROR. */
+int store_list_accounts(store *s, const char *after, size_t limit, store_list_cb cb, void *user);
+
+/* Deletes the account named username (letter case ignored): its actor, instanced entity, entity
+ * and user rows, in one transaction; an account missing some of those rows is deleted as far as
+ * it exists. cb gets STORE_OK with the account as it was (name as registered, ids; ids of missing
+ * rows are 0), STORE_NOT_FOUND or STORE_ERROR. A session playing that account is not told: its
+ * later position saves update no row. */
+int store_delete_account(store *s, const char *username, store_account_cb cb, void *user);
+
+/* Replaces the password hash of the account named username (letter case ignored). cb gets
+ * STORE_OK, STORE_NOT_FOUND or STORE_ERROR. Sessions already logged in go on; the next Login
+ * compares with the new hash. Returns -1 (no callback) for a name or hash too long. */
+int store_set_password_hash(store *s, const char *username, const char *password_hash,
+                            store_done_cb cb, void *user);
 
 /* Writes n positions in one transaction. cb may be NULL. */
 int store_save_positions(store *s, const store_position *positions, size_t n, store_done_cb cb,

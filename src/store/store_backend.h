@@ -1,6 +1,15 @@
 /*
  * store_backend: what a database backend implements for store.c. Every function runs on the
  * store thread, synchronously, and is never called concurrently with another.
+ *
+ * The schema: each backend owns its dialect's DDL, in one place each (store_sqlite.c's `schema`,
+ * store_pg.c's `migrations`), and nothing outside src/store names a table or a column: cmmo-admin
+ * goes through store.h like the server. Not one description that both derive DDL from, because
+ * the dialects differ in more than type names (AUTOINCREMENT and identity columns, NOCASE and a
+ * unique index on lower(), the created_at default), and because PostgreSQL's migrations are
+ * append-only history that databases in the field have run: DDL generated from a description
+ * could not change without silently rewriting migration 1. tests/unit/test_store.c checks that
+ * both backends have the same tables and columns.
  */
 #ifndef CMMO_STORE_BACKEND_H
 #define CMMO_STORE_BACKEND_H
@@ -15,6 +24,14 @@ typedef struct store_backend {
     int (*create)(void *db, const char *username, const char *hash, int avatar, store_account *out);
     /* Returns STORE_OK or STORE_ERROR; one transaction. */
     int (*save)(void *db, const store_position *positions, size_t n);
+    /* Fills out[0..*n-1] with up to limit (1..STORE_LIST_MAX) accounts named after `after`, in
+     * name order ignoring ASCII letter case. Returns STORE_OK or STORE_ERROR (then *n is 0). */
+    int (*list)(void *db, const char *after, size_t limit, store_account_entry *out, size_t *n);
+    /* Returns STORE_OK (filling *out as it was), STORE_NOT_FOUND or STORE_ERROR; one
+     * transaction, nothing changed unless STORE_OK. */
+    int (*remove)(void *db, const char *username, store_account *out);
+    /* Returns STORE_OK, STORE_NOT_FOUND or STORE_ERROR. */
+    int (*set_password)(void *db, const char *username, const char *hash);
     void (*close)(void *db);
 } store_backend;
 

@@ -106,6 +106,36 @@ static const char save_sql[] =
     "      ORDER BY id, n DESC) AS v "
     "WHERE i.id = v.id";
 
+/* A page of accounts, binary results like find's. lower() of a "C" column folds ASCII only and
+ * compares bytes, the order SQLite's NOCASE gives. */
+static const char list_sql[] =
+    "SELECT u.id, u.username, coalesce(a.avatar_id, 0), coalesce(i.x, 0), coalesce(i.y, 0), "
+    "u.created_at FROM \"user\" u LEFT JOIN actor a ON a.user_id = u.id "
+    "LEFT JOIN instanced_entity i ON i.id = a.instanced_entity_id "
+    "WHERE lower(u.username) > lower($1::text COLLATE \"C\") "
+    "ORDER BY lower(u.username) LIMIT $2::integer";
+
+/* One statement, hence one transaction. The user row is locked first (a concurrent delete of the
+ * same name waits, then finds nothing); the foreign keys are checked at the end of the statement,
+ * when every row of the account is gone. Rows an old half-made account lacks are skipped (the
+ * LEFT JOINs give NULL ids, which match nothing). Columns: find's. */
+static const char delete_sql[] =
+    "WITH v AS (SELECT u.id AS user_id, u.username, u.password_hash, a.id AS actor_id, "
+    "                  a.avatar_id, i.id AS instance_id, i.x, i.y, i.entity_id "
+    "           FROM \"user\" u LEFT JOIN actor a ON a.user_id = u.id "
+    "           LEFT JOIN instanced_entity i ON i.id = a.instanced_entity_id "
+    "           WHERE lower(u.username) = lower($1::text COLLATE \"C\") FOR UPDATE OF u),"
+    " da AS (DELETE FROM actor WHERE id IN (SELECT actor_id FROM v)),"
+    " di AS (DELETE FROM instanced_entity WHERE id IN (SELECT instance_id FROM v)),"
+    " de AS (DELETE FROM entity WHERE id IN (SELECT entity_id FROM v)),"
+    " du AS (DELETE FROM \"user\" WHERE id IN (SELECT user_id FROM v)) "
+    "SELECT user_id, username, password_hash, coalesce(actor_id, 0), coalesce(avatar_id, 0), "
+    "       coalesce(instance_id, 0), coalesce(x, 0), coalesce(y, 0), coalesce(entity_id, 0) "
+    "FROM v";
+
+static const char set_password_sql[] = "UPDATE \"user\" SET password_hash = $2::text "
+                                       "WHERE lower(username) = lower($1::text COLLATE \"C\")";
+
 /* ---- helpers ---- */
 
 /* libpq messages end in a newline and may span lines; a log line must not. */
@@ -165,7 +195,10 @@ static int prepare_all(pg_store *s)
         const char *name, *sql;
         int params;
     } statements[] = {
-        {"cmmo_find", find_sql, 1}, {"cmmo_create", create_sql, 3}, {"cmmo_save", save_sql, 3}};
+        {"cmmo_find", find_sql, 1},     {"cmmo_create", create_sql, 3},
+        {"cmmo_save", save_sql, 3},     {"cmmo_list", list_sql, 2},
+        {"cmmo_delete", delete_sql, 1}, {"cmmo_set_password", set_password_sql, 2},
+    };
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
         PGresult *res =
             PQprepare(s->conn, statements[i].name, statements[i].sql, statements[i].params, NULL);
@@ -268,6 +301,25 @@ static int is_unstorable_text(const PGresult *res)
 
 /* ---- the backend ---- */
 
+/* Reads row 0 of a result with find's nine columns into *out. Returns 0, or -1 if the row does
+ * not have that shape. */
+static int read_account(const PGresult *res, store_account *out)
+{
+    int ok = PQnfields(res) == 9;
+    memset(out, 0, sizeof *out);
+    if (!ok) return -1;
+    out->user_id = get_int8(res, 0, 0, &ok);
+    get_text(res, 0, 1, out->name, sizeof out->name, &ok);
+    get_text(res, 0, 2, out->password_hash, sizeof out->password_hash, &ok);
+    out->actor_id = get_int8(res, 0, 3, &ok);
+    out->avatar_id = get_int4(res, 0, 4, &ok);
+    out->instanced_entity_id = get_int8(res, 0, 5, &ok);
+    out->x = get_float8(res, 0, 6, &ok);
+    out->y = get_float8(res, 0, 7, &ok);
+    out->entity_id = get_int8(res, 0, 8, &ok);
+    return ok ? 0 : -1;
+}
+
 static int pg_find(void *p, const char *username, store_account *out)
 {
     pg_store *s = p;
@@ -282,22 +334,10 @@ static int pg_find(void *p, const char *username, store_account *out)
             request_failed(s, "pg_find_failed", res);
     } else if (PQntuples(res) == 0) {
         result = STORE_NOT_FOUND;
-    } else if (PQnfields(res) == 9) {
-        int ok = 1;
-        memset(out, 0, sizeof *out);
-        out->user_id = get_int8(res, 0, 0, &ok);
-        get_text(res, 0, 1, out->name, sizeof out->name, &ok);
-        get_text(res, 0, 2, out->password_hash, sizeof out->password_hash, &ok);
-        out->actor_id = get_int8(res, 0, 3, &ok);
-        out->avatar_id = get_int4(res, 0, 4, &ok);
-        out->instanced_entity_id = get_int8(res, 0, 5, &ok);
-        out->x = get_float8(res, 0, 6, &ok);
-        out->y = get_float8(res, 0, 7, &ok);
-        out->entity_id = get_int8(res, 0, 8, &ok);
-        if (ok)
-            result = STORE_OK;
-        else
-            log_error("pg_find_failed", "db=%s reason=unexpected_row", s->where);
+    } else if (read_account(res, out) == 0) {
+        result = STORE_OK;
+    } else {
+        log_error("pg_find_failed", "db=%s reason=unexpected_row", s->where);
     }
     PQclear(res);
     return result;
@@ -331,6 +371,89 @@ static int pg_create(void *p, const char *username, const char *hash, int avatar
         } else {
             log_error("pg_create_failed", "db=%s reason=unexpected_row", s->where);
         }
+    }
+    PQclear(res);
+    return result;
+}
+
+static int pg_list(void *p, const char *after, size_t limit, store_account_entry *out, size_t *n)
+{
+    pg_store *s = p;
+    *n = 0;
+    if (ensure_ready(s) != 0) return STORE_ERROR;
+    char limit_text[24];
+    snprintf(limit_text, sizeof limit_text, "%zu", limit);
+    const char *values[2] = {after, limit_text};
+    PGresult *res = PQexecPrepared(s->conn, "cmmo_list", 2, values, NULL, NULL, 1);
+    int result = STORE_ERROR;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        request_failed(s, "pg_list_failed", res);
+    } else if (PQnfields(res) == 6 && (size_t)PQntuples(res) <= limit) {
+        int ok = 1;
+        size_t rows = (size_t)PQntuples(res);
+        for (size_t r = 0; r < rows && ok; r++) {
+            store_account_entry *e = &out[r];
+            int row = (int)r;
+            memset(e, 0, sizeof *e);
+            e->user_id = get_int8(res, row, 0, &ok);
+            get_text(res, row, 1, e->name, sizeof e->name, &ok);
+            e->avatar_id = get_int4(res, row, 2, &ok);
+            e->x = get_float8(res, row, 3, &ok);
+            e->y = get_float8(res, row, 4, &ok);
+            e->created_at = get_int8(res, row, 5, &ok);
+        }
+        if (ok) {
+            *n = rows;
+            result = STORE_OK;
+        } else {
+            log_error("pg_list_failed", "db=%s reason=unexpected_row", s->where);
+        }
+    } else {
+        log_error("pg_list_failed", "db=%s reason=unexpected_result", s->where);
+    }
+    PQclear(res);
+    return result;
+}
+
+static int pg_remove(void *p, const char *username, store_account *out)
+{
+    pg_store *s = p;
+    memset(out, 0, sizeof *out);
+    if (ensure_ready(s) != 0) return STORE_ERROR;
+    const char *values[1] = {username};
+    PGresult *res = PQexecPrepared(s->conn, "cmmo_delete", 1, values, NULL, NULL, 1);
+    int result = STORE_ERROR;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (is_unstorable_text(res))
+            result = STORE_NOT_FOUND;
+        else
+            request_failed(s, "pg_delete_failed", res);
+    } else if (PQntuples(res) == 0) {
+        result = STORE_NOT_FOUND;
+    } else if (read_account(res, out) == 0) {
+        result = STORE_OK;
+    } else {
+        /* Committed already (one statement): the account is gone, only its echo is odd. */
+        log_error("pg_delete_failed", "db=%s reason=unexpected_row", s->where);
+    }
+    PQclear(res);
+    return result;
+}
+
+static int pg_set_password(void *p, const char *username, const char *hash)
+{
+    pg_store *s = p;
+    if (ensure_ready(s) != 0) return STORE_ERROR;
+    const char *values[2] = {username, hash};
+    PGresult *res = PQexecPrepared(s->conn, "cmmo_set_password", 2, values, NULL, NULL, 0);
+    int result = STORE_ERROR;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        if (is_unstorable_text(res))
+            result = STORE_NOT_FOUND;
+        else
+            request_failed(s, "pg_set_password_failed", res);
+    } else {
+        result = strcmp(PQcmdTuples(res), "0") == 0 ? STORE_NOT_FOUND : STORE_OK;
     }
     PQclear(res);
     return result;
@@ -485,6 +608,9 @@ int store_pg_open(const char *url, store_backend *out)
     out->find = pg_find;
     out->create = pg_create;
     out->save = pg_save;
+    out->list = pg_list;
+    out->remove = pg_remove;
+    out->set_password = pg_set_password;
     out->close = pg_close;
     return 0;
 }

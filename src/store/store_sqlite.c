@@ -14,6 +14,8 @@
 typedef struct sqlite_store {
     sqlite3 *db;
     sqlite3_stmt *find, *insert_user, *insert_entity, *insert_instance, *insert_actor, *save;
+    sqlite3_stmt *list, *find_rows, *delete_actor, *delete_instance, *delete_entity, *delete_user;
+    sqlite3_stmt *set_password;
 } sqlite_store;
 
 static const char schema[] =
@@ -156,15 +158,115 @@ static int sq_save(void *p, const store_position *pos, size_t n)
     return exec(s->db, "COMMIT") == 0 ? STORE_OK : STORE_ERROR;
 }
 
+/* The username column is COLLATE NOCASE, so `>` and ORDER BY on it ignore ASCII letter case. */
+static int sq_list(void *p, const char *after, size_t limit, store_account_entry *out, size_t *n)
+{
+    sqlite_store *s = p;
+    sqlite3_stmt *st = s->list;
+    *n = 0;
+    sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    int rc = SQLITE_DONE; /* stays so when the page fills: the loop then stops stepping */
+    while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_account_entry *e = &out[*n];
+        memset(e, 0, sizeof *e);
+        e->user_id = sqlite3_column_int64(st, 0);
+        snprintf(e->name, sizeof e->name, "%s", (const char *)sqlite3_column_text(st, 1));
+        e->avatar_id = sqlite3_column_int(st, 2);
+        e->x = sqlite3_column_double(st, 3);
+        e->y = sqlite3_column_double(st, 4);
+        e->created_at = sqlite3_column_int64(st, 5);
+        (*n)++;
+    }
+    int result = STORE_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        log_error("sqlite_list_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+        *n = 0;
+        result = STORE_ERROR;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return result;
+}
+
+/* Runs a prepared statement binding one id as ?1. Returns 0 or -1. */
+static int delete_by_id(sqlite3_stmt *st, int64_t id)
+{
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int sq_remove(void *p, const char *username, store_account *out)
+{
+    sqlite_store *s = p;
+    /* IMMEDIATE: the write lock from the start, so the rows read are the rows deleted. */
+    if (exec(s->db, "BEGIN IMMEDIATE") != 0) return STORE_ERROR;
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = s->find_rows;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->user_id = sqlite3_column_int64(st, 0);
+        snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(out->password_hash, sizeof out->password_hash, "%s",
+                 (const char *)sqlite3_column_text(st, 2));
+        out->actor_id = sqlite3_column_int64(st, 3);
+        out->avatar_id = sqlite3_column_int(st, 4);
+        out->instanced_entity_id = sqlite3_column_int64(st, 5);
+        out->x = sqlite3_column_double(st, 6);
+        out->y = sqlite3_column_double(st, 7);
+        out->entity_id = sqlite3_column_int64(st, 8);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW) {
+        exec(s->db, "ROLLBACK");
+        if (rc == SQLITE_DONE) return STORE_NOT_FOUND;
+        log_error("sqlite_delete_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+        return STORE_ERROR;
+    }
+    /* Children first: the foreign keys point from actor to instance to entity, and to user.
+     * A missing row (id 0) is skipped. */
+    if ((out->actor_id && delete_by_id(s->delete_actor, out->actor_id) != 0) ||
+        (out->instanced_entity_id &&
+         delete_by_id(s->delete_instance, out->instanced_entity_id) != 0) ||
+        (out->entity_id && delete_by_id(s->delete_entity, out->entity_id) != 0) ||
+        delete_by_id(s->delete_user, out->user_id) != 0 || exec(s->db, "COMMIT") != 0) {
+        log_error("sqlite_delete_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+        exec(s->db, "ROLLBACK");
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int sq_set_password(void *p, const char *username, const char *hash)
+{
+    sqlite_store *s = p;
+    sqlite3_stmt *st = s->set_password;
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, username, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int result = STORE_ERROR;
+    if (rc == SQLITE_DONE)
+        result = sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+    else
+        log_error("sqlite_set_password_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return result;
+}
+
 static void sq_close(void *p)
 {
     sqlite_store *s = p;
-    sqlite3_finalize(s->find);
-    sqlite3_finalize(s->insert_user);
-    sqlite3_finalize(s->insert_entity);
-    sqlite3_finalize(s->insert_instance);
-    sqlite3_finalize(s->insert_actor);
-    sqlite3_finalize(s->save);
+    sqlite3_stmt *statements[] = {
+        s->find,          s->insert_user, s->insert_entity, s->insert_instance, s->insert_actor,
+        s->save,          s->list,        s->find_rows,     s->delete_actor,    s->delete_instance,
+        s->delete_entity, s->delete_user, s->set_password};
+    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
+        sqlite3_finalize(statements[i]);
     sqlite3_close(s->db);
     free(s);
 }
@@ -197,7 +299,29 @@ int store_sqlite_open(const char *path, store_backend *out)
         prepare(s->db,
                 "INSERT INTO actor(user_id, instanced_entity_id, avatar_id) VALUES (?1, ?2, ?3)",
                 &s->insert_actor) ||
-        prepare(s->db, "UPDATE instanced_entity SET x = ?1, y = ?2 WHERE id = ?3", &s->save)) {
+        prepare(s->db, "UPDATE instanced_entity SET x = ?1, y = ?2 WHERE id = ?3", &s->save) ||
+        prepare(s->db,
+                "SELECT u.id, u.username, coalesce(a.avatar_id, 0), coalesce(i.x, 0), "
+                "coalesce(i.y, 0), u.created_at FROM user u "
+                "LEFT JOIN actor a ON a.user_id = u.id "
+                "LEFT JOIN instanced_entity i ON i.id = a.instanced_entity_id "
+                "WHERE u.username > ?1 ORDER BY u.username LIMIT ?2",
+                &s->list) ||
+        /* find's columns, but a row even when the actor or instance is missing (ids 0). */
+        prepare(s->db,
+                "SELECT u.id, u.username, u.password_hash, coalesce(a.id, 0), "
+                "coalesce(a.avatar_id, 0), coalesce(i.id, 0), coalesce(i.x, 0), "
+                "coalesce(i.y, 0), coalesce(i.entity_id, 0) FROM user u "
+                "LEFT JOIN actor a ON a.user_id = u.id "
+                "LEFT JOIN instanced_entity i ON i.id = a.instanced_entity_id "
+                "WHERE u.username = ?1",
+                &s->find_rows) ||
+        prepare(s->db, "DELETE FROM actor WHERE id = ?1", &s->delete_actor) ||
+        prepare(s->db, "DELETE FROM instanced_entity WHERE id = ?1", &s->delete_instance) ||
+        prepare(s->db, "DELETE FROM entity WHERE id = ?1", &s->delete_entity) ||
+        prepare(s->db, "DELETE FROM user WHERE id = ?1", &s->delete_user) ||
+        prepare(s->db, "UPDATE user SET password_hash = ?1 WHERE username = ?2",
+                &s->set_password)) {
         sq_close(s);
         return -1;
     }
@@ -205,6 +329,9 @@ int store_sqlite_open(const char *path, store_backend *out)
     out->find = sq_find;
     out->create = sq_create;
     out->save = sq_save;
+    out->list = sq_list;
+    out->remove = sq_remove;
+    out->set_password = sq_set_password;
     out->close = sq_close;
     return 0;
 }

@@ -1,6 +1,7 @@
 """tests/admin: operations, for real.
 
-- cmmo-admin on the database with the server down (create, list, reset, delete, refusals);
+- cmmo-admin on the database with the server down (create, list, reset, delete, refusals), on
+  SQLite and on a throwaway PostgreSQL (tests/support/pg.sh; not starting it is a failure);
 - the admin socket of a running server (online, kick, broadcast; mode 0600, peer uid, limits,
   stale and live sockets, removal at shutdown), with real WebSocket players;
 - packaging: `make install PREFIX=...`, the systemd unit (`systemd-analyze verify`), the nginx
@@ -67,9 +68,14 @@ def free_port():
     return port
 
 
+def db_arg(db):
+    """A store URL for a database: a postgres:// URL as is, a file path as sqlite:PATH."""
+    return db if "://" in db else "sqlite:" + db
+
+
 def admin(*args, stdin=None, env=None, db=None):
-    """Runs cmmo-admin; returns (exit code, stdout, stderr)."""
-    argv = [ADMIN] + (["--db", "sqlite:" + db] if db else []) + list(args)
+    """Runs cmmo-admin; returns (exit code, stdout, stderr). db: a file path or a URL."""
+    argv = [ADMIN] + (["--db", db_arg(db)] if db else []) + list(args)
     e = dict(os.environ)
     for k in ("CMMO_DB", "CMMO_ADMIN_SOCKET", "CMMO_CONFIG"):
         e.pop(k, None)
@@ -88,7 +94,7 @@ class Server:
         self.db = db or os.path.join(d, "cmmo.db")
         self.socket = admin_socket if admin_socket is not None else os.path.join(d, "cmmo-admin.sock")
         self.log_path = os.path.join(d, "server-%d.log" % time.monotonic_ns())
-        args = [SERVER, "--host", "127.0.0.1", "--port", "0", "--db", "sqlite:" + self.db,
+        args = [SERVER, "--host", "127.0.0.1", "--port", "0", "--db", db_arg(self.db),
                 "--web-root", os.path.join(REPO, "web"), "--log-level", "info",
                 "--drain-seconds", "0"]
         if self.socket:
@@ -276,7 +282,8 @@ def test_help_documents_every_command_and_option():
 def test_usage_errors_exit_2():
     for args in ([], ["frobnicate"], ["create"], ["kick"], ["list", "extra"],
                  ["create", "x", "--avatar", "9"], ["--bogus", "list"], ["--db"],
-                 ["--db", "postgres://x", "list"], ["online", "--avatar", "1"]):
+                 ["--db", "mysql://x", "list"], ["--db", "sqlite:", "list"],
+                 ["online", "--avatar", "1"]):
         rc, out, err = admin(*args)
         check(rc == 2, "%s: exit %d, want 2" % (args, rc))
         check(err.strip(), "%s: no message" % args)
@@ -374,6 +381,124 @@ def test_live_commands_without_a_server_exit_3():
         check(rc == 3, "%s: exit %d, want 3 (%s)" % (args, rc, err))
         check(os.path.join(d, "cmmo-admin.sock") in err, "names the socket it tried: " + err)
     shutil.rmtree(d)
+
+
+# ==========================================================================================
+# cmmo-admin on PostgreSQL
+# ==========================================================================================
+
+PG_SH = os.path.join(REPO, "tests", "support", "pg.sh")
+
+
+class PG:
+    """One throwaway PostgreSQL server for the suite (tests/support/pg.sh), started on first use
+    and stopped by main(); each test takes a database of its own."""
+    url = None
+    dir = None
+    count = 0
+
+
+def pg_database():
+    """A new empty database on the suite's PostgreSQL; returns its URL."""
+    if PG.url is None:
+        r = subprocess.run([PG_SH, "start"], capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, "pg.sh could not start PostgreSQL:\n" + r.stderr[-2000:])
+        PG.url = r.stdout.strip().splitlines()[-1]
+        for line in r.stderr.splitlines():
+            if "started in" in line:
+                PG.dir = line.split("started in", 1)[1].strip()
+    PG.count += 1
+    name = "admin_%d_%d" % (os.getpid(), PG.count)
+    psql(PG.url, "CREATE DATABASE " + name)
+    return PG.url.rsplit("/", 1)[0] + "/" + name
+
+
+def psql(url, sql):
+    """Runs one SQL statement with psql; returns its unaligned output."""
+    r = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, "psql %r: %s" % (sql, r.stderr))
+    return r.stdout.strip()
+
+
+def pg_rows_per_table(url):
+    return [int(psql(url, 'SELECT count(*) FROM "%s"' % t))
+            for t in ("user", "entity", "instanced_entity", "actor")]
+
+
+@test
+def test_account_commands_work_on_postgresql():
+    url = pg_database()
+    secret = "pg s3cret-unique"
+    rc, out, err = admin("create", "Carol_1", "--avatar", "4", stdin=secret + "\n", db=url)
+    check(rc == 0 and "created Carol_1" in out, "create: %d %r %r" % (rc, out, err))
+    rc, out, err = admin("create", "CAROL_1", stdin="pw\n", db=url)
+    check(rc == 1 and "already taken" in err, "taken: %d %r" % (rc, err))
+    check(admin("create", "dave", stdin="pw\n", db=url)[0] == 0, "create dave")
+    check(pg_rows_per_table(url) == [2, 2, 2, 2], "rows: %s" % pg_rows_per_table(url))
+    h = psql(url, "SELECT password_hash FROM \"user\" WHERE username = 'Carol_1'")
+    check(h.startswith(HASH_PREFIX) and secret not in h, "hash: %s" % h[:40])
+    rc, out, err = admin("list", db=url)
+    check(rc == 0, "list: %r" % err)
+    rows = [ln.split() for ln in out.splitlines()[1:-1]]
+    check([r[1] for r in rows] == ["Carol_1", "dave"] and rows[0][2] == "4", out)
+    check(out.splitlines()[-1] == "2 users", out)
+    rc, out, err = admin("reset-password", "DAVE", stdin=secret + "\n", db=url)
+    check(rc == 0 and out.strip() == "password of DAVE reset", "reset: %d %r %r" % (rc, out, err))
+    h2 = psql(url, "SELECT password_hash FROM \"user\" WHERE username = 'dave'")
+    check(h2.startswith(HASH_PREFIX) and h2 != h, "dave's hash not replaced")
+    for args in (("delete", "nobody"), ("reset-password", "nobody")):
+        rc, out, err = admin(*args, stdin="pw\n", db=url)
+        check(rc == 1 and "no user named nobody" in err, "%s: %d %r" % (args, rc, err))
+    rc, out, err = admin("delete", "carol_1", db=url)
+    check(rc == 0 and out.strip() == "deleted Carol_1", "delete: %d %r %r" % (rc, out, err))
+    check(pg_rows_per_table(url) == [1, 1, 1, 1], "rows after delete: %s" % pg_rows_per_table(url))
+    rc, out, err = admin("list", db=url)
+    check(rc == 0 and out.splitlines()[-1] == "1 user" and "dave" in out, out)
+    check(secret not in out + err, "the password was printed")
+
+
+@test
+def test_postgresql_url_errors_hide_the_password_and_live_commands_need_a_socket():
+    bad = "postgres://cmmo:Sekrit-pw@127.0.0.1:1/cmmo?connect_timeout=2"
+    for args in (("list",), ("delete", "x"), ("reset-password", "x"), ("create", "x")):
+        rc, out, err = admin(*args, stdin="pw\n", db=bad)
+        check(rc == 1 and "cannot open the store" in err, "%s: %d %r" % (args, rc, err))
+        check("Sekrit-pw" not in out + err, "%s: the URL's password was printed" % (args,))
+    for args in (("online",), ("kick", "x"), ("broadcast", "hi")):
+        rc, out, err = admin(*args, db="postgres://cmmo@127.0.0.1:1/cmmo")
+        check(rc == 2 and "--admin-socket" in err, "%s: %d %r" % (args, rc, err))
+    rc, out, err = admin("--db", "postgres://u:Sekrit-pw@h/d?no_such_option=1", "list")
+    check(rc == 2 and "Sekrit-pw" not in err, "bad URL: %d %r" % (rc, err))
+
+
+@test
+def test_delete_of_an_online_player_on_postgresql_kicks_them_and_removes_every_row():
+    url = pg_database()
+    d = tempfile.mkdtemp(prefix="cmmo-admin-")
+    sock = os.path.join(d, "admin.sock")
+    check(admin("create", "ivy", stdin="ivy pw\n", db=url)[0] == 0, "create ivy")
+    s = Server(d, db=url, admin_socket=sock)
+    try:
+        s.require_admin()
+
+        async def go():
+            ws, reply = await login(s.url, "ivy", "ivy pw")
+            check(reply == {"a": "Ok"}, "login: %s" % reply)
+            rc, out, err = admin("--admin-socket", sock, "online", db=url)
+            check(rc == 0 and "ivy" in out, "online: %d %r %r" % (rc, out, err))
+            rc, out, err = admin("--admin-socket", sock, "delete", "IVY", db=url)
+            check(rc == 0 and out.strip() == "deleted ivy (was online: kicked)",
+                  "delete: %d %r %r" % (rc, out, err))
+            check(await close_code(ws) == 1008, "not kicked with 1008")
+            ws, reply = await login(s.url, "ivy", "ivy pw")
+            check(reply.get("a") == "Deny", "a deleted account logged in: %s" % reply)
+            await ws.close()
+        run(go())
+        check(pg_rows_per_table(url) == [0, 0, 0, 0], "rows left: %s" % pg_rows_per_table(url))
+    finally:
+        check(s.stop() == 0, "server exit code")
+    shutil.rmtree(d, ignore_errors=True)
 
 
 # ==========================================================================================
@@ -1003,6 +1128,8 @@ def main():
             failed += 1
             print("FAIL shared_server_clean_shutdown: %s" % e)
         shutil.rmtree(World.dir, ignore_errors=True)
+    if PG.dir:
+        subprocess.run([PG_SH, "stop", PG.dir], capture_output=True, timeout=60)
     print("RESULT: %d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 and passed > 0 else 1
 

@@ -1,6 +1,7 @@
 /*
- * cmmo-admin: the operator's tool. Accounts are managed on the database directly (running server
- * or not); who is online, kick and broadcast go through the running server's admin socket.
+ * cmmo-admin: the operator's tool. Accounts are managed through the server's store module, on
+ * SQLite or PostgreSQL (running server or not); who is online, kick and broadcast go through the
+ * running server's admin socket.
  * See `cmmo-admin --help`, man cmmo-admin(1) and docs/OPERATIONS.md.
  */
 #include "admin_client.h"
@@ -9,6 +10,7 @@
 #include "core/log.h"
 #include "proto/validate.h"
 #include "server/admin.h"
+#include "store/store.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -31,9 +33,10 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 static const char usage[] =
     "usage: cmmo-admin [options] COMMAND [ARGS]\n"
     "\n"
-    "Administers a cmmo server. Account commands work on the database directly, whether the\n"
-    "server is running or not. Live commands talk to the running server through its admin\n"
-    "socket, which only the server's own user (and root) may open.\n"
+    "Administers a cmmo server. Account commands work on its database (SQLite or PostgreSQL)\n"
+    "through the server's own store code, whether the server is running or not. Live commands\n"
+    "talk to the running server through its admin socket, which only the server's own user (and\n"
+    "root) may open.\n"
     "\n"
     "account commands (on the database):\n"
     "  list                       every account: id, name, avatar, position, created (UTC)\n"
@@ -52,11 +55,13 @@ static const char usage[] =
     "\n"
     "options (each also read from the environment variable shown; a flag wins over the\n"
     "environment, which wins over the config file, as for the server):\n"
-    "  --db URL             the database, sqlite:PATH     CMMO_DB            "
+    "  --db URL             the database: sqlite:PATH     CMMO_DB            "
     "(sqlite:data/cmmo.db)\n"
+    "                       or postgres://USER:PASSWORD@HOST:PORT/DB, as the server takes it\n"
     "  --admin-socket PATH  the server's admin socket     CMMO_ADMIN_SOCKET  (beside the "
     "database:\n"
-    "                                                     sqlite:DIR/F.db -> DIR/cmmo-admin.sock)\n"
+    "                                                     sqlite:DIR/F.db -> DIR/cmmo-admin.sock;\n"
+    "                                                     none for postgres://)\n"
     "  --config FILE        the server's config file;     CMMO_CONFIG        (none)\n"
     "                       its db and admin-socket settings are used\n"
     "  --avatar N           create's avatar, 0..5                            (0)\n"
@@ -74,7 +79,9 @@ static const char usage[] =
     "  sudo -u cmmo cmmo-admin --config /etc/cmmo/cmmo.conf create alice\n"
     "  sudo -u cmmo cmmo-admin --config /etc/cmmo/cmmo.conf online\n"
     "  sudo -u cmmo cmmo-admin --config /etc/cmmo/cmmo.conf broadcast Restart in 5 minutes\n"
-    "  printf '%s\\n' \"$PASSWORD\" | cmmo-admin --db sqlite:data/cmmo.db reset-password alice\n";
+    "  printf '%s\\n' \"$PASSWORD\" | cmmo-admin --db sqlite:data/cmmo.db reset-password alice\n"
+    "  cmmo-admin --db postgres://cmmo@db.internal/cmmo --admin-socket /run/cmmo/admin.sock \\\n"
+    "      delete mallory\n";
 
 typedef struct options {
     char db[4096];
@@ -177,6 +184,9 @@ static int live(const options *o, const char *command, const char *done_fmt)
 {
     char status[512];
     int count = 0;
+    if (!o->socket[0])
+        return usage_error("%s", "no admin socket to reach the server: with a postgres:// "
+                                 "database, give --admin-socket (or admin-socket in --config)");
     int rc = admin_client_request(o->socket, command, print_player, &count, status, sizeof status);
     if (rc == ADMIN_CLIENT_OK) {
         printf(done_fmt, status);
@@ -207,27 +217,30 @@ static int command_create(const options *o, const char *name)
     return report(rc, why);
 }
 
-static int command_reset(const char *path, const char *name)
+static int command_reset(const options *o, const char *name)
 {
     char password[PASSWORD_BUF], why[ADMIN_USERS_WHY_MAX];
     long n = read_password(name, password, sizeof password);
     if (n < 0) return EXIT_FAILED;
-    int rc = admin_users_reset_password(path, name, password, (size_t)n, why);
+    int rc = admin_users_reset_password(o->db, name, password, (size_t)n, why);
     sodium_memzero(password, sizeof password);
     if (rc == ADMIN_USERS_OK) printf("password of %s reset\n", name);
     return report(rc, why);
 }
 
-static int command_delete(const options *o, const char *path, const char *name)
+static int command_delete(const options *o, const char *name)
 {
     char why[ADMIN_USERS_WHY_MAX], registered[VALIDATE_USERNAME_MAX + 1];
-    int rc = admin_users_delete(path, name, registered, why);
+    int rc = admin_users_delete(o->db, name, registered, why);
     if (rc != ADMIN_USERS_OK) return report(rc, why);
     /* Gone from the database first, so a kicked player cannot log straight back in. The
-     * position their session saves on the way out updates no row. */
+     * position their session saves on the way out updates no row. Without a socket (a
+     * postgres:// database and no --admin-socket) there is no server to ask. */
     char command[64], status[512];
     snprintf(command, sizeof command, "kick %s", registered);
-    int kicked = admin_client_request(o->socket, command, NULL, NULL, status, sizeof status);
+    int kicked = o->socket[0]
+                     ? admin_client_request(o->socket, command, NULL, NULL, status, sizeof status)
+                     : ADMIN_CLIENT_UNREACHABLE;
     printf("deleted %s%s\n", registered, kicked == ADMIN_CLIENT_OK ? " (was online: kicked)" : "");
     return EXIT_OK;
 }
@@ -341,19 +354,23 @@ int main(int argc, char **argv)
         if (!socket_path && file_socket[0]) socket_path = file_socket;
     }
     if (!db) db = "sqlite:data/cmmo.db";
-    if (strncmp(db, "sqlite:", 7) != 0 || !db[7] || strlen(db) >= sizeof o.db)
-        return usage_error("--db: expected sqlite:PATH, got '%s'", db);
+    if (!store_url_valid(db) || strlen(db) >= sizeof o.db) {
+        char shown[512];
+        store_url_redact(db, shown, sizeof shown);
+        return usage_error("--db: expected sqlite:PATH or postgres://..., got '%s'", shown);
+    }
     snprintf(o.db, sizeof o.db, "%s", db);
     if (socket_path) {
         if (!*socket_path || strlen(socket_path) >= sizeof o.socket)
             return usage_error("--admin-socket: expected a path under 108 bytes, got '%s'",
                                socket_path);
         snprintf(o.socket, sizeof o.socket, "%s", socket_path);
+    } else if (strncmp(o.db, "sqlite:", 7) != 0) {
+        o.socket[0] = 0; /* a postgres:// database has no file to put the socket beside */
     } else if (admin_default_path(o.db, o.socket, sizeof o.socket) != 0) {
         return usage_error("%s", "the default admin socket beside the database is too long a "
                                  "path; give --admin-socket");
     }
-    const char *path = o.db + 7;
     const char *cmd = words[0];
     const char *name = nwords > 1 ? words[1] : NULL;
 
@@ -363,14 +380,14 @@ int main(int argc, char **argv)
         if (nwords != 1) return usage_error("%s takes no arguments", cmd);
         if (cmd[0] == 'o') return live(&o, "online", "%s\n");
         char why[ADMIN_USERS_WHY_MAX];
-        return report(admin_users_list(path, stdout, why), why);
+        return report(admin_users_list(o.db, stdout, why), why);
     }
     if (strcmp(cmd, "create") == 0 || strcmp(cmd, "delete") == 0 ||
         strcmp(cmd, "reset-password") == 0 || strcmp(cmd, "kick") == 0) {
         if (nwords != 2) return usage_error("%s takes one NAME", cmd);
         if (cmd[0] == 'c') return command_create(&o, name);
-        if (cmd[0] == 'd') return command_delete(&o, path, name);
-        if (cmd[0] == 'r') return command_reset(path, name);
+        if (cmd[0] == 'd') return command_delete(&o, name);
+        if (cmd[0] == 'r') return command_reset(&o, name);
         if (strlen(name) > VALIDATE_USERNAME_MAX) {
             fprintf(stderr, "cmmo-admin: %s\n", VALIDATE_DENY_USERNAME);
             return EXIT_FAILED;

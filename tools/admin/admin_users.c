@@ -1,23 +1,19 @@
 /*
- * admin_users: account operations on the SQLite database (see admin_users.h).
+ * admin_users: account operations through the store interface (see admin_users.h).
  */
 #include "admin_users.h"
 
-#include "core/log.h"
 #include "game/auth.h"
 #include "proto/validate.h"
 #include "store/store.h"
 
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
-
-/* How long to wait for the server's write lock (it holds it for milliseconds). */
-#define ADMIN_USERS_BUSY_MS 5000
 
 static int fail(char *why, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -28,30 +24,6 @@ static int fail(char *why, int code, const char *fmt, ...)
     vsnprintf(why, ADMIN_USERS_WHY_MAX, fmt, ap);
     va_end(ap);
     return code;
-}
-
-/* Opens an existing database read-write. */
-static sqlite3 *db_open(const char *path, char *why)
-{
-    sqlite3 *db = NULL;
-    if (access(path, F_OK) != 0) {
-        fail(why, 0, "no database at %s (start the server once, or create a user, to make it)",
-             path);
-        return NULL;
-    }
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        fail(why, 0, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, ADMIN_USERS_BUSY_MS);
-    sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
-    return db;
-}
-
-static int db_failed(sqlite3 *db, char *why, const char *what)
-{
-    return fail(why, ADMIN_USERS_ERROR, "%s failed: %s", what, sqlite3_errmsg(db));
 }
 
 /* Register's rules, with the reserved name the session layer adds. */
@@ -73,58 +45,121 @@ static int hash_password(const char *password, size_t len, char out[AUTH_HASH_MA
     return ADMIN_USERS_OK;
 }
 
-/* ---------------------------------------------------------------- list */
+/* ---------------------------------------------------------------- the store, synchronously */
 
-int admin_users_list(const char *db_path, FILE *out, char *why)
+/* The store on a private loop. One request at a time: submit, then store_wait. */
+typedef struct admin_store {
+    uv_loop_t loop;
+    store *store;
+    int done;   /* set by the request's callback */
+    int result; /* its STORE_* result; STORE_ERROR until it runs */
+} admin_store;
+
+/* Opens db_url. With must_exist, a sqlite: URL naming no file is an error (the store would
+ * create it, and a read or a change of nothing should not leave an empty database behind). */
+static int admin_store_open(admin_store *a, const char *db_url, int must_exist, char *why)
 {
-    sqlite3 *db = db_open(db_path, why);
-    if (!db) return ADMIN_USERS_ERROR;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT u.id, u.username, a.avatar_id, i.x, i.y, "
-                                "strftime('%Y-%m-%dT%H:%M:%SZ', u.created_at, 'unixepoch') "
-                                "FROM user u LEFT JOIN actor a ON a.user_id = u.id "
-                                "LEFT JOIN instanced_entity i ON i.id = a.instanced_entity_id "
-                                "ORDER BY u.username COLLATE NOCASE",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = db_failed(db, why, "listing users");
-        sqlite3_close(db);
-        return rc;
+    memset(a, 0, sizeof *a);
+    if (must_exist && strncmp(db_url, "sqlite:", 7) == 0 && access(db_url + 7, F_OK) != 0)
+        return fail(why, ADMIN_USERS_ERROR,
+                    "no database at %s (start the server once, or create a user, to make it)",
+                    db_url + 7);
+    if (uv_loop_init(&a->loop) != 0) return fail(why, ADMIN_USERS_ERROR, "no event loop");
+    a->store = store_open(&a->loop, db_url);
+    if (!a->store) {
+        char shown[512];
+        store_url_redact(db_url, shown, sizeof shown);
+        uv_loop_close(&a->loop);
+        return fail(why, ADMIN_USERS_ERROR, "cannot open the store %s (see the error above)",
+                    shown);
     }
-    fprintf(out, "%-6s %-20s %-6s %-8s %-8s %s\n", "id", "name", "avatar", "x", "y", "created");
-    size_t count = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *created = (const char *)sqlite3_column_text(st, 5);
-        fprintf(out, "%-6lld %-20s %-6d %-8.1f %-8.1f %s\n", sqlite3_column_int64(st, 0),
-                (const char *)sqlite3_column_text(st, 1), sqlite3_column_int(st, 2),
-                sqlite3_column_double(st, 3), sqlite3_column_double(st, 4),
-                created ? created : "-");
-        count++;
-    }
-    int result = ADMIN_USERS_OK;
-    if (rc != SQLITE_DONE)
-        result = db_failed(db, why, "listing users");
-    else
-        fprintf(out, "%zu user%s\n", count, count == 1 ? "" : "s");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return result;
+    return ADMIN_USERS_OK;
 }
 
-/* ---------------------------------------------------------------- create */
-
-typedef struct create_wait {
-    int done, result;
-    int64_t actor_id;
-} create_wait;
-
-static void on_created(void *user, int result, const store_account *account)
+/* Starts a request: resets the completion flag. */
+static void admin_store_begin(admin_store *a)
 {
-    create_wait *w = user;
-    w->done = 1;
-    w->result = result;
-    if (result == STORE_OK) w->actor_id = account->actor_id;
+    a->done = 0;
+    a->result = STORE_ERROR;
+}
+
+/* Runs the loop until the request's callback has set done. The store's worker keeps the loop
+ * alive while a request is queued, so uv_run returns 0 only if there is nothing to wait for. */
+static void store_wait(admin_store *a)
+{
+    while (!a->done && uv_run(&a->loop, UV_RUN_ONCE))
+        ;
+}
+
+/* Closes the store (finishing anything queued) and the loop. */
+static void admin_store_close(admin_store *a)
+{
+    store_close(a->store);
+    uv_run(&a->loop, UV_RUN_DEFAULT); /* the store's handles' close callbacks */
+    uv_loop_close(&a->loop);
+}
+
+/* ---------------------------------------------------------------- list */
+
+typedef struct list_state {
+    admin_store *a;
+    FILE *out;
+    size_t count, page;
+    char last[STORE_NAME_MAX + 1]; /* the cursor: the last name printed */
+} list_state;
+
+static void on_page(void *user, int result, const store_account_entry *entries, size_t n)
+{
+    list_state *l = user;
+    for (size_t i = 0; i < n; i++) {
+        const store_account_entry *e = &entries[i];
+        char created[32] = "-";
+        time_t t = (time_t)e->created_at;
+        struct tm tm;
+        if (gmtime_r(&t, &tm)) strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        fprintf(l->out, "%-6lld %-20s %-6d %-8.1f %-8.1f %s\n", (long long)e->user_id, e->name,
+                e->avatar_id, e->x, e->y, created);
+    }
+    if (n) snprintf(l->last, sizeof l->last, "%s", entries[n - 1].name);
+    l->count += n;
+    l->page = n;
+    l->a->result = result;
+    l->a->done = 1;
+}
+
+int admin_users_list(const char *db_url, FILE *out, char *why)
+{
+    admin_store a;
+    int rc = admin_store_open(&a, db_url, 1, why);
+    if (rc != ADMIN_USERS_OK) return rc;
+    list_state l = {.a = &a, .out = out};
+    fprintf(out, "%-6s %-20s %-6s %-8s %-8s %s\n", "id", "name", "avatar", "x", "y", "created");
+    do {
+        admin_store_begin(&a);
+        if (store_list_accounts(a.store, l.last, STORE_LIST_MAX, on_page, &l) != 0) break;
+        store_wait(&a);
+    } while (a.done && a.result == STORE_OK && l.page == STORE_LIST_MAX);
+    if (a.done && a.result == STORE_OK)
+        fprintf(out, "%zu user%s\n", l.count, l.count == 1 ? "" : "s");
+    else
+        rc = fail(why, ADMIN_USERS_ERROR, "listing users failed: the database failed");
+    admin_store_close(&a);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- create, delete */
+
+typedef struct account_wait {
+    admin_store *a;
+    store_account account;
+} account_wait;
+
+static void on_account(void *user, int result, const store_account *account)
+{
+    account_wait *w = user;
+    if (result == STORE_OK) w->account = *account;
+    w->a->result = result;
+    w->a->done = 1;
 }
 
 int admin_users_create(const char *db_url, const char *name, const char *password, size_t len,
@@ -137,137 +172,76 @@ int admin_users_create(const char *db_url, const char *name, const char *passwor
     char hash[AUTH_HASH_MAX];
     rc = hash_password(password, len, hash, why);
     if (rc != ADMIN_USERS_OK) return rc;
-
-    /* The store runs requests on its own thread and answers on a loop: a private one here. */
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    store *st = store_open(&loop, db_url);
-    create_wait w = {0, STORE_ERROR, 0};
-    if (!st) {
-        rc = fail(why, ADMIN_USERS_ERROR, "cannot open the store %s", db_url);
-    } else if (store_create_account(st, name, hash, avatar, on_created, &w) != 0) {
-        rc = fail(why, ADMIN_USERS_ERROR, "the store refused the request");
-    } else {
-        while (!w.done && uv_run(&loop, UV_RUN_ONCE))
-            ;
-        if (w.result == STORE_OK) {
-            *actor_id_out = w.actor_id;
-            rc = ADMIN_USERS_OK;
-        } else if (w.result == STORE_TAKEN) {
+    admin_store a;
+    rc = admin_store_open(&a, db_url, 0, why);
+    if (rc == ADMIN_USERS_OK) {
+        account_wait w = {.a = &a};
+        admin_store_begin(&a);
+        if (store_create_account(a.store, name, hash, avatar, on_account, &w) == 0) store_wait(&a);
+        if (a.result == STORE_OK) {
+            *actor_id_out = w.account.actor_id;
+        } else if (a.result == STORE_TAKEN) {
             rc = fail(why, ADMIN_USERS_TAKEN, "This username is already taken");
         } else {
             rc = fail(why, ADMIN_USERS_ERROR, "the database failed; nothing was created");
         }
+        sodium_memzero(&w.account, sizeof w.account);
+        admin_store_close(&a);
     }
-    if (st) store_close(st);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
     sodium_memzero(hash, sizeof hash);
     return rc;
 }
 
-/* ---------------------------------------------------------------- delete */
-
-/* Runs sql with up to one int64 parameter (0 = none). Returns the sqlite3_step result. */
-static int exec_id(sqlite3 *db, const char *sql, int64_t id)
+int admin_users_delete(const char *db_url, const char *name, char *name_out, char *why)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return SQLITE_ERROR;
-    if (id) sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    /* A name longer than any account's names no account; the store would refuse it. */
+    if (strlen(name) > STORE_NAME_MAX)
+        return fail(why, ADMIN_USERS_NOT_FOUND, "no user named %s", name);
+    admin_store a;
+    int rc = admin_store_open(&a, db_url, 1, why);
+    if (rc != ADMIN_USERS_OK) return rc;
+    account_wait w = {.a = &a};
+    admin_store_begin(&a);
+    if (store_delete_account(a.store, name, on_account, &w) == 0) store_wait(&a);
+    if (a.result == STORE_OK)
+        snprintf(name_out, VALIDATE_USERNAME_MAX + 1, "%s", w.account.name);
+    else if (a.result == STORE_NOT_FOUND)
+        rc = fail(why, ADMIN_USERS_NOT_FOUND, "no user named %s", name);
+    else
+        rc = fail(why, ADMIN_USERS_ERROR, "deleting the user failed; nothing was deleted");
+    sodium_memzero(&w.account, sizeof w.account);
+    admin_store_close(&a);
     return rc;
-}
-
-int admin_users_delete(const char *db_path, const char *name, char *name_out, char *why)
-{
-    sqlite3 *db = db_open(db_path, why);
-    if (!db) return ADMIN_USERS_ERROR;
-    /* IMMEDIATE: the write lock from the start, so the rows read are the rows deleted. */
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        int r = db_failed(db, why, "starting the transaction");
-        sqlite3_close(db);
-        return r;
-    }
-    sqlite3_stmt *st = NULL;
-    int result = ADMIN_USERS_ERROR;
-    int64_t user_id = 0, actor_id = 0, instance_id = 0, entity_id = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT u.id, u.username, a.id, i.id, i.entity_id FROM user u "
-                           "LEFT JOIN actor a ON a.user_id = u.id "
-                           "LEFT JOIN instanced_entity i ON i.id = a.instanced_entity_id "
-                           "WHERE u.username = ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        result = db_failed(db, why, "finding the user");
-        goto rollback;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        result = fail(why, ADMIN_USERS_NOT_FOUND, "no user named %s", name);
-        goto rollback;
-    }
-    if (rc != SQLITE_ROW) {
-        result = db_failed(db, why, "finding the user");
-        goto rollback;
-    }
-    user_id = sqlite3_column_int64(st, 0);
-    snprintf(name_out, VALIDATE_USERNAME_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 1));
-    actor_id = sqlite3_column_int64(st, 2);
-    instance_id = sqlite3_column_int64(st, 3);
-    entity_id = sqlite3_column_int64(st, 4);
-    sqlite3_finalize(st);
-    st = NULL;
-    /* Children first: the foreign keys point from actor to instance to entity, and to user.
-     * A half-made account (rows missing) is deleted as far as it exists. */
-    if ((actor_id && exec_id(db, "DELETE FROM actor WHERE id = ?1", actor_id) != SQLITE_DONE) ||
-        (instance_id &&
-         exec_id(db, "DELETE FROM instanced_entity WHERE id = ?1", instance_id) != SQLITE_DONE) ||
-        (entity_id && exec_id(db, "DELETE FROM entity WHERE id = ?1", entity_id) != SQLITE_DONE) ||
-        exec_id(db, "DELETE FROM user WHERE id = ?1", user_id) != SQLITE_DONE) {
-        result = db_failed(db, why, "deleting the user");
-        goto rollback;
-    }
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        result = db_failed(db, why, "committing");
-        goto rollback;
-    }
-    sqlite3_close(db);
-    return ADMIN_USERS_OK;
-rollback:
-    sqlite3_finalize(st);
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_close(db);
-    return result;
 }
 
 /* ---------------------------------------------------------------- reset password */
 
-int admin_users_reset_password(const char *db_path, const char *name, const char *password,
+static void on_done(void *user, int result)
+{
+    admin_store *a = user;
+    a->result = result;
+    a->done = 1;
+}
+
+int admin_users_reset_password(const char *db_url, const char *name, const char *password,
                                size_t len, char *why)
 {
     const char *deny = validate_credentials(name, strlen(name), password, len);
     if (deny) return fail(why, ADMIN_USERS_INVALID, "%s", deny);
-    sqlite3 *db = db_open(db_path, why);
-    if (!db) return ADMIN_USERS_ERROR;
+    admin_store a;
+    int rc = admin_store_open(&a, db_url, 1, why);
+    if (rc != ADMIN_USERS_OK) return rc;
     char hash[AUTH_HASH_MAX];
-    int result = hash_password(password, len, hash, why);
-    sqlite3_stmt *st = NULL;
-    if (result == ADMIN_USERS_OK) {
-        if (sqlite3_prepare_v2(db, "UPDATE user SET password_hash = ?1 WHERE username = ?2", -1,
-                               &st, NULL) != SQLITE_OK) {
-            result = db_failed(db, why, "updating the password");
-        } else {
-            sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) != SQLITE_DONE)
-                result = db_failed(db, why, "updating the password");
-            else if (sqlite3_changes(db) == 0)
-                result = fail(why, ADMIN_USERS_NOT_FOUND, "no user named %s", name);
-        }
+    rc = hash_password(password, len, hash, why);
+    if (rc == ADMIN_USERS_OK) {
+        admin_store_begin(&a);
+        if (store_set_password_hash(a.store, name, hash, on_done, &a) == 0) store_wait(&a);
+        if (a.result == STORE_NOT_FOUND)
+            rc = fail(why, ADMIN_USERS_NOT_FOUND, "no user named %s", name);
+        else if (a.result != STORE_OK)
+            rc = fail(why, ADMIN_USERS_ERROR, "updating the password failed; nothing changed");
     }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    admin_store_close(&a);
     sodium_memzero(hash, sizeof hash);
-    return result;
+    return rc;
 }

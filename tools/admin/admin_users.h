@@ -1,15 +1,21 @@
 /*
- * admin_users: cmmo-admin's account operations, straight on the SQLite database.
+ * admin_users: cmmo-admin's account operations, through the server's store module (store.h), so
+ * each works on every backend the server does: `sqlite:PATH` and `postgres://...`.
  *
- * They are safe with the server running as well as stopped: SQLite serializes writers across
- * processes (the server waits up to 5 s for our lock, we wait as long for its), every change is
- * one transaction, and the server keeps no copy of an account between logins (each Login reads
- * the row). Creating goes through the server's own store module, so an account made here is
- * exactly what Register makes (user, entity, instanced entity at 0,0 and actor, in one
- * transaction) and a database that does not exist yet is created with the server's schema.
+ * They are safe with the server running as well as stopped: each is one transaction of the
+ * database's own (SQLite serializes writers across processes, each side waiting up to 5 s for the
+ * other's lock; PostgreSQL isolates concurrent transactions), and the server keeps no copy of an
+ * account between logins (each Login reads the row). Creating is the very request Register makes
+ * (user, entity, instanced entity at 0,0 and actor, in one transaction), and a SQLite database
+ * that does not exist yet is created with the server's schema; the other commands refuse a
+ * missing SQLite file rather than create an empty one.
  *
- * Every function prints nothing; it returns an ADMIN_USERS_* code and, for errors, fills why
- * (a sentence for the operator, never containing a password or hash).
+ * The store is asynchronous; cmmo-admin is a one-shot CLI, so each function opens the store on a
+ * private uv loop, submits one request and runs that loop until its callback has fired.
+ *
+ * Every function prints nothing but its listing; it returns an ADMIN_USERS_* code and, for errors,
+ * fills why (a sentence for the operator, never containing a password, a hash or the password of
+ * a database URL). Store failures are also logged to stderr by the store at error level.
  */
 #ifndef CMMO_ADMIN_USERS_H
 #define CMMO_ADMIN_USERS_H
@@ -28,23 +34,25 @@ enum {
 
 #define ADMIN_USERS_WHY_MAX 256
 
-/* Prints every account to out, one per line under a header: id, name, avatar, x, y, created
- * (UTC). The database must exist. */
-int admin_users_list(const char *db_path, FILE *out, char *why);
+/* Prints every account to out, one per line under a header, ordered by name ignoring case: id,
+ * name, avatar, x, y, created (UTC); then "N users". Read page by page (STORE_LIST_MAX accounts
+ * per request). db_url is a store URL (store_url_valid); a SQLite file must exist. */
+int admin_users_list(const char *db_url, FILE *out, char *why);
 
 /* Creates an account, hashing password (len bytes) with the server's argon2id parameters.
  * Validation is Register's: name 1-20 of [A-Za-z0-9_-], not "Server"; password 1-128 bytes;
- * avatar 0-5. Creates the database if missing. On success, *actor_id_out is the new actor id. */
+ * avatar 0-5. Creates a SQLite database if missing. On success, *actor_id_out is the new actor
+ * id. */
 int admin_users_create(const char *db_url, const char *name, const char *password, size_t len,
                        int avatar, int64_t *actor_id_out, char *why);
 
 /* Deletes the account and its actor, instanced entity and entity in one transaction. On
  * success, the name as registered is copied to name_out (at least 21 bytes). */
-int admin_users_delete(const char *db_path, const char *name, char *name_out, char *why);
+int admin_users_delete(const char *db_url, const char *name, char *name_out, char *why);
 
 /* Replaces the account's password hash. The player's current session, if any, is unaffected;
  * the next Login needs the new password. */
-int admin_users_reset_password(const char *db_path, const char *name, const char *password,
+int admin_users_reset_password(const char *db_url, const char *name, const char *password,
                                size_t len, char *why);
 
 #endif

@@ -13,8 +13,9 @@
  *
  * Asynchronous only, on purpose: there is no synchronous mode. A program without a game loop
  * (cmmo-admin) gives store_open a private uv loop and runs it until the callback has fired
- * (tools/admin/admin_users.c, store_wait there). A blocking variant of each call would be a second
- * path through store.c to keep correct, and one call to it from the server would stall the tick.
+ * (admin_store_wait in tools/admin/admin_users.c). A blocking variant of each call would be a
+ * second path through store.c to keep correct, and one call to it from the server would stall
+ * the tick.
  */
 #ifndef CMMO_STORE_H
 #define CMMO_STORE_H

@@ -85,7 +85,7 @@ static void admin_store_begin(admin_store *a)
 
 /* Runs the loop until the request's callback has set done. The store's worker keeps the loop
  * alive while a request is queued, so uv_run returns 0 only if there is nothing to wait for. */
-static void store_wait(admin_store *a)
+static void admin_store_wait(admin_store *a)
 {
     while (!a->done && uv_run(&a->loop, UV_RUN_ONCE))
         ;
@@ -137,7 +137,7 @@ int admin_users_list(const char *db_url, FILE *out, char *why)
     do {
         admin_store_begin(&a);
         if (store_list_accounts(a.store, l.last, STORE_LIST_MAX, on_page, &l) != 0) break;
-        store_wait(&a);
+        admin_store_wait(&a);
     } while (a.done && a.result == STORE_OK && l.page == STORE_LIST_MAX);
     if (a.done && a.result == STORE_OK)
         fprintf(out, "%zu user%s\n", l.count, l.count == 1 ? "" : "s");
@@ -177,7 +177,8 @@ int admin_users_create(const char *db_url, const char *name, const char *passwor
     if (rc == ADMIN_USERS_OK) {
         account_wait w = {.a = &a};
         admin_store_begin(&a);
-        if (store_create_account(a.store, name, hash, avatar, on_account, &w) == 0) store_wait(&a);
+        if (store_create_account(a.store, name, hash, avatar, on_account, &w) == 0)
+            admin_store_wait(&a);
         if (a.result == STORE_OK) {
             *actor_id_out = w.account.actor_id;
         } else if (a.result == STORE_TAKEN) {
@@ -202,7 +203,7 @@ int admin_users_delete(const char *db_url, const char *name, char *name_out, cha
     if (rc != ADMIN_USERS_OK) return rc;
     account_wait w = {.a = &a};
     admin_store_begin(&a);
-    if (store_delete_account(a.store, name, on_account, &w) == 0) store_wait(&a);
+    if (store_delete_account(a.store, name, on_account, &w) == 0) admin_store_wait(&a);
     if (a.result == STORE_OK)
         snprintf(name_out, VALIDATE_USERNAME_MAX + 1, "%s", w.account.name);
     else if (a.result == STORE_NOT_FOUND)
@@ -235,7 +236,7 @@ int admin_users_reset_password(const char *db_url, const char *name, const char 
     rc = hash_password(password, len, hash, why);
     if (rc == ADMIN_USERS_OK) {
         admin_store_begin(&a);
-        if (store_set_password_hash(a.store, name, hash, on_done, &a) == 0) store_wait(&a);
+        if (store_set_password_hash(a.store, name, hash, on_done, &a) == 0) admin_store_wait(&a);
         if (a.result == STORE_NOT_FOUND)
             rc = fail(why, ADMIN_USERS_NOT_FOUND, "no user named %s", name);
         else if (a.result != STORE_OK)

@@ -101,8 +101,13 @@ struct game {
     size_t session_count;
     size_t busy_count;
     uint64_t last_save_ms;
-    store_position *save_scratch;
+    store_position *save_scratch; /* a write-behind batch being built */
+    uint8_t *save_release;        /* its per-position "give up the claim once committed" */
     size_t save_scratch_cap;
+    struct unsaved *unsaved; /* leavers' positions whose write failed, to write again */
+    size_t unsaved_len, unsaved_cap;
+    int batch_in_flight;   /* a write-behind batch is submitted and not finished */
+    uint64_t batch_seq;    /* numbers the batches, for the kept positions they carry */
     packet scratch_packet; /* decoded packets: one at a time, on the loop thread */
     game_counters counters;
     game_cluster_ops cluster; /* all NULL without a cluster */
@@ -289,6 +294,10 @@ static void login_reread(void *user, int result, const store_account *account);
 
 /* Gives a cluster presence claim up (no-op without a cluster). */
 static void release_claim(game *g, int64_t actor_id);
+/* The write-behind's retry queue (below). */
+static void unsaved_put(game *g, const store_position *p, int release);
+static int unsaved_take(game *g, int64_t actor_id, store_position *out);
+static void unsaved_settle(game *g, uint64_t batch, int written);
 
 /* The last step before entering the world: the position is read again now. The first read ran
  * before the password check, perhaps before this player's previous session (just closed, here or
@@ -388,9 +397,18 @@ static void login_verified(void *user, int match)
 static void enter_world(session *s)
 {
     game *g = s->game;
+    /* A position of this player whose write failed is newer than what the store gave. */
+    store_position kept;
+    int newer = unsaved_take(g, s->account.actor_id, &kept);
+    if (newer) {
+        s->account.x = kept.x;
+        s->account.y = kept.y;
+    }
     send_packet(s, packet_encode_ok());
     s->actor = world_join(g->world, &s->account, s);
+    if (s->actor && newer) world_mark_unsaved(g->world, s->account.actor_id);
     if (!s->actor) {
+        if (newer) unsaved_put(g, &kept, 0);
         release_claim(g, s->account.actor_id);
         deny(s, "Server busy, try again");
         return;
@@ -675,10 +693,30 @@ void game_session_closed(game *g, session *s)
     s->link = NULL;
 }
 
+/* ---------------------------------------------------------------- write-behind */
+
+/* A position whose write failed, of a player no longer in the world (one still in it is marked
+ * unsaved in the world instead, so that its current position goes with the next batch). It is
+ * written again with the next batch, or taken back if the player logs in first. */
+typedef struct unsaved {
+    store_position pos;
+    int release;    /* the cluster claim to give up once it is committed */
+    uint64_t batch; /* the batch writing it now, or 0: kept until that batch is committed */
+} unsaved;
+
+/* Leavers' positions waiting to be written again: a database outage of minutes with players
+ * coming and going stays far inside it (32 bytes each, 2 MiB at most). Past it a position is
+ * dropped with a position_lost warning rather than memory growing without bound. */
+#define GAME_UNSAVED_MAX 65536
+
 typedef struct save_request {
     game *game;
     uint64_t started_us;
-    int64_t release_actor; /* a cluster's presence claim to give up once saved, or 0 */
+    int is_batch;   /* the periodic write-behind batch (not a leaver's final save) */
+    uint64_t batch; /* its number; the kept positions it carries are the unsaved[] so marked */
+    size_t n;       /* positions from the world (the kept ones are not copied here) */
+    store_position *positions; /* the batch, kept to write it again if the write fails */
+    uint8_t *release;          /* per position: give up the cluster claim once committed */
 } save_request;
 
 /* In a cluster, a leaving player's claim is released only after its position is committed: the
@@ -688,32 +726,169 @@ static void release_claim(game *g, int64_t actor_id)
     if (actor_id && g->cluster.release) g->cluster.release(g->cluster_ctx, actor_id);
 }
 
+static void position_lost(game *g, const store_position *p, int release, const char *why)
+{
+    log_warn("position_lost", "actor=%lld x=%.1f y=%.1f reason=%s", (long long)p->actor_id, p->x,
+             p->y, why);
+    if (release) release_claim(g, p->actor_id);
+}
+
+static void unsaved_put(game *g, const store_position *p, int release)
+{
+    /* In a cluster a leaver's claim lapses within seconds once released or no longer refreshed,
+     * and another node may then write newer positions of that account: writing this one later
+     * could overwrite them. Only a single node can keep it. */
+    if (g->cluster.claim) {
+        position_lost(g, p, release, "store_failed_in_cluster");
+        return;
+    }
+    if (g->unsaved_len == g->unsaved_cap) {
+        size_t cap = g->unsaved_cap ? g->unsaved_cap * 2 : 64;
+        if (cap > GAME_UNSAVED_MAX) cap = GAME_UNSAVED_MAX;
+        unsaved *u = cap > g->unsaved_cap ? realloc(g->unsaved, cap * sizeof *u) : NULL;
+        if (!u) {
+            position_lost(g, p, release, "retry_queue_full");
+            return;
+        }
+        g->unsaved = u;
+        g->unsaved_cap = cap;
+    }
+    g->unsaved[g->unsaved_len++] = (unsaved){*p, release, 0};
+}
+
+/* Takes every kept position of actor_id out of the retry queue, also one a batch is writing now
+ * (if that batch fails the player is in the world and is saved from there). Returns 1 with the
+ * newest (the last queued: writes fail in the order they were made) in *out, or 0 if none. */
+static int unsaved_take(game *g, int64_t actor_id, store_position *out)
+{
+    int found = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < g->unsaved_len; i++) {
+        if (g->unsaved[i].pos.actor_id == actor_id) {
+            *out = g->unsaved[i].pos;
+            found = 1;
+        } else {
+            g->unsaved[k++] = g->unsaved[i];
+        }
+    }
+    g->unsaved_len = k;
+    return found;
+}
+
+/* A batch was not written: every position in it is written again later, never lost to a
+ * passing database failure (the write-behind's moved flags were cleared when it was built). */
+static void save_failed(game *g, const store_position *p, const uint8_t *release, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (world_mark_unsaved(g->world, p[i].actor_id) == 0) continue;
+        unsaved_put(g, &p[i], release[i]);
+    }
+}
+
+/* The batch numbered batch finished: the kept positions it carried are done (written: their
+ * claims released) or waiting again (failed). */
+static void unsaved_settle(game *g, uint64_t batch, int written)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < g->unsaved_len; i++) {
+        unsaved *u = &g->unsaved[i];
+        if (u->batch != batch) {
+            g->unsaved[k++] = *u;
+        } else if (!written) {
+            u->batch = 0;
+            g->unsaved[k++] = *u;
+        } else if (u->release && !world_has_actor(g->world, u->pos.actor_id)) {
+            release_claim(g, u->pos.actor_id);
+        }
+    }
+    g->unsaved_len = k;
+}
+
 static void positions_saved(void *user, int result)
 {
     save_request *r = user;
-    game_counters *c = &r->game->counters;
+    game *g = r->game;
+    game_counters *c = &g->counters;
     c->save_batches_done++;
-    if (result != STORE_OK) c->save_failures++;
     c->save_latency_us_total += uv_hrtime() / 1000 - r->started_us;
-    release_claim(r->game, r->release_actor);
+    if (r->is_batch) g->batch_in_flight = 0;
+    if (result != STORE_OK) {
+        c->save_failures++;
+        save_failed(g, r->positions, r->release, r->n);
+    } else {
+        for (size_t i = 0; i < r->n; i++)
+            /* Not if the player is back in the world on this node: the claim is theirs again. */
+            if (r->release[i] && !world_has_actor(g->world, r->positions[i].actor_id))
+                release_claim(g, r->positions[i].actor_id);
+    }
+    if (r->batch) unsaved_settle(g, r->batch, result == STORE_OK);
     free(r);
 }
 
-/* Writes positions behind, as one batch, counted for /metrics; then releases release_actor's
- * claim (0: none). */
-static void save_positions(game *g, const store_position *p, size_t n, int64_t release_actor)
+/* Writes n positions behind as one batch, counted for /metrics; once it is committed, gives up
+ * the cluster claims flagged in release. A batch that cannot be written is kept for later. */
+/* Writes positions behind as one write, counted for /metrics: the first n_own of p (copied, to
+ * be written again if the write fails), then the rest, which are kept positions marked with
+ * batch (nonzero) in unsaved[]. Once committed, gives up the cluster claims flagged in release
+ * (n_own of them). */
+static void save_positions(game *g, const store_position *p, const uint8_t *release, size_t n_own,
+                           size_t n, int is_batch, uint64_t batch)
 {
-    save_request *r = malloc(sizeof *r);
-    if (r) *r = (save_request){g, uv_hrtime() / 1000, release_actor};
-    if (store_save_positions(g->store, p, n, r ? positions_saved : NULL, r) != 0) {
+    save_request *r = malloc(sizeof *r + n_own * (sizeof *p + 1));
+    if (r) {
+        *r = (save_request){g,     uv_hrtime() / 1000,        is_batch, batch,
+                            n_own, (store_position *)(r + 1), NULL};
+        r->release = (uint8_t *)(r->positions + n_own);
+        memcpy(r->positions, p, n_own * sizeof *p);
+        memcpy(r->release, release, n_own);
+    }
+    if (!r || store_save_positions(g->store, p, n, positions_saved, r) != 0) {
         free(r);
         g->counters.save_failures++;
-        release_claim(g, release_actor);
+        save_failed(g, p, release, n_own);
+        if (batch) unsaved_settle(g, batch, 0);
         return;
     }
-    if (!r) release_claim(g, release_actor);
+    if (is_batch) g->batch_in_flight = 1;
     g->counters.save_batches++;
     g->counters.positions_saved += n;
+}
+
+/* Makes room for n positions in the batch scratch. Returns 0, or -1 out of memory. */
+static int save_scratch_reserve(game *g, size_t n)
+{
+    if (n <= g->save_scratch_cap) return 0;
+    store_position *p = realloc(g->save_scratch, n * sizeof *p);
+    if (!p) return -1;
+    g->save_scratch = p;
+    uint8_t *r = realloc(g->save_release, n);
+    if (!r) return -1;
+    g->save_release = r;
+    g->save_scratch_cap = n;
+    return 0;
+}
+
+/* Writes the positions that changed (all of them when everything is set) and the kept ones.
+ * One periodic batch at a time: while the database is slow or failing (a write may wait 5 s for
+ * a lock), new batches would only queue up behind it, and every login's read with them; what
+ * changed meanwhile stays marked and goes with the next batch. */
+static void save_batch(game *g, int everything)
+{
+    if (g->batch_in_flight && !everything) return;
+    size_t actors = world_actor_count(g->world);
+    if (actors + g->unsaved_len == 0) return;
+    if (save_scratch_reserve(g, actors + g->unsaved_len) != 0) return; /* next time */
+    size_t own = everything ? world_collect_all(g->world, g->save_scratch, actors)
+                            : world_collect_moved(g->world, g->save_scratch, actors);
+    memset(g->save_release, 0, own);
+    uint64_t batch = ++g->batch_seq;
+    size_t k = own;
+    for (size_t i = 0; i < g->unsaved_len; i++) {
+        if (g->unsaved[i].batch) continue; /* the shutdown's batch while one is in flight */
+        g->unsaved[i].batch = batch;
+        g->save_scratch[k++] = g->unsaved[i].pos;
+    }
+    if (k > 0) save_positions(g, g->save_scratch, g->save_release, own, k, 1, k > own ? batch : 0);
 }
 
 /* Frees a session; its actor leaves the world, its position saved when save is set. */
@@ -723,10 +898,10 @@ static void session_free(game *g, session *s, int save)
         store_position pos;
         log_info("player_left", "user=%s actor=%lld", world_actor_name(s->actor),
                  (long long)world_actor_id(s->actor));
-        int64_t id = world_actor_id(s->actor);
         world_leave(g->world, s->actor, &pos);
         s->actor = NULL;
-        if (save) save_positions(g, &pos, 1, id);
+        uint8_t release = 1;
+        if (save) save_positions(g, &pos, &release, 1, 1, 0, 0);
     }
     while (s->q_len > 0) {
         if (s->state == SESSION_LOGIN) forget_login_message(g, s->queue[s->q_head]);
@@ -744,20 +919,6 @@ static void session_free(game *g, session *s, int save)
     free(s);
 }
 
-static void save_moved(game *g)
-{
-    size_t n = world_actor_count(g->world);
-    if (n == 0) return;
-    if (n > g->save_scratch_cap) {
-        store_position *p = realloc(g->save_scratch, n * sizeof *p);
-        if (!p) return;
-        g->save_scratch = p;
-        g->save_scratch_cap = n;
-    }
-    size_t k = world_collect_moved(g->world, g->save_scratch, n);
-    if (k > 0) save_positions(g, g->save_scratch, k, 0);
-}
-
 void game_tick(game *g, uint64_t now_ms)
 {
     for (session *s = g->sessions, *next; s; s = next) {
@@ -769,19 +930,13 @@ void game_tick(game *g, uint64_t now_ms)
     world_tick(g->world);
     if (now_ms - g->last_save_ms >= g->config.save_interval_ms) {
         g->last_save_ms = now_ms;
-        save_moved(g);
+        save_batch(g, 0);
     }
 }
 
 void game_save_all(game *g)
 {
-    size_t n = world_actor_count(g->world);
-    if (n == 0) return;
-    store_position *p = malloc(n * sizeof *p);
-    if (!p) return;
-    size_t k = world_collect_all(g->world, p, n);
-    if (k > 0) save_positions(g, p, k, 0);
-    free(p);
+    save_batch(g, 1);
 }
 
 void game_each_player(game *g, game_player_fn fn, void *user)
@@ -869,5 +1024,7 @@ void game_destroy(game *g)
     throttle_destroy(g->by_address);
     throttle_destroy(g->registrations);
     free(g->save_scratch);
+    free(g->save_release);
+    free(g->unsaved);
     free(g);
 }

@@ -320,6 +320,14 @@ static size_t lower_bound(world_actor *const *arr, size_t len, int64_t id)
     return lo;
 }
 
+int world_mark_unsaved(world *w, int64_t actor_id)
+{
+    size_t i = lower_bound(w->all, w->all_len, actor_id);
+    if (i >= w->all_len || w->all[i]->id != actor_id || w->all[i]->remote) return -1;
+    w->all[i]->save_dirty = 1;
+    return 0;
+}
+
 int world_has_actor(const world *w, int64_t actor_id)
 {
     size_t i = lower_bound(w->all, w->all_len, actor_id);
@@ -493,6 +501,7 @@ void world_leave(world *w, world_actor *a, store_position *saved)
 {
     assert(!a->remote);
     saved->instanced_entity_id = a->instanced_entity_id;
+    saved->actor_id = a->id;
     saved->x = a->x;
     saved->y = a->y;
     actor_remove(w, a);
@@ -819,6 +828,7 @@ size_t world_collect_moved(world *w, store_position *out, size_t cap)
         if (!a->save_dirty || a->remote) continue;
         a->save_dirty = 0;
         out[n].instanced_entity_id = a->instanced_entity_id;
+        out[n].actor_id = a->id;
         out[n].x = a->x;
         out[n].y = a->y;
         n++;
@@ -832,6 +842,7 @@ size_t world_collect_all(world *w, store_position *out, size_t cap)
     for (size_t i = 0; i < w->all_len && n < cap; i++) {
         if (w->all[i]->remote) continue;
         out[n].instanced_entity_id = w->all[i]->instanced_entity_id;
+        out[n].actor_id = w->all[i]->id;
         out[n].x = w->all[i]->x;
         out[n].y = w->all[i]->y;
         w->all[i]->save_dirty = 0;

@@ -72,6 +72,10 @@ void world_tick(world *w);
  * and marks them clean. Returns how many. */
 size_t world_collect_moved(world *w, store_position *out, size_t cap);
 
+/* Marks the local actor's position as not saved (its write failed): the next
+ * world_collect_moved includes it. Returns 0, or -1 if no such local actor is in the world. */
+int world_mark_unsaved(world *w, int64_t actor_id);
+
 /* Positions of every actor in the world (for the final save at shutdown), up to cap. */
 size_t world_collect_all(world *w, store_position *out, size_t cap);
 

@@ -62,6 +62,7 @@ typedef struct store_account_entry {
 typedef struct store_position {
     int64_t instanced_entity_id;
     double x, y;
+    int64_t actor_id; /* not written: lets the caller tell whose position a failed write held */
 } store_position;
 
 typedef void (*store_account_cb)(void *user, int result, const store_account *account);

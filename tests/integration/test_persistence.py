@@ -6,6 +6,7 @@ in resumes exactly where everyone last saw them."""
 import asyncio
 import math
 import signal
+import sqlite3
 import time
 import unittest
 
@@ -13,7 +14,7 @@ from harness import (SPEED, Client, Server, ServerTestCase, async_test, is_at, i
                      is_full_model_of, is_model_delta, is_move_of, pkt, position_of, unique_name)
 
 
-class Persistence(ServerTestCase):
+class OwnServer(ServerTestCase):
     """Each test runs its own server (it restarts it), on its own database."""
     start_server = False
 
@@ -46,6 +47,9 @@ class Persistence(ServerTestCase):
     def crash_and_restart(self):
         self.srv.kill9()
         self.srv.start()
+
+
+class Persistence(OwnServer):
 
     @async_test
     async def test_position_survives_sigterm_restart(self):
@@ -114,6 +118,87 @@ class Persistence(ServerTestCase):
         self.assertGreaterEqual(x, x_at_kill - 1.25 * SPEED,
                                 "saved x=%.1f, last seen x=%.1f: %.2f s of movement lost"
                                 % (x, x_at_kill, (x_at_kill - x) / SPEED))
+
+
+class WritesThatFailAreWrittenAgain(OwnServer):
+    """A position write that fails (the database is locked, down, full) is written again with a
+    later batch: the write-behind must not forget a position because one write failed. The
+    database is made to fail by holding SQLite's write lock from another connection for longer
+    than the server's 5 s busy timeout."""
+
+    def lock_database(self):
+        con = sqlite3.connect(self.srv.db_path, timeout=10, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        return con
+
+    async def wait_for_failed_write(self, failures_before, count=1):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 6 + 6 * count
+        while self.srv.stderr_text().count("store_failed") < failures_before + count:
+            self.assertLess(loop.time(), deadline, "no store_failed while the database was locked")
+            await asyncio.sleep(0.2)
+
+    async def restart_and_position(self, name):
+        await asyncio.sleep(2.5)  # the next write-behind (1 s) commits the kept positions
+        self.crash_and_restart()
+        d = await self.relogin(name)
+        ie = d.own["instanced_entity"]
+        return ie["x"], ie["y"]
+
+    @async_test
+    async def test_a_player_in_the_world_whose_write_failed_is_written_again(self):
+        c = await self.new_player()
+        failures = self.srv.stderr_text().count("store_failed")
+        lock = self.lock_database()
+        try:
+            await self.walk_and_wait(c, 70, 35)
+            # The write of a step on the way fails, then the one of the arrival: nothing moves
+            # after it, so only a retry can write (70, 35).
+            await self.wait_for_failed_write(failures, count=2)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        self.assertEqual(await self.restart_and_position(c.name), (70, 35))
+
+    @async_test
+    async def test_a_leaver_whose_final_write_failed_keeps_the_position_and_can_return(self):
+        c = await self.new_player()
+        await self.walk_and_wait(c, 56, 42)
+        await asyncio.sleep(1.6)  # written once at (56, 42)
+        failures = self.srv.stderr_text().count("store_failed")
+        lock = self.lock_database()
+        try:
+            await self.walk_and_wait(c, 21, 28)
+            await c.close()
+            await self.wait_for_failed_write(failures)
+            # Back while the database still fails writes: the login reads (56, 42) from the
+            # store, but the position the others last saw is (21, 28).
+            again = await self.connect()
+            await again.send(pkt("Login", c.name, "pw-" + c.name))
+            # Behind the failing writes (5 s each): a slow answer, not a lost position.
+            self.assertEqual(await again.reply(timeout=30), {"a": "Ok"})
+            own = await again.wait_for(is_model_delta, what="the own model")
+            ie = own["p0"]["instanced_entity"]
+            self.assertEqual((ie["x"], ie["y"]), (21, 28))
+            await again.close()
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        self.assertEqual(await self.restart_and_position(c.name), (21, 28))
+
+    @async_test
+    async def test_a_leaver_whose_final_write_failed_is_written_once_the_database_is_back(self):
+        c = await self.new_player()
+        await self.walk_and_wait(c, 63, 14)
+        failures = self.srv.stderr_text().count("store_failed")
+        lock = self.lock_database()
+        try:
+            await c.close()
+            await self.wait_for_failed_write(failures)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        self.assertEqual(await self.restart_and_position(c.name), (63, 14))
 
 
 class ReloginRightAfterLeaving(ServerTestCase):

@@ -321,8 +321,8 @@ static void test_store_saved_positions_are_found(void **state)
 {
     create(0, "alice", 0);
     create(1, "bob", 0);
-    store_position p[2] = {{results[0].account.instanced_entity_id, 3.1304951684997055, 100.5},
-                           {results[1].account.instanced_entity_id, 1344.0, 832.0}};
+    store_position p[2] = {{results[0].account.instanced_entity_id, 3.1304951684997055, 100.5, 0},
+                           {results[1].account.instanced_entity_id, 1344.0, 832.0, 0}};
     int want = calls + 1;
     assert_int_equal(store_save_positions(st, p, 2, on_done, &results[2]), 0);
     run_until_calls(want);
@@ -346,7 +346,7 @@ static void test_store_requests_run_in_submission_order(void **state)
     assert_int_equal(results[0].code, STORE_OK);
     assert_int_equal(results[1].code, STORE_OK);
     int64_t ie = results[0].account.instanced_entity_id;
-    store_position first = {ie, 10, 20}, second = {ie, 30, 40};
+    store_position first = {ie, 10, 20, 0}, second = {ie, 30, 40, 0};
     assert_int_equal(store_save_positions(st, &first, 1, NULL, NULL), 0);
     assert_int_equal(store_save_positions(st, &second, 1, on_done, &results[2]), 0);
     assert_int_equal(store_find_account(st, "carol", on_account, &results[3]), 0);
@@ -357,7 +357,7 @@ static void test_store_requests_run_in_submission_order(void **state)
 static void test_store_data_survives_close_and_reopen(void **state)
 {
     create(0, "alice", 2);
-    store_position p = {results[0].account.instanced_entity_id, 123.25, 456.5};
+    store_position p = {results[0].account.instanced_entity_id, 123.25, 456.5, 0};
     int want = calls + 1;
     assert_int_equal(store_save_positions(st, &p, 1, on_done, &results[1]), 0);
     run_until_calls(want);
@@ -466,7 +466,7 @@ static void test_store_batch_naming_an_entity_twice_keeps_the_later_position(voi
     create(0, "alice", 0);
     create(1, "bob", 0);
     int64_t a = results[0].account.instanced_entity_id, b = results[1].account.instanced_entity_id;
-    store_position p[4] = {{a, 1, 1}, {b, 7, 8}, {a, 2, 2}, {a, 3.5, -4.25}};
+    store_position p[4] = {{a, 1, 1, 0}, {b, 7, 8, 0}, {a, 2, 2, 0}, {a, 3.5, -4.25, 0}};
     save(2, p, 4);
     assert_int_equal(results[2].code, STORE_OK);
     find(3, "alice");
@@ -482,7 +482,7 @@ test_store_saving_nothing_or_an_unknown_entity_succeeds_and_changes_nothing(void
     save(1, NULL, 0);
     assert_int_equal(results[1].called, 1);
     assert_int_equal(results[1].code, STORE_OK);
-    store_position p = {results[0].account.instanced_entity_id + 1000, 5, 5};
+    store_position p = {results[0].account.instanced_entity_id + 1000, 5, 5, 0};
     save(2, &p, 1);
     assert_int_equal(results[2].code, STORE_OK);
     find(3, "alice");
@@ -673,7 +673,7 @@ static void test_pg_request_on_a_cut_connection_fails_and_the_next_one_reconnect
     assert_int_equal(results[2].code, STORE_OK);
     assert_int_equal(results[2].account.actor_id, results[0].account.actor_id);
     /* Every kind of request works again on the new connection (statements prepared anew). */
-    store_position p = {results[0].account.instanced_entity_id, 9, 10};
+    store_position p = {results[0].account.instanced_entity_id, 9, 10, 0};
     save(3, &p, 1);
     assert_int_equal(results[3].code, STORE_OK);
     create(4, "bob", 1);
@@ -701,7 +701,7 @@ static void test_pg_requests_during_a_server_restart_fail_and_later_ones_succeed
     assert_int_equal(results[0].code, STORE_OK);
     assert_int_equal(pg_ctl("halt"), 0);
     find(1, "alice");
-    store_position p = {results[0].account.instanced_entity_id, 11, 12};
+    store_position p = {results[0].account.instanced_entity_id, 11, 12, 0};
     save(2, &p, 1);
     create(3, "bob", 1);
     int resumed = pg_ctl("resume");
@@ -775,7 +775,7 @@ static void test_pg_batch_of_5000_positions_is_one_statement(void **state)
     for (int i = 0; i < BIG_BATCH; i++) {
         /* Values that are exact in binary, so SQL below can compute the same doubles, plus a
          * fraction that is not, checked by find in the shared cases. */
-        p[i] = (store_position){first + i, i + 0.25, -2.0 * i - 0.5};
+        p[i] = (store_position){first + i, i + 0.25, -2.0 * i - 0.5, 0};
     }
     save(0, p, BIG_BATCH);
     assert_int_equal(results[0].code, STORE_OK);
@@ -1004,7 +1004,7 @@ static void test_store_list_pages_accounts_by_name_ignoring_letter_case(void **s
     const char *names[] = {"bob", "Carol", "ab", "a_b", "A-b"};
     for (int i = 0; i < 5; i++)
         create(i, names[i], i);
-    store_position p = {results[0].account.instanced_entity_id, 12.5, -3.25};
+    store_position p = {results[0].account.instanced_entity_id, 12.5, -3.25, 0};
     save(5, &p, 1);
 
     list_page("", 2);

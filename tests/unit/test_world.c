@@ -487,7 +487,7 @@ static void test_world_leave_reports_the_final_position(void **state)
     world_actor *a = join(1, "alice", 0, 0, VA);
     world_set_target(w, a, 100, 0);
     tick_n(3);
-    store_position saved = {0, -1, -1};
+    store_position saved = {0, -1, -1, 0};
     world_leave(w, a, &saved);
     assert_int_equal(saved.instanced_entity_id, 201);
     assert_true(fabs(saved.x - 10.5) < 1e-9);

@@ -15,6 +15,11 @@
 /* One shared read buffer: libuv calls alloc and then read for the same handle back to back, and
  * every byte is consumed (or copied into the connection's held bytes) before the next read. */
 #define NET_READ_BUFFER (64 * 1024)
+/* The most plaintext a paused connection holds: the rest of the one read (or the one TLS
+ * record) during which it paused. Nothing is added while it is paused: the socket is not read
+ * and TLS not decrypted until net_conn_resume has parsed the held bytes. */
+#define NET_HELD_MAX NET_READ_BUFFER
+_Static_assert(TLS_RECORD_PLAIN_MAX <= NET_HELD_MAX, "a paused TLS connection holds one record");
 /* How long a connection may stay in HTTP without completing a request, and how long a closing
  * connection may take to drain before it is cut. */
 #define NET_HTTP_IDLE_MS 15000
@@ -52,7 +57,7 @@ struct net_conn {
     unsigned opened : 1;    /* on_open returned an owner; on_close is owed */
     unsigned closing : 1;   /* no more frames accepted; close once drained */
     unsigned destroyed : 1; /* uv_close called */
-    unsigned paused : 1;    /* the owner asked to stop reading */
+    unsigned paused : 1;    /* the owner asked to stop: nothing is parsed, read or decrypted */
     unsigned reading : 1;
     unsigned pinged : 1; /* a ping is out since the last input */
     unsigned shut : 1;   /* our FIN is sent: only the peer's EOF is awaited */
@@ -65,7 +70,7 @@ struct net_conn {
     tls_conn *tls;        /* NULL for plain connections */
     unsigned sniffed : 1; /* the first byte decided between TLS and plain */
     ws_parser ws;         /* in CONN_WS: incoming frames */
-    uint8_t *held;        /* unread input kept while paused */
+    uint8_t *held;        /* plaintext read but not parsed when the owner paused us */
     size_t held_len;
     rcbuf **queue; /* frames waiting for the next flush */
     rcbuf *batch;  /* the queue's last entry when it is a batch being filled (NET_COPY_MAX) */
@@ -105,6 +110,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_flush(net_conn *c);
 static void conn_process(net_conn *c, const uint8_t *data, size_t len);
+static void conn_stop_reading(net_conn *c);
 
 /* ---------------------------------------------------------------- output */
 
@@ -439,7 +445,11 @@ static int on_ws_event(void *user, const ws_event *ev)
     case WS_EVENT_MESSAGE:
         if (c->opened && c->net->handlers.on_message(c->net->handlers.ctx, c->owner, ev->data,
                                                      ev->len) == NET_PAUSE) {
+            /* Stop everything that feeds the parser, plain or TLS alike, until
+             * net_conn_resume: the owner's per-tick bound holds only if no further message is
+             * parsed, and order only if nothing is parsed ahead of the held bytes. */
             c->paused = 1;
+            conn_stop_reading(c);
             return 1;
         }
         return 0;
@@ -476,20 +486,34 @@ static int on_ws_event(void *user, const ws_event *ev)
     return 1;
 }
 
-/* Parses data until it is consumed, the connection closes, or the owner pauses us; keeps the
- * rest for net_conn_resume. */
-static void conn_ws_feed(net_conn *c, const uint8_t *data, size_t len)
+/* Whether c takes input now. A paused connection parses nothing: its unparsed plaintext is
+ * held, the rest waits in the socket or, over TLS, as ciphertext in its session. A closing one
+ * discards what it reads. */
+static int conn_accepts_input(const net_conn *c)
 {
+    return !c->destroyed && !c->closing && !c->paused;
+}
+
+/* The one way into the frame parser, for plain and TLS connections alike: parses plaintext, in
+ * the order it arrived, until it is consumed or the connection pauses or closes. Whatever is
+ * left when the owner pauses us is held for net_conn_resume, which parses it before anything
+ * newer is read or decrypted. */
+static void conn_ws_input(net_conn *c, const uint8_t *data, size_t len)
+{
+    if (c->destroyed || c->closing) return;
+    assert(!c->paused && c->held_len == 0);
     size_t used = ws_parser_feed(&c->ws, data, len, on_ws_event, c);
     if (c->destroyed || c->closing || used == len) return;
-    uint8_t *h = realloc(c->held, c->held_len + (len - used));
-    if (!h) {
+    assert(c->paused);
+    len -= used;
+    assert(len <= NET_HELD_MAX);
+    c->held = malloc(len);
+    if (!c->held) {
         conn_destroy(c);
         return;
     }
-    memmove(h + c->held_len, data + used, len - used);
-    c->held = h;
-    c->held_len += len - used;
+    memcpy(c->held, data + used, len);
+    c->held_len = len;
 }
 
 /* ---------------------------------------------------------------- HTTP */
@@ -562,7 +586,7 @@ static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
     c->opened = 1;
     c->net->stats.websockets_opened++;
     c->net->stats.websockets++;
-    if (rest_len) conn_ws_feed(c, rest, rest_len);
+    if (rest_len) conn_ws_input(c, rest, rest_len);
 }
 
 static void conn_http(net_conn *c, const uint8_t *data, size_t len)
@@ -614,7 +638,7 @@ static void conn_process(net_conn *c, const uint8_t *data, size_t len)
     if (c->state == CONN_HTTP)
         conn_http(c, data, len);
     else if (!c->closing)
-        conn_ws_feed(c, data, len);
+        conn_ws_input(c, data, len);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -626,10 +650,34 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof c->net->read_buffer;
 }
 
-static void on_plain(void *user, const uint8_t *data, size_t len)
+static void conn_stop_reading(net_conn *c)
 {
-    net_conn *c = user;
-    if (!c->destroyed && !c->closing) conn_process(c, data, len);
+    if (!c->reading) return;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+}
+
+/* Decrypts c's TLS input record by record into the same path as plain bytes, for as long as c
+ * accepts input. A connection that pauses leaves the rest as ciphertext in its session, behind
+ * the plaintext it holds; it is not read from the socket meanwhile, so that ciphertext is at
+ * most one read and a partial record. Also sends what the handshake has to say. Returns 0, or
+ * -1 if c was dropped. */
+static int conn_tls_pump(net_conn *c)
+{
+    uint8_t plain[TLS_RECORD_PLAIN_MAX]; /* parsed, or the rest held, before the next record */
+    long n = 0;
+    while (conn_accepts_input(c)) {
+        n = tls_conn_read(c->tls, plain, sizeof plain);
+        if (n <= 0) break;
+        conn_process(c, plain, (size_t)n);
+    }
+    if (c->destroyed) return -1;
+    if (conn_write_tls_output(c) != 0) return -1;
+    if (n < 0) {
+        conn_destroy(c);
+        return -1;
+    }
+    return 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -646,6 +694,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->pinged = 0;
     c->net->stats.bytes_in += (uint64_t)nread;
     if (c->closing) return; /* after a close, input is discarded */
+    assert(!c->paused);     /* pausing stops reading */
     if (!c->sniffed) {
         /* With TLS configured, one port serves both: a TLS record starts with 0x16
          * (handshake); anything else is plain HTTP (the v1.0 Godot client's ws://). */
@@ -659,19 +708,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
     }
     if (c->tls) {
-        int rc = tls_conn_feed(c->tls, (const uint8_t *)buf->base, (size_t)nread, on_plain, c);
-        if (c->destroyed) return;
-        if (conn_write_tls_output(c) != 0) return;
-        if (rc != 0) {
+        if (tls_conn_push(c->tls, (const uint8_t *)buf->base, (size_t)nread) != 0) {
             conn_destroy(c);
             return;
         }
+        conn_tls_pump(c);
     } else {
         conn_process(c, (const uint8_t *)buf->base, (size_t)nread);
-    }
-    if (!c->destroyed && c->paused && c->reading) {
-        uv_read_stop(s);
-        c->reading = 0;
     }
 }
 
@@ -679,16 +722,22 @@ void net_conn_resume(net_conn *c)
 {
     if (c->destroyed || !c->paused) return;
     c->paused = 0;
-    if (c->held_len && !c->closing) {
-        uint8_t *held = c->held;
-        size_t held_len = c->held_len;
+    if (c->closing) return;
+    /* Oldest first: the held plaintext, then (TLS) what waits as ciphertext, then the socket. */
+    if (c->held_len) {
+        size_t used = ws_parser_feed(&c->ws, c->held, c->held_len, on_ws_event, c);
+        if (c->destroyed || c->closing) return;
+        if (used < c->held_len) { /* paused again: keep the rest for the next resume */
+            memmove(c->held, c->held + used, c->held_len - used);
+            c->held_len -= used;
+            return;
+        }
+        free(c->held);
         c->held = NULL;
         c->held_len = 0;
-        conn_ws_feed(c, held, held_len);
-        free(held);
-        if (c->destroyed) return;
     }
-    if (!c->paused && !c->reading && !c->closing) {
+    if (c->tls && conn_tls_pump(c) != 0) return;
+    if (conn_accepts_input(c) && !c->reading) {
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
         c->reading = 1;
     }

@@ -29,7 +29,9 @@ typedef struct net_conn net_conn;
  * bytes per player already there) with room to spare, and a hard memory bound. */
 #define NET_BURST_MAX (16u << 20)
 
-/* on_message's answer: keep reading, or stop reading this socket until net_conn_resume. */
+/* on_message's answer: keep going, or pause: no further message of this connection is parsed
+ * until net_conn_resume, which then delivers the bytes already read first, in order. A paused
+ * connection is not read, and over TLS not decrypted, so it holds at most one read. */
 enum { NET_CONTINUE = 0, NET_PAUSE = 1 };
 
 /* Whether an HTTP request's query holds reset=1, and from whom: LOCAL is a peer on this machine
@@ -94,7 +96,8 @@ void net_conn_send(net_conn *c, rcbuf *message);
 /* Sends what every connection has queued: one socket write per connection. */
 void net_flush(net *n);
 
-/* Resumes reading a paused connection (after the upper layer drained its queue). */
+/* Resumes a paused connection (after the upper layer drained its queue): parses what it holds,
+ * then what TLS has buffered, then reads the socket again; on_message may pause it again. */
 void net_conn_resume(net_conn *c);
 
 /* Starts a clean close: queued frames are flushed, then a close frame with code/reason, then the

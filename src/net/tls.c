@@ -89,24 +89,23 @@ void tls_conn_free(tls_conn *t)
     free(t);
 }
 
-int tls_conn_feed(tls_conn *t, const uint8_t *data, size_t len,
-                  void (*on_plain)(void *user, const uint8_t *data, size_t len), void *user)
+int tls_conn_push(tls_conn *t, const uint8_t *data, size_t len)
 {
     if (len > 0 && BIO_write(t->in, data, (int)len) != (int)len) return -1;
-    uint8_t plain[16384];
-    for (;;) {
-        int n = SSL_read(t->ssl, plain, sizeof plain);
-        if (n > 0) {
-            on_plain(user, plain, (size_t)n);
-            continue;
-        }
-        int err = SSL_get_error(t->ssl, n);
-        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return 0;
-        if (err == SSL_ERROR_ZERO_RETURN) return -1; /* close_notify: the peer is done */
-        log_debug("tls_failed", "ssl_error=%d", err);
-        ERR_clear_error();
-        return -1;
-    }
+    return 0;
+}
+
+long tls_conn_read(tls_conn *t, uint8_t *plain, size_t cap)
+{
+    if (cap > TLS_RECORD_PLAIN_MAX) cap = TLS_RECORD_PLAIN_MAX;
+    int n = SSL_read(t->ssl, plain, (int)cap);
+    if (n > 0) return n;
+    int err = SSL_get_error(t->ssl, n);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return 0;
+    if (err == SSL_ERROR_ZERO_RETURN) return -1; /* close_notify: the peer is done */
+    log_debug("tls_failed", "ssl_error=%d", err);
+    ERR_clear_error();
+    return -1;
 }
 
 int tls_conn_encrypt(tls_conn *t, const uint8_t *data, size_t len)

@@ -1,7 +1,9 @@
 /*
  * tls: TLS for the game port with OpenSSL, driven through memory BIOs so that the event loop
  * owns the socket: ciphertext in from the socket, plaintext out to the HTTP/WebSocket layer, and
- * back. Non-blocking by construction: nothing here touches a file descriptor.
+ * back. Non-blocking by construction: nothing here touches a file descriptor. Input is pulled,
+ * not pushed: the connection decrypts only as much as it is ready to parse, so a paused
+ * connection's input waits as ciphertext, in order, behind the plaintext it already holds.
  *
  * A tls_ctx holds the certificate and key; replacing it (SIGHUP) affects new connections only,
  * existing ones keep the context they started with (OpenSSL counts its references).
@@ -25,10 +27,22 @@ void tls_ctx_free(tls_ctx *ctx);
 tls_conn *tls_conn_new(tls_ctx *ctx);
 void tls_conn_free(tls_conn *t);
 
-/* Feeds ciphertext from the socket; every decrypted byte goes to on_plain, in order. Returns 0,
- * or -1 when the session failed (bad handshake, bad record): close the connection. */
-int tls_conn_feed(tls_conn *t, const uint8_t *data, size_t len,
-                  void (*on_plain)(void *user, const uint8_t *data, size_t len), void *user);
+/* The largest plaintext one TLS record carries: a tls_conn_read buffer of this size takes a
+ * whole record at once. */
+#define TLS_RECORD_PLAIN_MAX 16384
+
+/* Hands ciphertext read from the socket to the session, which keeps it (in its memory BIO) until
+ * tls_conn_read decrypts it: nothing is decrypted here. Returns 0, or -1 on allocation failure.
+ * What waits is bounded by the caller, who stops reading the socket while it wants no
+ * plaintext. */
+int tls_conn_push(tls_conn *t, const uint8_t *data, size_t len);
+
+/* Decrypts at most cap bytes of plaintext into plain, from the ciphertext pushed so far, and
+ * advances the handshake (write tls_conn_take_output afterwards). Returns the number of bytes
+ * (> 0); 0 when no plaintext can be had without more ciphertext; -1 when the session is over (a
+ * bad handshake, a bad record, the peer's close_notify): close the connection. The caller pulls
+ * plaintext only as fast as it can take it; what it does not pull stays ciphertext. */
+long tls_conn_read(tls_conn *t, uint8_t *plain, size_t cap);
 
 /* Encrypts plaintext for the peer (it waits in the session until tls_conn_take_output).
  * Returns 0 or -1. */

@@ -23,6 +23,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import tempfile
@@ -486,19 +487,52 @@ class Client:
 # --------------------------------------------------------------------------------------------
 
 
-class RawWebSocket:
-    """A minimal blocking RFC 6455 client over a plain socket."""
+def make_certificate(directory, name="localhost"):
+    """A self-signed certificate and key made with the openssl command, as an operator would."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=" + name],
+                   check=True, capture_output=True)
+    return cert, key
 
-    def __init__(self, port, timeout=PACKET_TIMEOUT):
+
+def client_tls_context():
+    # The tutorial's v1.1 client does not verify certificates; neither does this test client.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class RawWebSocket:
+    """A minimal blocking RFC 6455 client over a plain socket, or over TLS (tls=True) driven
+    through memory BIOs so that the test decides where TLS records begin and end."""
+
+    def __init__(self, port, timeout=PACKET_TIMEOUT, tls=False):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.tls = None
+        if tls:
+            self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
+            self.tls = client_tls_context().wrap_bio(self._in, self._out)
+            while True:
+                try:
+                    self.tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    self._send_tls_output()
+                    self._pull()
+            self._send_tls_output()
         key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
                % (port, key))
-        self.sock.sendall(req.encode())
+        self.send_bytes(req.encode())
         head = b""
         while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(4096)
+            try:
+                chunk = self.recv_bytes()
+            except EOFError:
+                chunk = b""
             if not chunk:
                 raise AssertionError("connection closed during the handshake: %r" % head)
             head += chunk
@@ -507,7 +541,48 @@ class RawWebSocket:
         if b" 101" not in status:
             raise AssertionError("handshake failed: %r" % head)
 
-    def send_frame(self, opcode, payload, fin=True, mask=True, rsv=0):
+    def _send_tls_output(self):
+        data = self._out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _pull(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError
+        self._in.write(chunk)
+
+    def send_pieces(self, pieces):
+        """Sends the pieces in one TCP write; over TLS each piece is its own TLS record, so the
+        server decrypts them one by one with the boundaries exactly where the pieces end."""
+        if self.tls is None:
+            self.sock.sendall(b"".join(pieces))
+            return
+        for p in pieces:
+            self.tls.write(p)  # one SSL_write of a small buffer: one record
+        self._send_tls_output()
+
+    def send_bytes(self, data):
+        self.send_pieces([data])
+
+    def recv_bytes(self):
+        """Some received bytes (decrypted over TLS); raises EOFError at the end of the stream."""
+        if self.tls is None:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            return chunk
+        while True:
+            try:
+                return self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                self._pull()
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                raise EOFError
+
+    @staticmethod
+    def frame(opcode, payload, fin=True, mask=True, rsv=0):
+        """The bytes of one client frame."""
         b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
         n = len(payload)
         mbit = 0x80 if mask else 0
@@ -521,14 +596,14 @@ class RawWebSocket:
             key = os.urandom(4)
             payload = bytes(c ^ key[i % 4] for i, c in enumerate(payload))
             hdr += key
-        self.sock.sendall(hdr + payload)
+        return hdr + payload
+
+    def send_frame(self, opcode, payload, fin=True, mask=True, rsv=0):
+        self.send_bytes(self.frame(opcode, payload, fin, mask, rsv))
 
     def _need(self, n):
         while len(self.buf) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError
-            self.buf += chunk
+            self.buf += self.recv_bytes()
         out, self.buf = self.buf[:n], self.buf[n:]
         return out
 

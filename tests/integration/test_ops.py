@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import ssl
 import subprocess
 import tempfile
 import time
@@ -13,25 +12,8 @@ import unittest
 
 import websockets
 
-from harness import (SERVER_BIN, Client, Server, ServerTestCase, async_test, http_get, is_chat,
-                     pkt, unique_name)
-
-
-def make_certificate(directory, name="localhost"):
-    """A self-signed certificate and key made with the openssl command, as an operator would."""
-    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                    "-out", cert, "-days", "2", "-subj", "/CN=" + name],
-                   check=True, capture_output=True)
-    return cert, key
-
-
-def client_tls_context():
-    # The tutorial's v1.1 client does not verify certificates; neither does this test client.
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+from harness import (SERVER_BIN, Client, Server, ServerTestCase, async_test, client_tls_context,
+                     http_get, is_chat, make_certificate, pkt, unique_name)
 
 
 def https_get(port, path):

@@ -364,6 +364,56 @@ static void test_tls_input_without_pausing_arrives_whole(void **state)
     check_every_offset(f, 1);
 }
 
+/* A paused connection is not read, so what it holds is bounded by one read (NET_READ_BUFFER,
+ * 64 KiB), and over TLS nothing is decrypted into an unbounded place: a client that keeps
+ * writing fills the kernel's buffers, not the server's memory. */
+static void check_paused_connection_stops_reading(fixture *f, int tls)
+{
+    client c;
+    f->count = f->parsed_while_paused = f->paused = 0;
+    f->pause_every = 1;
+    client_open(f, &c, tls);
+    uint64_t before = net_get_stats(f->net)->bytes_in;
+    enum { FRAME = 12, TOTAL = 4 << 20 };
+    uint8_t frame[FRAME] = {0x81, 0x80 | 6, 0, 0, 0, 0, 'f', 'l', 'o', 'o', 'd', '!'};
+    static uint8_t wire[TOTAL + 65536];
+    size_t wire_len = 0, sent = 0;
+    if (tls) {
+        uint8_t plain[16368]; /* whole frames, one record each */
+        for (size_t i = 0; i + FRAME <= sizeof plain; i += FRAME)
+            memcpy(plain + i, frame, FRAME);
+        while (wire_len < TOTAL) {
+            assert_true(SSL_write(c.ssl, plain, sizeof plain) > 0);
+            wire_len += (size_t)BIO_read(c.out, wire + wire_len, (int)(sizeof wire - wire_len));
+        }
+    } else {
+        for (; wire_len + FRAME <= TOTAL; wire_len += FRAME)
+            memcpy(wire + wire_len, frame, FRAME);
+    }
+    for (int spins = 0; spins < 2000 && sent < wire_len; spins++) {
+        ssize_t n = send(c.fd, wire + sent, wire_len - sent, MSG_NOSIGNAL);
+        if (n > 0) sent += (size_t)n;
+        pump(f, &c);
+    }
+    uint64_t read = net_get_stats(f->net)->bytes_in - before;
+    assert_int_equal(f->count, 1);
+    assert_int_equal(f->parsed_while_paused, 0);
+    if (read > 65536)
+        fail_msg("%s: %llu bytes read while paused", tls ? "TLS" : "plain",
+                 (unsigned long long)read);
+    assert_true(sent > 4 * 65536); /* the client did try to send much more */
+    assert_int_equal(c.got_len, 0);
+    f->pause_every = 0; /* let the close read everything */
+    client_close(f, &c);
+}
+
+static void test_paused_connection_stops_reading_plain_and_tls(void **state)
+{
+    fixture *f = *state;
+    check_paused_connection_stops_reading(f, 0);
+    check_paused_connection_stops_reading(f, 1);
+}
+
 /* ---------------------------------------------------------------- fixture */
 
 static int setup(void **state)
@@ -413,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_tls_pausing_every_third_message_resumes_in_order),
         cmocka_unit_test(test_tls_input_without_pausing_arrives_whole),
         cmocka_unit_test(test_plain_reads_while_paused_keep_every_message_in_order),
+        cmocka_unit_test(test_paused_connection_stops_reading_plain_and_tls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -413,7 +413,12 @@ static void enter_world(session *s)
         deny(s, "Server busy, try again");
         return;
     }
-    if (s->v2) world_actor_set_compact(g->world, s->actor);
+    if (s->v2) {
+        /* After the own full model world_join just sent: that must stay the first ModelDelta
+         * after Ok. Never to a legacy client, which fails on an unknown action. */
+        world_actor_set_compact(g->world, s->actor);
+        send_packet(s, packet_encode_world(g->config.world_width, g->config.world_height));
+    }
     s->state = SESSION_PLAY;
     g->counters.logins_ok++;
     log_info("player_joined", "user=%s actor=%lld peer=%s", s->account.name,

@@ -233,6 +233,19 @@ rcbuf *packet_encode_move(int64_t actor_id, double x, double y)
     return finish(&w, PACKET_MODEL_DELTA);
 }
 
+rcbuf *packet_encode_world(double width, double height)
+{
+    char out[96];
+    jsonw w;
+    jsonw_init(&w, out, sizeof out);
+    jsonw_raw(&w, "{\"a\":\"World\",\"p0\":");
+    jsonw_hundredths(&w, width);
+    jsonw_raw(&w, ",\"p1\":");
+    jsonw_hundredths(&w, height);
+    jsonw_raw(&w, "}");
+    return finish(&w, PACKET_OK);
+}
+
 rcbuf *packet_encode_actor_moved(int64_t actor_id, int64_t instanced_entity_id, double x, double y)
 {
     char out[256];

@@ -81,5 +81,11 @@ rcbuf *packet_encode_actor_moved(int64_t actor_id, int64_t instanced_entity_id, 
 /* The same movement in cmmo.v2's compact form, {"a":"Move","p0":[actor_id,x,y]} with x and y
  * rounded to hundredths: about 40 bytes instead of about 150. Counted as a ModelDelta. */
 rcbuf *packet_encode_move(int64_t actor_id, double x, double y);
+/* cmmo.v2's world size, {"a":"World","p0":width,"p1":height} in px (rounded to hundredths like
+ * positions; --world sizes are whole numbers, so "16000"): the area targets are clamped to, for
+ * the client's camera and clicks. Sent once, after the own full model that follows Ok. No
+ * legacy client is ever sent it (the tutorial's client fails on an unknown action). Counted as
+ * an Ok: it is part of the answer to a Login. */
+rcbuf *packet_encode_world(double width, double height);
 
 #endif

@@ -1,6 +1,7 @@
 """cmmo.v2 (docs/PROTOCOL.md, "Compact movement"): a client that offers the WebSocket subprotocol
-cmmo.v2 gets it selected and is sent movement as {"a":"Move","p0":[id,x,y]}; everyone else is
-sent exactly what a legacy client always got, in the same world at the same time."""
+cmmo.v2 gets it selected and is sent movement as {"a":"Move","p0":[id,x,y]} and, once after its
+own model, the world size as {"a":"World","p0":W,"p1":H}; everyone else is sent exactly what a
+legacy client always got, in the same world at the same time."""
 
 import unittest
 
@@ -86,6 +87,39 @@ class Compact(ServerTestCase):
         await legacy.close()
         await v2.wait_for(lambda p: p == {"a": "Disconnect", "p0": legacy.aid},
                           what="legacy's Disconnect")
+
+
+class CompactWorldSize(ServerTestCase):
+    """The World packet, on a server far larger than the default map (the browser client draws
+    and clamps clicks to what it says)."""
+
+    server_options = {"world": "16000x12000"}
+
+    @async_test
+    async def test_v2_client_gets_the_world_size_right_after_its_own_model(self):
+        name = unique_name("v2world")
+        c = await self.client(name, subprotocols=[V2])
+        self.assertEqual(c.ws.subprotocol, V2)
+        self.assertEqual(await c.register(name, "pw-" + name), {"a": "Ok"})
+        start = c.mark()
+        self.assertEqual(await c.login(name, "pw-" + name), {"a": "Ok"})
+        await c.wait_for(is_action("World"), what="the World packet")
+        got = c.packets[start:]
+        ok = got.index({"a": "Ok"})
+        self.assertTrue(is_full_model_of(c.aid)(got[ok + 1]), "own full model right after Ok")
+        self.assertEqual(got[ok + 2], {"a": "World", "p0": 16000, "p1": 12000})
+        self.assertIn('{"a":"World","p0":16000,"p1":12000}', c.raws[start:])
+        # Once per login.
+        await self.assert_no_packet(c, is_action("World"), what="second World packet")
+
+    @async_test
+    async def test_legacy_client_never_gets_a_world_packet(self):
+        legacy = await self.player("legworld")
+        self.assertIsNone(legacy.ws.subprotocol)
+        await self.walk_and_wait(legacy, 7, 0)
+        await self.assert_no_packet(legacy, is_action("World"), what="World packet")
+        self.assertEqual([p for p in legacy.packets if p.get("a") == "World"], [])
+        self.assertFalse(any('"World"' in r for r in legacy.raws))
 
 
 if __name__ == "__main__":

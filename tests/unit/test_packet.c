@@ -495,11 +495,29 @@ static void test_packet_encode_actor_moved_writes_whole_coordinates_as_reals(voi
                         "\"x\":100.0,\"y\":0.0}}}");
 }
 
+static void test_packet_encode_world_is_exact_and_counted_as_ok(void **state)
+{
+    assert_string_equal(take_text(packet_encode_world(16000, 16000)),
+                        "{\"a\":\"World\",\"p0\":16000,\"p1\":16000}");
+    assert_string_equal(take_text(packet_encode_world(1344, 832)),
+                        "{\"a\":\"World\",\"p0\":1344,\"p1\":832}");
+    /* The largest --world fits. */
+    assert_string_equal(take_text(packet_encode_world(1000000, 64)),
+                        "{\"a\":\"World\",\"p0\":1000000,\"p1\":64}");
+    rcbuf *b = packet_encode_world(2000, 1000);
+    assert_non_null(b);
+    assert_int_equal(b->tag, PACKET_TAG(PACKET_OK));
+    rcbuf_unref(b);
+}
+
 static void test_packet_encoded_packets_decode_with_jansson_as_json(void **state)
 {
-    rcbuf *bufs[] = {packet_encode_ok(), packet_encode_deny("x\"y"),
-                     packet_encode_chat("a", 1, "\x01\x7F", 2), packet_encode_disconnect(5),
-                     packet_encode_actor_moved(1, 2, 1e300, 5e-324)};
+    rcbuf *bufs[] = {packet_encode_ok(),
+                     packet_encode_deny("x\"y"),
+                     packet_encode_chat("a", 1, "\x01\x7F", 2),
+                     packet_encode_disconnect(5),
+                     packet_encode_actor_moved(1, 2, 1e300, 5e-324),
+                     packet_encode_world(1e300, 5e-324)};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         json_t *v = parse_json(take_text(bufs[i]));
         assert_true(json_is_object(v));
@@ -560,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_packet_encode_actor_full_keeps_the_three_ids_apart),
         cmocka_unit_test(test_packet_encode_actor_moved_matches_reference_flow),
         cmocka_unit_test(test_packet_encode_actor_moved_writes_whole_coordinates_as_reals),
+        cmocka_unit_test(test_packet_encode_world_is_exact_and_counted_as_ok),
         cmocka_unit_test(test_packet_encoded_packets_decode_with_jansson_as_json),
         cmocka_unit_test(test_packet_encoded_buffers_have_room_for_a_frame_header),
     };

@@ -104,12 +104,14 @@ export async function screenshot(page, name) {
   return file;
 }
 
-// Starts a server of its own (for the tests that stop it), on `port` (0: any free one).
+// Starts a server of its own (for the tests that stop it, or that need other options: `args`,
+// e.g. ['--world', '16000x16000']), on `port` (0: any free one).
 // Resolves to {process, port, url} once it logs that it listens.
-export function startServer({ db, port = 0 }) {
+export function startServer({ db, port = 0, args = [] }) {
   const binary = process.env.CMMO_SERVER;
   if (!binary) throw new Error('CMMO_SERVER is not set');
-  const child = spawn(binary, ['--host', '127.0.0.1', '--port', String(port), '--db', `sqlite:${db}`, '--web-root', 'web', '--log-level', 'info', '--drain-seconds', '0'], {
+  const argv = ['--host', '127.0.0.1', '--port', String(port), '--db', `sqlite:${db}`, '--web-root', 'web', '--log-level', 'info', '--drain-seconds', '0', ...args];
+  const child = spawn(binary, argv, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {

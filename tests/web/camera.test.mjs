@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cameraOrigin, screenToWorld, WORLD_WIDTH, WORLD_HEIGHT } from '../../web/js/camera.js';
+import { cameraOrigin, screenToWorld, visibleTiles, TILE_SIZE, WORLD_WIDTH, WORLD_HEIGHT } from '../../web/js/camera.js';
 
 const M = { left: 96, right: 96, top: 160, bottom: 200 };
 
@@ -33,4 +33,26 @@ test('screenToWorld adds the origin and clamps to the map like the server does',
   assert.deepEqual(screenToWorld(100, 50, { x: 10, y: 20 }), { x: 110, y: 70 });
   assert.deepEqual(screenToWorld(5, 5, { x: -96, y: -96 }), { x: 0, y: 0 });
   assert.deepEqual(screenToWorld(5000, 5000, { x: 0, y: 0 }), { x: WORLD_WIDTH, y: WORLD_HEIGHT });
+});
+
+// A world the server announced with a World packet (cmmo.v2): --world 16000x16000.
+const BIG = { width: 16000, height: 16000 };
+
+test('screenToWorld with a large world lets a click land far beyond the default map', () => {
+  assert.deepEqual(screenToWorld(500, 300, { x: 9000, y: 12000 }, BIG), { x: 9500, y: 12300 });
+  assert.deepEqual(screenToWorld(5000, 5000, { x: 14000, y: 14000 }, BIG), { x: 16000, y: 16000 });
+  assert.deepEqual(screenToWorld(5, 5, { x: -96, y: -96 }, BIG), { x: 0, y: 0 });
+});
+
+test('the camera follows a player deep in a large world and stops at its far edges', () => {
+  assert.deepEqual(cameraOrigin(1024, 600, { x: 9000, y: 12000 }, BIG, M), { x: 9000 - 512, y: 12000 - 240 });
+  assert.deepEqual(cameraOrigin(1024, 600, { x: 16000, y: 16000 }, BIG, M), { x: 16000 + 96 - 1024, y: 16000 + 200 - 600 });
+});
+
+test('the ground drawn is the tiles in view, not the world', () => {
+  const t = visibleTiles({ x: 9000, y: 12000 }, 1024, 600, TILE_SIZE);
+  assert.deepEqual(t, { x0: 140, y0: 187, x1: 156, y1: 196 });
+  assert.ok((t.x1 - t.x0 + 1) * (t.y1 - t.y0 + 1) <= 17 * 10);
+  // Negative origins (the margin beyond the top-left edge) round down, never toward zero.
+  assert.deepEqual(visibleTiles({ x: -96, y: -160 }, 390, 700, 64), { x0: -2, y0: -3, x1: 4, y1: 8 });
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Action, encodePacket, decodePacket, registerPacket, loginPacket, chatPacket, targetPacket, gameSocketUrl,
-  decodeMove, negotiatedProtocol, OFFERED_SUBPROTOCOLS, SUBPROTOCOL_V2,
+  decodeMove, decodeWorld, WORLD_SIZE_MAX, negotiatedProtocol, OFFERED_SUBPROTOCOLS, SUBPROTOCOL_V2,
 } from '../../web/js/protocol.js';
 
 test('encodePacket writes a and p0..pN in order', () => {
@@ -79,4 +79,20 @@ test('a malformed Move payload decodes to null', () => {
   assert.equal(decodeMove(decodePacket('{"a":"Move","p0":[1,1e999,3]}').payloads[0]), null);
   assert.equal(decodeMove(decodePacket('{"a":"Move","p0":[1,2,-1e999]}').payloads[0]), null);
   assert.equal(decodeMove([1, NaN, 3]), null);
+});
+
+test('a World packet decodes to the world size', () => {
+  const packet = decodePacket('{"a":"World","p0":16000,"p1":12000}');
+  assert.equal(packet.action, Action.WORLD);
+  assert.deepEqual(decodeWorld(...packet.payloads), { width: 16000, height: 12000 });
+  assert.deepEqual(decodeWorld(64, WORLD_SIZE_MAX), { width: 64, height: WORLD_SIZE_MAX });
+});
+
+test('a malformed World payload decodes to null', () => {
+  const bad = [
+    [], [1344], ['1344', 832], [1344, null], [0, 832], [1344, -1], [NaN, 832], [Infinity, 832],
+    [WORLD_SIZE_MAX + 1, 832], [[1344], 832], [{ w: 1344 }, 832],
+  ];
+  for (const payloads of bad) assert.equal(decodeWorld(...payloads), null, JSON.stringify(payloads));
+  assert.equal(decodeWorld(...decodePacket('{"a":"World","p0":1e999,"p1":832}').payloads), null);
 });

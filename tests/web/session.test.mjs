@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GameSession, State, CHAT_MAX_CHARS, CHAT_BURST, CHAT_TOO_FAST } from '../../web/js/session.js';
+import { WORLD_WIDTH, WORLD_HEIGHT } from '../../web/js/camera.js';
 
 function fullActor(id, name, avatar, x, y) {
   return {
@@ -243,4 +244,32 @@ test('legacy movement ModelDeltas are still applied, also mixed with Moves', () 
   assert.deepEqual(s.motion.get(6).latest(), { x: 10.5, y: 0 });
   assert.equal(s.store.get(6).instanced_entity.x, 10.5);
   assert.equal(s.motion.get(6).snapshots.length, 4);
+});
+
+const worldPacket = (w, h) => JSON.stringify({ a: 'World', p0: w, p1: h });
+
+test('the world is the default map until a World packet gives its size', () => {
+  const { s } = loggedIn();
+  assert.deepEqual(s.world, { width: WORLD_WIDTH, height: WORLD_HEIGHT });
+  assert.deepEqual(s.handleMessage(worldPacket(16000, 12000), 0), [{ type: 'world', width: 16000, height: 12000 }]);
+  assert.deepEqual(s.world, { width: 16000, height: 12000 });
+  // A malformed one changes nothing; a new connection starts from the default again.
+  assert.deepEqual(s.handleMessage(worldPacket(-1, 5), 0), []);
+  assert.deepEqual(s.world, { width: 16000, height: 12000 });
+  s.reset();
+  assert.deepEqual(s.world, { width: WORLD_WIDTH, height: WORLD_HEIGHT });
+});
+
+test('a World packet before login is ignored', () => {
+  const s = new GameSession(() => true);
+  assert.deepEqual(s.handleMessage(worldPacket(16000, 16000), 0), []);
+  assert.deepEqual(s.world, { width: WORLD_WIDTH, height: WORLD_HEIGHT });
+});
+
+test('a World packet right after the own model leaves the own actor as it was', () => {
+  const { s } = loggedIn();
+  s.handleMessage(worldPacket(16000, 16000), 0);
+  assert.equal(s.ownId, 5);
+  assert.equal(s.ownName, 'alice');
+  assert.equal(s.store.size, 1);
 });

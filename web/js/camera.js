@@ -1,9 +1,12 @@
 // The camera: which world point is at the canvas' top-left corner. Pure functions.
 
-// The tutorial's map (21 x 13 tiles of 64 px). The server does not tell the client its world
-// size; this is cmmo's default (--world) and the area the camera keeps in view.
+// The tutorial's map (21 x 13 tiles of 64 px), cmmo's default --world. A server that speaks
+// cmmo.v2 tells the client its real size with a World packet right after login
+// (docs/PROTOCOL.md, cmmo.v2); until then, and on a legacy server that never does, the client
+// assumes this one. The world size is the area the camera keeps in view and clicks are clamped to.
 export const WORLD_WIDTH = 1344;
 export const WORLD_HEIGHT = 832;
+export const DEFAULT_WORLD = Object.freeze({ width: WORLD_WIDTH, height: WORLD_HEIGHT });
 export const TILE_SIZE = 64;
 // How much ground beyond the map's edges the camera may show, so that an actor standing on an edge
 // (new players spawn at (0, 0)) is drawn whole: name tag and marker above the sprite, clear of the
@@ -29,7 +32,7 @@ export function cameraOrigin(
   viewWidth,
   viewHeight,
   focus,
-  world = { width: WORLD_WIDTH, height: WORLD_HEIGHT },
+  world = DEFAULT_WORLD,
   margins = defaultMargins(viewHeight),
 ) {
   return {
@@ -40,9 +43,21 @@ export function cameraOrigin(
 
 // A point on the screen (CSS pixels in the canvas) as a point in the world, clamped to the map:
 // the server clamps targets to the world, so the prediction must aim at the same point.
-export function screenToWorld(sx, sy, origin, world = { width: WORLD_WIDTH, height: WORLD_HEIGHT }) {
+export function screenToWorld(sx, sy, origin, world = DEFAULT_WORLD) {
   return {
     x: Math.min(Math.max(sx + origin.x, 0), world.width),
     y: Math.min(Math.max(sy + origin.y, 0), world.height),
+  };
+}
+
+// The tiles of `tileSize` px a view of viewWidth x viewHeight at `origin` shows, as inclusive
+// index ranges {x0, y0, x1, y1}: drawing the ground costs the view's size, not the world's (a
+// 16000 x 16000 world is 62,500 tiles of 64 px; a phone shows about 100).
+export function visibleTiles(origin, viewWidth, viewHeight, tileSize = TILE_SIZE) {
+  return {
+    x0: Math.floor(origin.x / tileSize),
+    y0: Math.floor(origin.y / tileSize),
+    x1: Math.floor((origin.x + viewWidth) / tileSize),
+    y1: Math.floor((origin.y + viewHeight) / tileSize),
   };
 }

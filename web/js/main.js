@@ -416,7 +416,7 @@ document.addEventListener('keydown', (event) => {
 // Clicks and taps on the canvas walk; the chat and HUD are separate elements on top of it.
 function walkTo(event, now) {
   const rect = ui.canvas.getBoundingClientRect();
-  const p = screenToWorld(event.clientX - rect.left, event.clientY - rect.top, origin);
+  const p = screenToWorld(event.clientX - rect.left, event.clientY - rect.top, origin, session.world);
   if (session.sendTarget(p.x, p.y)) {
     renderer.markClick(p.x, p.y, now);
     lastDragTarget = now;
@@ -466,10 +466,12 @@ function frame(now) {
   if (screen === 'world') {
     const views = session.actorsAt(now);
     const own = views.find((v) => v.own);
-    origin = cameraOrigin(renderer.width, renderer.height, own ?? { x: WORLD_WIDTH / 2, y: WORLD_HEIGHT / 2 });
-    renderer.draw(views, origin, now);
+    const { world } = session;
+    origin = cameraOrigin(renderer.width, renderer.height, own ?? { x: world.width / 2, y: world.height / 2 }, world);
+    renderer.draw(views, origin, now, world);
     ui.hudOnline.textContent = `${session.store.size} online`;
   } else {
+    // The login screen's backdrop: the default map, whatever server comes next.
     origin = cameraOrigin(renderer.width, renderer.height, { x: WORLD_WIDTH / 2 + Math.sin(now / 9000) * 200, y: WORLD_HEIGHT / 2 });
     renderer.draw([], origin, now);
     drawPreview(now);
@@ -489,6 +491,7 @@ window.cmmo = Object.freeze({
       ownId: session.ownId,
       ownName: session.ownName,
       camera: { ...origin },
+      world: { ...session.world },
       actors: [...session.store.actors.keys()].map((id) => {
         const actor = session.store.get(id);
         const motion = session.motion.get(id);

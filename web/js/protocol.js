@@ -8,7 +8,9 @@
 // 3.5x fewer bytes in a crowd; everything else is the tutorial protocol. A server that does not
 // know it answers without a subprotocol, which a browser treats as a failed handshake: main.js
 // then connects again without the offer and speaks the tutorial protocol. The session
-// understands both encodings of movement on any connection.
+// understands both encodings of movement on any connection. A cmmo.v2 server also tells the
+// client its world size once, right after the own model that follows Ok:
+// {"a":"World","p0":width,"p1":height}.
 
 export const Action = Object.freeze({
   OK: 'Ok',
@@ -20,6 +22,7 @@ export const Action = Object.freeze({
   MODEL_DELTA: 'ModelDelta',
   DISCONNECT: 'Disconnect',
   MOVE: 'Move', // cmmo.v2 only
+  WORLD: 'World', // cmmo.v2 only
 });
 
 // The subprotocol this client offers: new WebSocket(url, OFFERED_SUBPROTOCOLS).
@@ -71,6 +74,16 @@ export function decodeMove(payload) {
   if (!Number.isInteger(id)) return null;
   if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) return null;
   return { id, x, y };
+}
+
+// The server's --world bound on each side; a larger size is not a size this protocol sends.
+export const WORLD_SIZE_MAX = 1000000;
+
+// Decodes the payloads of a World (cmmo.v2): width and height in px. Returns {width, height}, or
+// null unless both are finite numbers in (0, WORLD_SIZE_MAX].
+export function decodeWorld(width, height) {
+  const ok = (v) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= WORLD_SIZE_MAX;
+  return ok(width) && ok(height) ? { width, height } : null;
 }
 
 export function registerPacket(username, password, avatarId) {

@@ -3,7 +3,7 @@
 
 import { avatarSprite, groundTile, GROUND_TILE, SPRITE_WIDTH, SPRITE_FOOT_Y, WALK_FRAMES } from './sprites.js';
 import { facing } from './motion.js';
-import { WORLD_WIDTH, WORLD_HEIGHT } from './camera.js';
+import { DEFAULT_WORLD, visibleTiles } from './camera.js';
 import { layoutLabels } from './labels.js';
 
 // Feet move about this far per walk frame (70 px/s gives ~6 frames a second).
@@ -40,13 +40,14 @@ export class Renderer {
     for (const id of this.walk.keys()) if (!ids.has(id)) this.walk.delete(id);
   }
 
-  draw(views, origin, now) {
+  // `world` ({width, height}): the map whose edges are drawn (the server's, once it said).
+  draw(views, origin, now, world = DEFAULT_WORLD) {
     const { ctx } = this;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.imageSmoothingEnabled = false;
     const ox = Math.round(origin.x);
     const oy = Math.round(origin.y);
-    this.drawGround(ox, oy);
+    this.drawGround(ox, oy, world);
     ctx.translate(-ox, -oy);
     this.drawClickMarker(now);
     this.prune(views);
@@ -77,14 +78,12 @@ export class Renderer {
     return { direction: f, frame: Math.floor(w.distance / STRIDE_PX) % WALK_FRAMES };
   }
 
-  drawGround(ox, oy) {
+  // Only the tiles and the stretch of fence in view: the world may be far larger than the screen.
+  drawGround(ox, oy, world) {
     const { ctx } = this;
-    const t0x = Math.floor(ox / GROUND_TILE);
-    const t0y = Math.floor(oy / GROUND_TILE);
-    const t1x = Math.floor((ox + this.width) / GROUND_TILE);
-    const t1y = Math.floor((oy + this.height) / GROUND_TILE);
-    for (let ty = t0y; ty <= t1y; ty++) {
-      for (let tx = t0x; tx <= t1x; tx++) {
+    const tiles = visibleTiles({ x: ox, y: oy }, this.width, this.height, GROUND_TILE);
+    for (let ty = tiles.y0; ty <= tiles.y1; ty++) {
+      for (let tx = tiles.x0; tx <= tiles.x1; tx++) {
         ctx.drawImage(groundTile(tx, ty), tx * GROUND_TILE - ox, ty * GROUND_TILE - oy);
       }
     }
@@ -92,17 +91,42 @@ export class Renderer {
     ctx.fillStyle = 'rgba(20, 40, 30, 0.38)';
     const mx = -ox;
     const my = -oy;
-    const right = mx + WORLD_WIDTH;
-    const bottom = my + WORLD_HEIGHT;
+    const right = mx + world.width;
+    const bottom = my + world.height;
     if (my > 0) ctx.fillRect(0, 0, this.width, my);
     if (bottom < this.height) ctx.fillRect(0, bottom, this.width, this.height - bottom);
     if (mx > 0) ctx.fillRect(0, Math.max(0, my), mx, Math.min(bottom, this.height) - Math.max(0, my));
     if (right < this.width) ctx.fillRect(right, Math.max(0, my), this.width - right, Math.min(bottom, this.height) - Math.max(0, my));
+    this.drawFence(mx - 2, my - 2, world.width + 4, world.height + 4);
+  }
+
+  // The dashed border of the rectangle (x, y, w, h) in screen pixels, each side cut to the view
+  // (a dash pattern along a 64,000 px edge would cost every frame); the dash offset keeps the
+  // pattern fixed to the world while the camera moves.
+  drawFence(x, y, w, h) {
+    const { ctx } = this;
+    const pad = 8;
+    const x0 = Math.max(x, -pad);
+    const x1 = Math.min(x + w, this.width + pad);
+    const y0 = Math.max(y, -pad);
+    const y1 = Math.min(y + h, this.height + pad);
+    if (x0 >= x1 || y0 >= y1) return;
     ctx.strokeStyle = 'rgba(120, 84, 48, 0.9)';
     ctx.lineWidth = 4;
     ctx.setLineDash([10, 6]);
-    ctx.strokeRect(mx - 2, my - 2, WORLD_WIDTH + 4, WORLD_HEIGHT + 4);
+    const side = (ax, ay, bx, by, offset) => {
+      ctx.lineDashOffset = offset;
+      ctx.beginPath();
+      ctx.moveTo(ax, ay);
+      ctx.lineTo(bx, by);
+      ctx.stroke();
+    };
+    if (y >= -pad && y <= this.height + pad) side(x0, y, x1, y, x0 - x);
+    if (y + h >= -pad && y + h <= this.height + pad) side(x0, y + h, x1, y + h, x0 - x);
+    if (x >= -pad && x <= this.width + pad) side(x, y0, x, y1, y0 - y);
+    if (x + w >= -pad && x + w <= this.width + pad) side(x + w, y0, x + w, y1, y0 - y);
     ctx.setLineDash([]);
+    ctx.lineDashOffset = 0;
   }
 
   drawClickMarker(now) {

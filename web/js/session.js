@@ -2,9 +2,10 @@
 // how each one moves on screen. No DOM and no socket: `send` is injected, messages come in through
 // handleMessage(), and what the page must show comes back as a list of events.
 
-import { Action, decodePacket, decodeMove, loginPacket, registerPacket, chatPacket, targetPacket } from './protocol.js';
+import { Action, decodePacket, decodeMove, decodeWorld, loginPacket, registerPacket, chatPacket, targetPacket } from './protocol.js';
 import { ActorStore, actorName, actorPosition, actorAvatar } from './model.js';
 import { Predictor, Interpolator } from './motion.js';
+import { DEFAULT_WORLD } from './camera.js';
 
 // The server cuts chat to 256 code points (docs/PROTOCOL.md, Chat); cut here too, so the line the
 // sender sees is the line the others get.
@@ -43,6 +44,8 @@ export class GameSession {
     this.motion = new Map(); // actor id -> Predictor (own) or Interpolator (others)
     this.chatTokens = CHAT_BURST;
     this.chatRefilled = null;
+    // The world's size ({width, height}): the default map until a cmmo.v2 server says otherwise.
+    this.world = DEFAULT_WORLD;
   }
 
   register(username, password, avatarId) {
@@ -99,7 +102,7 @@ export class GameSession {
   // Handles one message from the server, received at `now` (ms). Returns the events for the page:
   //   {type:'registered'} {type:'logged-in'} {type:'denied', reason}
   //   {type:'own-actor', id, name} {type:'actor-joined', id, name} {type:'actor-left', id, name}
-  //   {type:'chat', name, message}
+  //   {type:'chat', name, message} {type:'world', width, height}
   handleMessage(text, now) {
     const packet = decodePacket(text);
     if (!packet) return [];
@@ -118,6 +121,13 @@ export class GameSession {
         // cmmo.v2's movement delta. Accepted on any connection: a legacy server never sends it.
         const move = this.state === State.PLAY ? decodeMove(p0) : null;
         return move ? this.onActorMerged(this.store.move(move.id, move.x, move.y), now) : [];
+      }
+      case Action.WORLD: {
+        // cmmo.v2's world size. Accepted on any connection like Move: a legacy server never sends it.
+        const world = this.state === State.PLAY ? decodeWorld(p0, p1) : null;
+        if (!world) return [];
+        this.world = Object.freeze(world);
+        return [{ type: 'world', ...world }];
       }
       case Action.DISCONNECT: {
         if (this.state !== State.PLAY || !Number.isInteger(p0) || p0 === this.ownId) return [];

@@ -1,5 +1,6 @@
 #include "net/http.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -516,4 +517,16 @@ rcbuf *http_serve_static(const http_request *r, const char *web_root)
     if (body && got == size) resp = http_response(200, type, body, size, r->keep_alive, head_only);
     free(body);
     return resp ? resp : http_response_text(503, "unavailable\n", 0);
+}
+
+void http_response_strip_body(rcbuf *response)
+{
+    assert(response->refs == 1);
+    const uint8_t *b = response->bytes + response->start;
+    for (size_t i = 0; i + 4 <= response->len; i++) {
+        if (memcmp(b + i, "\r\n\r\n", 4) == 0) {
+            response->len = i + 4;
+            return;
+        }
+    }
 }

@@ -94,6 +94,10 @@ rcbuf *http_response_text(int status, const char *body, int keep_alive);
 rcbuf *http_response(int status, const char *content_type, const void *body, size_t len,
                      int keep_alive, int head_only);
 
+/* Cuts a response built by http_response down to its head (the answer to HEAD: the same status
+ * line and headers, Content-Length included, and no body). The rcbuf must not be shared yet. */
+void http_response_strip_body(rcbuf *response);
+
 /* Serves r's path from web_root: index.html for a directory path, 404 for anything missing,
  * hidden (a segment starting with '.', so also "..") or not a regular file. Every component
  * below web_root is opened without following symbolic links, so no link inside the root is

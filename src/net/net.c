@@ -617,6 +617,7 @@ static void conn_http(net_conn *c, const uint8_t *data, size_t len)
         if ((r->method == HTTP_GET || r->method == HTTP_HEAD) &&
             http_request_path(r, path, sizeof path) == 0 && c->net->handlers.on_http)
             resp = c->net->handlers.on_http(c->net->handlers.ctx, path, reset, r->keep_alive);
+        if (resp && r->method == HTTP_HEAD) http_response_strip_body(resp);
         if (!resp) resp = http_serve_static(r, c->net->config.web_root);
         int keep = r->keep_alive;
         if (!resp) {

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -43,6 +44,33 @@ def assert_commit_is_this_checkouts(test, commit):
     r = subprocess.run(["git", "-C", REPO, "cat-file", "-e", sha + "^{commit}"],
                        capture_output=True, text=True)
     test.assertEqual(r.returncode, 0, "%r is not a commit of this checkout" % commit)
+
+
+class HeadRequests(ServerTestCase):
+    """HEAD gets the status line and headers a GET would get, Content-Length included, and no
+    body (RFC 9110 9.3.2): for the server's own endpoints as for static files."""
+
+    def head(self, path):
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as s:
+            s.sendall(("HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                       % path).encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        self.assertEqual(sep, b"\r\n\r\n", data[:200])
+        return head.decode("latin-1"), rest
+
+    def test_head_of_the_endpoints_sends_no_body(self):
+        for path in ("/metrics", "/healthz", "/stats", "/"):
+            head, rest = self.head(path)
+            self.assertTrue(head.startswith("HTTP/1.1 200"), (path, head))
+            length = re.search(r"(?im)^content-length:\s*(\d+)", head)
+            self.assertTrue(length and int(length.group(1)) > 0, (path, head))
+            self.assertEqual(rest, b"", "%s: HEAD answered with a body" % path)
 
 
 class StatsReset(ServerTestCase):

@@ -4,11 +4,13 @@
 #include "server/version.h"
 #include "store/store.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char usage[] =
     "usage: cmmo-server [options]\n"
@@ -92,8 +94,43 @@ static int copy_string(char *dst, size_t cap, const char *v, int allow_empty)
         snprintf(out, cap, "%s", c->field);                                                        \
     }
 
-STRING_OPTION(host, 0, "an IPv4 or IPv6 address")
-STRING_OPTION(web_root, 0, "a directory")
+/* The listener takes a numeric address only (no name lookup at start): say so here, naming the
+ * setting, rather than fail later with a listen error. */
+static int apply_host(config *c, const char *v, char *err, size_t n)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+    if ((inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1) ||
+        copy_string(c->host, sizeof c->host, v, 0) != 0) {
+        snprintf(err, n, "expected an IPv4 or IPv6 address like 0.0.0.0 or ::, got '%.200s'", v);
+        return -1;
+    }
+    return 0;
+}
+
+static void show_host(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", c->host);
+}
+
+/* A web root given explicitly must be a directory: a typo would otherwise serve 404 for every
+ * page while the game itself works. (The default, `web`, is not checked: the game needs no
+ * files, and the server logs a warning when it is missing.) */
+static int apply_web_root(config *c, const char *v, char *err, size_t n)
+{
+    struct stat st;
+    if (copy_string(c->web_root, sizeof c->web_root, v, 0) != 0 || stat(v, &st) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+        snprintf(err, n, "expected a directory, got '%.200s'", v);
+        return -1;
+    }
+    return 0;
+}
+
+static void show_web_root(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", c->web_root);
+}
+
 STRING_OPTION(tls_cert, 1, "a PEM certificate file")
 STRING_OPTION(tls_key, 1, "a PEM private key file")
 STRING_OPTION(admin_socket, 1, "a socket path")

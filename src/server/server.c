@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -268,6 +269,10 @@ int server_run(const config *c)
      * at 5,000 players). Memory is returned by run_tick's malloc_trim instead. */
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     uv_loop_init(&s->loop);
+    struct stat web;
+    if (stat(c->web_root, &web) != 0 || !S_ISDIR(web.st_mode))
+        log_warn("web_root_missing", "path=%s effect=\"every page answers 404; the game works\"",
+                 c->web_root);
 
     s->store = store_open(&s->loop, c->db);
     if (!s->store) goto out;

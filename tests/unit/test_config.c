@@ -80,13 +80,13 @@ static void test_config_defaults(void **state)
 static void test_config_flags_set_every_option(void **state)
 {
     assert_int_equal(load("--host", "127.0.0.1", "--port", "9000", "--db", "sqlite:/tmp/x.db",
-                          "--web-root", "/srv/web", "--tick-hz", "30", "--world", "2000x1000",
+                          "--web-root", "/usr/share", "--tick-hz", "30", "--world", "2000x1000",
                           "--log-level", "debug", "--view-radius", "300", NO_ARGS),
                      CONFIG_OK);
     assert_string_equal(cfg.host, "127.0.0.1");
     assert_int_equal(cfg.port, 9000);
     assert_string_equal(cfg.db, "sqlite:/tmp/x.db");
-    assert_string_equal(cfg.web_root, "/srv/web");
+    assert_string_equal(cfg.web_root, "/usr/share");
     assert_int_equal(cfg.tick_hz, 30);
     assert_true(cfg.world_width == 2000.0);
     assert_true(cfg.world_height == 1000.0);
@@ -107,7 +107,7 @@ static void test_config_environment_sets_options(void **state)
     setenv("CMMO_HOST", "::1", 1);
     setenv("CMMO_PORT", "9100", 1);
     setenv("CMMO_DB", "sqlite:/tmp/env.db", 1);
-    setenv("CMMO_WEB_ROOT", "/env/web", 1);
+    setenv("CMMO_WEB_ROOT", "/usr/lib", 1);
     setenv("CMMO_TICK_HZ", "10", 1);
     setenv("CMMO_WORLD", "640x480", 1);
     setenv("CMMO_LOG_LEVEL", "warn", 1);
@@ -115,7 +115,7 @@ static void test_config_environment_sets_options(void **state)
     assert_string_equal(cfg.host, "::1");
     assert_int_equal(cfg.port, 9100);
     assert_string_equal(cfg.db, "sqlite:/tmp/env.db");
-    assert_string_equal(cfg.web_root, "/env/web");
+    assert_string_equal(cfg.web_root, "/usr/lib");
     assert_int_equal(cfg.tick_hz, 10);
     assert_true(cfg.world_width == 640.0 && cfg.world_height == 480.0);
     assert_int_equal(cfg.log_level, LOG_WARN);
@@ -208,6 +208,24 @@ static void test_config_refuses_other_bad_values(void **state)
     expect_error("--log-level", "loud");
     expect_error("--host", "");
     expect_error("--view-radius", "-5");
+}
+
+static void test_config_refuses_a_host_that_is_not_an_address(void **state)
+{
+    /* It used to pass and fail later as listen_failed error=bad_address, naming no setting. */
+    expect_error("--host", "foo");
+    expect_error("--host", "localhost");
+    expect_error("--host", "1.2.3");
+    assert_int_equal(load("--host", "::1", NO_ARGS), CONFIG_OK);
+    assert_int_equal(load("--host", "127.0.0.1", NO_ARGS), CONFIG_OK);
+}
+
+static void test_config_refuses_a_web_root_that_is_not_a_directory(void **state)
+{
+    /* It used to start and answer 404 for every page. */
+    expect_error("--web-root", "/nonexistent-cmmo-web");
+    expect_error("--web-root", "/etc/hostname");
+    assert_int_equal(load("--web-root", "/tmp", NO_ARGS), CONFIG_OK);
 }
 
 static void test_config_refuses_unknown_flags_and_missing_values(void **state)
@@ -316,6 +334,8 @@ int main(void)
         T(test_config_refuses_bad_world_sizes),
         T(test_config_refuses_bad_tick_rates),
         T(test_config_refuses_other_bad_values),
+        T(test_config_refuses_a_host_that_is_not_an_address),
+        T(test_config_refuses_a_web_root_that_is_not_a_directory),
         T(test_config_refuses_unknown_flags_and_missing_values),
         T(test_config_refuses_bad_environment_values),
         T(test_config_help_asks_to_exit),

@@ -82,6 +82,29 @@ static void test_metrics_page_shows_the_snapshot_values(void **state)
     assert_line(page, build);
 }
 
+static void test_metrics_action_labels_are_the_ones_dashboards_query(void **state)
+{
+    /* Dashboards select these samples by label: the set, its order and the "invalid" slot for
+     * messages that did not decode must not move when actions are added to or rearranged in
+     * the code. A count per slot shows each label carries its own counter. */
+    static const char *const labels[] = {"Ok",     "Deny",       "Register",   "Login",  "Chat",
+                                         "Target", "ModelDelta", "Disconnect", "invalid"};
+    size_t count = sizeof labels / sizeof labels[0];
+    assert_int_equal(GAME_ACTION_SLOTS, count);
+    for (size_t i = 0; i < count; i++)
+        gc.packets_out[i] = 100 + i;
+    metrics_snapshot m = snapshot();
+    assert_true(metrics_render(&m, page, METRICS_PAGE_MAX) > 0);
+    char expected[1024] = "# TYPE cmmo_packets_sent_total counter\n";
+    for (size_t i = 0; i < count; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "cmmo_packets_sent_total{action=\"%s\"} %zu\n", labels[i],
+                 100 + i);
+        strcat(expected, line);
+    }
+    if (!strstr(page, expected)) fail_msg("expected, in this order:\n%s", expected);
+}
+
 /* The value of the sample named exactly name (no labels), or -1 if the page has none. */
 static double sample(const char *text, const char *name)
 {
@@ -138,6 +161,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_metrics_page_shows_the_snapshot_values, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_action_labels_are_the_ones_dashboards_query,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_page_has_the_standard_process_metrics, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_metrics_page_of_huge_counters_fits_with_room_to_spare,

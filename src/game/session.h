@@ -17,6 +17,7 @@
 #include "core/rcbuf.h"
 #include "game/auth.h"
 #include "game/world.h"
+#include "proto/packet.h"
 #include "store/store.h"
 
 #include <stddef.h>
@@ -84,9 +85,10 @@ size_t game_player_count(const game *g);
 /* ---- Counters since start, for /metrics ---- */
 
 /* Index for per-action counters: a packet_action, or GAME_INVALID for messages that did not
- * decode (malformed or unknown action). */
-#define GAME_INVALID 8
-#define GAME_ACTION_SLOTS 9
+ * decode (malformed or unknown action). Derived from proto/packet.h's action table, so a new
+ * action gets its counters and its /metrics samples without an edit here. */
+#define GAME_INVALID PACKET_ACTION_COUNT
+#define GAME_ACTION_SLOTS (PACKET_ACTION_COUNT + 1)
 
 typedef struct game_counters {
     uint64_t packets_in[GAME_ACTION_SLOTS], bytes_in[GAME_ACTION_SLOTS];

@@ -8,27 +8,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The table's rows, indexed by enum packet_action. */
+#define ACTION_ROW(id, wire, client_shape) [PACKET_##id] = {wire, sizeof wire - 1, client_shape},
 static const struct {
     const char *name;
-    enum packet_action action;
-    int client_payloads; /* payload count a client must send; -1: clients never send it */
-} actions[] = {
-    {"Ok", PACKET_OK, -1},
-    {"Deny", PACKET_DENY, -1},
-    {"Register", PACKET_REGISTER, 3},
-    {"Login", PACKET_LOGIN, 2},
-    {"Chat", PACKET_CHAT, 2},
-    {"Target", PACKET_TARGET, 2},
-    {"ModelDelta", PACKET_MODEL_DELTA, -1},
-    {"Disconnect", PACKET_DISCONNECT, -1},
-};
-#define ACTION_COUNT (sizeof actions / sizeof actions[0])
+    size_t name_len;
+    const char *shape; /* see PACKET_ACTIONS; NULL: server-to-client */
+} actions[PACKET_ACTION_COUNT] = {PACKET_ACTIONS(ACTION_ROW)};
+#undef ACTION_ROW
+
+/* Payloads the decoder keeps a handle on: more than any shape has (Register's 3). A packet with
+ * more is still an envelope the decoder checks, then refused by its action's shape. */
+#define PAYLOADS_KEPT 8
 
 const char *packet_action_name(enum packet_action action)
 {
-    for (size_t i = 0; i < ACTION_COUNT; i++)
-        if (actions[i].action == action) return actions[i].name;
-    return "?";
+    return (unsigned)action < PACKET_ACTION_COUNT ? actions[action].name : "?";
+}
+
+int packet_action_from_name(const char *name, size_t len)
+{
+    for (int i = 0; i < PACKET_ACTION_COUNT; i++)
+        if (len == actions[i].name_len && memcmp(name, actions[i].name, len) == 0) return i;
+    return PACKET_E_UNKNOWN_ACTION;
 }
 
 /* "p0".."p99" -> index; anything else -> -1. Leading zeros ("p01") are not payload keys. */
@@ -57,6 +59,21 @@ static const char *keep_string(packet *out, size_t *used, json_t *s, size_t *len
     return dst;
 }
 
+/* Nonzero when the count payloads have the shape a client action requires (PACKET_ACTIONS). */
+static int matches_shape(const char *shape, json_t *const *payload, int count)
+{
+    if ((size_t)count != strlen(shape)) return 0;
+    for (int i = 0; i < count; i++) {
+        if (shape[i] == 's' && !json_is_string(payload[i])) return 0;
+        /* jansson refuses NaN/Infinity literals and overflowing reals; isfinite guards integers
+         * that do not fit a double exactly and any future decoder change. */
+        if (shape[i] == 'n' &&
+            !(json_is_number(payload[i]) && isfinite(json_number_value(payload[i]))))
+            return 0;
+    }
+    return 1;
+}
+
 int packet_decode(const char *data, size_t len, packet *out)
 {
     memset(out, 0, offsetof(packet, text));
@@ -67,7 +84,7 @@ int packet_decode(const char *data, size_t len, packet *out)
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (!root) return PACKET_E_MALFORMED;
     int rc = PACKET_E_MALFORMED;
-    json_t *payload[8] = {0};
+    json_t *payload[PAYLOADS_KEPT] = {0};
     int count = 0;
     const char *key;
     json_t *value;
@@ -81,22 +98,24 @@ int packet_decode(const char *data, size_t len, packet *out)
         if (strcmp(key, "a") == 0) continue;
         int idx = payload_index(key);
         if (idx < 0) goto done;
-        if (idx < 8) payload[idx] = value;
+        if (idx < PAYLOADS_KEPT) payload[idx] = value;
         if (idx > max_index) max_index = idx;
         count++;
     }
     if (count != max_index + 1) goto done;
 
-    rc = PACKET_E_UNKNOWN_ACTION;
-    size_t i;
-    for (i = 0; i < ACTION_COUNT; i++)
-        if (strcmp(json_string_value(a), actions[i].name) == 0) break;
-    if (i == ACTION_COUNT || json_string_length(a) != strlen(actions[i].name)) goto done;
-    out->action = actions[i].action;
+    int action = packet_action_from_name(json_string_value(a), json_string_length(a));
+    if (action < 0) {
+        rc = action;
+        goto done;
+    }
+    out->action = (enum packet_action)action;
     out->payload_count = count;
 
     rc = PACKET_E_PAYLOAD;
-    if (actions[i].client_payloads >= 0 && count != actions[i].client_payloads) goto done;
+    /* Server-to-client actions are decoded with any payload, so the session can ignore them. */
+    const char *shape = actions[action].shape;
+    if (shape && !matches_shape(shape, payload, count)) goto done;
     size_t used = 0;
     switch (out->action) {
     case PACKET_REGISTER:
@@ -106,27 +125,19 @@ int packet_decode(const char *data, size_t len, packet *out)
         }
         __attribute__((fallthrough)); /* p0, p1 as for Login */
     case PACKET_LOGIN:
-        if (!json_is_string(payload[0]) || !json_is_string(payload[1])) goto done;
         out->s0 = keep_string(out, &used, payload[0], &out->s0_len);
         out->s1 = keep_string(out, &used, payload[1], &out->s1_len);
         if (!out->s0 || !out->s1) goto done;
         break;
     case PACKET_CHAT:
-        /* p0 (the sender's name as the client believes it) is ignored: the server knows. */
-        if (!json_is_string(payload[1])) goto done;
         out->s1 = keep_string(out, &used, payload[1], &out->s1_len);
         if (!out->s1) goto done;
         break;
     case PACKET_TARGET:
-        if (!json_is_number(payload[0]) || !json_is_number(payload[1])) goto done;
         out->n0 = json_number_value(payload[0]);
         out->n1 = json_number_value(payload[1]);
-        /* jansson refuses NaN/Infinity literals and overflowing reals; this guards integers
-         * that do not fit a double exactly and any future decoder change. */
-        if (!isfinite(out->n0) || !isfinite(out->n1)) goto done;
         break;
     default:
-        /* Server-to-client actions: decoded so the session can ignore them knowingly. */
         break;
     }
     rc = 0;

@@ -18,16 +18,44 @@
  * reach the decoder. The largest legitimate packet, a Register, is under 300 bytes. */
 #define PACKET_MAX_BYTES 4096
 
-enum packet_action {
-    PACKET_OK,
-    PACKET_DENY,
-    PACKET_REGISTER,
-    PACKET_LOGIN,
-    PACKET_CHAT,
-    PACKET_TARGET,
-    PACKET_MODEL_DELTA,
-    PACKET_DISCONNECT,
-};
+/* The protocol's actions, in one table: the enum, the wire names, the decoder's lookup and
+ * payload checks, the per-action counters of game and the labels of /metrics all come from it,
+ * so adding an action is one line here (plus its handling). The order is the enum's order and
+ * the order of the /metrics samples: append, never reorder (dashboards and PACKET_TAG values
+ * follow it).
+ *
+ * Columns: X(ID, wire name, client payload shape). The shape is what a client must send, one
+ * character per payload p0, p1, ...:
+ *   's'  a JSON string, kept in the packet (valid UTF-8, may hold NUL characters)
+ *   'n'  a finite JSON number
+ *   '*'  any JSON value: either ignored (Chat's p0, the sender's name as the client believes
+ *        it) or judged later by proto/validate (Register's avatar, which may be a fractional
+ *        number or not a number at all, each with its own Deny)
+ * A NULL shape marks a server-to-client action. A client that sends one anyway gets it decoded
+ * with any payload, so the session ignores it knowingly instead of calling it unknown.
+ *
+ * cmmo.v2's Move and World are not actions of their own: Move is a ModelDelta in compact form,
+ * World part of the answer to a Login. Their encoders tag them as MODEL_DELTA and OK, so /metrics
+ * counts them under those labels (dashboards rely on them), and clients never send them (the
+ * decoder calls them unknown). */
+#define PACKET_ACTIONS(X)                                                                          \
+    X(OK, "Ok", NULL)                                                                              \
+    X(DENY, "Deny", NULL)                                                                          \
+    X(REGISTER, "Register", "ss*")                                                                 \
+    X(LOGIN, "Login", "ss")                                                                        \
+    X(CHAT, "Chat", "*s")                                                                          \
+    X(TARGET, "Target", "nn")                                                                      \
+    X(MODEL_DELTA, "ModelDelta", NULL)                                                             \
+    X(DISCONNECT, "Disconnect", NULL)
+
+#define PACKET_ACTION_ENUM_(id, name, shape) PACKET_##id,
+enum packet_action { PACKET_ACTIONS(PACKET_ACTION_ENUM_) };
+#undef PACKET_ACTION_ENUM_
+
+/* How many actions the table has: the bound of arrays indexed by packet_action. */
+#define PACKET_ACTION_ONE_(id, name, shape) +1
+enum { PACKET_ACTION_COUNT = 0 PACKET_ACTIONS(PACKET_ACTION_ONE_) };
+#undef PACKET_ACTION_ONE_
 
 enum packet_error {
     PACKET_E_MALFORMED = -1,      /* not JSON, not an object, bad `a`, bad keys */
@@ -52,14 +80,17 @@ typedef struct packet {
  * for PACKET_E_PAYLOAD out->action says which action it was. Never reads past len. */
 int packet_decode(const char *data, size_t len, packet *out);
 
-/* Returns the action's wire name ("Login", ...). */
+/* Returns the action's wire name ("Login", ...), or "?" for a value outside the table. */
 const char *packet_action_name(enum packet_action action);
+
+/* The action whose wire name is the len bytes at name (exact match, case-sensitive), or
+ * PACKET_E_UNKNOWN_ACTION. */
+int packet_action_from_name(const char *name, size_t len);
 
 /* ---- Encoders: each returns a new rcbuf (one reference, caller owns) holding the packet's
  * JSON text, or NULL on allocation failure or if the text would not fit. The rcbuf's tag is the
  * action + 1 (PACKET_TAG). ---- */
 #define PACKET_TAG(action) ((uint16_t)((action) + 1))
-#define PACKET_ACTION_COUNT 8
 
 rcbuf *packet_encode_ok(void);
 rcbuf *packet_encode_deny(const char *reason);

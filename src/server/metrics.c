@@ -99,7 +99,8 @@ static void net_metrics(page *p, const metrics_snapshot *m)
             ns->protocol_closes);
 }
 
-/* One counter family with a sample per game action (a fixed table: GAME_ACTION_SLOTS). */
+/* One counter family with a sample per game action: the rows of PACKET_ACTIONS in their order,
+ * then "invalid" (GAME_ACTION_SLOTS in all). */
 static void by_action(page *p, const char *name, const char *help, const uint64_t *values)
 {
     family(p, name, "counter", help);

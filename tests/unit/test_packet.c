@@ -365,6 +365,129 @@ static void test_packet_action_names_match_the_wire(void **state)
     assert_string_equal(packet_action_name(PACKET_DISCONNECT), "Disconnect");
 }
 
+/* ---- the action table (PACKET_ACTIONS): names, enum and decoder agree ---- */
+
+/* The table read the way any user of the header reads it. */
+#define TABLE_ROW(id, wire, client_shape) {PACKET_##id, wire, client_shape},
+static const struct {
+    enum packet_action action;
+    const char *name;
+    const char *shape;
+} table[] = {PACKET_ACTIONS(TABLE_ROW)};
+#undef TABLE_ROW
+#define TABLE_LEN (sizeof table / sizeof table[0])
+
+static void test_packet_every_action_name_round_trips(void **state)
+{
+    assert_int_equal(TABLE_LEN, PACKET_ACTION_COUNT);
+    for (size_t i = 0; i < TABLE_LEN; i++) {
+        /* The enum is the row's index: arrays indexed by action (counters) rely on it. */
+        assert_int_equal(table[i].action, i);
+        assert_string_equal(packet_action_name(table[i].action), table[i].name);
+        assert_int_equal(packet_action_from_name(table[i].name, strlen(table[i].name)),
+                         table[i].action);
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(table[i].name, table[j].name);
+    }
+    assert_string_equal(packet_action_name((enum packet_action)PACKET_ACTION_COUNT), "?");
+    assert_string_equal(packet_action_name((enum packet_action) - 1), "?");
+}
+
+/* Writes {"a":name,"p0":..} with one payload per shape character (skipping the one at index
+ * skip, -1 for none): a string for 's', a number for 'n' and '*'. */
+static void write_from_shape(char *out, size_t cap, const char *name, const char *shape, int skip)
+{
+    size_t n = (size_t)snprintf(out, cap, "{\"a\":\"%s\"", name);
+    int index = 0;
+    for (int i = 0; shape && shape[i]; i++) {
+        if (i == skip) continue;
+        n += (size_t)snprintf(out + n, cap - n, ",\"p%d\":%s", index++,
+                              shape[i] == 's' ? "\"alice\"" : "2");
+    }
+    snprintf(out + n, cap - n, "}");
+}
+
+static void test_packet_every_action_decodes_to_its_enum(void **state)
+{
+    char text[256];
+    for (size_t i = 0; i < TABLE_LEN; i++) {
+        write_from_shape(text, sizeof text, table[i].name, table[i].shape, -1);
+        if (decode(text) != 0) fail_msg("%s did not decode", text);
+        assert_int_equal(pk.action, table[i].action);
+        if (!table[i].shape) continue;
+        /* A client action missing a payload is known but refused, and says which it was. */
+        write_from_shape(text, sizeof text, table[i].name, table[i].shape, 0);
+        assert_int_equal(decode(text), PACKET_E_PAYLOAD);
+        assert_int_equal(pk.action, table[i].action);
+    }
+}
+
+static void test_packet_names_outside_the_table_are_unknown(void **state)
+{
+    /* cmmo.v2's Move and World are server encodings, not actions a client may send. */
+    static const char *const names[] = {"Move", "World", "ok", "OK", "login",
+                                        "Okay", "Ok ",   "",   "?",  "invalid"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        assert_int_equal(packet_action_from_name(names[i], strlen(names[i])),
+                         PACKET_E_UNKNOWN_ACTION);
+        char text[64];
+        snprintf(text, sizeof text, "{\"a\":\"%s\"}", names[i]);
+        assert_int_equal(decode(text), PACKET_E_UNKNOWN_ACTION);
+    }
+    /* A name is matched by its whole length: a NUL inside does not end it early. */
+    assert_int_equal(packet_action_from_name("Ok\0x", 4), PACKET_E_UNKNOWN_ACTION);
+    assert_int_equal(decode("{\"a\":\"Ok\\u0000\"}"), PACKET_E_UNKNOWN_ACTION);
+    assert_int_equal(decode("{\"a\":\"Login\\u0000\",\"p0\":\"a\",\"p1\":\"b\"}"),
+                     PACKET_E_UNKNOWN_ACTION);
+}
+
+/* The encoders' tags are what the per-action counters count: each writes the action it is tagged
+ * with, except cmmo.v2's compact forms, counted as the legacy action they stand for. */
+static void test_packet_encoders_are_tagged_with_the_action_they_write(void **state)
+{
+    packet_actor actor = {1, 2, 3, 4, 5.0, 6.0, "alice", 1};
+    struct {
+        rcbuf *b;
+        const char *wire_name;
+        enum packet_action counted_as;
+    } cases[] = {
+        {packet_encode_ok(), "Ok", PACKET_OK},
+        {packet_encode_deny("no"), "Deny", PACKET_DENY},
+        {packet_encode_chat("a", 1, "hi", 2), "Chat", PACKET_CHAT},
+        {packet_encode_disconnect(7), "Disconnect", PACKET_DISCONNECT},
+        {packet_encode_actor_full(&actor), "ModelDelta", PACKET_MODEL_DELTA},
+        {packet_encode_actor_moved(1, 3, 5.0, 6.0), "ModelDelta", PACKET_MODEL_DELTA},
+        {packet_encode_move(1, 5.0, 6.0), "Move", PACKET_MODEL_DELTA},
+        {packet_encode_world(100, 100), "World", PACKET_OK},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_non_null(cases[i].b);
+        assert_int_equal(cases[i].b->tag, PACKET_TAG(cases[i].counted_as));
+        json_t *j = parse_json(take_text(cases[i].b));
+        assert_string_equal(json_string_value(json_object_get(j, "a")), cases[i].wire_name);
+        if (packet_action_from_name(cases[i].wire_name, strlen(cases[i].wire_name)) >= 0)
+            assert_string_equal(packet_action_name(cases[i].counted_as), cases[i].wire_name);
+        json_decref(j);
+    }
+}
+
+static void test_packet_fuzz_dictionary_names_every_action(void **state)
+{
+    /* tests/fuzz/packet.dict cannot include the header: it is checked against the table here,
+     * so the fuzzers learn a new action's name. Unit tests run from the repository root. */
+    FILE *f = fopen("tests/fuzz/packet.dict", "r");
+    if (!f) fail_msg("tests/fuzz/packet.dict not found (run from the repository root)");
+    char dict[4096];
+    size_t n = fread(dict, 1, sizeof dict - 1, f);
+    fclose(f);
+    dict[n] = 0;
+    for (size_t i = 0; i < TABLE_LEN; i++) {
+        char entry[64];
+        snprintf(entry, sizeof entry, "\"\\x22%s\\x22\"\n", table[i].name);
+        if (!strstr(dict, entry)) fail_msg("packet.dict lacks %s", entry);
+    }
+}
+
 /* ---- encoders ---- */
 
 static void test_packet_encode_ok_is_exact(void **state)
@@ -568,6 +691,11 @@ int main(void)
         cmocka_unit_test(test_packet_chat_with_wrong_payloads_is_a_payload_error),
         cmocka_unit_test(test_packet_target_with_wrong_payloads_is_a_payload_error),
         cmocka_unit_test(test_packet_action_names_match_the_wire),
+        cmocka_unit_test(test_packet_every_action_name_round_trips),
+        cmocka_unit_test(test_packet_every_action_decodes_to_its_enum),
+        cmocka_unit_test(test_packet_names_outside_the_table_are_unknown),
+        cmocka_unit_test(test_packet_encoders_are_tagged_with_the_action_they_write),
+        cmocka_unit_test(test_packet_fuzz_dictionary_names_every_action),
         cmocka_unit_test(test_packet_encode_ok_is_exact),
         cmocka_unit_test(test_packet_encode_deny_is_exact),
         cmocka_unit_test(test_packet_encode_chat_matches_reference_flow),

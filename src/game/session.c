@@ -248,11 +248,12 @@ static void register_checked(void *user, int result, const store_account *accoun
 
 static void on_register(session *s, const packet *p)
 {
-    const char *why = validate_credentials(p->s0, p->s0_len, p->s1, p->s1_len);
+    const packet_credentials *a = &p->as.reg.account;
+    const char *why = validate_credentials(a->name, a->name_len, a->password, a->password_len);
     int avatar = 0;
-    if (!why) why = validate_avatar(p->n0_is_number, p->n0, &avatar);
+    if (!why) why = validate_avatar(p->as.reg.avatar_is_number, p->as.reg.avatar, &avatar);
     /* Server announcements speak as "Server": nobody may register that name. */
-    if (!why && strcasecmp(p->s0, "Server") == 0) why = "This username is reserved";
+    if (!why && strcasecmp(a->name, "Server") == 0) why = "This username is reserved";
     if (why) {
         deny(s, why);
         return;
@@ -275,9 +276,9 @@ static void on_register(session *s, const packet *p)
         deny(s, "Server busy, try again");
         return;
     }
-    memcpy(s->username, p->s0, p->s0_len + 1);
-    memcpy(s->password, p->s1, p->s1_len);
-    s->password_len = p->s1_len;
+    memcpy(s->username, a->name, a->name_len + 1);
+    memcpy(s->password, a->password, a->password_len);
+    s->password_len = a->password_len;
     s->avatar = avatar;
     set_busy(s, 1);
     if (store_find_account(s->game->store, s->username, register_checked, s) != 0) {
@@ -446,10 +447,10 @@ static void login_found(void *user, int result, const store_account *account)
     }
 }
 
-static void on_login(session *s, const packet *p)
+static void on_login(session *s, const packet_credentials *a)
 {
     game *g = s->game;
-    const char *why = validate_credentials(p->s0, p->s0_len, p->s1, p->s1_len);
+    const char *why = validate_credentials(a->name, a->name_len, a->password, a->password_len);
     if (why == VALIDATE_DENY_EMPTY) {
         deny(s, why);
         return;
@@ -460,7 +461,7 @@ static void on_login(session *s, const packet *p)
         return;
     }
     uint64_t now = uv_now(g->loop);
-    uint64_t wait = throttle_wait_ms(g->by_account, p->s0, now);
+    uint64_t wait = throttle_wait_ms(g->by_account, a->name, now);
     uint64_t wait_addr = throttle_wait_ms(g->by_address, s->peer, now);
     if (wait_addr > wait) wait = wait_addr;
     if (wait > 0) {
@@ -477,10 +478,10 @@ static void on_login(session *s, const packet *p)
     }
     /* The account's failure is counted now and cleared by a success: guesses sent at once from
      * many connections would all pass the check above before the first hash is done. */
-    throttle_fail(g->by_account, p->s0, now);
-    memcpy(s->username, p->s0, p->s0_len + 1);
-    memcpy(s->password, p->s1, p->s1_len);
-    s->password_len = p->s1_len;
+    throttle_fail(g->by_account, a->name, now);
+    memcpy(s->username, a->name, a->name_len + 1);
+    memcpy(s->password, a->password, a->password_len);
+    s->password_len = a->password_len;
     set_busy(s, 1);
     if (store_find_account(g->store, s->username, login_found, s) != 0) {
         wipe_password(s);
@@ -529,7 +530,7 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
         break;
     case PACKET_LOGIN:
         if (login) {
-            on_login(s, p);
+            on_login(s, &p->as.login.account);
             return;
         }
         break;
@@ -547,7 +548,7 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
                 return;
             }
             char clean[VALIDATE_CHAT_BYTES + 1];
-            size_t n = validate_chat(p->s1, p->s1_len, clean);
+            size_t n = validate_chat(p->as.chat.message, p->as.chat.message_len, clean);
             if (n > 0) {
                 world_chat(g->world, s->actor, clean, n);
                 if (g->cluster.chat) {
@@ -560,7 +561,7 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
         break;
     case PACKET_TARGET:
         if (!login) {
-            world_set_target(g->world, s->actor, p->n0, p->n1);
+            world_set_target(g->world, s->actor, p->as.target.x, p->as.target.y);
             return;
         }
         break;

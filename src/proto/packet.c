@@ -117,31 +117,37 @@ int packet_decode(const char *data, size_t len, packet *out)
     const char *shape = actions[action].shape;
     if (shape && !matches_shape(shape, payload, count)) goto done;
     size_t used = 0;
+    packet_credentials *account = NULL;
     switch (out->action) {
     case PACKET_REGISTER:
+        account = &out->as.reg.account;
         if (json_is_number(payload[2])) {
-            out->n0 = json_number_value(payload[2]);
-            out->n0_is_number = 1;
+            out->as.reg.avatar = json_number_value(payload[2]);
+            out->as.reg.avatar_is_number = 1;
         }
-        __attribute__((fallthrough)); /* p0, p1 as for Login */
+        break;
     case PACKET_LOGIN:
-        out->s0 = keep_string(out, &used, payload[0], &out->s0_len);
-        out->s1 = keep_string(out, &used, payload[1], &out->s1_len);
-        if (!out->s0 || !out->s1) goto done;
+        account = &out->as.login.account;
         break;
     case PACKET_CHAT:
-        out->s1 = keep_string(out, &used, payload[1], &out->s1_len);
-        if (!out->s1) goto done;
+        out->as.chat.message = keep_string(out, &used, payload[1], &out->as.chat.message_len);
+        if (!out->as.chat.message) goto done;
         break;
     case PACKET_TARGET:
-        out->n0 = json_number_value(payload[0]);
-        out->n1 = json_number_value(payload[1]);
+        out->as.target.x = json_number_value(payload[0]);
+        out->as.target.y = json_number_value(payload[1]);
         break;
     default:
         break;
     }
+    if (account) {
+        account->name = keep_string(out, &used, payload[0], &account->name_len);
+        account->password = keep_string(out, &used, payload[1], &account->password_len);
+        if (!account->name || !account->password) goto done;
+    }
     rc = 0;
 done:
+    if (rc != 0) memset(&out->as, 0, sizeof out->as); /* as the header says: no member filled */
     json_decref(root);
     return rc;
 }

@@ -63,16 +63,36 @@ enum packet_error {
     PACKET_E_PAYLOAD = -3,        /* known action, wrong payload count or types */
 };
 
-/* A decoded client packet. Strings point into `text`, a private copy; they are NUL-terminated
- * and valid UTF-8 (JSON strings cannot carry invalid UTF-8 past the decoder) but may contain
- * NUL characters, hence the lengths. */
+/* A username and password as a client sent them (Register and Login). */
+typedef struct packet_credentials {
+    const char *name, *password;
+    size_t name_len, password_len;
+} packet_credentials;
+
+/* A decoded client packet: `action` says which member of `as` is filled (none for the
+ * server-to-client actions). Strings point into `text`, a private copy; they are NUL-terminated
+ * and valid UTF-8 (JSON strings cannot carry invalid UTF-8 past the decoder) but may contain NUL
+ * characters, hence the lengths. A packet that failed to decode fills no member. */
 typedef struct packet {
     enum packet_action action;
     int payload_count;
-    const char *s0, *s1; /* Register/Login: username, password. Chat: s1 = message. */
-    size_t s0_len, s1_len;
-    double n0, n1; /* Target: x, y (finite). Register: n0 = avatar as sent (may be fractional). */
-    int n0_is_number;
+    union {
+        struct {
+            packet_credentials account;
+            double avatar;        /* as sent (may be fractional): validate judges it */
+            int avatar_is_number; /* 0: p2 was not a JSON number, avatar is 0 */
+        } reg;
+        struct {
+            packet_credentials account;
+        } login;
+        struct {
+            const char *message;
+            size_t message_len;
+        } chat;
+        struct {
+            double x, y; /* finite */
+        } target;
+    } as;
     char text[PACKET_MAX_BYTES + 2];
 } packet;
 

@@ -69,7 +69,8 @@ static void roundtrip_chat(const char *name, size_t name_len, const char *text, 
     json_t *j = parse_encoded(b);
     json_t *p0 = json_object_get(j, "p0"), *p1 = json_object_get(j, "p1");
     assert(json_is_string(p0) && json_is_string(p1));
-    assert(json_string_length(p0) == name_len && memcmp(json_string_value(p0), name, name_len) == 0);
+    assert(json_string_length(p0) == name_len &&
+           memcmp(json_string_value(p0), name, name_len) == 0);
     assert(json_string_length(p1) == len && memcmp(json_string_value(p1), text, len) == 0);
     json_decref(j);
     rcbuf_unref(b);
@@ -109,22 +110,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (p->action) {
     case PACKET_REGISTER:
     case PACKET_LOGIN: {
-        check_string(p->s0, p->s0_len, size);
-        check_string(p->s1, p->s1_len, size);
-        const char *why = validate_credentials(p->s0, p->s0_len, p->s1, p->s1_len);
+        const packet_credentials *cred =
+            p->action == PACKET_REGISTER ? &p->as.reg.account : &p->as.login.account;
+        check_string(cred->name, cred->name_len, size);
+        check_string(cred->password, cred->password_len, size);
+        const char *why =
+            validate_credentials(cred->name, cred->name_len, cred->password, cred->password_len);
         if (!why) {
             /* An accepted username is 1-20 of [A-Za-z0-9_-]: markup cannot get through. */
-            assert(p->s0_len >= 1 && p->s0_len <= VALIDATE_USERNAME_MAX);
-            for (size_t i = 0; i < p->s0_len; i++) {
-                char c = p->s0[i];
-                assert((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                       (c >= '0' && c <= '9') || c == '_' || c == '-');
+            assert(cred->name_len >= 1 && cred->name_len <= VALIDATE_USERNAME_MAX);
+            for (size_t i = 0; i < cred->name_len; i++) {
+                char c = cred->name[i];
+                assert((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '_' || c == '-');
             }
-            assert(p->s1_len >= 1 && p->s1_len <= VALIDATE_PASSWORD_MAX);
-            packet_actor a = {1, 2, 3, 4, 0.0, 0.0, p->s0, 5};
+            assert(cred->password_len >= 1 && cred->password_len <= VALIDATE_PASSWORD_MAX);
+            packet_actor a = {1, 2, 3, 4, 0.0, 0.0, cred->name, 5};
             if (p->action == PACKET_REGISTER) {
                 int avatar = -1;
-                if (!validate_avatar(p->n0_is_number, p->n0, &avatar)) {
+                if (!validate_avatar(p->as.reg.avatar_is_number, p->as.reg.avatar, &avatar)) {
                     assert(avatar >= 0 && avatar <= VALIDATE_AVATAR_MAX);
                     a.avatar_id = avatar;
                 }
@@ -135,38 +139,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 json_object_get(json_object_get(json_object_get(j, "p0"), "instanced_entity"),
                                 "entity"),
                 "name");
-            assert(json_is_string(name) && strcmp(json_string_value(name), p->s0) == 0);
+            assert(json_is_string(name) && strcmp(json_string_value(name), cred->name) == 0);
             json_decref(j);
             rcbuf_unref(b);
             char clean[VALIDATE_CHAT_BYTES + 1];
-            size_t n = validate_chat(p->s1, p->s1_len, clean);
+            size_t n = validate_chat(cred->password, cred->password_len, clean);
             check_chat_clean(clean, n);
-            roundtrip_chat(p->s0, p->s0_len, clean, n);
+            roundtrip_chat(cred->name, cred->name_len, clean, n);
         } else {
             assert(strlen(why) > 0);
         }
         break;
     }
     case PACKET_CHAT: {
-        check_string(p->s1, p->s1_len, size);
+        check_string(p->as.chat.message, p->as.chat.message_len, size);
         char clean[VALIDATE_CHAT_BYTES + 1];
-        size_t n = validate_chat(p->s1, p->s1_len, clean);
+        size_t n = validate_chat(p->as.chat.message, p->as.chat.message_len, clean);
         check_chat_clean(clean, n);
         roundtrip_chat("someone", 7, clean, n);
         /* The Deny encoder takes a C string: the message up to its first NUL. */
-        rcbuf *b = packet_encode_deny(p->s1);
+        rcbuf *b = packet_encode_deny(p->as.chat.message);
         if (b) {
             json_t *j = parse_encoded(b);
             json_t *r = json_object_get(j, "p0");
-            assert(json_is_string(r) && strcmp(json_string_value(r), p->s1) == 0);
+            assert(json_is_string(r) && strcmp(json_string_value(r), p->as.chat.message) == 0);
             json_decref(j);
             rcbuf_unref(b);
         }
         break;
     }
     case PACKET_TARGET:
-        assert(isfinite(p->n0) && isfinite(p->n1));
-        roundtrip_moved(p->n0, p->n1);
+        assert(isfinite(p->as.target.x) && isfinite(p->as.target.y));
+        roundtrip_moved(p->as.target.x, p->as.target.y);
         break;
     default:
         /* Ok, Deny, ModelDelta, Disconnect from a client: decoded, then ignored by sessions. */

@@ -63,10 +63,10 @@ static void test_packet_decodes_login(void **state)
     assert_decodes("{\"a\":\"Login\",\"p0\":\"alice\",\"p1\":\"pw-alice\"}");
     assert_int_equal(pk.action, PACKET_LOGIN);
     assert_int_equal(pk.payload_count, 2);
-    assert_int_equal(pk.s0_len, 5);
-    assert_string_equal(pk.s0, "alice");
-    assert_int_equal(pk.s1_len, 8);
-    assert_string_equal(pk.s1, "pw-alice");
+    assert_int_equal(pk.as.login.account.name_len, 5);
+    assert_string_equal(pk.as.login.account.name, "alice");
+    assert_int_equal(pk.as.login.account.password_len, 8);
+    assert_string_equal(pk.as.login.account.password, "pw-alice");
 }
 
 static void test_packet_decodes_register_with_integer_and_real_avatar(void **state)
@@ -74,14 +74,14 @@ static void test_packet_decodes_register_with_integer_and_real_avatar(void **sta
     assert_decodes("{\"a\":\"Register\",\"p0\":\"alice\",\"p1\":\"pw-alice\",\"p2\":2}");
     assert_int_equal(pk.action, PACKET_REGISTER);
     assert_int_equal(pk.payload_count, 3);
-    assert_string_equal(pk.s0, "alice");
-    assert_string_equal(pk.s1, "pw-alice");
-    assert_true(pk.n0_is_number);
-    assert_true(pk.n0 == 2.0);
+    assert_string_equal(pk.as.reg.account.name, "alice");
+    assert_string_equal(pk.as.reg.account.password, "pw-alice");
+    assert_true(pk.as.reg.avatar_is_number);
+    assert_true(pk.as.reg.avatar == 2.0);
 
     assert_decodes("{\"a\":\"Register\",\"p0\":\"bob\",\"p1\":\"x\",\"p2\":2.5}");
-    assert_true(pk.n0_is_number);
-    assert_true(pk.n0 == 2.5); /* as sent: validate judges it */
+    assert_true(pk.as.reg.avatar_is_number);
+    assert_true(pk.as.reg.avatar == 2.5); /* as sent: validate judges it */
 }
 
 static void test_packet_register_with_non_number_avatar_is_not_a_number(void **state)
@@ -91,7 +91,7 @@ static void test_packet_register_with_non_number_avatar_is_not_a_number(void **s
     int rc = decode("{\"a\":\"Register\",\"p0\":\"bob\",\"p1\":\"x\",\"p2\":\"2\"}");
     if (rc == 0) {
         assert_int_equal(pk.action, PACKET_REGISTER);
-        assert_false(pk.n0_is_number);
+        assert_false(pk.as.reg.avatar_is_number);
     } else {
         assert_int_equal(rc, PACKET_E_PAYLOAD);
         assert_int_equal(pk.action, PACKET_REGISTER);
@@ -102,30 +102,30 @@ static void test_packet_decodes_chat_and_ignores_client_sender_type(void **state
 {
     assert_decodes("{\"a\":\"Chat\",\"p0\":\"alice\",\"p1\":\"hello bob\"}");
     assert_int_equal(pk.action, PACKET_CHAT);
-    assert_int_equal(pk.s1_len, 9);
-    assert_string_equal(pk.s1, "hello bob");
+    assert_int_equal(pk.as.chat.message_len, 9);
+    assert_string_equal(pk.as.chat.message, "hello bob");
     /* p0 is ignored from clients, whatever it holds. */
     assert_decodes("{\"a\":\"Chat\",\"p0\":null,\"p1\":\"hi\"}");
-    assert_string_equal(pk.s1, "hi");
+    assert_string_equal(pk.as.chat.message, "hi");
 }
 
 static void test_packet_decodes_target_integers_and_reals(void **state)
 {
     assert_decodes("{\"a\":\"Target\",\"p0\":200,\"p1\":100}");
     assert_int_equal(pk.action, PACKET_TARGET);
-    assert_true(pk.n0 == 200.0);
-    assert_true(pk.n1 == 100.0);
+    assert_true(pk.as.target.x == 200.0);
+    assert_true(pk.as.target.y == 100.0);
     assert_decodes("{\"a\":\"Target\",\"p0\":-3.25,\"p1\":1e2}");
-    assert_true(pk.n0 == -3.25);
-    assert_true(pk.n1 == 100.0);
+    assert_true(pk.as.target.x == -3.25);
+    assert_true(pk.as.target.y == 100.0);
 }
 
 static void test_packet_target_accepts_1e308_and_rejects_1e309(void **state)
 {
     assert_decodes("{\"a\":\"Target\",\"p0\":1e308,\"p1\":-1e308}");
-    assert_true(pk.n0 == 1e308);
-    assert_true(pk.n1 == -1e308);
-    assert_true(isfinite(pk.n0) && isfinite(pk.n1));
+    assert_true(pk.as.target.x == 1e308);
+    assert_true(pk.as.target.y == -1e308);
+    assert_true(isfinite(pk.as.target.x) && isfinite(pk.as.target.y));
     /* 1e309 overflows a double: the packet is refused, never decoded as infinity. */
     assert_malformed("{\"a\":\"Target\",\"p0\":1e309,\"p1\":0}");
     assert_malformed("{\"a\":\"Target\",\"p0\":0,\"p1\":-1e309}");
@@ -143,16 +143,16 @@ static void test_packet_tolerates_whitespace_and_any_key_order(void **state)
 {
     assert_decodes(" \n{ \"p1\" : \"pw\" ,\t\"p0\":\"alice\", \"a\" : \"Login\" }\r\n ");
     assert_int_equal(pk.action, PACKET_LOGIN);
-    assert_string_equal(pk.s0, "alice");
-    assert_string_equal(pk.s1, "pw");
+    assert_string_equal(pk.as.login.account.name, "alice");
+    assert_string_equal(pk.as.login.account.password, "pw");
 }
 
 static void test_packet_keeps_escaped_unicode_as_utf8(void **state)
 {
     assert_decodes("{\"a\":\"Chat\",\"p0\":\"a\",\"p1\":\"caf\\u00e9 \\ud83d\\ude00\"}");
-    assert_int_equal(pk.s1_len, 10);
-    assert_memory_equal(pk.s1, "caf\xC3\xA9 \xF0\x9F\x98\x80", 10);
-    assert_true(utf8_valid(pk.s1, pk.s1_len));
+    assert_int_equal(pk.as.chat.message_len, 10);
+    assert_memory_equal(pk.as.chat.message, "caf\xC3\xA9 \xF0\x9F\x98\x80", 10);
+    assert_true(utf8_valid(pk.as.chat.message, pk.as.chat.message_len));
 }
 
 static void test_packet_chat_string_may_carry_nul_characters(void **state)
@@ -161,24 +161,24 @@ static void test_packet_chat_string_may_carry_nul_characters(void **state)
      * a chat (validate removes the control character), not a malformed packet. */
     assert_decodes("{\"a\":\"Chat\",\"p0\":\"a\",\"p1\":\"x\\u0000y\"}");
     assert_int_equal(pk.action, PACKET_CHAT);
-    assert_int_equal(pk.s1_len, 3);
-    assert_memory_equal(pk.s1, "x\0y", 3);
+    assert_int_equal(pk.as.chat.message_len, 3);
+    assert_memory_equal(pk.as.chat.message, "x\0y", 3);
 }
 
 static void test_packet_login_password_may_carry_nul_characters(void **state)
 {
     assert_decodes("{\"a\":\"Login\",\"p0\":\"alice\",\"p1\":\"p\\u0000w\"}");
-    assert_int_equal(pk.s1_len, 3);
-    assert_memory_equal(pk.s1, "p\0w", 3);
+    assert_int_equal(pk.as.login.account.password_len, 3);
+    assert_memory_equal(pk.as.login.account.password, "p\0w", 3);
 }
 
 static void test_packet_strings_are_always_valid_utf8(void **state)
 {
     /* A lone surrogate escape cannot be UTF-8: refused, or never handed out as invalid text. */
     int rc = decode("{\"a\":\"Chat\",\"p0\":\"a\",\"p1\":\"x\\ud800y\"}");
-    if (rc == 0) assert_true(utf8_valid(pk.s1, pk.s1_len));
+    if (rc == 0) assert_true(utf8_valid(pk.as.chat.message, pk.as.chat.message_len));
     rc = decode("{\"a\":\"Chat\",\"p0\":\"a\",\"p1\":\"\\udc00\"}");
-    if (rc == 0) assert_true(utf8_valid(pk.s1, pk.s1_len));
+    if (rc == 0) assert_true(utf8_valid(pk.as.chat.message, pk.as.chat.message_len));
     /* Raw invalid UTF-8 inside a string is not JSON text. */
     assert_malformed("{\"a\":\"Chat\",\"p0\":\"a\",\"p1\":\"x\xFFy\"}");
     assert_malformed("{\"a\":\"Chat\",\"p0\":\"a\",\"p1\":\"\xC0\x80\"}");
@@ -192,6 +192,24 @@ static void test_packet_decodes_server_actions_without_judging_them(void **state
     assert_int_equal(pk.action, PACKET_OK);
     assert_int_not_equal(decode("{\"a\":\"Disconnect\",\"p0\":1}"), PACKET_E_UNKNOWN_ACTION);
     assert_int_not_equal(decode("{\"a\":\"ModelDelta\",\"p0\":{}}"), PACKET_E_UNKNOWN_ACTION);
+}
+
+static void test_packet_failed_decode_fills_no_member(void **state)
+{
+    /* packet.h: a packet that failed to decode fills no member of `as`, so no stale credentials
+     * or message of an earlier packet can be read through it. */
+    assert_decodes("{\"a\":\"Login\",\"p0\":\"alice\",\"p1\":\"pw\"}");
+    assert_int_equal(decode("{\"a\":\"Register\",\"p0\":\"bob\",\"p1\":\"x\",\"p2\":1,\"p3\":1}"),
+                     PACKET_E_PAYLOAD);
+    assert_int_equal(pk.action, PACKET_REGISTER);
+    assert_null(pk.as.reg.account.name);
+    assert_null(pk.as.reg.account.password);
+    assert_int_equal(pk.as.reg.account.name_len, 0);
+    assert_false(pk.as.reg.avatar_is_number);
+    assert_int_equal(decode("{\"a\":\"Chat\",\"p0\":\"a\",\"p1\":7}"), PACKET_E_PAYLOAD);
+    assert_null(pk.as.chat.message);
+    assert_int_equal(decode("{\"a\":\"Target\",\"p0\":1,\"p1\":\"2\"}"), PACKET_E_PAYLOAD);
+    assert_true(pk.as.target.x == 0 && pk.as.target.y == 0);
 }
 
 /* ---- decoding: malformed envelopes ---- */
@@ -278,7 +296,7 @@ static void test_packet_decodes_a_chat_at_the_size_limit(void **state)
     memcpy(big, head, h);
     memcpy(big + n - 2, "\"}", 2);
     assert_int_equal(decode_n(big, n), 0);
-    assert_int_equal(pk.s1_len, n - h - 2);
+    assert_int_equal(pk.as.chat.message_len, n - h - 2);
     free(big);
 }
 
@@ -691,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_packet_chat_with_wrong_payloads_is_a_payload_error),
         cmocka_unit_test(test_packet_target_with_wrong_payloads_is_a_payload_error),
         cmocka_unit_test(test_packet_action_names_match_the_wire),
+        cmocka_unit_test(test_packet_failed_decode_fills_no_member),
         cmocka_unit_test(test_packet_every_action_name_round_trips),
         cmocka_unit_test(test_packet_every_action_decodes_to_its_enum),
         cmocka_unit_test(test_packet_names_outside_the_table_are_unknown),

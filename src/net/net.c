@@ -2,6 +2,7 @@
 
 #include "core/addr.h"
 #include "core/log.h"
+#include "net/connstate.h"
 #include "net/http.h"
 #include "net/tls.h"
 #include "net/ws.h"
@@ -45,32 +46,50 @@ _Static_assert(TLS_RECORD_PLAIN_MAX <= NET_HELD_MAX, "a paused TLS connection ho
 #define NET_COPY_MAX 512
 #define NET_BATCH_BYTES 8192
 
-enum conn_state { CONN_HTTP, CONN_WS };
+/* The sanitized build (and the fuzzers) also walk net's own invariants: after every state move
+ * and once a second over every connection. The release build only asserts them where they are
+ * free. */
+#ifndef NET_CHECKS
+#if defined(__SANITIZE_ADDRESS__)
+#define NET_CHECKS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NET_CHECKS 1
+#endif
+#endif
+#endif
 
 struct net_conn {
     uv_tcp_t tcp;
     net *net;
     net_conn *prev, *next; /* every connection */
     net_conn *next_dirty;  /* connections with queued output */
+    /* Where the connection is in its life (connstate.h); moved only by conn_set_state. The
+     * flags below are not steps of that life but facts beside it, each with its own reason. */
     enum conn_state state;
+    /* On net->dirty, the list net_flush walks: bookkeeping of output, in any live state. */
     unsigned dirty : 1;
-    unsigned opened : 1;    /* on_open returned an owner; on_close is owed */
-    unsigned closing : 1;   /* no more frames accepted; close once drained */
-    unsigned destroyed : 1; /* uv_close called */
-    unsigned paused : 1;    /* the owner asked to stop: nothing is parsed, read or decrypted */
+    /* on_open returned an owner and on_close is owed. Only in CONN_WS, where it is 0 only while
+     * on_open runs: closing or destroying calls on_close and clears it. */
+    unsigned opened : 1;
+    /* The owner asked to stop (NET_PAUSE): nothing is parsed, read or decrypted until
+     * net_conn_resume. The owner's back-pressure, orthogonal to the lifecycle: a paused
+     * WebSocket can still be closed by us or dropped, and stays paused until it is freed. */
+    unsigned paused : 1;
+    /* uv_read_start is in effect: libuv keeps no flag we could ask. */
     unsigned reading : 1;
-    unsigned pinged : 1; /* a ping is out since the last input */
-    unsigned shut : 1;   /* our FIN is sent: only the peer's EOF is awaited */
-    unsigned v2 : 1;     /* the handshake selected HTTP_SUBPROTOCOL_V2 */
-    rcbuf *pong;         /* the answer to the latest ping, sent with the next flush */
+    /* A ping is out since the last input: the keep-alive timer's memory in CONN_WS. */
+    unsigned pinged : 1;
+    /* The handshake selected HTTP_SUBPROTOCOL_V2: a property of the WebSocket, not a state. */
+    unsigned v2 : 1;
+    rcbuf *pong; /* the answer to the latest ping, sent with the next flush */
     uint64_t last_input_ms;
     void *owner;
-    uint64_t since_ms; /* when the current state (HTTP, closing) began, for the sweep */
-    http_request *http;
-    tls_conn *tls;        /* NULL for plain connections */
-    unsigned sniffed : 1; /* the first byte decided between TLS and plain */
-    ws_parser ws;         /* in CONN_WS: incoming frames */
-    uint8_t *held;        /* plaintext read but not parsed when the owner paused us */
+    uint64_t since_ms;  /* when the current phase (HTTP request, closing) began, for the sweep */
+    http_request *http; /* before the upgrade (SNIFF, HTTP*): the request being read */
+    tls_conn *tls;      /* NULL for plain connections */
+    ws_parser ws;       /* after the upgrade: incoming frames */
+    uint8_t *held;      /* plaintext read but not parsed when the owner paused us */
     size_t held_len;
     rcbuf **queue; /* frames waiting for the next flush */
     rcbuf *batch;  /* the queue's last entry when it is a batch being filled (NET_COPY_MAX) */
@@ -105,12 +124,90 @@ typedef struct write_req {
 } write_req;
 
 static void conn_destroy(net_conn *c);
-static void conn_notify_closed(net_conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_flush(net_conn *c);
 static void conn_process(net_conn *c, const uint8_t *data, size_t len);
 static void conn_stop_reading(net_conn *c);
+
+/* ---------------------------------------------------------------- state */
+
+#ifdef NET_CHECKS
+/* Asserts what c's state says about its flags and buffers (SQLite-style: the program's own
+ * invariants, never the peer's input). Cheap: one walk of c's queue. */
+static void conn_check(const net_conn *c)
+{
+    enum conn_state s = c->state;
+    assert((unsigned)s < CONN_STATES);
+    int live = s != CONN_DESTROYED;
+    assert(!c->opened || s == CONN_WS);
+    assert(live || !c->dirty);
+    /* The request is freed at the upgrade, and the frame parser only exists after it. */
+    assert(!live || (c->http != NULL) == !conn_state_upgraded(s));
+    assert(!c->tls || s != CONN_SNIFF);
+    /* Only a WebSocket pauses, pings, answers pings or speaks v2. */
+    assert(!(c->paused || c->pinged || c->pong || c->v2) || !live || conn_state_upgraded(s));
+    assert(!(s == CONN_WS && c->paused) || !c->reading);
+    assert((c->held == NULL) == (c->held_len == 0));
+    assert(c->held_len <= NET_HELD_MAX);
+    assert(!(s == CONN_WS && c->held_len) || c->paused);
+    assert(c->queue_len <= c->queue_cap);
+    /* After our FIN nothing more can be written: nothing may wait to be. */
+    assert(!(s == CONN_HTTP_SHUT || s == CONN_WS_SHUT) || (c->queue_len == 0 && !c->pong));
+    if (!live) return; /* a failed enqueue may leave the count behind; the queue is freed */
+    assert(!c->batch || (c->queue_len && c->queue[c->queue_len - 1] == c->batch));
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < c->queue_len; i++)
+        bytes += c->queue[i]->len;
+    assert(bytes == c->queued_bytes);
+}
+#else
+static void conn_check(const net_conn *c)
+{
+    (void)c;
+}
+#endif
+
+void net_check(const net *n)
+{
+#ifdef NET_CHECKS
+    size_t count = 0, opened = 0, dirty = 0, on_dirty_list = 0;
+    for (const net_conn *c = n->conns; c; c = c->next) {
+        assert(c->net == n);
+        assert(c->prev ? c->prev->next == c : n->conns == c);
+        conn_check(c);
+        count++;
+        opened += c->opened;
+        dirty += c->dirty;
+    }
+    for (const net_conn *c = n->dirty; c; c = c->next_dirty) {
+        assert(c->dirty && c->state != CONN_DESTROYED);
+        on_dirty_list++;
+    }
+    assert(count == n->conn_count);
+    assert(opened == n->stats.websockets);
+    assert(dirty == on_dirty_list);
+    assert(!n->listening || n->listener_open);
+#else
+    (void)n;
+#endif
+}
+
+/* The one place c's state changes: asserts the move is legal (connstate.c) and that c is
+ * consistent in its new state. Leaving CONN_WS pays the on_close that is owed, after the move,
+ * so that the owner sees a connection that is already closing: whatever it calls on it then
+ * (a send, a second close) is a no-op. */
+static void conn_set_state(net_conn *c, enum conn_state to)
+{
+    int owed = c->opened && to != CONN_WS;
+    if (owed) {
+        c->opened = 0;
+        c->net->stats.websockets--;
+    }
+    conn_state_move(&c->state, to);
+    conn_check(c);
+    if (owed) c->net->handlers.on_close(c->net->handlers.ctx, c->owner);
+}
 
 /* ---------------------------------------------------------------- output */
 
@@ -199,7 +296,7 @@ void net_conn_send(net_conn *c, rcbuf *message)
 void net_conn_send_many(net_conn *c, rcbuf *const *messages, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (c->closing || c->destroyed || c->state != CONN_WS) return;
+        if (c->state != CONN_WS) return;
         rcbuf *m = messages[i];
         ws_frame_seal_text(m);
         /* The common case, a delta into this tick's batch, needs no reference. */
@@ -213,7 +310,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
     free(req);
     /* The peer has our FIN; wait for its EOF (on_read) or the sweep's closing timeout. A failed
      * shutdown has nothing left to wait for. */
-    if (status < 0 && !c->destroyed) conn_destroy(c);
+    if (status < 0) conn_destroy(c);
 }
 
 /* Everything, the close frame included, has been written: send FIN and linger until the peer
@@ -221,8 +318,12 @@ static void on_shutdown(uv_shutdown_t *req, int status)
  * is still sending) with RST, which discards the close frame before the peer reads it. */
 static void conn_drained(net_conn *c)
 {
-    if (c->shut) return;
-    c->shut = 1;
+    if (c->state == CONN_HTTP_CLOSING)
+        conn_set_state(c, CONN_HTTP_SHUT);
+    else if (c->state == CONN_WS_CLOSING)
+        conn_set_state(c, CONN_WS_SHUT);
+    else
+        return; /* already shut (or gone) */
     uv_shutdown_t *req = malloc(sizeof *req);
     if (!req) {
         conn_destroy(c);
@@ -249,13 +350,14 @@ static void on_write(uv_write_t *req, int status)
         rcbuf_unref(w->bufs[i]);
     c->writes_inflight--;
     free(w);
-    if (c->destroyed) return;
+    if (c->state == CONN_DESTROYED) return;
     if (status < 0) {
         log_debug("conn_write_failed", "peer=%s error=%s", c->peer, uv_err_name(status));
         conn_destroy(c);
         return;
     }
-    if (c->closing && c->queue_len == 0 && c->writes_inflight == 0) conn_drained(c);
+    if (conn_state_closing(c->state) && c->queue_len == 0 && c->writes_inflight == 0)
+        conn_drained(c);
 }
 
 /* One socket write of n buffers (references taken over). Returns 0, or -1 if c was dropped. */
@@ -301,7 +403,7 @@ static int conn_write(net_conn *c, rcbuf **items, uint32_t n, size_t bytes)
     }
     if (done == n) {
         if (bufs != stack_bufs) free(bufs);
-        if (c->closing && c->queue_len == 0) conn_drained(c);
+        if (conn_state_closing(c->state) && c->queue_len == 0) conn_drained(c);
         return 0;
     }
     /* The rest waits in libuv until the socket is writable. */
@@ -341,18 +443,18 @@ static int conn_write_tls_output(net_conn *c)
 
 static void conn_flush(net_conn *c)
 {
-    if (c->destroyed) return;
+    if (c->state == CONN_DESTROYED) return;
     if (c->pong) {
         rcbuf *pong = c->pong;
         c->pong = NULL;
-        if (c->closing) {
+        if (conn_state_closing(c->state)) {
             rcbuf_unref(pong);
         } else if (conn_enqueue(c, pong) != 0) {
             return;
         }
     }
     if (c->queue_len == 0) {
-        if (c->closing && c->writes_inflight == 0) conn_drained(c);
+        if (conn_state_closing(c->state) && c->writes_inflight == 0) conn_drained(c);
         return;
     }
     uint32_t n = c->queue_len;
@@ -417,7 +519,7 @@ static int conn_send_control(net_conn *c, uint8_t opcode, const uint8_t *payload
  * socket once the queue has drained. */
 static void conn_send_close(net_conn *c, uint16_t code, const char *reason)
 {
-    if (c->destroyed || c->closing) return;
+    if (c->state != CONN_WS) return;
     uint8_t payload[125];
     size_t n = 0;
     if (code != 1005) { /* 1005 means "no status": an empty close frame */
@@ -428,9 +530,8 @@ static void conn_send_close(net_conn *c, uint16_t code, const char *reason)
         if (rl) memcpy(payload + 2, reason, rl);
         n = 2 + rl;
     }
-    c->closing = 1;
     c->since_ms = uv_now(c->net->loop);
-    conn_notify_closed(c);
+    conn_set_state(c, CONN_WS_CLOSING); /* the owner is told now, not after the handshake */
     if (conn_send_control(c, WS_OPCODE_CLOSE, payload, n) != 0) return;
     conn_flush(c);
 }
@@ -440,7 +541,7 @@ static void conn_send_close(net_conn *c, uint16_t code, const char *reason)
 static int on_ws_event(void *user, const ws_event *ev)
 {
     net_conn *c = user;
-    if (c->destroyed || c->closing) return 1;
+    if (c->state != CONN_WS) return 1;
     switch (ev->type) {
     case WS_EVENT_MESSAGE:
         if (c->opened && c->net->handlers.on_message(c->net->handlers.ctx, c->owner, ev->data,
@@ -491,7 +592,7 @@ static int on_ws_event(void *user, const ws_event *ev)
  * discards what it reads. */
 static int conn_accepts_input(const net_conn *c)
 {
-    return !c->destroyed && !c->closing && !c->paused;
+    return (conn_state_in_http(c->state) || c->state == CONN_WS) && !c->paused;
 }
 
 /* The one way into the frame parser, for plain and TLS connections alike: parses plaintext, in
@@ -500,10 +601,10 @@ static int conn_accepts_input(const net_conn *c)
  * newer is read or decrypted. */
 static void conn_ws_input(net_conn *c, const uint8_t *data, size_t len)
 {
-    if (c->destroyed || c->closing) return;
+    if (c->state != CONN_WS) return;
     assert(!c->paused && c->held_len == 0);
     size_t used = ws_parser_feed(&c->ws, data, len, on_ws_event, c);
-    if (c->destroyed || c->closing || used == len) return;
+    if (c->state != CONN_WS || used == len) return;
     assert(c->paused);
     len -= used;
     assert(len <= NET_HELD_MAX);
@@ -556,7 +657,7 @@ static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
         log_info("ws_origin_refused", "peer=%s origin=\"%.100s\"", c->peer, c->http->origin);
         rcbuf *err = http_response_text(403, "origin not allowed\n", 0);
         if (err) conn_enqueue(c, err);
-        c->closing = 1;
+        if (c->state == CONN_HTTP) conn_set_state(c, CONN_HTTP_CLOSING);
         conn_flush(c);
         return;
     }
@@ -566,7 +667,7 @@ static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
         rcbuf *err = http_response_text(
             status, status == 426 ? "WebSocket version 13 only\n" : "bad WebSocket handshake\n", 0);
         if (err) conn_enqueue(c, err);
-        c->closing = 1;
+        if (c->state == CONN_HTTP) conn_set_state(c, CONN_HTTP_CLOSING);
         conn_flush(c);
         return;
     }
@@ -574,10 +675,10 @@ static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
     c->v2 = c->http->v2 ? 1u : 0u;
     free(c->http);
     c->http = NULL;
-    c->state = CONN_WS;
+    conn_set_state(c, CONN_WS);
     if (conn_enqueue(c, resp) != 0) return;
     conn_flush(c);
-    if (c->destroyed) return;
+    if (c->state == CONN_DESTROYED) return;
     c->owner = c->net->handlers.on_open(c->net->handlers.ctx, c);
     if (!c->owner) {
         net_conn_close(c, 1013, "server full");
@@ -591,12 +692,12 @@ static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
 
 static void conn_http(net_conn *c, const uint8_t *data, size_t len)
 {
-    while (!c->destroyed && !c->closing && c->state == CONN_HTTP) {
+    while (c->state == CONN_HTTP) {
         long used = http_request_feed(c->http, (const char *)data, len);
         if (used < 0) {
             rcbuf *err = http_response_text((int)-used, "bad request\n", 0);
             if (err) conn_enqueue(c, err);
-            c->closing = 1;
+            if (c->state == CONN_HTTP) conn_set_state(c, CONN_HTTP_CLOSING);
             conn_flush(c);
             return;
         }
@@ -625,9 +726,9 @@ static void conn_http(net_conn *c, const uint8_t *data, size_t len)
             return;
         }
         if (conn_enqueue(c, resp) != 0) return;
-        if (!keep) c->closing = 1;
+        if (!keep) conn_set_state(c, CONN_HTTP_CLOSING);
         conn_flush(c);
-        if (c->destroyed || c->closing) return;
+        if (c->state != CONN_HTTP) return;
         http_request_reset(c->http);
         c->since_ms = uv_now(c->net->loop);
         if (len == 0) return;
@@ -638,7 +739,7 @@ static void conn_process(net_conn *c, const uint8_t *data, size_t len)
 {
     if (c->state == CONN_HTTP)
         conn_http(c, data, len);
-    else if (!c->closing)
+    else if (c->state == CONN_WS)
         conn_ws_input(c, data, len);
 }
 
@@ -672,7 +773,7 @@ static int conn_tls_pump(net_conn *c)
         if (n <= 0) break;
         conn_process(c, plain, (size_t)n);
     }
-    if (c->destroyed) return -1;
+    if (c->state == CONN_DESTROYED) return -1;
     if (conn_write_tls_output(c) != 0) return -1;
     if (n < 0) {
         conn_destroy(c);
@@ -690,16 +791,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_destroy(c);
         return;
     }
-    if (nread == 0 || c->destroyed) return;
+    if (nread == 0 || c->state == CONN_DESTROYED) return;
     c->last_input_ms = uv_now(c->net->loop);
     c->pinged = 0;
     c->net->stats.bytes_in += (uint64_t)nread;
-    if (c->closing) return; /* after a close, input is discarded */
-    assert(!c->paused);     /* pausing stops reading */
-    if (!c->sniffed) {
+    if (conn_state_closing(c->state)) return; /* after a close, input is discarded */
+    assert(!c->paused);                       /* pausing stops reading */
+    if (c->state == CONN_SNIFF) {
         /* With TLS configured, one port serves both: a TLS record starts with 0x16
          * (handshake); anything else is plain HTTP (the v1.0 Godot client's ws://). */
-        c->sniffed = 1;
+        conn_set_state(c, CONN_HTTP);
         if (c->net->tls && (uint8_t)buf->base[0] == 0x16) {
             c->tls = tls_conn_new(c->net->tls);
             if (!c->tls) {
@@ -721,13 +822,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 void net_conn_resume(net_conn *c)
 {
-    if (c->destroyed || !c->paused) return;
+    if (c->state == CONN_DESTROYED || !c->paused) return;
     c->paused = 0;
-    if (c->closing) return;
+    if (c->state != CONN_WS) return;
     /* Oldest first: the held plaintext, then (TLS) what waits as ciphertext, then the socket. */
     if (c->held_len) {
         size_t used = ws_parser_feed(&c->ws, c->held, c->held_len, on_ws_event, c);
-        if (c->destroyed || c->closing) return;
+        if (c->state != CONN_WS) return;
         if (used < c->held_len) { /* paused again: keep the rest for the next resume */
             memmove(c->held, c->held + used, c->held_len - used);
             c->held_len -= used;
@@ -765,21 +866,11 @@ static void on_closed(uv_handle_t *h)
     free(c);
 }
 
-/* The upper layer forgets the connection as soon as it starts closing: the player leaves now,
- * not when the peer gets round to its side of the close. */
-static void conn_notify_closed(net_conn *c)
-{
-    if (!c->opened) return;
-    c->opened = 0;
-    c->net->stats.websockets--;
-    c->net->handlers.on_close(c->net->handlers.ctx, c->owner);
-}
-
+/* Cuts c now: no close handshake, the socket is closed and c freed in on_closed. The owner is
+ * told at once (conn_set_state). Harmless on a connection already destroyed. */
 static void conn_destroy(net_conn *c)
 {
-    if (c->destroyed) return;
-    c->destroyed = 1;
-    c->closing = 1;
+    if (c->state == CONN_DESTROYED) return;
     if (c->dirty) {
         /* Unlink from the dirty list so net_flush never sees a freed connection. */
         net_conn **p = &c->net->dirty;
@@ -788,18 +879,18 @@ static void conn_destroy(net_conn *c)
         if (*p) *p = c->next_dirty;
         c->dirty = 0;
     }
-    conn_notify_closed(c);
+    conn_set_state(c, CONN_DESTROYED);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
 void net_conn_close(net_conn *c, uint16_t code, const char *reason)
 {
-    if (c->closing || c->destroyed) return;
     if (c->state == CONN_WS) {
         conn_send_close(c, code, reason);
         return;
     }
-    c->closing = 1;
+    if (!conn_state_in_http(c->state)) return; /* closing already, or gone */
+    conn_set_state(c, CONN_HTTP_CLOSING);
     c->since_ms = uv_now(c->net->loop);
     conn_flush(c);
 }
@@ -809,7 +900,7 @@ static int over_address_cap(net *n, const net_conn *c)
     if (addr_is_loopback(c->peer)) return 0;
     size_t same = 0;
     for (const net_conn *o = n->conns; o; o = o->next)
-        if (!o->destroyed && strcmp(o->peer, c->peer) == 0) same++;
+        if (o->state != CONN_DESTROYED && strcmp(o->peer, c->peer) == 0) same++;
     return same > NET_MAX_PER_ADDRESS;
 }
 
@@ -863,13 +954,14 @@ static void on_sweep(uv_timer_t *t)
 {
     net *n = t->data;
     uint64_t now = uv_now(n->loop);
+    net_check(n);
     for (net_conn *c = n->conns, *next; c; c = next) {
         next = c->next;
-        if (c->destroyed) continue;
-        if ((c->state == CONN_HTTP && !c->closing && now - c->since_ms > NET_HTTP_IDLE_MS) ||
-            (c->closing && now - c->since_ms > NET_CLOSING_MS)) {
+        if (c->state == CONN_DESTROYED) continue;
+        if ((conn_state_in_http(c->state) && now - c->since_ms > NET_HTTP_IDLE_MS) ||
+            (conn_state_closing(c->state) && now - c->since_ms > NET_CLOSING_MS)) {
             conn_destroy(c);
-        } else if (c->state == CONN_WS && !c->closing && !c->paused) {
+        } else if (c->state == CONN_WS && !c->paused) {
             uint64_t quiet = now - c->last_input_ms;
             if (quiet > NET_DEAD_MS) {
                 log_info("conn_dead", "peer=%s quiet_ms=%llu", c->peer, (unsigned long long)quiet);
@@ -996,9 +1088,12 @@ void net_shutdown(net *n, uint16_t code, const char *reason)
         uv_timer_stop(&n->sweep);
         uv_close((uv_handle_t *)&n->sweep, NULL);
     }
+    net_check(n);
     for (net_conn *c = n->conns, *next; c; c = next) {
         next = c->next;
-        if (c->state == CONN_WS)
+        /* A WebSocket gets a close frame (or finishes the close it began); anything before
+         * the upgrade, a closing HTTP response included, is cut. */
+        if (conn_state_upgraded(c->state))
             net_conn_close(c, code, reason);
         else
             conn_destroy(c);

@@ -134,6 +134,11 @@ int net_is_idle(const net *n);
 /* Cuts every connection at once (no close frame). */
 void net_abort_all(net *n);
 
+/* Asserts net's own invariants (SQLite-style): the connection list and counts, and each
+ * connection's flags and queue against its state. Walks every connection, so the server calls
+ * it once a second. A no-op unless built with NET_CHECKS, which the sanitized builds define. */
+void net_check(const net *n);
+
 /* Frees n. Call net_shutdown first (also for a net that never listened: it closes the port and
  * the timers), then run the loop until their handles are closed. NULL is accepted. */
 void net_destroy(net *n);

@@ -1,8 +1,15 @@
-/* Unit tests for net's input path: a real listener on loopback, a client in the same process
- * (over TLS with an OpenSSL client driven through memory BIOs, so the test decides where each
- * record ends), and an upper layer that pauses the connection after every message and resumes
- * it as the game's tick does. Plain and TLS connections must pause, hold and resume alike: no
- * message while paused, every message once and in order, whatever the record boundaries. */
+/* Unit tests for net: a real listener on loopback, a client in the same process (over TLS with
+ * an OpenSSL client driven through memory BIOs, so the test decides where each record ends),
+ * and a fake upper layer behind net_handlers that counts what net tells it.
+ *
+ * The input path: an upper layer that pauses the connection after every message and resumes it
+ * as the game's tick does. Plain and TLS connections must pause, hold and resume alike: no
+ * message while paused, every message once and in order, whatever the record boundaries.
+ *
+ * The lifecycle (connstate.h): HTTP keep-alive then the upgrade, a close begun by either side,
+ * a second close, a close while paused, a peer that resets, a reader too slow for the outbound
+ * bound. In each the owner hears on_close exactly once and the connection is freed; net_check
+ * walks net's invariants at every step (the unit tests are built sanitized, with NET_CHECKS). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +17,11 @@
 
 #include <cmocka.h>
 
+#include "net/http.h"
 #include "net/net.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -40,10 +49,13 @@ typedef struct fixture {
     int parsed_while_paused;
     int count;
     char messages[MESSAGES][16];
+    int opens, closes; /* on_open (accepted) and on_close calls */
+    int refuse;        /* on_open refuses (returns NULL) */
 } fixture;
 
 typedef struct client {
     int fd;
+    int eof; /* the server closed (FIN or reset) */
     SSL_CTX *ctx;
     SSL *ssl; /* NULL: plain */
     BIO *in, *out;
@@ -56,7 +68,9 @@ typedef struct client {
 static void *on_open(void *ctx, net_conn *conn)
 {
     fixture *f = ctx;
+    if (f->refuse) return NULL;
     f->conn = conn;
+    f->opens++;
     return f;
 }
 
@@ -77,6 +91,14 @@ static void on_close(void *ctx, void *owner)
 {
     fixture *f = ctx;
     f->conn = NULL;
+    f->closes++;
+}
+
+/* /hello answers from the upper layer; anything else falls through to net's static files. */
+static rcbuf *on_http(void *ctx, const char *path, int reset_query, int keep_alive)
+{
+    if (strcmp(path, "/hello") != 0) return NULL;
+    return http_response_text(200, "hello\n", keep_alive);
 }
 
 /* ---------------------------------------------------------------- certificate */
@@ -129,6 +151,7 @@ static void pump(fixture *f, client *c)
     uv_run(&f->loop, UV_RUN_NOWAIT);
     uint8_t buf[65536];
     ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) c->eof = 1;
     if (n <= 0) return;
     if (!c->ssl) {
         assert_true(c->got_len + (size_t)n <= sizeof c->got);
@@ -162,16 +185,37 @@ static void client_send(client *c, const uint8_t *const *pieces, const size_t *l
     client_flush_tls(c);
 }
 
-/* Connects (over TLS if tls), completes the WebSocket handshake and waits for on_open. */
-static void client_open(fixture *f, client *c, int tls)
+/* Connects over TCP only, with a receive buffer of rcvbuf bytes if not 0. */
+static void client_connect(fixture *f, client *c, int rcvbuf)
 {
     memset(c, 0, sizeof *c);
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(c->fd >= 0);
+    if (rcvbuf) setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)net_port(f->net))};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+}
+
+static const char upgrade_request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                                      "Connection: Upgrade\r\n"
+                                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                      "Sec-WebSocket-Version: 13\r\n\r\n";
+
+/* Runs the loop until the client holds `text` (from the start of what it got). */
+static void client_wait_for(fixture *f, client *c, const char *text)
+{
+    for (int spins = 0; !memmem(c->got, c->got_len, text, strlen(text)); spins++) {
+        if (spins >= SPINS) fail_msg("never received \"%s\" (%zu bytes in)", text, c->got_len);
+        pump(f, c);
+    }
+}
+
+/* On a connected client: (over TLS if tls) completes the WebSocket handshake and waits for
+ * on_open. */
+static void client_handshake(fixture *f, client *c, int tls)
+{
     if (tls) {
         c->ctx = SSL_CTX_new(TLS_client_method());
         c->ssl = SSL_new(c->ctx);
@@ -193,12 +237,8 @@ static void client_open(fixture *f, client *c, int tls)
         }
         client_flush_tls(c);
     }
-    static const char request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                                  "Connection: Upgrade\r\n"
-                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                  "Sec-WebSocket-Version: 13\r\n\r\n";
-    const uint8_t *piece = (const uint8_t *)request;
-    size_t len = sizeof request - 1;
+    const uint8_t *piece = (const uint8_t *)upgrade_request;
+    size_t len = sizeof upgrade_request - 1;
     client_send(c, &piece, &len, 1);
     for (int spins = 0; !memmem(c->got, c->got_len, "\r\n\r\n", 4); spins++) {
         assert_true(spins < SPINS);
@@ -207,6 +247,13 @@ static void client_open(fixture *f, client *c, int tls)
     assert_memory_equal(c->got, "HTTP/1.1 101", 12);
     c->got_len = 0; /* from now on the server is to send nothing: a close would land here */
     assert_non_null(f->conn);
+}
+
+/* Connects (over TLS if tls), completes the WebSocket handshake and waits for on_open. */
+static void client_open(fixture *f, client *c, int tls)
+{
+    client_connect(f, c, 0);
+    client_handshake(f, c, tls);
 }
 
 static void client_close(fixture *f, client *c)
@@ -414,6 +461,258 @@ static void test_paused_connection_stops_reading_plain_and_tls(void **state)
     check_paused_connection_stops_reading(f, 1);
 }
 
+/* ---------------------------------------------------------------- the lifecycle */
+
+/* Each lifecycle case starts from a net with no connection left and fresh counts. */
+static fixture *fresh(void **state)
+{
+    fixture *f = *state;
+    for (int spins = 0; net_connection_count(f->net) && spins < SPINS; spins++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(net_connection_count(f->net), 0);
+    f->count = f->parsed_while_paused = f->paused = f->pause_every = 0;
+    f->opens = f->closes = f->refuse = 0;
+    f->conn = NULL;
+    net_check(f->net);
+    return f;
+}
+
+static void client_send_text(client *c, const char *text)
+{
+    const uint8_t *piece = (const uint8_t *)text;
+    size_t len = strlen(text);
+    client_send(c, &piece, &len, 1);
+}
+
+/* One masked client frame (the zero mask) with a payload of at most 125 bytes. */
+static void client_send_frame(client *c, uint8_t opcode, const void *payload, size_t len)
+{
+    uint8_t frame[6 + 125];
+    assert_true(len <= 125);
+    frame[0] = (uint8_t)(0x80 | opcode);
+    frame[1] = (uint8_t)(0x80 | len);
+    memset(frame + 2, 0, 4);
+    memcpy(frame + 6, payload, len);
+    const uint8_t *piece = frame;
+    size_t n = 6 + len;
+    client_send(c, &piece, &n, 1);
+}
+
+/* Runs the loop until the server has closed its side of the TCP connection. */
+static void client_wait_eof(fixture *f, client *c)
+{
+    for (int spins = 0; !c->eof; spins++) {
+        if (spins >= SPINS) fail_msg("the server never closed (%zu bytes in)", c->got_len);
+        pump(f, c);
+        net_check(f->net);
+    }
+}
+
+/* Closes the client's socket and runs the loop until net has freed every connection. */
+static void client_hang_up(fixture *f, client *c)
+{
+    close(c->fd);
+    for (int spins = 0; net_connection_count(f->net) && spins < SPINS; spins++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        net_check(f->net);
+    }
+    assert_int_equal(net_connection_count(f->net), 0);
+    SSL_free(c->ssl);
+    SSL_CTX_free(c->ctx);
+}
+
+/* The client received exactly one frame, a close with this code and reason. */
+static void assert_one_close_frame(const client *c, unsigned code, const char *reason)
+{
+    size_t rl = strlen(reason);
+    if (c->got_len != 4 + rl) fail_msg("%zu bytes received, not one close frame", c->got_len);
+    assert_int_equal(c->got[0], 0x88);
+    assert_int_equal(c->got[1], 2 + rl);
+    assert_int_equal(c->got[2] << 8 | c->got[3], code);
+    assert_memory_equal(c->got + 4, reason, rl);
+}
+
+/* After its FIN the server keeps the connection until the peer's EOF: closing at once would
+ * answer the peer's unread bytes with RST, which can discard the close frame unread. */
+static void assert_lingers_for_the_peer(fixture *f, client *c)
+{
+    for (int spins = 0; spins < 100; spins++)
+        pump(f, c);
+    net_check(f->net);
+    assert_int_equal(net_connection_count(f->net), 1);
+}
+
+static void test_http_keep_alive_then_upgrade_opens_one_websocket(void **state)
+{
+    fixture *f = fresh(state);
+    client c;
+    client_connect(f, &c, 0);
+    for (int i = 0; i < 2; i++) { /* two requests, one connection */
+        client_send_text(&c, "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        client_wait_for(f, &c, "hello\n");
+        assert_memory_equal(c.got, "HTTP/1.1 200", 12);
+        c.got_len = 0;
+        net_check(f->net);
+    }
+    assert_int_equal(net_connection_count(f->net), 1);
+    assert_int_equal(f->opens, 0);
+    client_handshake(f, &c, 0);
+    assert_int_equal(f->opens, 1);
+    client_send_frame(&c, 1, "after", 5);
+    for (int spins = 0; f->count == 0 && spins < SPINS; spins++)
+        pump(f, &c);
+    assert_int_equal(f->count, 1);
+    assert_string_equal(f->messages[0], "after");
+    assert_int_equal(c.got_len, 0);
+    client_hang_up(f, &c);
+    assert_int_equal(f->closes, 1);
+}
+
+static void test_http_without_keep_alive_is_answered_then_closed(void **state)
+{
+    fixture *f = fresh(state);
+    client c;
+    client_connect(f, &c, 0);
+    client_send_text(&c, "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    client_wait_eof(f, &c);
+    assert_non_null(memmem(c.got, c.got_len, "hello\n", 6));
+    client_hang_up(f, &c);
+    assert_int_equal(f->opens + f->closes, 0);
+}
+
+/* The server closes (the game kicks a player), twice in the same tick, and sends afterwards:
+ * the owner hears on_close at once and once, the peer gets one close frame, then our FIN. */
+static void test_server_close_twice_sends_one_close_frame_and_tells_owner_once(void **state)
+{
+    fixture *f = fresh(state);
+    client c;
+    client_open(f, &c, 0);
+    net_conn *conn = f->conn;
+    net_conn_close(conn, 4000, "kicked");
+    assert_int_equal(f->closes, 1);
+    assert_null(f->conn);
+    net_conn_close(conn, 1000, "again");
+    rcbuf *late = rcbuf_from("late", 4);
+    assert_non_null(late);
+    net_conn_send(conn, late); /* after the close: dropped */
+    rcbuf_unref(late);
+    net_flush(f->net);
+    net_check(f->net);
+    client_wait_eof(f, &c);
+    assert_one_close_frame(&c, 4000, "kicked");
+    assert_lingers_for_the_peer(f, &c);
+    uint8_t echo[2] = {4000 >> 8, 4000 & 0xff};
+    client_send_frame(&c, 8, echo, sizeof echo);
+    client_hang_up(f, &c);
+    assert_int_equal(f->closes, 1);
+}
+
+/* The peer closes: its code is echoed (RFC 6455 5.5.1), the owner told once, our FIN follows. */
+static void test_peer_close_is_echoed_and_tells_owner_once(void **state)
+{
+    fixture *f = fresh(state);
+    client c;
+    client_open(f, &c, 0);
+    const uint8_t close[] = {1000 >> 8, 1000 & 0xff, 'b', 'y', 'e'};
+    client_send_frame(&c, 8, close, sizeof close);
+    client_wait_eof(f, &c);
+    assert_int_equal(f->closes, 1);
+    assert_null(f->conn);
+    assert_one_close_frame(&c, 1000, "");
+    assert_lingers_for_the_peer(f, &c);
+    client_hang_up(f, &c);
+    assert_int_equal(f->closes, 1);
+}
+
+/* The owner paused the connection with input still held, then closes it: the close goes out,
+ * nothing held is delivered, and the held bytes are freed with the connection (ASan). */
+static void test_close_while_paused_sends_close_and_delivers_nothing_held(void **state)
+{
+    fixture *f = fresh(state);
+    f->pause_every = 1;
+    client c;
+    client_open(f, &c, 0);
+    uint8_t stream[1024];
+    size_t starts[MESSAGES];
+    frames(stream, sizeof stream, starts);
+    const uint8_t *piece = stream;
+    size_t len = starts[3]; /* three messages in one write */
+    client_send(&c, &piece, &len, 1);
+    for (int spins = 0; spins < 200 || f->count == 0; spins++) {
+        if (spins >= SPINS) fail_msg("no message arrived");
+        pump(f, &c);
+    }
+    assert_int_equal(f->count, 1);
+    net_conn_close(f->conn, 1001, "going away");
+    assert_int_equal(f->closes, 1);
+    client_wait_eof(f, &c);
+    assert_one_close_frame(&c, 1001, "going away");
+    assert_int_equal(f->count, 1);
+    client_hang_up(f, &c);
+    assert_int_equal(f->closes, 1);
+}
+
+/* A peer that resets (RST, no close frame): the connection is dropped and the owner told. */
+static void test_peer_reset_drops_connection_and_tells_owner_once(void **state)
+{
+    fixture *f = fresh(state);
+    client c;
+    client_open(f, &c, 0);
+    struct linger abort_on_close = {.l_onoff = 1, .l_linger = 0};
+    assert_int_equal(
+        setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close), 0);
+    client_hang_up(f, &c);
+    assert_int_equal(f->closes, 1);
+    assert_null(f->conn);
+}
+
+/* A client that stops reading: once the kernel refuses more than NET_OUTBOUND_MAX, the
+ * connection is dropped rather than buffered without bound, and the owner told once. */
+static void test_slow_reader_past_the_outbound_bound_is_dropped(void **state)
+{
+    fixture *f = fresh(state);
+    client c;
+    client_connect(f, &c, 4096);
+    client_handshake(f, &c, 0);
+    uint64_t dropped = net_get_stats(f->net)->slow_dropped;
+    enum { SIZE = 60000 };
+    rcbuf *m = rcbuf_new(SIZE);
+    assert_non_null(m);
+    memset(rcbuf_data(m), 'x', SIZE);
+    m->len = SIZE;
+    size_t sent = 0;
+    for (int i = 0; f->conn && i < 20000; i++) { /* at most 1.2 GB, by reference */
+        net_conn_send(f->conn, m);
+        net_flush(f->net);
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        sent += SIZE;
+    }
+    rcbuf_unref(m);
+    assert_null(f->conn);
+    assert_int_equal(f->closes, 1);
+    assert_int_equal(net_get_stats(f->net)->slow_dropped, dropped + 1);
+    assert_true(sent > NET_OUTBOUND_MAX);
+    client_hang_up(f, &c);
+}
+
+/* The upper layer refuses a WebSocket (on_open NULL): closed with 1013, and no on_close owed. */
+static void test_refused_websocket_is_closed_with_1013_and_owes_no_close(void **state)
+{
+    fixture *f = fresh(state);
+    f->refuse = 1;
+    client c;
+    client_connect(f, &c, 0);
+    client_send_text(&c, upgrade_request);
+    client_wait_eof(f, &c);
+    const uint8_t *frame = memmem(c.got, c.got_len, "\r\n\r\n", 4);
+    assert_non_null(frame);
+    frame += 4;
+    assert_int_equal(frame[0], 0x88);
+    assert_int_equal(frame[2] << 8 | frame[3], 1013);
+    client_hang_up(f, &c);
+    assert_int_equal(f->opens + f->closes, 0);
+}
+
 /* ---------------------------------------------------------------- fixture */
 
 static int setup(void **state)
@@ -428,8 +727,11 @@ static int setup(void **state)
                          .max_message = 4096,
                          .tls_cert = f->cert,
                          .tls_key = f->key};
-    net_handlers handlers = {
-        .ctx = f, .on_open = on_open, .on_message = on_message, .on_close = on_close};
+    net_handlers handlers = {.ctx = f,
+                             .on_open = on_open,
+                             .on_message = on_message,
+                             .on_close = on_close,
+                             .on_http = on_http};
     f->net = net_create(&f->loop, &config, &handlers);
     assert_non_null(f->net);
     assert_int_equal(net_listen(f->net), 0);
@@ -464,6 +766,14 @@ int main(void)
         cmocka_unit_test(test_tls_input_without_pausing_arrives_whole),
         cmocka_unit_test(test_plain_reads_while_paused_keep_every_message_in_order),
         cmocka_unit_test(test_paused_connection_stops_reading_plain_and_tls),
+        cmocka_unit_test(test_http_keep_alive_then_upgrade_opens_one_websocket),
+        cmocka_unit_test(test_http_without_keep_alive_is_answered_then_closed),
+        cmocka_unit_test(test_server_close_twice_sends_one_close_frame_and_tells_owner_once),
+        cmocka_unit_test(test_peer_close_is_echoed_and_tells_owner_once),
+        cmocka_unit_test(test_close_while_paused_sends_close_and_delivers_nothing_held),
+        cmocka_unit_test(test_peer_reset_drops_connection_and_tells_owner_once),
+        cmocka_unit_test(test_slow_reader_past_the_outbound_bound_is_dropped),
+        cmocka_unit_test(test_refused_websocket_is_closed_with_1013_and_owes_no_close),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -684,8 +684,14 @@ static void conn_upgrade(net_conn *c, const uint8_t *rest, size_t rest_len)
         net_conn_close(c, 1013, "server full");
         return;
     }
-    c->opened = 1;
     c->net->stats.websockets_opened++;
+    if (c->state != CONN_WS) {
+        /* on_open closed c, or a send of its dropped c, before there was an owner to tell: tell
+         * it now, as any close would have at once. */
+        c->net->handlers.on_close(c->net->handlers.ctx, c->owner);
+        return;
+    }
+    c->opened = 1;
     c->net->stats.websockets++;
     if (rest_len) conn_ws_input(c, rest, rest_len);
 }

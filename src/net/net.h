@@ -42,7 +42,9 @@ enum { NET_RESET_NONE = 0, NET_RESET_LOCAL = 1, NET_RESET_OTHER = 2 };
 typedef struct net_handlers {
     void *ctx;
     /* A WebSocket connection is open. Returns the upper layer's per-connection object, or NULL
-     * to refuse (the connection is closed with 1013, try again later). */
+     * to refuse (the connection is closed with 1013, try again later). If on_open closes the
+     * connection, or a send of its drops it, on_close for the returned owner follows as soon
+     * as on_open returns. */
     void *(*on_open)(void *ctx, net_conn *conn);
     /* One complete client message (text, or binary), at most the configured message size. */
     int (*on_message)(void *ctx, void *owner, const uint8_t *data, size_t len);

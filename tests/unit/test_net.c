@@ -51,6 +51,8 @@ typedef struct fixture {
     char messages[MESSAGES][16];
     int opens, closes; /* on_open (accepted) and on_close calls */
     int refuse;        /* on_open refuses (returns NULL) */
+    rcbuf *open_send;  /* on_open sends this first (if not NULL) */
+    int open_close;    /* on_open closes the connection it accepts */
 } fixture;
 
 typedef struct client {
@@ -71,6 +73,8 @@ static void *on_open(void *ctx, net_conn *conn)
     if (f->refuse) return NULL;
     f->conn = conn;
     f->opens++;
+    if (f->open_send) net_conn_send(conn, f->open_send);
+    if (f->open_close) net_conn_close(conn, 1000, "");
     return f;
 }
 
@@ -471,7 +475,8 @@ static fixture *fresh(void **state)
         uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_int_equal(net_connection_count(f->net), 0);
     f->count = f->parsed_while_paused = f->paused = f->pause_every = 0;
-    f->opens = f->closes = f->refuse = 0;
+    f->opens = f->closes = f->refuse = f->open_close = 0;
+    f->open_send = NULL;
     f->conn = NULL;
     net_check(f->net);
     return f;
@@ -713,6 +718,49 @@ static void test_refused_websocket_is_closed_with_1013_and_owes_no_close(void **
     assert_int_equal(f->opens + f->closes, 0);
 }
 
+/* on_open's first send is more than one tick may queue (NET_BURST_MAX), so the connection is
+ * dropped inside on_open: the owner it returns must still hear on_close, exactly once, or it
+ * keeps a pointer to a freed connection. */
+static void test_connection_dropped_inside_on_open_still_tells_owner_once(void **state)
+{
+    fixture *f = fresh(state);
+    rcbuf *huge = rcbuf_new(NET_BURST_MAX + 1);
+    assert_non_null(huge);
+    memset(rcbuf_data(huge), 'x', NET_BURST_MAX + 1);
+    huge->len = NET_BURST_MAX + 1;
+    f->open_send = huge;
+    client c;
+    client_connect(f, &c, 0);
+    client_send_text(&c, upgrade_request);
+    client_wait_eof(f, &c);
+    f->open_send = NULL;
+    rcbuf_unref(huge);
+    assert_int_equal(f->opens, 1);
+    assert_int_equal(f->closes, 1);
+    assert_null(f->conn);
+    assert_int_equal(net_get_stats(f->net)->websockets, 0);
+    client_hang_up(f, &c);
+    assert_int_equal(f->closes, 1);
+}
+
+/* on_open closes the connection it accepts (the game turns a player away after all): the owner
+ * hears on_close as soon as on_open returns, as for any close, not when the peer hangs up. */
+static void test_connection_closed_inside_on_open_tells_owner_at_once(void **state)
+{
+    fixture *f = fresh(state);
+    f->open_close = 1;
+    client c;
+    client_connect(f, &c, 0);
+    client_send_text(&c, upgrade_request);
+    client_wait_eof(f, &c);
+    assert_int_equal(f->opens, 1);
+    assert_int_equal(f->closes, 1);
+    assert_null(f->conn);
+    assert_int_equal(net_get_stats(f->net)->websockets, 0);
+    client_hang_up(f, &c);
+    assert_int_equal(f->closes, 1);
+}
+
 /* ---------------------------------------------------------------- fixture */
 
 static int setup(void **state)
@@ -774,6 +822,8 @@ int main(void)
         cmocka_unit_test(test_peer_reset_drops_connection_and_tells_owner_once),
         cmocka_unit_test(test_slow_reader_past_the_outbound_bound_is_dropped),
         cmocka_unit_test(test_refused_websocket_is_closed_with_1013_and_owes_no_close),
+        cmocka_unit_test(test_connection_dropped_inside_on_open_still_tells_owner_once),
+        cmocka_unit_test(test_connection_closed_inside_on_open_tells_owner_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

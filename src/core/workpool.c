@@ -1,4 +1,4 @@
-#include "core/workpool.h"
+#include "core/workpool_loop.h"
 
 #include "core/log.h"
 

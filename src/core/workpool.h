@@ -6,12 +6,15 @@
  * later on the loop thread, exactly once, in completion order. With one thread, jobs run in
  * submission order (the store relies on that). Pools with `background` set lower their threads'
  * priority so that the tick always wins the CPU over them.
+ *
+ * This header is what a pool's users see, and it is free of libuv: the game hands work to a pool
+ * without knowing what wakes its thread. Making a pool binds it to an event loop, so
+ * workpool_create lives in core/workpool_loop.h, for the wiring (server, tools, tests) only.
  */
 #ifndef CMMO_WORKPOOL_H
 #define CMMO_WORKPOOL_H
 
 #include <stddef.h>
-#include <uv.h>
 
 typedef struct workpool workpool;
 typedef struct workpool_job workpool_job;
@@ -21,9 +24,6 @@ struct workpool_job {
     void (*done)(workpool_job *job); /* loop thread; may free the job */
     workpool_job *next;              /* private */
 };
-
-/* Starts `threads` threads. Returns NULL on failure. */
-workpool *workpool_create(uv_loop_t *loop, int threads, int background, const char *name);
 
 /* Queues a job (owned by the caller until its done runs). Returns 0, or -1 once the pool is
  * draining (then done is never called). */

@@ -48,24 +48,24 @@ static void job_done(workpool_job *base)
     free(j);
 }
 
-auth *auth_create(uv_loop_t *loop, int threads)
+auth *auth_create(workpool *pool)
 {
-    if (sodium_init() < 0) return NULL;
-    auth *a = calloc(1, sizeof *a);
-    if (!a) return NULL;
+    if (!pool) return NULL;
+    auth *a = sodium_init() < 0 ? NULL : calloc(1, sizeof *a);
+    if (!a) {
+        workpool_destroy(pool);
+        return NULL;
+    }
     /* A hash of random bytes: nothing a client sends can match it. */
     unsigned char secret[32];
     randombytes_buf(secret, sizeof secret);
     if (crypto_pwhash_str(a->dummy_hash, (const char *)secret, sizeof secret, AUTH_OPSLIMIT,
                           AUTH_MEMLIMIT) != 0) {
+        workpool_destroy(pool);
         free(a);
         return NULL;
     }
-    a->pool = workpool_create(loop, threads, 1, "auth");
-    if (!a->pool) {
-        free(a);
-        return NULL;
-    }
+    a->pool = pool;
     return a;
 }
 

@@ -5,12 +5,17 @@
  * Parameters: 3 passes over 12 MiB (one of the OWASP-recommended argon2id settings), about
  * 20-40 ms of one core. The cost is stored in each hash string, so it can be raised later without
  * breaking existing accounts.
+ *
+ * The game calls this interface and never sees the event loop behind it: auth_create takes a
+ * workpool (core/workpool.h, free of libuv) that the wiring made on its loop, so this header and
+ * auth.c include no uv.h. Callbacks run on the thread of that pool's loop, which is the game's.
  */
 #ifndef CMMO_AUTH_H
 #define CMMO_AUTH_H
 
+#include "core/workpool.h"
+
 #include <stddef.h>
-#include <uv.h>
 
 #define AUTH_OPSLIMIT 3
 #define AUTH_MEMLIMIT (12u << 20)
@@ -23,8 +28,11 @@ typedef void (*auth_hash_cb)(void *user, const char *hash);
 /* match: 1 if the password matches, else 0. */
 typedef void (*auth_verify_cb)(void *user, int match);
 
-/* Returns NULL on failure (libsodium could not start, no threads). */
-auth *auth_create(uv_loop_t *loop, int threads);
+/* Takes pool (made with background set, so hashing never competes with the tick): auth owns it
+ * from now on and auth_destroy destroys it, also when this fails. pool NULL is a failure, so
+ * auth_create(workpool_create(...)) needs no check in between. Returns NULL on failure
+ * (libsodium could not start, no pool, no memory). */
+auth *auth_create(workpool *pool);
 
 /* Hashes password (len bytes). Returns 0, or -1 (then cb is never called). */
 int auth_hash(auth *a, const char *password, size_t len, auth_hash_cb cb, void *user);

@@ -90,7 +90,7 @@ struct session {
 };
 
 struct game {
-    uv_loop_t *loop;
+    game_clock clock;
     game_config config;
     game_link_ops ops;
     store *store;
@@ -114,6 +114,17 @@ struct game {
     void *cluster_ctx;
     const char *logins_refused; /* the Deny reason once game_refuse_logins was called, or NULL */
 };
+
+/* The game's time, from its one clock (see game_clock in session.h). */
+static uint64_t game_now_us(const game *g)
+{
+    return g->clock.now_us(g->clock.ctx);
+}
+
+static uint64_t game_now_ms(const game *g)
+{
+    return game_now_us(g) / 1000;
+}
 
 static void count_out(game *g, const rcbuf *b)
 {
@@ -259,7 +270,7 @@ static void on_register(session *s, const packet *p)
         return;
     }
     game *g = s->game;
-    uint64_t now = uv_now(g->loop);
+    uint64_t now = game_now_ms(g);
     if (!addr_is_loopback(s->peer)) {
         uint64_t wait = throttle_wait_ms(g->registrations, s->peer, now);
         if (wait > 0) {
@@ -367,7 +378,7 @@ static void login_verified(void *user, int match)
 {
     session *s = user;
     game *g = s->game;
-    uint64_t now = uv_now(g->loop);
+    uint64_t now = game_now_ms(g);
     set_busy(s, 0);
     if (!s->found || !match) {
         throttle_fail(g->by_address, s->peer, now); /* the account's was counted in on_login */
@@ -460,7 +471,7 @@ static void on_login(session *s, const packet_credentials *a)
         deny(s, "Username or password incorrect");
         return;
     }
-    uint64_t now = uv_now(g->loop);
+    uint64_t now = game_now_ms(g);
     uint64_t wait = throttle_wait_ms(g->by_account, a->name, now);
     uint64_t wait_addr = throttle_wait_ms(g->by_address, s->peer, now);
     if (wait_addr > wait) wait = wait_addr;
@@ -536,7 +547,7 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
         break;
     case PACKET_CHAT:
         if (!login) {
-            int over = bucket_take(&s->chats, RATE_CHATS_PER_S, RATE_CHATS_BURST, uv_now(g->loop));
+            int over = bucket_take(&s->chats, RATE_CHATS_PER_S, RATE_CHATS_BURST, game_now_ms(g));
             if (over) {
                 g->counters.rate_limited_chats++;
                 log_debug("chat_dropped", "peer=%s reason=rate", s->peer);
@@ -599,12 +610,12 @@ static void process_queue(session *s)
 
 /* ---------------------------------------------------------------- lifecycle */
 
-game *game_create(uv_loop_t *loop, const game_config *config, const game_link_ops *ops, store *st,
-                  auth *au)
+game *game_create(const game_clock *clock, const game_config *config, const game_link_ops *ops,
+                  store *st, auth *au)
 {
     game *g = calloc(1, sizeof *g);
     if (!g) return NULL;
-    g->loop = loop;
+    g->clock = *clock;
     g->config = *config;
     g->ops = *ops;
     g->store = st;
@@ -632,7 +643,7 @@ game *game_create(uv_loop_t *loop, const game_config *config, const game_link_op
         game_destroy(g);
         return NULL;
     }
-    g->last_save_ms = uv_now(loop);
+    g->last_save_ms = game_now_ms(g);
     return g;
 }
 
@@ -643,8 +654,8 @@ session *game_session_open(game *g, void *link, const char *peer)
     s->game = g;
     s->link = link;
     snprintf(s->peer, sizeof s->peer, "%s", peer);
-    s->packets = (bucket){RATE_PACKETS_BURST, uv_now(g->loop)};
-    s->chats = (bucket){RATE_CHATS_BURST, uv_now(g->loop)};
+    s->packets = (bucket){RATE_PACKETS_BURST, game_now_ms(g)};
+    s->chats = (bucket){RATE_CHATS_BURST, game_now_ms(g)};
     s->next = g->sessions;
     if (g->sessions) g->sessions->prev = s;
     g->sessions = s;
@@ -659,7 +670,7 @@ void game_session_set_v2(session *s)
 
 int game_session_message(game *g, session *s, const uint8_t *data, size_t len)
 {
-    int over = bucket_take(&s->packets, RATE_PACKETS_PER_S, RATE_PACKETS_BURST, uv_now(g->loop));
+    int over = bucket_take(&s->packets, RATE_PACKETS_PER_S, RATE_PACKETS_BURST, game_now_ms(g));
     if (over) {
         g->counters.rate_limited_messages++;
         log_debug("message_dropped", "peer=%s reason=rate", s->peer);
@@ -816,7 +827,7 @@ static void positions_saved(void *user, int result)
     game *g = r->game;
     game_counters *c = &g->counters;
     c->save_batches_done++;
-    c->save_latency_us_total += uv_hrtime() / 1000 - r->started_us;
+    c->save_latency_us_total += game_now_us(g) - r->started_us;
     if (r->is_batch) g->batch_in_flight = 0;
     if (result != STORE_OK) {
         c->save_failures++;
@@ -842,8 +853,8 @@ static void save_positions(game *g, const store_position *p, const uint8_t *rele
 {
     save_request *r = malloc(sizeof *r + n_own * (sizeof *p + 1));
     if (r) {
-        *r = (save_request){g,     uv_hrtime() / 1000,        is_batch, batch,
-                            n_own, (store_position *)(r + 1), NULL};
+        *r = (save_request){g,   game_now_us(g), is_batch, batch, n_own, (store_position *)(r + 1),
+                            NULL};
         r->release = (uint8_t *)(r->positions + n_own);
         memcpy(r->positions, p, n_own * sizeof *p);
         memcpy(r->release, release, n_own);
@@ -925,8 +936,9 @@ static void session_free(game *g, session *s, int save)
     free(s);
 }
 
-void game_tick(game *g, uint64_t now_ms)
+void game_tick(game *g)
 {
+    uint64_t now_ms = game_now_ms(g);
     for (session *s = g->sessions, *next; s; s = next) {
         next = s->next;
         process_queue(s);

@@ -10,6 +10,7 @@
  * its pending checks have answered.
  *
  * Below: the connection is an opaque `link` reached through game_link_ops. Beside: the store.
+ * Time: one injected game_clock. Nothing here includes libuv (tests/layers checks it).
  */
 #ifndef CMMO_SESSION_H
 #define CMMO_SESSION_H
@@ -22,7 +23,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
 
 typedef struct game game;
 typedef struct session session;
@@ -38,6 +38,16 @@ typedef struct game_link_ops {
     void (*send_many)(void *link, rcbuf *const *msgs, size_t n);
 } game_link_ops;
 
+/* The game's one source of time, handed in by the wiring: the game reads no system clock and no
+ * event loop, so a test or a fuzzer drives time by hand. now_us returns microseconds on a
+ * monotonic clock (any origin, never going back). Every time the game compares (the save timer
+ * of the tick, rate-limit buckets, login throttles) is now_us / 1000, milliseconds of this one
+ * clock; the microseconds themselves only time store writes for /metrics. */
+typedef struct game_clock {
+    uint64_t (*now_us)(void *ctx);
+    void *ctx;
+} game_clock;
+
 typedef struct game_config {
     double world_width, world_height;
     double view_radius; /* see world_config */
@@ -51,9 +61,10 @@ typedef struct game_config {
  * normally holds. Past it, messages are dropped. */
 #define SESSION_QUEUE_HARD 1024
 
-/* Creates the game context. store and auth are borrowed and must outlive it. */
-game *game_create(uv_loop_t *loop, const game_config *config, const game_link_ops *ops, store *st,
-                  auth *au);
+/* Creates the game context (clock, config and ops are copied; clock->ctx is borrowed). store
+ * and auth are borrowed and must outlive it. */
+game *game_create(const game_clock *clock, const game_config *config, const game_link_ops *ops,
+                  store *st, auth *au);
 
 /* A connection opened: a new session in LOGIN. peer is the address text (copied). Returns NULL
  * on allocation failure. */
@@ -69,8 +80,9 @@ int game_session_message(game *g, session *s, const uint8_t *data, size_t len);
 /* The connection is gone: the link must not be used again. */
 void game_session_closed(game *g, session *s);
 
-/* One tick: handle queued messages, advance the world, write positions behind when due. */
-void game_tick(game *g, uint64_t now_ms);
+/* One tick: handle queued messages, advance the world, write positions behind when due (by the
+ * game's clock). */
+void game_tick(game *g);
 
 /* Saves every position now (at shutdown). */
 void game_save_all(game *g);

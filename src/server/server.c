@@ -2,6 +2,7 @@
 
 #include "cluster/cluster.h"
 #include "core/log.h"
+#include "core/workpool_loop.h"
 #include "game/auth.h"
 #include "game/session.h"
 #include "net/http.h"
@@ -12,7 +13,7 @@
 #include "server/metrics.h"
 #include "server/tickstats.h"
 #include "server/version.h"
-#include "store/store.h"
+#include "store/store_loop.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -160,10 +161,17 @@ static void begin_shutdown(server *s, const char *why)
     net_shutdown(s->net, 1001, "server shutting down");
 }
 
+/* The game's one clock (game_clock): libuv's monotonic high-resolution time, the clock the tick
+ * schedule runs on, in microseconds. */
+static uint64_t game_clock_now_us(void *ctx)
+{
+    return uv_hrtime() / 1000;
+}
+
 static void run_tick(server *s)
 {
     uint64_t start = uv_hrtime();
-    game_tick(s->game, start / 1000000);
+    game_tick(s->game);
     if (s->cluster) cluster_tick(s->cluster, uv_now(&s->loop));
     net_flush(s->net);
     s->ticks++;
@@ -277,7 +285,7 @@ int server_run(const config *c)
     s->store = store_open(&s->loop, c->db);
     if (!s->store) goto out;
     stage = "auth";
-    s->auth = auth_create(&s->loop, AUTH_THREADS);
+    s->auth = auth_create(workpool_create(&s->loop, AUTH_THREADS, 1, "auth"));
     if (!s->auth) goto out;
     stage = "game";
     game_config gc = {
@@ -288,7 +296,8 @@ int server_run(const config *c)
         .save_interval_ms = SAVE_INTERVAL_MS,
     };
     game_link_ops ops = {link_send, link_close, link_resume, ws_frames_pack, link_send_many};
-    s->game = game_create(&s->loop, &gc, &ops, s->store, s->auth);
+    game_clock clock = {game_clock_now_us, NULL};
+    s->game = game_create(&clock, &gc, &ops, s->store, s->auth);
     if (!s->game) goto out;
     net_config nc = {
         .host = c->host,

@@ -1,7 +1,7 @@
-#include "store/store.h"
+#include "store/store_loop.h"
 
 #include "core/log.h"
-#include "core/workpool.h"
+#include "core/workpool_loop.h"
 #include "store/store_backend.h"
 
 #include <stdlib.h>

@@ -16,13 +16,16 @@
  * (admin_store_wait in tools/admin/admin_users.c). A blocking variant of each call would be a
  * second path through store.c to keep correct, and one call to it from the server would stall
  * the tick.
+ *
+ * This header is the store as its users see it, and it is free of libuv: the game calls it
+ * without knowing what runs the callbacks. Opening a store binds it to an event loop, so
+ * store_open lives in store/store_loop.h, included by the wiring (server, cmmo-admin, tests) only.
  */
 #ifndef CMMO_STORE_H
 #define CMMO_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
 
 typedef struct store store;
 
@@ -69,12 +72,6 @@ typedef void (*store_account_cb)(void *user, int result, const store_account *ac
 typedef void (*store_done_cb)(void *user, int result);
 /* entries[0..n-1] are valid during the call; n is 0 unless result is STORE_OK. */
 typedef void (*store_list_cb)(void *user, int result, const store_account_entry *entries, size_t n);
-
-/* Opens (creating if needed) the store named by url. Runs on the calling thread, before the
- * server starts (for PostgreSQL it connects and migrates, waiting up to the URL's connect_timeout,
- * 10 s by default). Returns NULL and logs why on failure (bad URL, unreadable file, unreachable
- * or refusing server, schema from a newer cmmo). */
-store *store_open(uv_loop_t *loop, const char *url);
 
 /* 1 if store_open understands url's form (`sqlite:` with a path, or a postgres:// or
  * postgresql:// URL libpq can parse), else 0. Opens nothing; for checking configuration. */

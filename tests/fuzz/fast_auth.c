@@ -7,7 +7,6 @@
  * the callback comes later on the loop thread, a NULL hash never matches, auth_destroy runs the
  * outstanding callbacks. The "hash" is a 64-bit FNV-1a, good enough to tell passwords apart.
  */
-#include "core/workpool.h"
 #include "game/auth.h"
 #include "proto/validate.h"
 
@@ -65,15 +64,15 @@ static void job_done(workpool_job *base)
     free(j);
 }
 
-auth *auth_create(uv_loop_t *loop, int threads)
+auth *auth_create(workpool *pool)
 {
+    if (!pool) return NULL;
     auth *a = calloc(1, sizeof *a);
-    if (!a) return NULL;
-    a->pool = workpool_create(loop, threads, 0, "fastauth");
-    if (!a->pool) {
-        free(a);
+    if (!a) {
+        workpool_destroy(pool);
         return NULL;
     }
+    a->pool = pool;
     return a;
 }
 

@@ -26,9 +26,10 @@
  *   - every session is freed once its connection is gone and its answers are in.
  */
 #include "core/log.h"
+#include "core/workpool_loop.h"
 #include "game/auth.h"
 #include "game/session.h"
-#include "store/store.h"
+#include "store/store_loop.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -175,13 +176,20 @@ static void close_requested(void)
         if (links[i].open && links[i].closing) link_gone(&links[i]);
 }
 
+/* The game's clock, in milliseconds: it moves 50 ms per tick and stands still between ticks, so
+ * a run depends on its input alone, not on how fast the machine is. */
 static uint64_t fake_now;
+
+static uint64_t fake_clock_now_us(void *ctx)
+{
+    return fake_now * 1000;
+}
 
 static void tick(void)
 {
     uv_run(&loop, UV_RUN_NOWAIT);
     fake_now += 50;
-    game_tick(g, fake_now);
+    game_tick(g);
     close_requested();
 }
 
@@ -246,7 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uv_loop_init(&loop);
     store *st = store_open(&loop, "sqlite::memory:");
     assert(st);
-    auth *au = auth_create(&loop, 1);
+    auth *au = auth_create(workpool_create(&loop, 1, 0, "fastauth"));
     assert(au);
     game_config config = {
         .world_width = 1344,
@@ -255,10 +263,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .tick_hz = 20,
         .save_interval_ms = 1000,
     };
-    g = game_create(&loop, &config, &ops, st, au);
+    fake_now = 0;
+    game_clock clock = {fake_clock_now_us, NULL};
+    g = game_create(&clock, &config, &ops, st, au);
     assert(g);
     memset(links, 0, sizeof links);
-    fake_now = 0;
     for (int i = 0; i < LINKS; i++)
         link_open(&links[i]);
 

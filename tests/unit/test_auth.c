@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "core/workpool_loop.h"
 #include "game/auth.h"
 
 #include <pthread.h>
@@ -73,7 +74,7 @@ static int setup(void **state)
     if (uv_loop_init(&loop) != 0) return -1;
     loop_thread = pthread_self();
     calls = 0;
-    au = auth_create(&loop, 2);
+    au = auth_create(workpool_create(&loop, 2, 1, "auth"));
     return au ? 0 : -1;
 }
 

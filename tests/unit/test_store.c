@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "store/store.h"
+#include "store/store_loop.h"
 
 #include <fcntl.h>
 #include <ftw.h>

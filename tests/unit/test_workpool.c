@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "core/workpool.h"
+#include "core/workpool_loop.h"
 
 #include <pthread.h>
 #include <stdlib.h>

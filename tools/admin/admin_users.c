@@ -5,7 +5,7 @@
 
 #include "game/auth.h"
 #include "proto/validate.h"
-#include "store/store.h"
+#include "store/store_loop.h"
 
 #include <sodium.h>
 #include <stdarg.h>

@@ -1,0 +1,125 @@
+/* Unit tests for the game's clock (game_clock in game/session.h): the game takes every time it
+ * compares from the clock it was handed, so here time moves only when the test moves it. The
+ * store and auth are real but never reached: no tick runs, so no Register or Login is handled. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/workpool_loop.h"
+#include "game/session.h"
+#include "store/store_loop.h"
+
+#include <uv.h>
+
+/* Far from any event loop's or system clock's reading: a game that looked at one of those
+ * instead would see time jump or stand still. */
+#define CLOCK_ORIGIN_US 7000000000000ull
+
+static uint64_t now_us;
+static int closes;
+
+static uint64_t fake_now_us(void *ctx)
+{
+    assert_ptr_equal(ctx, &now_us);
+    return now_us;
+}
+
+static void link_send(void *link, rcbuf *msg)
+{
+    fail_msg("nothing is sent before a tick");
+}
+
+static void link_close(void *link, uint16_t code, const char *reason)
+{
+    closes++;
+}
+
+static void link_resume(void *link) {}
+
+static uv_loop_t loop;
+static store *st;
+static auth *au;
+static game *g;
+
+static int setup(void **state)
+{
+    if (uv_loop_init(&loop) != 0) return -1;
+    st = store_open(&loop, "sqlite::memory:");
+    au = auth_create(workpool_create(&loop, 1, 1, "auth"));
+    if (!st || !au) return -1;
+    now_us = CLOCK_ORIGIN_US;
+    closes = 0;
+    game_clock clock = {fake_now_us, &now_us};
+    game_config config = {
+        .world_width = 1344, .world_height = 832, .tick_hz = 20, .save_interval_ms = 1000};
+    game_link_ops ops = {link_send, link_close, link_resume, NULL, NULL};
+    g = game_create(&clock, &config, &ops, st, au);
+    return g ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    auth_destroy(au);
+    store_close(st);
+    game_destroy(g);
+    for (int i = 0; i < 100 && uv_loop_close(&loop) == UV_EBUSY; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    return 0;
+}
+
+static uint64_t rate_limited(void)
+{
+    return game_get_counters(g)->rate_limited_messages;
+}
+
+static void send_messages(session *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        game_session_message(g, s, (const uint8_t *)"{}", 2);
+}
+
+/* A client's message budget (a burst of 200, then 40 a second) refills by the game's clock: while
+ * the clock stands still nothing comes back, one second of it gives back 40 messages. */
+static void test_message_budget_refills_as_the_game_clock_moves(void **state)
+{
+    session *s = game_session_open(g, &now_us, "192.0.2.1");
+    assert_non_null(s);
+    send_messages(s, 200);
+    assert_int_equal(rate_limited(), 0);
+    send_messages(s, 1);
+    assert_int_equal(rate_limited(), 1);
+
+    now_us += 1000000;
+    send_messages(s, 39); /* 40 back, one of them owed for the message over budget */
+    assert_int_equal(rate_limited(), 1);
+    send_messages(s, 1);
+    assert_int_equal(rate_limited(), 2);
+    assert_int_equal(closes, 0);
+    game_session_closed(g, s);
+}
+
+/* Standing still is what a frozen clock means: a flood the clock never pays back is closed. */
+static void test_a_flood_is_closed_while_the_game_clock_stands_still(void **state)
+{
+    session *s = game_session_open(g, &now_us, "192.0.2.1");
+    assert_non_null(s);
+    send_messages(s, 200 + 200);
+    assert_int_equal(closes, 0);
+    send_messages(s, 1); /* the deficit passes the burst again */
+    assert_int_equal(closes, 1);
+    game_session_closed(g, s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_message_budget_refills_as_the_game_clock_moves, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_flood_is_closed_while_the_game_clock_stands_still,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

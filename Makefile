@@ -11,18 +11,70 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-# Every module under src/ except the entry point; the server, the tests and the tools link these.
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/net/*.c src/proto/*.c src/game/*.c src/store/*.c src/cluster/*.c src/server/*.c))
-LIB_SRC  := $(filter-out src/server/main.c,$(LIB_SRC))
+# Layers, lowest first. Each folder of src/ is one layer and builds one static library
+# (build/lib/libcmmo_<layer>.a, sanitized: build/asan/lib/), and a binary links the layers it uses,
+# every one before those it depends on. So the link lines are the dependency rule: code of a lower
+# layer calling a higher one fails to link in its unit tests. tests/layers checks the #includes and
+# these lines against the same rule (and that `game` reaches no libuv).
+LAYERS := core proto net store game cluster server
+# What each layer's library needs after it on a link line: the layer itself and, transitively,
+# what it uses (core < proto < {net, store}; game uses store, proto, core; cluster uses the game;
+# server wires everything). Listed in link order.
+LINK_core    := core
+LINK_proto   := proto core
+LINK_net     := net core
+LINK_store   := store core
+LINK_game    := game store proto core
+LINK_cluster := cluster game store proto core
+LINK_server  := server cluster game net store proto core
+LINK_ORDER   := $(LINK_server)
+# System libraries each layer's own code calls (pkg-config names, then plain -l flags).
+PKGS_core    := libuv
+PKGS_proto   := jansson
+PKGS_net     := libuv openssl
+LIBS_net     := -lhttp_parser
+PKGS_store   := sqlite3 libpq
+PKGS_game    := libsodium
+PKGS_cluster := libuv hiredis
+PKGS_server  := libuv
+
+# The layers a source file names in its #include "layer/..." lines, closed over LINK_*, in link
+# order: what a test or a tool links.
+includes_of = $(sort $(shell sed -n 's|^\#include "\([a-z]*\)/.*|\1|p' $(1) /dev/null))
+layers_for  = $(filter $(sort $(foreach l,$(filter $(LAYERS),$(call includes_of,$(1))),$(LINK_$(l)))),$(LINK_ORDER))
+# Link flags for a list of layers (in link order): their archives, then their system libraries.
+layer_libs  = $(foreach l,$(2),$(1)/lib/libcmmo_$(l).a)
+layer_sys   = $(shell pkg-config --libs $(sort $(foreach l,$(1),$(PKGS_$(l)))) 2>/dev/null) \
+              $(foreach l,$(1),$(LIBS_$(l))) -lpthread -lm
+
+LAYER_SRC_server := $(filter-out src/server/main.c,$(wildcard src/server/*.c))
+$(foreach l,$(filter-out server,$(LAYERS)),$(eval LAYER_SRC_$(l) := $(sort $(wildcard src/$(l)/*.c))))
+LIB_SRC  := $(foreach l,$(LAYERS),$(LAYER_SRC_$(l)))
 MAIN_SRC := src/server/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := $(sort $(wildcard tools/bench/*.c))
+BENCH_LAYERS = $(call layers_for,$(BENCH_SRC) $(wildcard tools/bench/*.h))
 
 OBJ      = $(patsubst %.c,build/obj/%.o,$(LIB_SRC))
 ASAN_OBJ = $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRC))
+LIBS      = $(call layer_libs,build,$(LAYERS))
+ASAN_LIBS = $(call layer_libs,build/asan,$(LAYERS))
 UNIT_BIN = $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRC))
 
-.PHONY: all deps deps-run run test test-unit test-integration test-web build asan clean bench fmt fuzz soak
+# One archive per layer, release and sanitized, from that layer's objects.
+define layer_archive
+build/lib/libcmmo_$(1).a: $$(patsubst %.c,build/obj/%.o,$$(LAYER_SRC_$(1)))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+build/asan/lib/libcmmo_$(1).a: $$(patsubst %.c,build/asan/obj/%.o,$$(LAYER_SRC_$(1)))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_archive,$(l))))
+
+.PHONY: all deps deps-run run test test-unit test-integration test-web build asan clean bench fmt fuzz soak libs
 all: build
 
 # What the binaries say they are (--version, the start-up log, cmmo_build_info). The number's one
@@ -47,16 +99,20 @@ deps-run:
 
 build: build/cmmo-server $(if $(BENCH_SRC),build/cmmo-bench)
 asan: build/asan/cmmo-server $(UNIT_BIN)
+libs: $(LIBS) $(ASAN_LIBS)
 
-build/cmmo-server: $(OBJ) build/obj/$(MAIN_SRC:.c=.o)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+build/cmmo-server: build/obj/$(MAIN_SRC:.c=.o) $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(call layer_libs,build,$(LINK_server)) $(call layer_sys,$(LINK_server))
 
-build/asan/cmmo-server: $(ASAN_OBJ) build/asan/obj/$(MAIN_SRC:.c=.o)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+build/asan/cmmo-server: build/asan/obj/$(MAIN_SRC:.c=.o) $(ASAN_LIBS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(call layer_libs,build/asan,$(LINK_server)) \
+	    $(call layer_sys,$(LINK_server))
 
-build/cmmo-bench: $(BENCH_SRC) $(OBJ)
+build/cmmo-bench: $(BENCH_SRC) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itools/bench -o $@ $(BENCH_SRC) $(filter build/obj/src/core/%,$(OBJ)) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itools/bench -o $@ $(BENCH_SRC) \
+	    $(call layer_libs,build,$(BENCH_LAYERS)) $(call layer_sys,$(BENCH_LAYERS) core) \
+	    $(shell pkg-config --libs jansson openssl)
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -66,9 +122,12 @@ build/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
-build/asan/unit/%: tests/unit/%.c $(ASAN_OBJ)
+# A unit test links the layers its #includes name (and what they use), nothing more.
+build/asan/unit/%: tests/unit/%.c $(ASAN_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit -o $@ $< $(ASAN_OBJ) $(PKG_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit -o $@ $< \
+	    $(call layer_libs,build/asan,$(call layers_for,$<)) $(call layer_sys,$(call layers_for,$<)) \
+	    -lcmocka
 
 run: deps-run build
 	@mkdir -p data

@@ -16,13 +16,15 @@ FUZZ_CFLAGS  := $(CSTD) $(WARN) -O1 -g $(PKG_CFLAGS) -Isrc -MMD -MP $(FUZZ_SAN) 
 
 FUZZ_OBJ = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
 
-# What each target links, beyond its own source. fuzz_session swaps argon2id for fast_auth.c
+# What each target links, beyond its own source, as the layers' sources built with coverage. fuzz_session swaps argon2id for fast_auth.c
 # (same contract, same asynchrony) so that the fuzzer spends its time in the session.
 FUZZ_LIB_http    := src/net/http.c src/core/rcbuf.c
 FUZZ_LIB_ws      := src/net/wsparse.c src/core/utf8.c
 FUZZ_LIB_packet  := src/proto/packet.c src/proto/validate.c src/proto/jsonw.c src/core/utf8.c \
                     src/core/rcbuf.c
-FUZZ_LIB_session := $(filter-out src/game/auth.c src/server/% src/net/%,$(LIB_SRC)) \
+# The session target is the game layer and what it uses (LINK_game in the Makefile), as objects:
+# a whole archive would bring auth.o's symbols in beside fast_auth's.
+FUZZ_LIB_session := $(filter-out src/game/auth.c,$(foreach l,$(LINK_game),$(LAYER_SRC_$(l)))) \
                     tests/fuzz/fast_auth.c
 
 # Kept between builds (make would delete them as intermediate files of the chain).

@@ -74,7 +74,7 @@ build/asan/lib/libcmmo_$(1).a: $$(patsubst %.c,build/asan/obj/%.o,$$(LAYER_SRC_$
 endef
 $(foreach l,$(LAYERS),$(eval $(call layer_archive,$(l))))
 
-.PHONY: all deps deps-run run test test-unit test-integration test-web build asan clean bench fmt fuzz soak libs
+.PHONY: all deps deps-run run test test-layers test-unit test-integration test-web build asan clean bench fmt fuzz soak libs
 all: build
 
 # What the binaries say they are (--version, the start-up log, cmmo_build_info). The number's one
@@ -139,6 +139,10 @@ test: deps asan build
 
 test-unit: asan
 	@tests/unit/run.sh
+
+# The layering rule on #includes and link lines (needs no build).
+test-layers:
+	@tests/layers/run.sh
 
 test-integration: asan
 	@tests/integration/run.sh

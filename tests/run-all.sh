@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-suites=(tests/unit/run.sh tests/store/run.sh tests/integration/run.sh tests/admin/run.sh tests/cluster/run.sh tests/web/run.sh tests/e2e/run.sh tests/bench/run.sh tests/fuzz/run.sh)
+suites=(tests/layers/run.sh tests/unit/run.sh tests/store/run.sh tests/integration/run.sh tests/admin/run.sh tests/cluster/run.sh tests/web/run.sh tests/e2e/run.sh tests/bench/run.sh tests/fuzz/run.sh)
 total_pass=0 total_fail=0 failed_suites=()
 for s in "${suites[@]}"; do
   [ -x "$s" ] || continue

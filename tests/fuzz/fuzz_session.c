@@ -11,7 +11,7 @@
  *   3     a well-formed packet from a small dictionary (next bytes choose it), so that inputs
  *         reach Register, Login and PLAY quickly; one choice repeats a Target a few hundred
  *         times (the flood path)
- *   4     a tick (the loop runs once without waiting, then game_tick)
+ *   4     a tick (the loop runs once without waiting, the game clock moves 50 ms, game_tick)
  *   5     wait until every pending store/auth answer has come back
  *   6     the link's connection is gone (net's on_close)
  *   7     the link reconnects (a new session)

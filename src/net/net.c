@@ -1,6 +1,7 @@
 #include "net/net.h"
 
 #include "core/addr.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "net/connstate.h"
 #include "net/http.h"
@@ -863,11 +864,7 @@ static void on_closed(uv_handle_t *h)
     rcbuf_unref(c->pong);
     tls_conn_free(c->tls);
     ws_parser_free(&c->ws);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        n->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
+    list_unlink(&n->conns, c);
     n->conn_count--;
     free(c);
 }
@@ -923,9 +920,7 @@ static void on_connection(uv_stream_t *server, int status)
     c->http = malloc(sizeof *c->http);
     uv_tcp_init(n->loop, &c->tcp);
     c->tcp.data = c;
-    c->next = n->conns;
-    if (n->conns) n->conns->prev = c;
-    n->conns = c;
+    list_push_front(&n->conns, c);
     n->conn_count++;
     n->stats.accepted++;
     if (!c->http || uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {

@@ -23,11 +23,16 @@
  * Limits (see the constants): line length, connection count, idle time, and unsent reply bytes
  * (past which reading pauses until the client reads). Broadcast text is never logged; commands
  * and their outcomes are (event admin_command).
+ *
+ * The socket, its protection and its limits are net/lineserver's; what a line means is
+ * server/admin_cmd's, which reaches the game through admin_ops. This module wires the two.
  */
 #ifndef CMMO_ADMIN_H
 #define CMMO_ADMIN_H
 
 #include "game/session.h"
+#include "net/lineserver.h"
+#include "server/admin_cmd.h"
 
 #include <uv.h>
 
@@ -42,8 +47,10 @@
 /* Unsent reply bytes past which the connection stops being read until the client catches up;
  * one `online` reply of 60,000 players is a few MiB and is still sent whole. */
 #define ADMIN_OUTPUT_MAX (1u << 20)
+/* How often idle connections are looked for; an idle one lives at most this much longer. */
+#define ADMIN_SWEEP_MS 10000
 /* sizeof(struct sockaddr_un.sun_path) on Linux, terminator included. */
-#define ADMIN_PATH_MAX 108
+#define ADMIN_PATH_MAX LINESERVER_PATH_MAX
 
 typedef struct admin admin;
 
@@ -52,6 +59,10 @@ typedef struct admin admin;
  * socket is left alone and refused. g is borrowed and must stay valid until admin_stop.
  * Returns NULL and logs why (path too long, directory missing, in use, bind failed). */
 admin *admin_start(uv_loop_t *loop, const char *path, game *g);
+
+/* admin_start with the game reached through ops and ctx (borrowed until admin_stop) instead:
+ * the same socket and commands on a fake game, for tests. */
+admin *admin_start_ops(uv_loop_t *loop, const char *path, const admin_ops *ops, void *ctx);
 
 /* Closes every admin connection (unsent replies are dropped) and the listener, and removes the
  * socket file. No command runs after it returns; the memory is freed once the loop has run the

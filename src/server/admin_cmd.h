@@ -1,0 +1,55 @@
+/*
+ * admin_cmd: what an operator's command line means (the commands are listed in admin.h), apart
+ * from the socket that carries it (server/admin wires the two: net/lineserver below, the game
+ * above). It reaches the game only through admin_ops, so it can be driven against a fake.
+ */
+#ifndef CMMO_ADMIN_CMD_H
+#define CMMO_ADMIN_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The close reason a kicked player's client is shown (a WebSocket close reason: <= 123 bytes). */
+#define ADMIN_KICK_REASON "Kicked by the server operator"
+
+/* Called once per player by admin_ops.each_player (game_player_fn's shape). */
+typedef void (*admin_player_fn)(void *user, const char *name, int64_t actor_id, double x, double y,
+                                const char *peer);
+
+/* The game operations the commands use; always complete. ctx is the game (or a fake). */
+typedef struct admin_ops {
+    /* Calls fn for every player in the world. */
+    void (*each_player)(void *ctx, admin_player_fn fn, void *user);
+    /* Closes the connection of the player with this name (any letter case) with reason.
+     * Returns 0, or -1 if no such player is online. */
+    int (*kick)(void *ctx, const char *name, const char *reason);
+    /* A chat line from "Server" to every player; returns how many it reached. */
+    size_t (*broadcast)(void *ctx, const char *text);
+} admin_ops;
+
+/* A reply being built: grows as needed. data is malloc'd (owned by the reply until taken). */
+typedef struct admin_reply {
+    char *data;
+    size_t len, cap;
+    int failed; /* out of memory: see admin_command */
+} admin_reply;
+
+/* Makes r empty. Returns 0, or -1 if out of memory (then r holds nothing to free). */
+int admin_reply_init(admin_reply *r);
+/* Appends printf-style text; on failure r->failed is set and later appends do nothing. */
+void admin_reply_append(admin_reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Frees r's data. */
+void admin_reply_free(admin_reply *r);
+
+/* admin_command's answer: keep the connection, or close it once the reply is sent. */
+enum { ADMIN_CMD_CONTINUE = 0, ADMIN_CMD_QUIT = 1 };
+
+/* Runs one command line (len bytes, no "\n", line[len] == 0; it may hold a NUL, which makes it
+ * an unknown command; it is modified in place) against ops and ctx, and appends its whole reply
+ * (data lines, then one "OK ..." or "ERR ..." status line) to r. If r runs out of memory on the
+ * way, its contents are replaced by "ERR out of memory\n"; r->failed stays set only if even that
+ * did not fit, and then the caller should close the connection. Returns ADMIN_CMD_QUIT for
+ * `quit`, else ADMIN_CMD_CONTINUE. */
+int admin_command(const admin_ops *ops, void *ctx, char *line, size_t len, admin_reply *r);
+
+#endif

@@ -741,7 +741,7 @@ static void on_refreshed(redisAsyncContext *ac, void *reply, void *priv)
             world_actor *a = world_find(q->cluster->world, q->ids[e->integer - 1]);
             if (!a || world_actor_is_remote(a)) continue;
             log_warn("cluster_claim_lost", "user=%s", world_actor_name(a));
-            game_kick(q->cluster->game, world_actor_name(a), "Logged in elsewhere");
+            game_kick(q->cluster->game, world_actor_name(a), GAME_CLOSE_ELSEWHERE);
         }
     }
     free(q);

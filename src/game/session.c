@@ -7,6 +7,7 @@
 #include "proto/packet.h"
 #include "proto/validate.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <sodium.h>
 #include <strings.h>
@@ -38,7 +39,7 @@
 
 /* Flood control (token buckets, per connection). A Godot client sends a Target per click and a
  * Chat per line: far below these. A client over budget has its messages dropped; one that stays
- * far over it (the deficit passes the burst again) is closed with 1008. */
+ * far over it (the deficit passes the burst again) is closed (GAME_CLOSE_*_FLOOD). */
 #define RATE_PACKETS_PER_S 40.0
 #define RATE_PACKETS_BURST 200.0
 #define RATE_CHATS_PER_S 2.0
@@ -92,7 +93,7 @@ struct session {
 struct game {
     game_clock clock;
     game_config config;
-    game_link_ops ops;
+    game_outbox outbox;
     store *store;
     auth *auth;
     world *world;
@@ -126,14 +127,6 @@ static uint64_t game_now_ms(const game *g)
     return game_now_us(g) / 1000;
 }
 
-static void count_out(game *g, const rcbuf *b)
-{
-    int slot = b->tag ? b->tag - 1 : GAME_INVALID;
-    if (slot < 0 || slot >= GAME_ACTION_SLOTS) slot = GAME_INVALID;
-    g->counters.packets_out[slot] += b->packets;
-    g->counters.bytes_out[slot] += b->len;
-}
-
 void game_refuse_logins(game *g, const char *reason)
 {
     g->logins_refused = reason;
@@ -152,40 +145,15 @@ const char *game_action_label(int slot)
 
 /* ---------------------------------------------------------------- output */
 
-static void world_send_many(void *ctx, void *viewer, rcbuf *const *msgs, size_t n);
-
-static void world_send(void *ctx, void *viewer, rcbuf *msg)
-{
-    world_send_many(ctx, viewer, &msg, 1);
-}
-
-static void world_send_many(void *ctx, void *viewer, rcbuf *const *msgs, size_t n)
-{
-    game *g = ctx;
-    session *s = viewer;
-    if (!s->link) return;
-    if (g->ops.send_many) {
-        g->ops.send_many(s->link, msgs, n);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            g->ops.send(s->link, msgs[i]);
-    }
-    for (size_t i = 0; i < n; i++)
-        count_out(g, msgs[i]);
-}
-
-static rcbuf *world_pack(void *ctx, rcbuf *const *msgs, size_t n)
-{
-    game *g = ctx;
-    return g->ops.pack ? g->ops.pack(msgs, n) : NULL;
-}
-
+/* A packet for this session's connection alone (a reply, Deny, the world size): one push. The
+ * world pushes what it sends itself (world_config.outbox). */
 static void send_packet(session *s, rcbuf *b)
 {
     if (!b) return;
     if (s->link) {
-        s->game->ops.send(s->link, b);
-        count_out(s->game, b);
+        game *g = s->game;
+        g->outbox.push(g->outbox.ctx, s->link, &b, 1);
+        game_outbox_count(g->counters.packets_out, g->counters.bytes_out, &b, 1);
     }
     rcbuf_unref(b);
 }
@@ -417,7 +385,7 @@ static void enter_world(session *s)
         s->account.y = kept.y;
     }
     send_packet(s, packet_encode_ok());
-    s->actor = world_join(g->world, &s->account, s);
+    s->actor = world_join(g->world, &s->account, s->link);
     if (s->actor && newer) world_mark_unsaved(g->world, s->account.actor_id);
     if (!s->actor) {
         if (newer) unsaved_put(g, &kept, 0);
@@ -554,7 +522,7 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
                 if (over == 2 && s->link) {
                     g->counters.flood_closes++;
                     log_info("conn_flood_closed", "peer=%s reason=chat", s->peer);
-                    g->ops.close(s->link, 1008, "chat flood");
+                    g->outbox.close(g->outbox.ctx, s->link, GAME_CLOSE_CHAT_FLOOD);
                 }
                 return;
             }
@@ -604,20 +572,22 @@ static void process_queue(session *s)
     }
     if (s->paused && s->q_len < SESSION_QUEUE_SOFT && s->link) {
         s->paused = 0;
-        s->game->ops.resume(s->link);
+        s->game->outbox.resume(s->game->outbox.ctx, s->link);
     }
 }
 
 /* ---------------------------------------------------------------- lifecycle */
 
-game *game_create(const game_clock *clock, const game_config *config, const game_link_ops *ops,
+game *game_create(const game_clock *clock, const game_config *config, const game_outbox *outbox,
                   store *st, auth *au)
 {
+    assert(clock && clock->now_us);
+    assert(game_outbox_complete(outbox));
     game *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     g->clock = *clock;
     g->config = *config;
-    g->ops = *ops;
+    g->outbox = *outbox;
     g->store = st;
     g->auth = au;
     world_config wc = {
@@ -626,10 +596,9 @@ game *game_create(const game_clock *clock, const game_config *config, const game
         .speed = 70.0,
         .tick_hz = config->tick_hz,
         .view_radius = config->view_radius,
-        .send = world_send,
-        .send_many = world_send_many,
-        .pack = world_pack,
-        .ctx = g,
+        .outbox = *outbox,
+        .packets_out = g->counters.packets_out,
+        .bytes_out = g->counters.bytes_out,
     };
     g->world = world_create(&wc);
     g->by_account = throttle_create("login_account", THROTTLE_ENTRIES, THROTTLE_ACCOUNT_FAILURES,
@@ -677,7 +646,7 @@ int game_session_message(game *g, session *s, const uint8_t *data, size_t len)
         if (over == 2 && s->link) {
             g->counters.flood_closes++;
             log_info("conn_flood_closed", "peer=%s reason=message", s->peer);
-            g->ops.close(s->link, 1008, "message flood");
+            g->outbox.close(g->outbox.ctx, s->link, GAME_CLOSE_MESSAGE_FLOOD);
         }
         return 0;
     }
@@ -708,6 +677,7 @@ int game_session_message(game *g, session *s, const uint8_t *data, size_t len)
 void game_session_closed(game *g, session *s)
 {
     s->link = NULL;
+    if (s->actor) world_actor_unlink(g->world, s->actor);
 }
 
 /* ---------------------------------------------------------------- write-behind */
@@ -967,12 +937,12 @@ void game_each_player(game *g, game_player_fn fn, void *user)
     }
 }
 
-int game_kick(game *g, const char *name, const char *reason)
+int game_kick(game *g, const char *name, game_close_reason why)
 {
     for (session *s = g->sessions; s; s = s->next) {
         if (!s->actor || !s->link || strcasecmp(world_actor_name(s->actor), name) != 0) continue;
         log_info("player_kicked", "user=%s", world_actor_name(s->actor));
-        g->ops.close(s->link, 1008, reason);
+        g->outbox.close(g->outbox.ctx, s->link, why);
         return 0;
     }
     return -1;
@@ -988,7 +958,7 @@ size_t game_broadcast(game *g, const char *text)
     size_t reached = 0;
     for (session *s = g->sessions; s; s = s->next) {
         if (!s->actor || !s->link) continue;
-        g->ops.send(s->link, b);
+        g->outbox.push(g->outbox.ctx, s->link, &b, 1);
         reached++;
     }
     rcbuf_unref(b);

@@ -9,14 +9,16 @@
  * connection until its queue is handled (a Chat sent just before closing is still relayed) and
  * its pending checks have answered.
  *
- * Below: the connection is an opaque `link` reached through game_link_ops. Beside: the store.
- * Time: one injected game_clock. Nothing here includes libuv (tests/layers checks it).
+ * Below: the connection is an opaque `link` reached through the outbox port (game/outbox.h).
+ * Beside: the store. Time: one injected game_clock. Nothing here includes libuv (tests/layers
+ * checks it).
  */
 #ifndef CMMO_SESSION_H
 #define CMMO_SESSION_H
 
 #include "core/rcbuf.h"
 #include "game/auth.h"
+#include "game/outbox.h"
 #include "game/world.h"
 #include "proto/packet.h"
 #include "store/store.h"
@@ -26,17 +28,6 @@
 
 typedef struct game game;
 typedef struct session session;
-
-/* What a session may do to its connection. */
-typedef struct game_link_ops {
-    void (*send)(void *link, rcbuf *msg);
-    void (*close)(void *link, uint16_t code, const char *reason);
-    void (*resume)(void *link);
-    /* Packs messages for many links at once (see world_config.pack); may be NULL. */
-    rcbuf *(*pack)(rcbuf *const *msgs, size_t n);
-    /* n send() calls in one; may be NULL. */
-    void (*send_many)(void *link, rcbuf *const *msgs, size_t n);
-} game_link_ops;
 
 /* The game's one source of time, handed in by the wiring: the game reads no system clock and no
  * event loop, so a test or a fuzzer drives time by hand. now_us returns microseconds on a
@@ -61,13 +52,13 @@ typedef struct game_config {
  * normally holds. Past it, messages are dropped. */
 #define SESSION_QUEUE_HARD 1024
 
-/* Creates the game context (clock, config and ops are copied; clock->ctx is borrowed). store
- * and auth are borrowed and must outlive it. */
-game *game_create(const game_clock *clock, const game_config *config, const game_link_ops *ops,
+/* Creates the game context (clock, config and outbox are copied; their ctx are borrowed). The
+ * outbox must be complete (asserted). store and auth are borrowed and must outlive it. */
+game *game_create(const game_clock *clock, const game_config *config, const game_outbox *outbox,
                   store *st, auth *au);
 
-/* A connection opened: a new session in LOGIN. peer is the address text (copied). Returns NULL
- * on allocation failure. */
+/* A connection opened: a new session in LOGIN, whose packets go to link through the outbox.
+ * peer is the address text (copied). Returns NULL on allocation failure. */
 session *game_session_open(game *g, void *link, const char *peer);
 
 /* The connection negotiated cmmo.v2 (docs/PROTOCOL.md): once in the world, this session is sent
@@ -96,12 +87,7 @@ size_t game_player_count(const game *g);
 
 /* ---- Counters since start, for /metrics ---- */
 
-/* Index for per-action counters: a packet_action, or GAME_INVALID for messages that did not
- * decode (malformed or unknown action). Derived from proto/packet.h's action table, so a new
- * action gets its counters and its /metrics samples without an edit here. */
-#define GAME_INVALID PACKET_ACTION_COUNT
-#define GAME_ACTION_SLOTS (PACKET_ACTION_COUNT + 1)
-
+/* Per-action counters are indexed by slot: GAME_ACTION_SLOTS and GAME_INVALID (game/outbox.h). */
 typedef struct game_counters {
     uint64_t packets_in[GAME_ACTION_SLOTS], bytes_in[GAME_ACTION_SLOTS];
     uint64_t packets_out[GAME_ACTION_SLOTS], bytes_out[GAME_ACTION_SLOTS];
@@ -123,9 +109,9 @@ typedef void (*game_player_fn)(void *user, const char *name, int64_t actor_id, d
                                const char *peer);
 void game_each_player(game *g, game_player_fn fn, void *user);
 
-/* Closes the connection of the player with this name (any letter case) with 1008 and reason.
- * Returns 0, or -1 if no such player is online. */
-int game_kick(game *g, const char *name, const char *reason);
+/* Closes the connection of the player with this name (any letter case), giving why (the wiring
+ * turns it into a close code and text). Returns 0, or -1 if no such player is online. */
+int game_kick(game *g, const char *name, game_close_reason why);
 
 /* Sends a chat line from "Server" to every player (cleaned like any chat). Returns how many
  * players it reached. */

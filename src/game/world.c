@@ -26,7 +26,8 @@ struct world_actor {
     unsigned fresh : 1;      /* joined since the last tick: others have not been told yet */
     unsigned left : 1;       /* out of the world, freed after the tick */
     unsigned remote : 1;     /* played on another node of a cluster: no viewer, never saved */
-    void *viewer;            /* NULL once the actor has left, and always for a remote actor */
+    void *link;              /* its viewer's connection (game/outbox.h); NULL for a remote
+                              * actor, and once the connection is gone */
     unsigned compact : 1;    /* its viewer takes cmmo.v2 Move packets: encoding ENC_V2 */
     /* This tick's movement delta in each encoding (NULL if it did not move, or no viewer
      * takes that encoding), shared by all viewers. */
@@ -88,7 +89,7 @@ struct world {
     size_t all_len, all_cap;
     world_actor **departed; /* left since the last tick; freed after viewers were told */
     size_t departed_len, departed_cap;
-    world_actor **joined; /* joined since the last tick (may have left again: viewer NULL) */
+    world_actor **joined; /* joined since the last tick (may have left again: link NULL) */
     size_t joined_len, joined_cap;
     int membership_changed; /* someone joined or left since the last tick */
     /* Per-slot arrays (slot_cap entries), dense so that one viewer's update stays in cache:
@@ -142,6 +143,7 @@ static double squares(const world_config *c, double size, int *cols, int *rows)
 
 world *world_create(const world_config *config)
 {
+    assert(game_outbox_complete(&config->outbox) && config->packets_out && config->bytes_out);
     world *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->config = *config;
@@ -358,9 +360,17 @@ static rcbuf *actor_full(world_actor *a)
     return a->full;
 }
 
+/* Pushes to the viewer's link and counts what went out (after the push: the counts include the
+ * frame header net puts in front). */
+static void push(world *w, world_actor *v, rcbuf *const *msgs, size_t n)
+{
+    w->config.outbox.push(w->config.outbox.ctx, v->link, msgs, n);
+    game_outbox_count(w->config.packets_out, w->config.bytes_out, msgs, n);
+}
+
 static void send_to(world *w, world_actor *viewer, rcbuf *b)
 {
-    if (b && viewer->viewer) w->config.send(w->config.ctx, viewer->viewer, b);
+    if (b && viewer->link) push(w, viewer, &b, 1);
 }
 
 /* Disconnect(id), built once and kept: for viewers it leaves the view of, and for all that know
@@ -371,21 +381,14 @@ static rcbuf *actor_gone(world_actor *a)
     return a->gone;
 }
 
-/* A viewer's packets of one tick are gathered (w->out) and handed over in one send_many call:
+/* A viewer's packets of one tick are gathered (w->out) and handed over in one push:
  * at 5,000 players each viewer is sent ~70 per tick, and three indirect calls per packet down to
  * the socket layer were 10% of the server. Every gathered buffer is owned by an actor or the
  * world until after the tick, so the array holds no references. */
 static void out_flush(world *w, world_actor *v)
 {
     if (w->out_len == 0) return;
-    if (v->viewer) {
-        if (w->config.send_many) {
-            w->config.send_many(w->config.ctx, v->viewer, w->out, w->out_len);
-        } else {
-            for (size_t i = 0; i < w->out_len; i++)
-                w->config.send(w->config.ctx, v->viewer, w->out[i]);
-        }
-    }
+    if (v->link) push(w, v, w->out, w->out_len);
     w->out_len = 0;
 }
 
@@ -401,7 +404,7 @@ static void out_push(world *w, world_actor *v, rcbuf *b)
 }
 
 /* Adds an actor (local with a viewer, or remote without). NULL if the id is in the world. */
-static world_actor *actor_add(world *w, const store_account *account, void *viewer, int remote)
+static world_actor *actor_add(world *w, const store_account *account, void *link, int remote)
 {
     size_t i = lower_bound(w->all, w->all_len, account->actor_id);
     if (i < w->all_len && w->all[i]->id == account->actor_id) return NULL;
@@ -422,7 +425,7 @@ static world_actor *actor_add(world *w, const store_account *account, void *view
     /* A position saved under an older, larger --world is brought inside this one. */
     a->x = fmin(fmax(isfinite(account->x) ? account->x : 0, 0), w->config.width);
     a->y = fmin(fmax(isfinite(account->y) ? account->y : 0, 0), w->config.height);
-    a->viewer = viewer;
+    a->link = link;
     a->remote = (unsigned)remote;
     a->cell = -1;
     a->region = world_region_of(w, a->x, a->y);
@@ -456,11 +459,18 @@ static world_actor *actor_add(world *w, const store_account *account, void *view
     return a;
 }
 
-world_actor *world_join(world *w, const store_account *account, void *viewer)
+world_actor *world_join(world *w, const store_account *account, void *link)
 {
-    world_actor *a = actor_add(w, account, viewer, 0);
+    world_actor *a = actor_add(w, account, link, 0);
     if (a) send_to(w, a, actor_full(a));
     return a;
+}
+
+void world_actor_unlink(world *w, world_actor *a)
+{
+    (void)w;
+    assert(!a->remote);
+    a->link = NULL;
 }
 
 world_actor *world_join_remote(world *w, const store_account *account)
@@ -475,7 +485,7 @@ static void actor_remove(world *w, world_actor *a)
     memmove(w->all + i, w->all + i + 1, (w->all_len - i - 1) * sizeof *w->all);
     w->all_len--;
     grid_remove(w, a);
-    a->viewer = NULL;
+    a->link = NULL;
     a->left = 1;
     a->walking = 0;
     if (a->remote) w->remote_count--;
@@ -802,8 +812,9 @@ void world_tick(world *w)
         for (size_t i = 0; i < w->all_len; i++)
             if (w->all[i]->moved && w->all[i]->delta[e] && !w->all[i]->fresh)
                 w->movers[e][w->movers_len[e]++] = w->all[i]->delta[e];
-        if (!w->membership_changed && w->config.pack && w->movers_len[e] > 1)
-            w->tick_deltas[e] = w->config.pack(w->config.ctx, w->movers[e], w->movers_len[e]);
+        if (!w->membership_changed && w->movers_len[e] > 1)
+            w->tick_deltas[e] =
+                w->config.outbox.pack(w->config.outbox.ctx, w->movers[e], w->movers_len[e]);
     }
     for (size_t i = 0; i < w->all_len; i++)
         if (!w->all[i]->remote) {

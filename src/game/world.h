@@ -7,13 +7,15 @@
  * one that left is sent as Disconnect. A mover's delta is encoded once per tick and the same bytes
  * go to every viewer. Who can see whom is decided in one place, world_visible.
  *
- * The world knows nothing of sockets: it hands bytes to the `send` callback with the viewer's
- * opaque pointer. Single-threaded (the loop thread).
+ * The world knows nothing of sockets: it pushes bytes to the game's outbox (game/outbox.h) with
+ * each viewer's opaque link, a viewer's packets of one tick in one push. Single-threaded (the
+ * loop thread).
  */
 #ifndef CMMO_WORLD_H
 #define CMMO_WORLD_H
 
 #include "core/rcbuf.h"
+#include "game/outbox.h"
 #include "store/store.h"
 
 #include <stddef.h>
@@ -30,26 +32,26 @@ typedef struct world_config {
      * knows until it is 25% farther (hysteresis, so an actor on the edge does not flicker in and
      * out). 0: everyone sees everyone. */
     double view_radius;
-    /* Delivers one packet (a shared buffer: take a reference to keep it) to a viewer. */
-    void (*send)(void *ctx, void *viewer, rcbuf *msg);
-    /* Delivers a viewer's packets of one tick at once, in order, as n send() calls would (the
-     * references are the caller's). May be NULL. */
-    void (*send_many)(void *ctx, void *viewer, rcbuf *const *msgs, size_t n);
-    /* Packs n messages into one buffer that send() delivers as n packets (NULL on failure, or
-     * when the transport cannot: then they are sent one by one). May be NULL. */
-    rcbuf *(*pack)(void *ctx, rcbuf *const *msgs, size_t n);
-    void *ctx;
+    /* Where viewers' packets go: complete (world_create asserts it), copied. */
+    game_outbox outbox;
+    /* Tallies of what was pushed, per action slot (GAME_ACTION_SLOTS entries each): the game's
+     * counters, borrowed. */
+    uint64_t *packets_out, *bytes_out;
 } world_config;
 
 /* Returns NULL on allocation failure. */
 world *world_create(const world_config *config);
 void world_destroy(world *w);
 
-/* Puts an account's actor into the world at its stored position, owned by `viewer`. Sends the
- * viewer its own full model at once (so it is the first ModelDelta it receives); the next tick
- * introduces it to others and others to it. Returns NULL if the actor is already in the world or
- * on allocation failure. */
-world_actor *world_join(world *w, const store_account *account, void *viewer);
+/* Puts an account's actor into the world at its stored position, its packets pushed to `link`.
+ * Sends the viewer its own full model at once (so it is the first ModelDelta it receives); the next
+ * tick introduces it to others and others to it. Returns NULL if the actor is already in the world
+ * or on allocation failure. */
+world_actor *world_join(world *w, const store_account *account, void *link);
+
+/* The actor's connection is gone: nothing is pushed to it any more (it stays in the world until
+ * world_leave). */
+void world_actor_unlink(world *w, world_actor *a);
 
 /* The actor's viewer takes movement in cmmo.v2's compact form (packet_encode_move) from the
  * next tick on; its own full model and every other packet are unchanged. */

@@ -11,6 +11,9 @@
 
 enum { WS_OPCODE_TEXT = 1, WS_OPCODE_CLOSE = 8, WS_OPCODE_PING = 9, WS_OPCODE_PONG = 10 };
 
+/* Close codes the server chooses itself (RFC 6455 7.4.1; docs/PROTOCOL.md's close-code table). */
+enum { WS_CLOSE_GOING_AWAY = 1001, WS_CLOSE_POLICY_VIOLATION = 1008 };
+
 /* rcbuf flag: the buffer already holds a complete frame. */
 #define WS_FRAME_SEALED 1u
 

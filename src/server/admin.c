@@ -22,9 +22,9 @@ static void game_ops_each_player(void *ctx, admin_player_fn fn, void *user)
     game_each_player(ctx, fn, user);
 }
 
-static int game_ops_kick(void *ctx, const char *name, const char *reason)
+static int game_ops_kick(void *ctx, const char *name)
 {
-    return game_kick(ctx, name, reason);
+    return game_kick(ctx, name, GAME_CLOSE_KICKED);
 }
 
 static size_t game_ops_broadcast(void *ctx, const char *text)

@@ -105,7 +105,7 @@ static void command_kick(const admin_ops *ops, void *ctx, admin_reply *r, const 
         admin_reply_append(r, "ERR usage: kick NAME (1 to 20 letters, digits, _ or -)\n");
         return;
     }
-    if (ops->kick(ctx, name, ADMIN_KICK_REASON) != 0) {
+    if (ops->kick(ctx, name) != 0) {
         log_info("admin_command", "command=kick result=not_online");
         admin_reply_append(r, "ERR not online: %s\n", name);
         return;

@@ -9,9 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The close reason a kicked player's client is shown (a WebSocket close reason: <= 123 bytes). */
-#define ADMIN_KICK_REASON "Kicked by the server operator"
-
 /* Called once per player by admin_ops.each_player (game_player_fn's shape). */
 typedef void (*admin_player_fn)(void *user, const char *name, int64_t actor_id, double x, double y,
                                 const char *peer);
@@ -20,9 +17,10 @@ typedef void (*admin_player_fn)(void *user, const char *name, int64_t actor_id, 
 typedef struct admin_ops {
     /* Calls fn for every player in the world. */
     void (*each_player)(void *ctx, admin_player_fn fn, void *user);
-    /* Closes the connection of the player with this name (any letter case) with reason.
+    /* Closes the connection of the player with this name (any letter case), as kicked by the
+     * operator (the game's GAME_CLOSE_KICKED: what the client is shown is net's wording).
      * Returns 0, or -1 if no such player is online. */
-    int (*kick)(void *ctx, const char *name, const char *reason);
+    int (*kick)(void *ctx, const char *name);
     /* A chat line from "Server" to every player; returns how many it reached. */
     size_t (*broadcast)(void *ctx, const char *text);
 } admin_ops;

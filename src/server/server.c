@@ -11,6 +11,7 @@
 #include "proto/packet.h"
 #include "server/admin.h"
 #include "server/metrics.h"
+#include "server/net_outbox.h"
 #include "server/tickstats.h"
 #include "server/version.h"
 #include "store/store_loop.h"
@@ -111,28 +112,6 @@ static rcbuf *on_http(void *ctx, const char *path, int reset, int keep_alive)
     return http_response(200, "application/json", body, (size_t)n, keep_alive, 0);
 }
 
-/* ---------------------------------------------------------------- game -> net */
-
-static void link_send(void *link, rcbuf *msg)
-{
-    net_conn_send(link, msg);
-}
-
-static void link_send_many(void *link, rcbuf *const *msgs, size_t n)
-{
-    net_conn_send_many(link, msgs, n);
-}
-
-static void link_close(void *link, uint16_t code, const char *reason)
-{
-    net_conn_close(link, code, reason);
-}
-
-static void link_resume(void *link)
-{
-    net_conn_resume(link);
-}
-
 /* ---------------------------------------------------------------- tick */
 
 static void finish_shutdown(server *s)
@@ -158,7 +137,7 @@ static void begin_shutdown(server *s, const char *why)
     s->shutdown_started_ms = uv_now(&s->loop);
     /* Players hear it first: the line goes out with the close frames in the same write. */
     game_broadcast(s->game, "The server is shutting down. Your position is saved.");
-    net_shutdown(s->net, 1001, "server shutting down");
+    net_shutdown(s->net, WS_CLOSE_GOING_AWAY, "server shutting down");
 }
 
 /* The game's one clock (game_clock): libuv's monotonic high-resolution time, the clock the tick
@@ -295,9 +274,9 @@ int server_run(const config *c)
         .tick_hz = c->tick_hz,
         .save_interval_ms = SAVE_INTERVAL_MS,
     };
-    game_link_ops ops = {link_send, link_close, link_resume, ws_frames_pack, link_send_many};
+    game_outbox outbox = net_outbox();
     game_clock clock = {game_clock_now_us, NULL};
-    s->game = game_create(&clock, &gc, &ops, s->store, s->auth);
+    s->game = game_create(&clock, &gc, &outbox, s->store, s->auth);
     if (!s->game) goto out;
     net_config nc = {
         .host = c->host,
@@ -382,7 +361,7 @@ out:
     if (s->game) game_destroy(s->game);
     /* After a failed start the port is still bound and its timer open: close them (a no-op after
      * a clean shutdown), let the loop finish every closed handle, and only then free the net. */
-    if (s->net) net_shutdown(s->net, 1001, "server shutting down");
+    if (s->net) net_shutdown(s->net, WS_CLOSE_GOING_AWAY, "server shutting down");
     uv_run(&s->loop, UV_RUN_DEFAULT); /* let closed handles finish */
     net_destroy(s->net);
     if (uv_loop_close(&s->loop) != 0) log_warn("loop_not_closed", "reason=handles_open");

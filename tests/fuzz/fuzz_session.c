@@ -22,7 +22,7 @@
  *   - every message sent is a JSON object with a string "a";
  *   - the first ModelDelta a connection receives follows an Ok and is a full Actor model;
  *   - no password from the dictionary appears in anything sent;
- *   - the server closes connections only with 1008;
+ *   - the game closes connections only for a flood (no kick, no cluster here);
  *   - every session is freed once its connection is gone and its answers are in.
  */
 #include "core/log.h"
@@ -49,10 +49,10 @@ typedef struct held_msg {
 
 typedef struct fake_link {
     int index;
-    int open;         /* net has a connection; game has a session */
-    int closing;      /* the game asked to close; on_close comes at the next safe point */
+    int open;    /* net has a connection; game has a session */
+    int closing; /* the game asked to close; on_close comes at the next safe point */
     int paused;
-    int got_message;  /* the client has sent at least one message */
+    int got_message; /* the client has sent at least one message */
     int seen_ok, seen_model;
     session *s;
     held_msg held[HELD_MAX];
@@ -68,12 +68,11 @@ static const char *const names[] = {"alice", "Alice", "bob", "Server", "carol_-9
 
 static void deliver(fake_link *l, const uint8_t *data, size_t len);
 
-static void link_send(void *lp, rcbuf *msg)
+static void link_send(fake_link *l, rcbuf *msg)
 {
-    fake_link *l = lp;
-    assert(l->open);          /* never after on_close */
-    assert(l->got_message);   /* never before the client's first request */
-    if (l->closing) return;   /* net drops frames once a close started */
+    assert(l->open);        /* never after on_close */
+    assert(l->got_message); /* never before the client's first request */
+    if (l->closing) return; /* net drops frames once a close started */
     json_error_t err;
     json_t *j = json_loadb((const char *)rcbuf_data(msg), msg->len, 0, &err);
     assert(j && json_is_object(j));
@@ -91,17 +90,35 @@ static void link_send(void *lp, rcbuf *msg)
         assert(!memmem(rcbuf_data(msg), msg->len, passwords[i], strlen(passwords[i])));
 }
 
-static void link_close(void *lp, uint16_t code, const char *reason)
+static void link_push(void *ctx, void *lp, rcbuf *const *msgs, size_t n)
 {
+    (void)ctx;
+    assert(n >= 1);
+    for (size_t i = 0; i < n; i++)
+        link_send(lp, msgs[i]);
+}
+
+static void link_close(void *ctx, void *lp, game_close_reason why)
+{
+    (void)ctx;
     fake_link *l = lp;
     assert(l->open);
-    assert(code == 1008);
-    assert(reason && strlen(reason) <= 123);
+    assert(why == GAME_CLOSE_MESSAGE_FLOOD || why == GAME_CLOSE_CHAT_FLOOD);
     l->closing = 1;
 }
 
-static void link_resume(void *lp)
+/* The fuzzer's world is small and its packets are read one by one: it packs nothing, as on an
+ * allocation failure (the world then pushes the messages themselves). */
+static rcbuf *link_pack(void *ctx, rcbuf *const *msgs, size_t n)
 {
+    (void)ctx, (void)msgs;
+    assert(n >= 2);
+    return NULL;
+}
+
+static void link_resume(void *ctx, void *lp)
+{
+    (void)ctx;
     fake_link *l = lp;
     assert(l->open);
     if (!l->paused) return;
@@ -125,7 +142,7 @@ static void link_resume(void *lp)
     }
 }
 
-static const game_link_ops ops = {link_send, link_close, link_resume, NULL, NULL};
+static const game_outbox outbox = {link_push, link_close, link_resume, link_pack, NULL};
 
 static void deliver(fake_link *l, const uint8_t *data, size_t len)
 {
@@ -265,7 +282,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     fake_now = 0;
     game_clock clock = {fake_clock_now_us, NULL};
-    g = game_create(&clock, &config, &ops, st, au);
+    g = game_create(&clock, &config, &outbox, st, au);
     assert(g);
     memset(links, 0, sizeof links);
     for (int i = 0; i < LINKS; i++)

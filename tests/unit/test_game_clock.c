@@ -28,17 +28,22 @@ static uint64_t fake_now_us(void *ctx)
     return now_us;
 }
 
-static void link_send(void *link, rcbuf *msg)
+static void link_push(void *ctx, void *link, rcbuf *const *msgs, size_t n)
 {
-    sends++; /* not kept: no reference taken */
+    sends += (int)n; /* not kept: no reference taken */
 }
 
-static void link_close(void *link, uint16_t code, const char *reason)
+static void link_close(void *ctx, void *link, game_close_reason why)
 {
     closes++;
 }
 
-static void link_resume(void *link) {}
+static void link_resume(void *ctx, void *link) {}
+
+static rcbuf *link_pack(void *ctx, rcbuf *const *msgs, size_t n)
+{
+    return NULL; /* as on allocation failure: the messages are pushed themselves */
+}
 
 static uv_loop_t loop;
 static store *st;
@@ -56,8 +61,8 @@ static int setup(void **state)
     game_clock clock = {fake_now_us, &now_us};
     game_config config = {
         .world_width = 1344, .world_height = 832, .tick_hz = 20, .save_interval_ms = 1000};
-    game_link_ops ops = {link_send, link_close, link_resume, NULL, NULL};
-    g = game_create(&clock, &config, &ops, st, au);
+    game_outbox outbox = {link_push, link_close, link_resume, link_pack, NULL};
+    g = game_create(&clock, &config, &outbox, st, au);
     return g ? 0 : -1;
 }
 

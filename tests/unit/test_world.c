@@ -1,5 +1,5 @@
 /* Unit tests for game/world: what each viewer is sent on join, per tick, on movement, on leave
- * and on chat, with a recording send callback (copies of every packet per viewer pointer). */
+ * and on chat, on a recording outbox (copies of every packet per viewer link). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the recording send callback ---- */
+/* ---- the recording outbox ---- */
 
 typedef struct record {
     void *viewer;
@@ -25,9 +25,8 @@ typedef struct record {
 static record *records;
 static size_t records_len, records_cap;
 
-static void record_send(void *ctx, void *viewer, rcbuf *msg)
+static void record_one(void *viewer, rcbuf *msg)
 {
-    assert_ptr_equal(ctx, &records);
     if (records_len == records_cap) {
         records_cap = records_cap ? records_cap * 2 : 64;
         records = realloc(records, records_cap * sizeof *records);
@@ -41,6 +40,40 @@ static void record_send(void *ctx, void *viewer, rcbuf *msg)
     memcpy(r->text, rcbuf_data(msg), msg->len);
     r->text[msg->len] = 0;
 }
+
+static void record_push(void *ctx, void *viewer, rcbuf *const *msgs, size_t n)
+{
+    assert_ptr_equal(ctx, &records);
+    assert_true(n >= 1);
+    for (size_t i = 0; i < n; i++)
+        record_one(viewer, msgs[i]);
+}
+
+static void record_close(void *ctx, void *link, game_close_reason why)
+{
+    (void)ctx, (void)link, (void)why;
+    fail_msg("the world never closes a connection");
+}
+
+static void record_resume(void *ctx, void *link)
+{
+    (void)ctx, (void)link;
+    fail_msg("the world never resumes a connection");
+}
+
+/* An outbox that cannot pack (as on allocation failure): every packet is recorded on its own. */
+static rcbuf *record_pack(void *ctx, rcbuf *const *msgs, size_t n)
+{
+    (void)ctx, (void)msgs;
+    assert_true(n >= 2);
+    return NULL;
+}
+
+static uint64_t packets_out[GAME_ACTION_SLOTS], bytes_out[GAME_ACTION_SLOTS];
+
+#define RECORDING_OUTBOX                                                                           \
+    .outbox = {record_push, record_close, record_resume, record_pack, &records},                   \
+    .packets_out = packets_out, .bytes_out = bytes_out
 
 static void records_clear(void)
 {
@@ -108,8 +141,7 @@ static world *make_world(double view_radius)
                       .speed = 70,
                       .tick_hz = 20,
                       .view_radius = view_radius,
-                      .send = record_send,
-                      .ctx = &records};
+                      RECORDING_OUTBOX};
     w = world_create(&c);
     assert_non_null(w);
     return w;
@@ -804,8 +836,7 @@ static void test_world_radius_matches_distances_with_many_walkers(void **state)
                       .speed = 140, /* 7 px per tick */
                       .tick_hz = 20,
                       .view_radius = r,
-                      .send = record_send,
-                      .ctx = &records};
+                      RECORDING_OUTBOX};
     w = world_create(&c);
     assert_non_null(w);
     static world_actor *actors[PROP_ACTORS];

@@ -1,0 +1,353 @@
+/* Unit tests for the game's outbox port (game/outbox.h): the game on a fake outbox that records
+ * every push and close per link, with a real in-memory store and auth. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/workpool_loop.h"
+#include "game/session.h"
+#include "store/store_loop.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+/* ---- the fake outbox ---- */
+
+#define PUSHES_MAX 4096
+#define PUSH_MSGS_MAX 16
+
+typedef struct fake_link {
+    session *s;
+    const char *name;
+} fake_link;
+
+typedef struct push_record {
+    fake_link *link;
+    size_t n;
+    rcbuf *msgs[PUSH_MSGS_MAX]; /* references held, so pointers compare after the tick */
+} push_record;
+
+typedef struct close_record {
+    fake_link *link;
+    game_close_reason why;
+} close_record;
+
+static struct fake_outbox {
+    push_record pushes[PUSHES_MAX];
+    size_t pushes_len;
+    close_record closes[16];
+    size_t closes_len;
+    size_t packs, resumes;
+} fake;
+
+static void fake_push(void *ctx, void *link, rcbuf *const *msgs, size_t n)
+{
+    assert_ptr_equal(ctx, &fake);
+    assert_non_null(link);
+    assert_true(n >= 1 && n <= PUSH_MSGS_MAX);
+    assert_true(fake.pushes_len < PUSHES_MAX);
+    push_record *p = &fake.pushes[fake.pushes_len++];
+    p->link = link;
+    p->n = n;
+    for (size_t i = 0; i < n; i++)
+        p->msgs[i] = rcbuf_ref(msgs[i]);
+}
+
+static void fake_close(void *ctx, void *link, game_close_reason why)
+{
+    assert_ptr_equal(ctx, &fake);
+    assert_true(why < GAME_CLOSE_REASON_COUNT);
+    assert_true(fake.closes_len < 16);
+    fake.closes[fake.closes_len++] = (close_record){link, why};
+}
+
+static void fake_resume(void *ctx, void *link)
+{
+    assert_ptr_equal(ctx, &fake);
+    fake.resumes++;
+}
+
+/* Packs for real (the messages joined by '\n'), so that a packed tick is seen as one buffer
+ * that counts as n packets. */
+static rcbuf *fake_pack(void *ctx, rcbuf *const *msgs, size_t n)
+{
+    assert_ptr_equal(ctx, &fake);
+    assert_true(n >= 2);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += msgs[i]->len + 1;
+    rcbuf *b = rcbuf_new(len);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(rcbuf_data(b) + b->len, rcbuf_data(msgs[i]), msgs[i]->len);
+        b->len += msgs[i]->len;
+        rcbuf_data(b)[b->len++] = '\n';
+    }
+    b->tag = msgs[0]->tag;
+    b->packets = (uint32_t)n;
+    fake.packs++;
+    return b;
+}
+
+static const game_outbox fake_outbox = {fake_push, fake_close, fake_resume, fake_pack, &fake};
+
+static void fake_clear(void)
+{
+    for (size_t i = 0; i < fake.pushes_len; i++)
+        for (size_t k = 0; k < fake.pushes[i].n; k++)
+            rcbuf_unref(fake.pushes[i].msgs[k]);
+    memset(&fake, 0, sizeof fake);
+}
+
+static size_t pushes_to(const fake_link *l)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < fake.pushes_len; i++)
+        n += fake.pushes[i].link == l;
+    return n;
+}
+
+static const push_record *first_push_to(const fake_link *l)
+{
+    for (size_t i = 0; i < fake.pushes_len; i++)
+        if (fake.pushes[i].link == l) return &fake.pushes[i];
+    return NULL;
+}
+
+static int contains(rcbuf *b, const char *needle)
+{
+    return memmem(rcbuf_data(b), b->len, needle, strlen(needle)) != NULL;
+}
+
+/* ---- fixtures ---- */
+
+static uint64_t now_us;
+static uv_loop_t loop;
+static store *st;
+static auth *au;
+static game *g;
+
+static uint64_t fake_now_us(void *ctx)
+{
+    return now_us;
+}
+
+static int setup(void **state)
+{
+    if (uv_loop_init(&loop) != 0) return -1;
+    st = store_open(&loop, "sqlite::memory:");
+    au = auth_create(workpool_create(&loop, 1, 1, "auth"));
+    if (!st || !au) return -1;
+    now_us = 1000000;
+    memset(&fake, 0, sizeof fake);
+    game_clock clock = {fake_now_us, NULL};
+    game_config config = {
+        .world_width = 1344, .world_height = 832, .tick_hz = 20, .save_interval_ms = 1000};
+    g = game_create(&clock, &config, &fake_outbox, st, au);
+    return g ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fake_clear();
+    auth_destroy(au);
+    store_close(st);
+    game_destroy(g);
+    for (int i = 0; i < 100 && uv_loop_close(&loop) == UV_EBUSY; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    return 0;
+}
+
+static void run_until_idle(void)
+{
+    for (int i = 0; i < 10000 && !game_idle(g); i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_true(game_idle(g));
+}
+
+static void send_text(fake_link *l, const char *text)
+{
+    game_session_message(g, l->s, (const uint8_t *)text, strlen(text));
+}
+
+/* Opens l's session, registers and logs it in (one tick each), and ticks once more so that it is
+ * introduced to the others. */
+static void play(fake_link *l)
+{
+    char msg[160];
+    l->s = game_session_open(g, l, "192.0.2.1");
+    assert_non_null(l->s);
+    snprintf(msg, sizeof msg, "{\"a\":\"Register\",\"p0\":\"%s\",\"p1\":\"Password1\",\"p2\":1}",
+             l->name);
+    send_text(l, msg);
+    game_tick(g);
+    run_until_idle();
+    snprintf(msg, sizeof msg, "{\"a\":\"Login\",\"p0\":\"%s\",\"p1\":\"Password1\"}", l->name);
+    send_text(l, msg);
+    game_tick(g);
+    run_until_idle();
+}
+
+static void close_all(fake_link *links, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (links[i].s) game_session_closed(g, links[i].s);
+    game_tick(g);
+    run_until_idle();
+}
+
+/* ---- tests ---- */
+
+/* The port handed to the game is complete, and one without a function is not. */
+static void test_the_fake_outbox_is_complete_and_a_missing_function_is_not(void **state)
+{
+    assert_true(game_outbox_complete(&fake_outbox));
+    game_outbox o = fake_outbox;
+    o.pack = NULL;
+    assert_false(game_outbox_complete(&o));
+    o = fake_outbox;
+    o.close = NULL;
+    assert_false(game_outbox_complete(&o));
+    assert_false(game_outbox_complete(NULL));
+}
+
+/* A newcomer's tick (the full models of everyone already in the world) arrives in one push, in
+ * the world's order, not as one call per packet. */
+static void test_a_viewers_packets_of_a_tick_arrive_in_one_push_in_order(void **state)
+{
+    fake_link links[] = {{NULL, "alice"}, {NULL, "bob"}, {NULL, "carol"}, {NULL, "dave"}};
+    for (size_t i = 0; i < 3; i++)
+        play(&links[i]);
+    game_tick(g);
+    fake_clear();
+
+    fake_link *dave = &links[3];
+    play(dave); /* Ok and its own model are pushed as they happen, one each */
+    fake_clear();
+    game_tick(g); /* dave meets the others */
+    assert_int_equal(pushes_to(dave), 1);
+    const push_record *p = first_push_to(dave);
+    assert_int_equal(p->n, 3);
+    assert_true(contains(p->msgs[0], "\"name\":\"alice\""));
+    assert_true(contains(p->msgs[1], "\"name\":\"bob\""));
+    assert_true(contains(p->msgs[2], "\"name\":\"carol\""));
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(pushes_to(&links[i]), 1); /* each is told about dave */
+    close_all(links, 4);
+}
+
+/* When everyone sees everyone and nobody joined or left, the movers' deltas are packed once per
+ * tick and the same buffer goes to every viewer, one push each. */
+static void test_a_tick_of_movers_is_packed_once_and_shared_by_every_viewer(void **state)
+{
+    fake_link links[] = {{NULL, "alice"}, {NULL, "bob"}, {NULL, "carol"}};
+    for (size_t i = 0; i < 3; i++)
+        play(&links[i]);
+    game_tick(g);
+    send_text(&links[0], "{\"a\":\"Target\",\"p0\":300,\"p1\":200}");
+    send_text(&links[1], "{\"a\":\"Target\",\"p0\":10,\"p1\":20}");
+    game_tick(g); /* the targets are taken and the first steps made */
+    fake_clear();
+    game_tick(g);
+    assert_int_equal(fake.packs, 1);
+    assert_int_equal(fake.pushes_len, 3);
+    rcbuf *shared = fake.pushes[0].msgs[0];
+    assert_int_equal(shared->packets, 2);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(pushes_to(&links[i]), 1);
+        assert_int_equal(first_push_to(&links[i])->n, 1);
+        assert_ptr_equal(first_push_to(&links[i])->msgs[0], shared);
+    }
+    close_all(links, 3);
+}
+
+/* A kick names the player; the game gives the outbox the reason, the wiring picks the code. */
+static void test_a_kick_closes_with_the_kicked_reason(void **state)
+{
+    fake_link links[] = {{NULL, "alice"}, {NULL, "bob"}};
+    play(&links[0]);
+    play(&links[1]);
+    assert_int_equal(game_kick(g, "nobody", GAME_CLOSE_KICKED), -1);
+    assert_int_equal(fake.closes_len, 0);
+    assert_int_equal(game_kick(g, "BOB", GAME_CLOSE_KICKED), 0);
+    assert_int_equal(fake.closes_len, 1);
+    assert_ptr_equal(fake.closes[0].link, &links[1]);
+    assert_int_equal(fake.closes[0].why, GAME_CLOSE_KICKED);
+    close_all(links, 2);
+}
+
+/* A client 200 messages over its budget is closed for a message flood. */
+static void test_a_message_flood_closes_with_the_flood_reason(void **state)
+{
+    fake_link l = {NULL, "alice"};
+    l.s = game_session_open(g, &l, "192.0.2.1");
+    assert_non_null(l.s);
+    for (int i = 0; i < 400; i++)
+        game_session_message(g, l.s, (const uint8_t *)"{}", 2);
+    assert_int_equal(fake.closes_len, 0);
+    game_session_message(g, l.s, (const uint8_t *)"{}", 2);
+    assert_int_equal(fake.closes_len, 1);
+    assert_ptr_equal(fake.closes[0].link, &l);
+    assert_int_equal(fake.closes[0].why, GAME_CLOSE_MESSAGE_FLOOD);
+    close_all(&l, 1);
+}
+
+/* Once the network reports a connection gone its link is never pushed to again, although its
+ * actor stays in the world until the session is handled at the next tick. */
+static void test_nothing_is_pushed_to_a_link_after_its_connection_is_gone(void **state)
+{
+    fake_link links[] = {{NULL, "alice"}, {NULL, "bob"}};
+    play(&links[0]);
+    play(&links[1]);
+    game_tick(g);
+    send_text(&links[1], "{\"a\":\"Target\",\"p0\":300,\"p1\":200}");
+    game_session_closed(g, links[0].s);
+    links[0].s = NULL;
+    /* A chat to everyone and a broadcast, before the tick takes alice out. */
+    send_text(&links[1], "{\"a\":\"Chat\",\"p0\":\"bob\",\"p1\":\"hello\"}");
+    fake_clear();
+    assert_int_equal(game_broadcast(g, "maintenance soon"), 1);
+    for (int i = 0; i < 3; i++)
+        game_tick(g);
+    assert_int_equal(pushes_to(&links[0]), 0);
+    assert_true(pushes_to(&links[1]) > 0);
+    close_all(links, 2);
+}
+
+/* What the world and the session push is counted per action for /metrics, a packed tick as the
+ * packets it holds. */
+static void test_pushed_packets_are_counted_per_action(void **state)
+{
+    fake_link links[] = {{NULL, "alice"}, {NULL, "bob"}, {NULL, "carol"}};
+    for (size_t i = 0; i < 3; i++)
+        play(&links[i]);
+    game_tick(g);
+    send_text(&links[0], "{\"a\":\"Target\",\"p0\":300,\"p1\":200}");
+    send_text(&links[1], "{\"a\":\"Target\",\"p0\":10,\"p1\":20}");
+    game_tick(g);
+    const game_counters *c = game_get_counters(g);
+    uint64_t before = c->packets_out[PACKET_MODEL_DELTA];
+    game_tick(g); /* one packed buffer of 2 deltas to each of 3 viewers */
+    assert_int_equal(c->packets_out[PACKET_MODEL_DELTA] - before, 6);
+    assert_int_equal(c->packets_out[PACKET_OK], 6); /* Register and Login are answered Ok */
+    close_all(links, 3);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_the_fake_outbox_is_complete_and_a_missing_function_is_not),
+        T(test_a_viewers_packets_of_a_tick_arrive_in_one_push_in_order),
+        T(test_a_tick_of_movers_is_packed_once_and_shared_by_every_viewer),
+        T(test_a_kick_closes_with_the_kicked_reason),
+        T(test_a_message_flood_closes_with_the_flood_reason),
+        T(test_nothing_is_pushed_to_a_link_after_its_connection_is_gone),
+        T(test_pushed_packets_are_counted_per_action),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -18,7 +18,7 @@
 #ifndef CMMO_CLUSTER_H
 #define CMMO_CLUSTER_H
 
-#include "game/session.h"
+#include "game/game.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+#include "game/game.h"
 #include "game/session.h"
 
 #include "core/addr.h"
@@ -116,7 +117,7 @@ struct game {
     const char *logins_refused; /* the Deny reason once game_refuse_logins was called, or NULL */
 };
 
-/* The game's time, from its one clock (see game_clock in session.h). */
+/* The game's time, from its one clock (see game_clock in game/game.h). */
 static uint64_t game_now_us(const game *g)
 {
     return g->clock.now_us(g->clock.ctx);

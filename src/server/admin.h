@@ -30,7 +30,7 @@
 #ifndef CMMO_ADMIN_H
 #define CMMO_ADMIN_H
 
-#include "game/session.h"
+#include "game/game.h"
 #include "net/lineserver.h"
 #include "server/admin_cmd.h"
 

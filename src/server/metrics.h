@@ -14,7 +14,7 @@
 #define CMMO_METRICS_H
 
 #include "core/rcbuf.h"
-#include "game/session.h"
+#include "game/game.h"
 #include "net/net.h"
 #include "server/tickstats.h"
 

@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "core/workpool_loop.h"
 #include "game/auth.h"
+#include "game/game.h"
 #include "game/session.h"
 #include "net/http.h"
 #include "net/net.h"

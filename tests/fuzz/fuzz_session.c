@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/workpool_loop.h"
 #include "game/auth.h"
+#include "game/game.h"
 #include "game/session.h"
 #include "store/store_loop.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests for the game's clock (game_clock in game/session.h): the game takes every time it
+/* Unit tests for the game's clock (game_clock in game/game.h): the game takes every time it
  * compares from the clock it was handed, so here time moves only when the test moves it. The
  * store (SQLite in memory) and auth are real; their answers come on the test's loop. */
 #include <setjmp.h>
@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "core/workpool_loop.h"
+#include "game/game.h"
 #include "game/session.h"
 #include "store/store_loop.h"
 

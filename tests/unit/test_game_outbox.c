@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "core/workpool_loop.h"
+#include "game/game.h"
 #include "game/session.h"
 #include "store/store_loop.h"
 

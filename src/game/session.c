@@ -4,6 +4,7 @@
 #include "core/addr.h"
 #include "core/log.h"
 #include "core/utf8.h"
+#include "game/sessionstate.h"
 #include "game/throttle.h"
 #include "proto/packet.h"
 #include "proto/validate.h"
@@ -46,8 +47,6 @@
 #define RATE_CHATS_PER_S 2.0
 #define RATE_CHATS_BURST 10.0
 
-enum session_state { SESSION_LOGIN, SESSION_PLAY };
-
 typedef struct bucket {
     double tokens;
     uint64_t last_ms;
@@ -72,11 +71,10 @@ typedef struct queued {
 struct session {
     game *game;
     session *prev, *next;
-    void *link; /* NULL once the connection is gone */
-    enum session_state state;
-    unsigned busy : 1;   /* waiting for auth or the store; the queue waits too */
-    unsigned paused : 1; /* asked the connection to stop reading */
-    unsigned v2 : 1;     /* negotiated cmmo.v2: compact movement */
+    void *link;               /* NULL once the connection is gone */
+    enum session_state state; /* changed only by session_set_state */
+    unsigned paused : 1;      /* asked the connection to stop reading */
+    unsigned v2 : 1;          /* negotiated cmmo.v2: compact movement */
     bucket packets, chats;
     world_actor *actor; /* in PLAY */
     queued *queue;      /* ring buffer of client messages */
@@ -101,7 +99,7 @@ struct game {
     throttle *by_account, *by_address, *registrations;
     session *sessions;
     size_t session_count;
-    size_t busy_count;
+    size_t busy_count; /* sessions in a busy state (session_state_busy) */
     uint64_t last_save_ms;
     store_position *save_scratch; /* a write-behind batch being built */
     uint8_t *save_release;        /* its per-position "give up the claim once committed" */
@@ -164,14 +162,30 @@ static void deny(session *s, const char *reason)
     send_packet(s, packet_encode_deny(reason));
 }
 
-static void set_busy(session *s, int busy)
+/* The one place a session changes state: the move is asserted legal (game/sessionstate.h) and the
+ * game's count of busy sessions kept in step. */
+static void session_set_state(session *s, enum session_state to)
 {
-    if (s->busy == (unsigned)busy) return;
-    s->busy = (unsigned)busy;
-    if (busy)
+    int was_busy = session_state_busy(s->state);
+    session_state_move(&s->state, to);
+    if (was_busy == session_state_busy(to)) return;
+    if (!was_busy) {
         s->game->busy_count++;
-    else
+    } else {
+        assert(s->game->busy_count > 0);
         s->game->busy_count--;
+    }
+}
+
+static int session_busy(const session *s)
+{
+    return session_state_busy(s->state);
+}
+
+/* Back to waiting for a Register or Login (after an answer, a refusal or a failure). */
+static void session_idle(session *s)
+{
+    session_set_state(s, SESSION_LOGIN_IDLE);
 }
 
 /* Forget the plaintext as soon as it is handed to the hasher. */
@@ -195,17 +209,20 @@ static void register_created(void *user, int result, const store_account *accoun
     } else {
         deny(s, "Server busy, try again");
     }
-    set_busy(s, 0);
+    session_idle(s);
 }
 
 static void register_hashed(void *user, const char *hash)
 {
     session *s = user;
-    if (!hash || store_create_account(s->game->store, s->username, hash, s->avatar,
-                                      register_created, s) != 0) {
-        deny(s, "Server busy, try again");
-        set_busy(s, 0);
+    if (hash) {
+        session_set_state(s, SESSION_REGISTER_CREATING);
+        if (store_create_account(s->game->store, s->username, hash, s->avatar, register_created,
+                                 s) == 0)
+            return;
     }
+    deny(s, "Server busy, try again");
+    session_idle(s);
 }
 
 static void register_checked(void *user, int result, const store_account *account)
@@ -215,15 +232,18 @@ static void register_checked(void *user, int result, const store_account *accoun
         /* Taken: answer before spending a hash. The insert's UNIQUE constraint still decides
          * races between two registrations of one name. */
         deny(s, "This username is already taken");
-    } else if (result == STORE_NOT_FOUND &&
-               auth_hash(s->game->auth, s->password, s->password_len, register_hashed, s) == 0) {
-        wipe_password(s);
-        return;
+    } else if (result == STORE_NOT_FOUND) {
+        session_set_state(s, SESSION_REGISTER_HASHING);
+        if (auth_hash(s->game->auth, s->password, s->password_len, register_hashed, s) == 0) {
+            wipe_password(s);
+            return;
+        }
+        deny(s, "Server busy, try again");
     } else {
         deny(s, "Server busy, try again");
     }
     wipe_password(s);
-    set_busy(s, 0);
+    session_idle(s);
 }
 
 static void on_register(session *s, const packet *p)
@@ -260,11 +280,11 @@ static void on_register(session *s, const packet *p)
     memcpy(s->password, a->password, a->password_len);
     s->password_len = a->password_len;
     s->avatar = avatar;
-    set_busy(s, 1);
+    session_set_state(s, SESSION_REGISTER_CHECKING);
     if (store_find_account(s->game->store, s->username, register_checked, s) != 0) {
         wipe_password(s);
         deny(s, "Server busy, try again");
-        set_busy(s, 0);
+        session_idle(s);
     }
 }
 
@@ -290,9 +310,9 @@ static void unsaved_settle(game *g, uint64_t batch, int written);
 static void login_reread_start(session *s)
 {
     game *g = s->game;
-    set_busy(s, 1);
+    session_set_state(s, SESSION_LOGIN_REREADING);
     if (store_find_account(g->store, s->account.name, login_reread, s) != 0) {
-        set_busy(s, 0);
+        session_idle(s);
         release_claim(g, s->account.actor_id);
         deny(s, "Server busy, try again");
     }
@@ -303,7 +323,13 @@ static void login_claimed(void *user, int result)
 {
     session *s = user;
     game *g = s->game;
-    set_busy(s, 0);
+    assert(s->state == SESSION_LOGIN_CLAIMING);
+    /* Another connection of this node got in while we asked: the claim is that one's. */
+    if (result == GAME_CLAIM_OK && !world_has_actor(g->world, s->account.actor_id) && s->link) {
+        login_reread_start(s);
+        return;
+    }
+    session_idle(s);
     if (result == GAME_CLAIM_TAKEN) {
         deny(s, "You are already logged in");
         return;
@@ -312,23 +338,19 @@ static void login_claimed(void *user, int result)
         deny(s, "Server busy, try again");
         return;
     }
-    /* Another connection of this node got in while we asked: the claim is that one's. */
     if (world_has_actor(g->world, s->account.actor_id)) {
         deny(s, "You are already logged in");
         return;
     }
-    if (!s->link) { /* gone while we asked */
-        release_claim(g, s->account.actor_id);
-        return;
-    }
-    login_reread_start(s);
+    /* gone while we asked */
+    release_claim(g, s->account.actor_id);
 }
 
 static void login_reread(void *user, int result, const store_account *account)
 {
     session *s = user;
     game *g = s->game;
-    set_busy(s, 0);
+    assert(s->state == SESSION_LOGIN_REREADING);
     int same = result == STORE_OK && account->actor_id == s->account.actor_id;
     if (same && !world_has_actor(g->world, s->account.actor_id) && s->link) {
         s->account.x = account->x;
@@ -336,6 +358,7 @@ static void login_reread(void *user, int result, const store_account *account)
         enter_world(s);
         return;
     }
+    session_idle(s);
     if (!world_has_actor(g->world, s->account.actor_id)) release_claim(g, s->account.actor_id);
     if (world_has_actor(g->world, s->account.actor_id))
         deny(s, "You are already logged in");
@@ -348,8 +371,9 @@ static void login_verified(void *user, int match)
     session *s = user;
     game *g = s->game;
     uint64_t now = game_now_ms(g);
-    set_busy(s, 0);
+    assert(s->state == SESSION_LOGIN_VERIFYING);
     if (!s->found || !match) {
+        session_idle(s);
         throttle_fail(g->by_address, s->peer, now); /* the account's was counted in on_login */
         g->counters.logins_failed++;
         log_info("login_failed", "user=%s peer=%s", s->username, s->peer);
@@ -358,15 +382,19 @@ static void login_verified(void *user, int match)
     }
     throttle_clear(g->by_account, s->username);
     if (world_has_actor(g->world, s->account.actor_id)) {
+        session_idle(s);
         deny(s, "You are already logged in");
         return;
     }
-    if (!s->link) return; /* gone while we checked: nothing to join */
+    if (!s->link) { /* gone while we checked: nothing to join */
+        session_idle(s);
+        return;
+    }
     if (g->cluster.claim) {
         /* One more asynchronous step in a cluster: is the account playing on another node? */
-        set_busy(s, 1);
+        session_set_state(s, SESSION_LOGIN_CLAIMING);
         if (g->cluster.claim(g->cluster_ctx, s->account.actor_id, login_claimed, s) != 0) {
-            set_busy(s, 0);
+            session_idle(s);
             deny(s, "Server busy, try again");
         }
         return;
@@ -391,16 +419,17 @@ static void enter_world(session *s)
     if (!s->actor) {
         if (newer) unsaved_put(g, &kept, 0);
         release_claim(g, s->account.actor_id);
+        session_idle(s);
         deny(s, "Server busy, try again");
         return;
     }
+    session_set_state(s, SESSION_PLAY);
     if (s->v2) {
         /* After the own full model world_join just sent: that must stay the first ModelDelta
          * after Ok. Never to a legacy client, which fails on an unknown action. */
         world_actor_set_compact(g->world, s->actor);
         send_packet(s, packet_encode_world(g->config.world_width, g->config.world_height));
     }
-    s->state = SESSION_PLAY;
     g->counters.logins_ok++;
     log_info("player_joined", "user=%s actor=%lld peer=%s", s->account.name,
              (long long)s->account.actor_id, s->peer);
@@ -409,21 +438,23 @@ static void enter_world(session *s)
 static void login_found(void *user, int result, const store_account *account)
 {
     session *s = user;
+    assert(s->state == SESSION_LOGIN_FINDING);
     if (result == STORE_ERROR) {
         wipe_password(s);
         deny(s, "Server busy, try again");
-        set_busy(s, 0);
+        session_idle(s);
         return;
     }
     s->found = result == STORE_OK;
     if (s->found) s->account = *account;
     /* Unknown users are checked against a dummy hash: same time, same answer. */
+    session_set_state(s, SESSION_LOGIN_VERIFYING);
     int rc = auth_verify(s->game->auth, s->found ? account->password_hash : NULL, s->password,
                          s->password_len, login_verified, s);
     wipe_password(s);
     if (rc != 0) {
         deny(s, "Server busy, try again");
-        set_busy(s, 0);
+        session_idle(s);
     }
 }
 
@@ -462,11 +493,11 @@ static void on_login(session *s, const packet_credentials *a)
     memcpy(s->username, a->name, a->name_len + 1);
     memcpy(s->password, a->password, a->password_len);
     s->password_len = a->password_len;
-    set_busy(s, 1);
+    session_set_state(s, SESSION_LOGIN_FINDING);
     if (store_find_account(g->store, s->username, login_found, s) != 0) {
         wipe_password(s);
         deny(s, "Server busy, try again");
-        set_busy(s, 0);
+        session_idle(s);
     }
 }
 
@@ -477,7 +508,7 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
     game *g = s->game;
     packet *p = &g->scratch_packet;
     int rc = packet_decode((const char *)data, len, p);
-    int login = s->state == SESSION_LOGIN;
+    int login = s->state != SESSION_PLAY;
     int slot =
         rc == PACKET_E_MALFORMED || rc == PACKET_E_UNKNOWN_ACTION ? GAME_INVALID : (int)p->action;
     g->counters.packets_in[slot]++;
@@ -562,11 +593,11 @@ static void forget_login_message(game *g, queued m)
 
 static void process_queue(session *s)
 {
-    while (!s->busy && s->q_len > 0) {
+    while (!session_busy(s) && s->q_len > 0) {
         queued m = s->queue[s->q_head];
         s->q_head = (s->q_head + 1) % s->q_cap;
         s->q_len--;
-        int login = s->state == SESSION_LOGIN;
+        int login = s->state != SESSION_PLAY;
         handle_message(s, m.data, m.len);
         if (login) forget_login_message(s->game, m);
         free(m.data);
@@ -631,6 +662,11 @@ session *game_session_open(game *g, void *link, const char *peer)
     g->sessions = s;
     g->session_count++;
     return s;
+}
+
+const char *game_session_state_name(const session *s)
+{
+    return session_state_name(s->state);
 }
 
 void game_session_set_v2(session *s)
@@ -892,7 +928,7 @@ static void session_free(game *g, session *s, int save)
         if (save) save_positions(g, &pos, &release, 1, 1, 0, 0);
     }
     while (s->q_len > 0) {
-        if (s->state == SESSION_LOGIN) forget_login_message(g, s->queue[s->q_head]);
+        if (s->state != SESSION_PLAY) forget_login_message(g, s->queue[s->q_head]);
         free(s->queue[s->q_head].data);
         s->q_head = (s->q_head + 1) % s->q_cap;
         s->q_len--;
@@ -914,7 +950,7 @@ void game_tick(game *g)
         next = s->next;
         process_queue(s);
         /* Gone, answered and drained: the player leaves now. */
-        if (!s->link && !s->busy && s->q_len == 0) session_free(g, s, 1);
+        if (!s->link && !session_busy(s) && s->q_len == 0) session_free(g, s, 1);
     }
     world_tick(g->world);
     if (now_ms - g->last_save_ms >= g->config.save_interval_ms) {

@@ -3,6 +3,8 @@
  * protocol.py:
  *   LOGIN --Register--> (hash, create account) --> LOGIN
  *   LOGIN --Login--> (find account, verify password) --> PLAY
+ * each asynchronous step its own state, moved by one function that asserts the move is legal
+ * (the states and the table: game/sessionstate.h).
  * Client messages are queued as they arrive and handled at the start of the next tick, in order;
  * while a Register or Login is being checked, later messages wait. A session outlives its
  * connection until its queue is handled (a Chat sent just before closing is still relayed) and
@@ -31,6 +33,10 @@ typedef struct session session;
 /* A connection opened: a new session in LOGIN, whose packets go to link through the outbox.
  * peer is the address text (copied). Returns NULL on allocation failure. */
 session *game_session_open(game *g, void *link, const char *peer);
+
+/* The session's state (game/sessionstate.h) by name: "login_idle", "login_verifying", "play"
+ * ... For logs and tests. */
+const char *game_session_state_name(const session *s);
 
 /* The connection negotiated cmmo.v2 (docs/PROTOCOL.md): once in the world, this session is sent
  * movement as compact Move packets. */

@@ -1,0 +1,429 @@
+/* Unit tests for the session state machine (game/session.h, game/sessionstate.h): the table of
+ * legal moves on its own, then the Register and Login chains on a fake outbox and a fake cluster,
+ * with a real in-memory store and auth. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/workpool_loop.h"
+#include "game/game.h"
+#include "game/session.h"
+#include "game/sessionstate.h"
+#include "store/store_loop.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+/* ---- the transition table ---- */
+
+/* Runs one move in a child; returns the signal that ended it, or 0 if it exited normally. */
+static int move_in_child(enum session_state from, enum session_state to)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The assert's message would only clutter the test output. */
+        if (!freopen("/dev/null", "w", stderr)) _exit(3);
+        enum session_state s = from;
+        session_state_move(&s, to);
+        _exit(s == to ? 0 : 2);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status)) return WTERMSIG(status);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    return 0;
+}
+
+static void test_an_illegal_session_move_aborts_and_a_legal_one_moves(void **state)
+{
+    assert_int_equal(move_in_child(SESSION_LOGIN_IDLE, SESSION_LOGIN_FINDING), 0);
+    assert_int_equal(move_in_child(SESSION_LOGIN_REREADING, SESSION_PLAY), 0);
+    assert_int_equal(move_in_child(SESSION_LOGIN_IDLE, SESSION_PLAY), SIGABRT);
+    assert_int_equal(move_in_child(SESSION_LOGIN_VERIFYING, SESSION_PLAY), SIGABRT);
+    assert_int_equal(move_in_child(SESSION_PLAY, SESSION_LOGIN_IDLE), SIGABRT);
+    assert_int_equal(move_in_child(SESSION_REGISTER_CREATING, SESSION_LOGIN_FINDING), SIGABRT);
+}
+
+/* Every waiting state can fall back to LOGIN_IDLE, only the re-read reaches PLAY, PLAY is final,
+ * and exactly the waiting states are busy. */
+static void test_waiting_states_fall_back_to_idle_and_only_the_reread_enters_play(void **state)
+{
+    for (int from = 0; from < SESSION_STATES; from++) {
+        int busy = from != SESSION_LOGIN_IDLE && from != SESSION_PLAY;
+        assert_int_equal(session_state_busy((enum session_state)from), busy);
+        if (busy) assert_true(session_state_allowed(from, SESSION_LOGIN_IDLE));
+        assert_int_equal(session_state_allowed(from, SESSION_PLAY),
+                         from == SESSION_LOGIN_REREADING);
+        assert_false(session_state_allowed(SESSION_PLAY, from));
+        assert_false(session_state_allowed(from, from));
+    }
+    assert_false(session_state_allowed(SESSION_STATES, SESSION_LOGIN_IDLE));
+    assert_string_equal(session_state_name(SESSION_LOGIN_CLAIMING), "login_claiming");
+    assert_string_equal(session_state_name(SESSION_STATES), "?");
+}
+
+/* ---- the fake outbox: the last packet pushed to each link ---- */
+
+typedef struct fake_link {
+    session *s;
+    char last[256]; /* the last packet pushed, as text */
+    size_t pushes;
+} fake_link;
+
+static size_t closes;
+
+static void fake_push(void *ctx, void *link, rcbuf *const *msgs, size_t n)
+{
+    fake_link *l = link;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = msgs[i]->len < sizeof l->last - 1 ? msgs[i]->len : sizeof l->last - 1;
+        memcpy(l->last, rcbuf_data(msgs[i]), len);
+        l->last[len] = '\0';
+        l->pushes++;
+    }
+}
+
+static void fake_close(void *ctx, void *link, game_close_reason why)
+{
+    closes++;
+}
+
+static void fake_resume(void *ctx, void *link) {}
+
+static rcbuf *fake_pack(void *ctx, rcbuf *const *msgs, size_t n)
+{
+    return rcbuf_ref(msgs[0]); /* never used with one viewer */
+}
+
+static const game_outbox fake_outbox = {fake_push, fake_close, fake_resume, fake_pack, NULL};
+
+/* ---- the fake cluster: claims answered when the test says so ---- */
+
+static struct fake_cluster {
+    int fail;     /* claim returns -1 */
+    int answered; /* the result handed to done when the test calls answer_claim */
+    void (*done)(void *user, int result);
+    void *user;
+    size_t claims, releases;
+} cluster;
+
+static int fake_claim(void *ctx, int64_t actor_id, void (*done)(void *user, int result), void *user)
+{
+    cluster.claims++;
+    if (cluster.fail) return -1;
+    cluster.done = done;
+    cluster.user = user;
+    return 0;
+}
+
+static void fake_release(void *ctx, int64_t actor_id)
+{
+    cluster.releases++;
+}
+
+static void fake_chat(void *ctx, const char *name, size_t name_len, const char *text, size_t len) {}
+
+static const game_cluster_ops fake_cluster_ops = {fake_claim, fake_release, fake_chat};
+
+static void answer_claim(int result)
+{
+    assert_non_null(cluster.done);
+    void (*done)(void *, int) = cluster.done;
+    cluster.done = NULL;
+    done(cluster.user, result);
+}
+
+/* ---- fixtures ---- */
+
+static uint64_t now_us;
+static uv_loop_t loop;
+static store *st;
+static auth *au;
+static game *g;
+
+static uint64_t fake_now_us(void *ctx)
+{
+    return now_us;
+}
+
+static int setup(void **state)
+{
+    if (uv_loop_init(&loop) != 0) return -1;
+    st = store_open(&loop, "sqlite::memory:");
+    au = auth_create(workpool_create(&loop, 1, 1, "auth"));
+    if (!st || !au) return -1;
+    now_us = 1000000;
+    closes = 0;
+    memset(&cluster, 0, sizeof cluster);
+    game_clock clock = {fake_now_us, NULL};
+    game_config config = {
+        .world_width = 1344, .world_height = 832, .tick_hz = 20, .save_interval_ms = 1000};
+    g = game_create(&clock, &config, &fake_outbox, st, au);
+    return g ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    auth_destroy(au);
+    store_close(st);
+    game_destroy(g);
+    for (int i = 0; i < 100 && uv_loop_close(&loop) == UV_EBUSY; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    return 0;
+}
+
+/* Runs the loop until the session has left `from` (a store, auth or cluster step answered). */
+static void run_while_in(fake_link *l, const char *from)
+{
+    for (int i = 0; i < 10000 && strcmp(game_session_state_name(l->s), from) == 0; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+}
+
+static void run_until_idle(void)
+{
+    for (int i = 0; i < 10000 && !game_idle(g); i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_true(game_idle(g));
+}
+
+static void open_link(fake_link *l)
+{
+    memset(l, 0, sizeof *l);
+    l->s = game_session_open(g, l, "192.0.2.1");
+    assert_non_null(l->s);
+}
+
+static void send_and_settle(fake_link *l, const char *text)
+{
+    game_session_message(g, l->s, (const uint8_t *)text, strlen(text));
+    game_tick(g);
+    run_until_idle();
+}
+
+#define REGISTER(name, pw) "{\"a\":\"Register\",\"p0\":\"" name "\",\"p1\":\"" pw "\",\"p2\":1}"
+#define LOGIN(name, pw) "{\"a\":\"Login\",\"p0\":\"" name "\",\"p1\":\"" pw "\"}"
+#define OK "{\"a\":\"Ok\"}"
+
+static void expect_deny(const fake_link *l, const char *reason)
+{
+    char want[200];
+    snprintf(want, sizeof want, "{\"a\":\"Deny\",\"p0\":\"%s\"}", reason);
+    assert_string_equal(l->last, want);
+}
+
+static void close_link(fake_link *l)
+{
+    game_session_closed(g, l->s);
+    game_tick(g);
+    run_until_idle();
+    game_tick(g);
+}
+
+/* ---- Register ---- */
+
+static void test_register_answers_ok_and_leaves_the_session_in_login(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    assert_string_equal(l.last, OK);
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    assert_int_equal(game_get_counters(g)->registrations, 1);
+    close_link(&l);
+}
+
+static void test_register_of_a_taken_name_is_denied(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    send_and_settle(&l, REGISTER("ALICE", "Password2"));
+    expect_deny(&l, "This username is already taken");
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    close_link(&l);
+}
+
+/* While the chain waits for the store, the session is busy and later messages wait in order. */
+static void test_a_register_in_progress_holds_the_queue_until_answered(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    const char *reg = REGISTER("alice", "Password1");
+    const char *login = LOGIN("alice", "Password1");
+    game_session_message(g, l.s, (const uint8_t *)reg, strlen(reg));
+    game_session_message(g, l.s, (const uint8_t *)login, strlen(login));
+    game_tick(g);
+    assert_string_equal(game_session_state_name(l.s), "register_checking");
+    assert_false(game_idle(g));
+    assert_int_equal(l.pushes, 0);
+    run_until_idle();
+    assert_string_equal(l.last, OK);
+    game_tick(g); /* now the Login */
+    run_until_idle();
+    assert_string_equal(game_session_state_name(l.s), "play");
+    close_link(&l);
+}
+
+/* ---- Login ---- */
+
+static void test_login_after_register_enters_play(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    send_and_settle(&l, LOGIN("alice", "Password1"));
+    assert_string_equal(game_session_state_name(l.s), "play");
+    assert_int_equal(game_player_count(g), 1);
+    assert_int_equal(game_get_counters(g)->logins_ok, 1);
+    close_link(&l);
+    assert_int_equal(game_session_count(g), 0);
+}
+
+static void test_login_of_an_unknown_user_is_denied_as_incorrect(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, LOGIN("nobody", "Password1"));
+    expect_deny(&l, "Username or password incorrect");
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    assert_int_equal(game_get_counters(g)->logins_failed, 1);
+    close_link(&l);
+}
+
+static void test_login_with_a_wrong_password_is_denied_as_incorrect(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    send_and_settle(&l, LOGIN("alice", "Password2"));
+    expect_deny(&l, "Username or password incorrect");
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    assert_int_equal(game_player_count(g), 0);
+    close_link(&l);
+}
+
+static void test_a_second_login_of_a_playing_account_is_denied(void **state)
+{
+    fake_link a, b;
+    open_link(&a);
+    open_link(&b);
+    send_and_settle(&a, REGISTER("alice", "Password1"));
+    send_and_settle(&a, LOGIN("alice", "Password1"));
+    send_and_settle(&b, LOGIN("alice", "Password1"));
+    expect_deny(&b, "You are already logged in");
+    assert_string_equal(game_session_state_name(b.s), "login_idle");
+    assert_int_equal(game_player_count(g), 1);
+    close_link(&b);
+    close_link(&a);
+}
+
+/* A connection that goes away while its password is checked never joins the world, and its
+ * session is freed once the check has answered. */
+static void test_a_connection_gone_mid_check_never_joins(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    const char *login = LOGIN("alice", "Password1");
+    game_session_message(g, l.s, (const uint8_t *)login, strlen(login));
+    game_tick(g);
+    run_while_in(&l, "login_finding");
+    assert_string_equal(game_session_state_name(l.s), "login_verifying");
+    size_t pushes = l.pushes;
+    game_session_closed(g, l.s);
+    game_tick(g);
+    assert_int_equal(game_session_count(g), 1); /* still waiting for the hash */
+    run_until_idle();
+    game_tick(g);
+    assert_int_equal(game_session_count(g), 0);
+    assert_int_equal(game_player_count(g), 0);
+    assert_int_equal(l.pushes, pushes);
+}
+
+/* ---- Login in a cluster: the presence claim ---- */
+
+static void test_a_claim_taken_elsewhere_is_denied_as_already_logged_in(void **state)
+{
+    game_set_cluster(g, &fake_cluster_ops, NULL);
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    const char *login = LOGIN("alice", "Password1");
+    game_session_message(g, l.s, (const uint8_t *)login, strlen(login));
+    game_tick(g);
+    run_while_in(&l, "login_finding");
+    run_while_in(&l, "login_verifying");
+    assert_string_equal(game_session_state_name(l.s), "login_claiming");
+    assert_false(game_idle(g));
+    answer_claim(GAME_CLAIM_TAKEN);
+    expect_deny(&l, "You are already logged in");
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    assert_true(game_idle(g));
+    close_link(&l);
+}
+
+static void test_a_granted_claim_rereads_and_enters_play(void **state)
+{
+    game_set_cluster(g, &fake_cluster_ops, NULL);
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    const char *login = LOGIN("alice", "Password1");
+    game_session_message(g, l.s, (const uint8_t *)login, strlen(login));
+    game_tick(g);
+    run_while_in(&l, "login_finding");
+    run_while_in(&l, "login_verifying");
+    answer_claim(GAME_CLAIM_OK);
+    assert_string_equal(game_session_state_name(l.s), "login_rereading");
+    run_until_idle();
+    assert_string_equal(game_session_state_name(l.s), "play");
+    close_link(&l);
+    for (int i = 0; i < 10000 && cluster.releases == 0; i++) /* the final save */
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(cluster.releases, 1); /* given up once the position is saved */
+}
+
+static void test_a_claim_that_cannot_be_asked_answers_server_busy(void **state)
+{
+    game_set_cluster(g, &fake_cluster_ops, NULL);
+    cluster.fail = 1;
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    send_and_settle(&l, LOGIN("alice", "Password1"));
+    assert_int_equal(cluster.claims, 1);
+    expect_deny(&l, "Server busy, try again");
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    close_link(&l);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_an_illegal_session_move_aborts_and_a_legal_one_moves),
+        cmocka_unit_test(test_waiting_states_fall_back_to_idle_and_only_the_reread_enters_play),
+        T(test_register_answers_ok_and_leaves_the_session_in_login),
+        T(test_register_of_a_taken_name_is_denied),
+        T(test_a_register_in_progress_holds_the_queue_until_answered),
+        T(test_login_after_register_enters_play),
+        T(test_login_of_an_unknown_user_is_denied_as_incorrect),
+        T(test_login_with_a_wrong_password_is_denied_as_incorrect),
+        T(test_a_second_login_of_a_playing_account_is_denied),
+        T(test_a_connection_gone_mid_check_never_joins),
+        T(test_a_claim_taken_elsewhere_is_denied_as_already_logged_in),
+        T(test_a_granted_claim_rereads_and_enters_play),
+        T(test_a_claim_that_cannot_be_asked_answers_server_busy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

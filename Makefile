@@ -9,7 +9,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread -lm
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
-SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# The sanitized build also runs the invariant walkers (game_check after every tick).
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DCMMO_CHECKS
 
 # Layers, lowest first. Each folder of src/ is one layer and builds one static library
 # (build/lib/libcmmo_<layer>.a, sanitized: build/asan/lib/), and a binary links the layers it uses,

@@ -46,6 +46,13 @@ game *game_create(const game_clock *clock, const game_config *config, const game
  * game's clock). */
 void game_tick(game *g);
 
+/* Walks the game's own bookkeeping and asserts it holds: the session list and its count, the
+ * busy count against the sessions' states, every message ring's bounds, the retry queue of
+ * unsaved positions. A bug in the game aborts here rather than corrupting memory later.
+ * O(sessions); game_tick calls it after each tick in the sanitized build (CMMO_CHECKS, see the
+ * Makefile). */
+void game_check(const game *g);
+
 /* Saves every position now (at shutdown). */
 void game_save_all(game *g);
 

@@ -594,6 +594,7 @@ static void forget_login_message(game *g, queued m)
 static void process_queue(session *s)
 {
     while (!session_busy(s) && s->q_len > 0) {
+        assert(s->q_head < s->q_cap);
         queued m = s->queue[s->q_head];
         s->q_head = (s->q_head + 1) % s->q_cap;
         s->q_len--;
@@ -702,6 +703,7 @@ int game_session_message(game *g, session *s, const uint8_t *data, size_t len)
         s->q_cap = cap;
         s->q_head = 0;
     }
+    assert(s->q_len < s->q_cap && s->q_head < s->q_cap);
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy) return 1;
     if (len) memcpy(copy, data, len); /* an empty message comes with data == NULL */
@@ -777,6 +779,7 @@ static void unsaved_put(game *g, const store_position *p, int release)
         g->unsaved = u;
         g->unsaved_cap = cap;
     }
+    assert(g->unsaved_len < g->unsaved_cap && g->unsaved_cap <= GAME_UNSAVED_MAX);
     g->unsaved[g->unsaved_len++] = (unsaved){*p, release, 0};
 }
 
@@ -957,6 +960,30 @@ void game_tick(game *g)
         g->last_save_ms = now_ms;
         save_batch(g, 0);
     }
+#ifdef CMMO_CHECKS
+    game_check(g);
+#endif
+}
+
+void game_check(const game *g)
+{
+    size_t count = 0, busy = 0;
+    const session *prev = NULL;
+    for (const session *s = g->sessions; s; prev = s, s = s->next) {
+        assert(s->game == g);
+        assert(s->prev == prev);
+        assert((unsigned)s->state < SESSION_STATES);
+        assert((s->state == SESSION_PLAY) == (s->actor != NULL));
+        assert(s->q_len <= s->q_cap && s->q_len <= SESSION_QUEUE_HARD);
+        assert(s->q_cap == 0 ? s->q_head == 0 && !s->queue : s->q_head < s->q_cap);
+        busy += (size_t)session_busy(s);
+        count++;
+    }
+    assert(count == g->session_count);
+    assert(busy == g->busy_count);
+    assert(g->unsaved_len <= g->unsaved_cap && g->unsaved_len <= GAME_UNSAVED_MAX);
+    (void)count;
+    (void)busy;
 }
 
 void game_save_all(game *g)

@@ -207,6 +207,7 @@ static void send_and_settle(fake_link *l, const char *text)
     game_session_message(g, l->s, (const uint8_t *)text, strlen(text));
     game_tick(g);
     run_until_idle();
+    game_check(g);
 }
 
 #define REGISTER(name, pw) "{\"a\":\"Register\",\"p0\":\"" name "\",\"p1\":\"" pw "\",\"p2\":1}"
@@ -226,6 +227,7 @@ static void close_link(fake_link *l)
     game_tick(g);
     run_until_idle();
     game_tick(g);
+    game_check(g);
 }
 
 /* ---- Register ---- */
@@ -271,6 +273,7 @@ static void test_a_register_in_progress_holds_the_queue_until_answered(void **st
     game_tick(g); /* now the Login */
     run_until_idle();
     assert_string_equal(game_session_state_name(l.s), "play");
+    game_check(g);
     close_link(&l);
 }
 
@@ -345,6 +348,7 @@ static void test_a_connection_gone_mid_check_never_joins(void **state)
     assert_int_equal(game_session_count(g), 1); /* still waiting for the hash */
     run_until_idle();
     game_tick(g);
+    game_check(g);
     assert_int_equal(game_session_count(g), 0);
     assert_int_equal(game_player_count(g), 0);
     assert_int_equal(l.pushes, pushes);
@@ -369,6 +373,7 @@ static void test_a_claim_taken_elsewhere_is_denied_as_already_logged_in(void **s
     expect_deny(&l, "You are already logged in");
     assert_string_equal(game_session_state_name(l.s), "login_idle");
     assert_true(game_idle(g));
+    game_check(g);
     close_link(&l);
 }
 

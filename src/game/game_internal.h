@@ -1,0 +1,119 @@
+/*
+ * game_internal: what game.c (the context, the tick, operator commands, the write-behind) and
+ * session.c (the per-connection state machine) share, and nothing outside src/game includes: the
+ * two structs, the clock, and the few calls each makes into the other.
+ */
+#ifndef CMMO_GAME_INTERNAL_H
+#define CMMO_GAME_INTERNAL_H
+
+#include "game/game.h"
+#include "game/session.h"
+#include "game/sessionstate.h"
+#include "game/throttle.h"
+#include "proto/packet.h"
+#include "proto/validate.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A token bucket of a session's flood control (session.c). */
+typedef struct bucket {
+    double tokens;
+    uint64_t last_ms;
+} bucket;
+
+/* A client message waiting for the next tick (its own copy). */
+typedef struct queued {
+    uint8_t *data;
+    uint32_t len;
+} queued;
+
+struct session {
+    game *game;
+    session *prev, *next;
+    void *link;               /* NULL once the connection is gone */
+    enum session_state state; /* changed only by session_set_state */
+    unsigned paused : 1;      /* asked the connection to stop reading */
+    unsigned v2 : 1;          /* negotiated cmmo.v2: compact movement */
+    bucket packets, chats;
+    world_actor *actor; /* in PLAY */
+    queued *queue;      /* ring buffer of client messages */
+    uint32_t q_head, q_len, q_cap;
+    char peer[48];
+    /* The request being checked (Register or Login). */
+    char username[VALIDATE_USERNAME_MAX + 1];
+    char password[VALIDATE_PASSWORD_MAX + 1];
+    size_t password_len;
+    int avatar;
+    int found;
+    store_account account;
+};
+
+struct game {
+    game_clock clock;
+    game_config config;
+    game_outbox outbox;
+    store *store;
+    auth *auth;
+    world *world;
+    throttle *by_account, *by_address, *registrations;
+    session *sessions;
+    size_t session_count;
+    size_t busy_count; /* sessions in a busy state (session_state_busy) */
+    uint64_t last_save_ms;
+    store_position *save_scratch; /* a write-behind batch being built */
+    uint8_t *save_release;        /* its per-position "give up the claim once committed" */
+    size_t save_scratch_cap;
+    struct unsaved *unsaved; /* leavers' positions whose write failed, to write again */
+    size_t unsaved_len, unsaved_cap;
+    int batch_in_flight;   /* a write-behind batch is submitted and not finished */
+    uint64_t batch_seq;    /* numbers the batches, for the kept positions they carry */
+    packet scratch_packet; /* decoded packets: one at a time, on the loop thread */
+    game_counters counters;
+    game_cluster_ops cluster; /* all NULL without a cluster */
+    void *cluster_ctx;
+    const char *logins_refused; /* the Deny reason once game_refuse_logins was called, or NULL */
+};
+
+/* The game's time, from its one clock (see game_clock in game/game.h). */
+static inline uint64_t game_now_us(const game *g)
+{
+    return g->clock.now_us(g->clock.ctx);
+}
+
+static inline uint64_t game_now_ms(const game *g)
+{
+    return game_now_us(g) / 1000;
+}
+
+/* Waiting for the store, auth or the cluster: its queued messages wait. */
+static inline int session_busy(const session *s)
+{
+    return session_state_busy(s->state);
+}
+
+/* ---- session.c, for the tick ---- */
+
+/* Handles the session's queued messages in order until it is busy or the queue is empty. */
+void session_process_queue(session *s);
+
+/* Frees a session (it must not be busy); its actor leaves the world, its position saved when
+ * save is set. */
+void session_free(game *g, session *s, int save);
+
+/* ---- game.c, for the login chain and the leavers ---- */
+
+/* Gives a cluster presence claim up (no-op without a cluster). */
+void game_release_claim(game *g, int64_t actor_id);
+
+/* The write-behind's retry queue: a leaver's position whose write failed is kept to be written
+ * again (put), or taken back when the player logs in first (take: 1 and *out filled if kept). */
+void game_unsaved_put(game *g, const store_position *p, int release);
+int game_unsaved_take(game *g, int64_t actor_id, store_position *out);
+
+/* Writes positions (n_own from the world, then the kept ones of batch), releasing claims per
+ * release[] once committed. */
+void game_save_positions(game *g, const store_position *p, const uint8_t *release, size_t n_own,
+                         size_t n, int is_batch, uint64_t batch);
+
+#endif

@@ -15,6 +15,7 @@
 #include "store/store_loop.h"
 
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,10 +156,12 @@ static uint64_t fake_now_us(void *ctx)
     return now_us;
 }
 
-static int setup(void **state)
+static char db_path[64]; /* the file store of the store-failure tests, or "" */
+
+static int open_game(const char *url)
 {
     if (uv_loop_init(&loop) != 0) return -1;
-    st = store_open(&loop, "sqlite::memory:");
+    st = store_open(&loop, url);
     au = auth_create(workpool_create(&loop, 1, 1, "auth"));
     if (!st || !au) return -1;
     now_us = 1000000;
@@ -171,6 +174,32 @@ static int setup(void **state)
     return g ? 0 : -1;
 }
 
+static int setup(void **state)
+{
+    db_path[0] = '\0';
+    return open_game("sqlite::memory:");
+}
+
+/* A store in a file, so that the test can break it from a second connection. */
+static int setup_file(void **state)
+{
+    snprintf(db_path, sizeof db_path, "/tmp/cmmo-test-session-%d.db", (int)getpid());
+    unlink(db_path);
+    char url[80];
+    snprintf(url, sizeof url, "sqlite:%s", db_path);
+    return open_game(url);
+}
+
+/* The store fails from now on: its account table is gone from under it. */
+static void break_store(void)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE user RENAME TO user_gone", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+}
+
 static int teardown(void **state)
 {
     auth_destroy(au);
@@ -178,6 +207,7 @@ static int teardown(void **state)
     game_destroy(g);
     for (int i = 0; i < 100 && uv_loop_close(&loop) == UV_EBUSY; i++)
         uv_run(&loop, UV_RUN_NOWAIT);
+    if (db_path[0]) unlink(db_path);
     return 0;
 }
 
@@ -255,6 +285,36 @@ static void test_register_of_a_taken_name_is_denied(void **state)
     close_link(&l);
 }
 
+/* Refused before any asynchronous step: the session never leaves LOGIN_IDLE. */
+static void test_register_of_the_reserved_name_is_denied_at_once(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    game_session_message(g, l.s, (const uint8_t *)REGISTER("server", "Password1"),
+                         strlen(REGISTER("server", "Password1")));
+    game_tick(g);
+    assert_true(game_idle(g));
+    expect_deny(&l, "This username is reserved");
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    close_link(&l);
+}
+
+/* Ten registrations a minute from one address; the eleventh is told how long to wait. */
+static void test_the_eleventh_registration_from_one_address_is_throttled(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    char msg[128];
+    for (int i = 0; i < 11; i++) {
+        snprintf(msg, sizeof msg,
+                 "{\"a\":\"Register\",\"p0\":\"user%d\",\"p1\":\"Password1\",\"p2\":1}", i);
+        send_and_settle(&l, msg);
+        if (i < 10) assert_string_equal(l.last, OK);
+    }
+    expect_deny(&l, "Too many registrations from your address, try again in 60 seconds");
+    close_link(&l);
+}
+
 /* While the chain waits for the store, the session is busy and later messages wait in order. */
 static void test_a_register_in_progress_holds_the_queue_until_answered(void **state)
 {
@@ -315,6 +375,25 @@ static void test_login_with_a_wrong_password_is_denied_as_incorrect(void **state
     close_link(&l);
 }
 
+/* Five wrong passwords for one account, then the account is locked out for a minute. */
+static void test_the_sixth_failed_login_in_a_minute_is_throttled(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    for (int i = 0; i < 5; i++) {
+        send_and_settle(&l, LOGIN("alice", "Wrong1234"));
+        expect_deny(&l, "Username or password incorrect");
+    }
+    send_and_settle(&l, LOGIN("alice", "Password1"));
+    expect_deny(&l, "Too many failed attempts, try again in 60 seconds");
+    assert_int_equal(game_get_counters(g)->logins_throttled, 1);
+    now_us += 61 * 1000000ull;
+    send_and_settle(&l, LOGIN("alice", "Password1"));
+    assert_string_equal(game_session_state_name(l.s), "play");
+    close_link(&l);
+}
+
 static void test_a_second_login_of_a_playing_account_is_denied(void **state)
 {
     fake_link a, b;
@@ -328,6 +407,24 @@ static void test_a_second_login_of_a_playing_account_is_denied(void **state)
     assert_int_equal(game_player_count(g), 1);
     close_link(&b);
     close_link(&a);
+}
+
+/* The store fails: Login and Register answer "Server busy" and the session can try again. */
+static void test_a_store_failure_answers_server_busy_and_returns_to_login(void **state)
+{
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    assert_string_equal(l.last, OK);
+    break_store();
+    send_and_settle(&l, LOGIN("alice", "Password1"));
+    expect_deny(&l, "Server busy, try again");
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    send_and_settle(&l, REGISTER("bob", "Password1"));
+    expect_deny(&l, "Server busy, try again");
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    assert_int_equal(game_player_count(g), 0);
+    close_link(&l);
 }
 
 /* A connection that goes away while its password is checked never joins the world, and its
@@ -420,11 +517,16 @@ int main(void)
         cmocka_unit_test(test_waiting_states_fall_back_to_idle_and_only_the_reread_enters_play),
         T(test_register_answers_ok_and_leaves_the_session_in_login),
         T(test_register_of_a_taken_name_is_denied),
+        T(test_register_of_the_reserved_name_is_denied_at_once),
+        T(test_the_eleventh_registration_from_one_address_is_throttled),
         T(test_a_register_in_progress_holds_the_queue_until_answered),
         T(test_login_after_register_enters_play),
         T(test_login_of_an_unknown_user_is_denied_as_incorrect),
         T(test_login_with_a_wrong_password_is_denied_as_incorrect),
+        T(test_the_sixth_failed_login_in_a_minute_is_throttled),
         T(test_a_second_login_of_a_playing_account_is_denied),
+        cmocka_unit_test_setup_teardown(
+            test_a_store_failure_answers_server_busy_and_returns_to_login, setup_file, teardown),
         T(test_a_connection_gone_mid_check_never_joins),
         T(test_a_claim_taken_elsewhere_is_denied_as_already_logged_in),
         T(test_a_granted_claim_rereads_and_enters_play),

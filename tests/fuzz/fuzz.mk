@@ -10,7 +10,8 @@
 FUZZ_CC      ?= clang
 FUZZ_TARGETS := fuzz_http fuzz_ws fuzz_packet fuzz_session
 FUZZ_SECONDS ?= 600
-FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# CMMO_CHECKS: the invariant walkers run too (game_check after every tick of fuzz_session).
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -DCMMO_CHECKS
 # Library objects get coverage instrumentation without libFuzzer's main; the targets link it.
 FUZZ_CFLAGS  := $(CSTD) $(WARN) -O1 -g $(PKG_CFLAGS) -Isrc -MMD -MP $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert(AUTH_HASH_MAX == crypto_pwhash_STRBYTES, "an encoded hash fits AUTH_HASH_MAX");
+
 struct auth {
     workpool *pool;
     char dummy_hash[crypto_pwhash_STRBYTES];

@@ -13,13 +13,14 @@
 #ifndef CMMO_AUTH_H
 #define CMMO_AUTH_H
 
+#include "core/limits.h"
 #include "core/workpool.h"
 
 #include <stddef.h>
 
 #define AUTH_OPSLIMIT 3
 #define AUTH_MEMLIMIT (12u << 20)
-#define AUTH_HASH_MAX 128 /* crypto_pwhash_STRBYTES */
+#define AUTH_HASH_MAX LIMITS_HASH_MAX /* bytes, terminator included */
 
 typedef struct auth auth;
 

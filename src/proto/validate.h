@@ -5,9 +5,11 @@
 #ifndef CMMO_VALIDATE_H
 #define CMMO_VALIDATE_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 
-#define VALIDATE_USERNAME_MAX 20  /* fits the name tag above an avatar */
+#define VALIDATE_USERNAME_MAX LIMITS_USERNAME_MAX /* bytes */
 #define VALIDATE_PASSWORD_MAX 128 /* bytes; bounds the work of argon2id's input hashing */
 #define VALIDATE_AVATAR_MAX 5     /* the client offers avatars 0..5 */
 #define VALIDATE_CHAT_MAX 256     /* characters (code points) in one chat line */

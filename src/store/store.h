@@ -24,6 +24,8 @@
 #ifndef CMMO_STORE_H
 #define CMMO_STORE_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,8 +39,9 @@ enum {
     STORE_ERROR = -1,    /* the database failed; nothing was changed */
 };
 
-#define STORE_NAME_MAX 20
-#define STORE_HASH_MAX 128 /* crypto_pwhash_STRBYTES */
+/* Column sizes, from the one definition of each bound (core/limits.h). */
+#define STORE_NAME_MAX LIMITS_USERNAME_MAX
+#define STORE_HASH_MAX LIMITS_HASH_MAX
 
 typedef struct store_account {
     int64_t user_id, entity_id, instanced_entity_id, actor_id;

@@ -2,8 +2,8 @@
 
 #include "core/grow.h"
 #include "core/log.h"
-#include "game/world.h"
-#include "store/store.h"
+#include "game/actor.h"
+#include "game/game.h"
 
 #include <ctype.h>
 #include <hiredis/adapters/libuv.h>
@@ -61,7 +61,6 @@ static const char SCRIPT_REFRESH[] =
 /* An actor of another node mirrored into the world. */
 typedef struct remote {
     int64_t id;
-    world_actor *actor;
     uint64_t last_seen_ms;
     int32_t region; /* the region channel it was last announced on */
     uint8_t node_len;
@@ -82,7 +81,6 @@ typedef struct subscription {
 struct cluster {
     uv_loop_t *loop;
     game *game;
-    world *world;
     char host[256];
     int port;
     char node[CLUSTER_NODE_ID_MAX + 1];
@@ -411,7 +409,7 @@ static remote *remote_find(cluster *c, int64_t id)
 
 static void remote_remove(cluster *c, remote *r)
 {
-    world_leave_remote(c->world, r->actor);
+    game_remote_leave(c->game, r->id);
     size_t i = (size_t)(r - c->remotes);
     memmove(c->remotes + i, c->remotes + i + 1, (c->remotes_len - i - 1) * sizeof *c->remotes);
     c->remotes_len--;
@@ -424,7 +422,7 @@ static void drop_remotes_where(cluster *c, int (*match)(const remote *r, const v
     for (size_t i = 0; i < c->remotes_len; i++) {
         remote *r = &c->remotes[i];
         if (match(r, arg)) {
-            world_leave_remote(c->world, r->actor);
+            game_remote_leave(c->game, r->id);
             continue;
         }
         c->remotes[out++] = *r;
@@ -469,7 +467,7 @@ static int subscribed(const cluster *c, int32_t region)
 }
 
 /* A join (or keyframe) from node for a region: introduce the actor, or move it there. */
-static void apply_join(cluster *c, const store_account *acc, int32_t region, const char *node,
+static void apply_join(cluster *c, const game_actor *acc, int32_t region, const char *node,
                        uint8_t node_len)
 {
     remote *r = remote_find(c, acc->actor_id);
@@ -482,19 +480,17 @@ static void apply_join(cluster *c, const store_account *acc, int32_t region, con
         }
         r->region = region;
         r->last_seen_ms = c->now_ms;
-        world_move_remote(c->world, r->actor, acc->x, acc->y);
+        game_remote_move(c->game, r->id, acc->x, acc->y);
         return;
     }
-    if (world_find(c->world, acc->actor_id)) return; /* played here: our claim says it is ours */
+    /* Played here (our claim says it is ours), or no memory: game_remote_join refuses. */
     if (grow(&c->remotes, &c->remotes_cap, c->remotes_len + 1, sizeof *c->remotes) != 0) return;
-    world_actor *a = world_join_remote(c->world, acc);
-    if (!a) return;
+    if (game_remote_join(c->game, acc) != 0) return;
     size_t i = remote_lower_bound(c, acc->actor_id);
     memmove(c->remotes + i + 1, c->remotes + i, (c->remotes_len - i) * sizeof *c->remotes);
     remote *n = &c->remotes[i];
     memset(n, 0, sizeof *n);
     n->id = acc->actor_id;
-    n->actor = a;
     n->last_seen_ms = c->now_ms;
     n->region = region;
     n->node_len = node_len;
@@ -514,7 +510,7 @@ static void receive_region(cluster *c, int32_t region, const uint8_t *data, size
         uint8_t type = get_u8(&r);
         int64_t id = get_i64(&r);
         if (type == REC_JOIN) {
-            store_account acc;
+            game_actor acc;
             memset(&acc, 0, sizeof acc);
             acc.actor_id = id;
             acc.user_id = get_i64(&r);
@@ -524,7 +520,7 @@ static void receive_region(cluster *c, int32_t region, const uint8_t *data, size
             acc.x = get_f64(&r);
             acc.y = get_f64(&r);
             uint8_t name_len = get_u8(&r);
-            if (name_len == 0 || name_len > STORE_NAME_MAX) return;
+            if (name_len == 0 || name_len > GAME_ACTOR_NAME_MAX) return;
             if (get(&r, acc.name, name_len) != 0) return;
             acc.name[name_len] = 0;
             if (memchr(acc.name, 0, name_len) || !isfinite(acc.x) || !isfinite(acc.y)) return;
@@ -537,7 +533,7 @@ static void receive_region(cluster *c, int32_t region, const uint8_t *data, size
             if (r.bad) return;
             if (known && same_node(known, node, node_len)) {
                 known->last_seen_ms = c->now_ms;
-                world_move_remote(c->world, known->actor, x, y);
+                game_remote_move(c->game, known->id, x, y);
             }
         } else if (type == REC_LEAVE) {
             if (r.bad) return;
@@ -562,9 +558,9 @@ static void receive_chat(cluster *c, const uint8_t *data, size_t len)
     if (get_header(&r, node, &node_len) != 0) return;
     if (node_len == c->node_len && memcmp(node, c->node, node_len) == 0) return;
     get_u32(&r); /* sequence: for debugging; pub/sub keeps each node's order */
-    char name[STORE_NAME_MAX];
+    char name[GAME_ACTOR_NAME_MAX];
     uint8_t name_len = get_u8(&r);
-    if (name_len == 0 || name_len > STORE_NAME_MAX || get(&r, name, name_len) != 0) return;
+    if (name_len == 0 || name_len > GAME_ACTOR_NAME_MAX || get(&r, name, name_len) != 0) return;
     uint32_t text_len = get_u32(&r);
     if (r.bad || text_len != (size_t)(r.end - r.p)) return;
     game_remote_chat(c->game, name, name_len, (const char *)r.p, text_len);
@@ -597,7 +593,7 @@ static void on_message(redisAsyncContext *ac, void *reply, void *priv)
         memcmp(ch->str, c->region_prefix, c->region_prefix_len) == 0) {
         char *end;
         long region = strtol(ch->str + c->region_prefix_len, &end, 10);
-        if (*end || region < 0 || (size_t)region >= world_region_count(c->world)) return;
+        if (*end || region < 0 || (size_t)region >= game_region_count(c->game)) return;
         receive_region(c, (int32_t)region, d, n);
     } else if (strcmp(ch->str, CHANNEL_CHAT) == 0) {
         receive_chat(c, d, n);
@@ -738,26 +734,27 @@ static void on_refreshed(redisAsyncContext *ac, void *reply, void *priv)
             redisReply *e = r->element[i];
             if (e->type != REDIS_REPLY_INTEGER || e->integer < 1 || (size_t)e->integer > q->n)
                 continue;
-            world_actor *a = world_find(q->cluster->world, q->ids[e->integer - 1]);
-            if (!a || world_actor_is_remote(a)) continue;
-            log_warn("cluster_claim_lost", "user=%s", world_actor_name(a));
-            game_kick(q->cluster->game, world_actor_name(a), GAME_CLOSE_ELSEWHERE);
+            const char *name = game_local_name(q->cluster->game, q->ids[e->integer - 1]);
+            if (!name) continue;
+            log_warn("cluster_claim_lost", "user=%s", name);
+            game_kick(q->cluster->game, name, GAME_CLOSE_ELSEWHERE);
         }
     }
     free(q);
 }
 
-static void collect_id(void *user, const world_actor *a)
+static void collect_id(void *user, const game_actor *a, int32_t region)
 {
     cluster *c = user;
+    (void)region;
     if (grow(&c->ids, &c->ids_cap, c->ids_len + 1, sizeof *c->ids) == 0)
-        c->ids[c->ids_len++] = world_actor_id(a);
+        c->ids[c->ids_len++] = a->actor_id;
 }
 
 static void collect_local_ids(cluster *c)
 {
     c->ids_len = 0;
-    world_each_local(c->world, collect_id, c);
+    game_each_local(c->game, collect_id, c);
 }
 
 static void refresh_claims(cluster *c)
@@ -788,12 +785,11 @@ static uint8_t *record_add(cluster *c, int32_t region, size_t len)
     return p;
 }
 
-#define JOIN_MAX (1 + 8 * 4 + 4 + 8 * 2 + 1 + STORE_NAME_MAX)
+#define JOIN_MAX (1 + 8 * 4 + 4 + 8 * 2 + 1 + GAME_ACTOR_NAME_MAX)
 
-static void record_join(cluster *c, const world_actor *a, int32_t region)
+static void record_join(cluster *c, const game_actor *a, int32_t region)
 {
-    store_account m;
-    world_actor_model(a, &m);
+    const game_actor m = *a;
     size_t name_len = strlen(m.name);
     uint8_t *p = record_add(c, region, 1 + 8 * 4 + 4 + 8 * 2 + 1 + name_len);
     if (!p) return;
@@ -809,46 +805,44 @@ static void record_join(cluster *c, const world_actor *a, int32_t region)
     put_bytes(&p, m.name, name_len);
 }
 
-/* The world's observer: this tick's changes of local actors become records. */
-static void on_world_change(void *ctx, world_change change, const world_actor *a, int32_t previous)
+/* The game's observer: this tick's changes of local actors become records. */
+static void on_local_change(void *ctx, game_actor_change change, const game_actor *a,
+                            int32_t previous, int32_t region)
 {
     cluster *c = ctx;
-    int32_t region = world_actor_region(a);
     uint8_t *p;
     switch (change) {
-    case WORLD_JOINED:
+    case GAME_ACTOR_JOINED:
         record_join(c, a, region);
         break;
-    case WORLD_MOVED:
+    case GAME_ACTOR_MOVED:
         if (region != previous) {
             if ((p = record_add(c, previous, 1 + 8 + 4))) {
                 put_u8(&p, REC_EXIT);
-                put_i64(&p, world_actor_id(a));
+                put_i64(&p, a->actor_id);
                 put_u32(&p, (uint32_t)region);
             }
             record_join(c, a, region);
         } else if ((p = record_add(c, region, 1 + 8 + 16))) {
-            double x, y;
-            world_actor_position(a, &x, &y);
             put_u8(&p, REC_MOVE);
-            put_i64(&p, world_actor_id(a));
-            put_f64(&p, x);
-            put_f64(&p, y);
+            put_i64(&p, a->actor_id);
+            put_f64(&p, a->x);
+            put_f64(&p, a->y);
         }
         break;
-    case WORLD_LEFT:
+    case GAME_ACTOR_LEFT:
         if ((p = record_add(c, previous, 1 + 8))) {
             put_u8(&p, REC_LEAVE);
-            put_i64(&p, world_actor_id(a));
+            put_i64(&p, a->actor_id);
         }
         break;
     }
 }
 
-static void keyframe_one(void *user, const world_actor *a)
+static void keyframe_one(void *user, const game_actor *a, int32_t region)
 {
     cluster *c = user;
-    record_join(c, a, world_actor_region(a));
+    record_join(c, a, region);
 }
 
 static int by_region_then_order(const void *x, const void *y)
@@ -887,7 +881,7 @@ static void flush_records(cluster *c)
 static void cluster_chat(void *ctx, const char *name, size_t name_len, const char *text, size_t len)
 {
     cluster *c = ctx;
-    if (name_len > STORE_NAME_MAX || len > MESSAGE_MAX - 256) return;
+    if (name_len > GAME_ACTOR_NAME_MAX || len > MESSAGE_MAX - 256) return;
     uint8_t *p = c->message;
     put_header(c, &p);
     put_u32(&p, ++c->chat_seq);
@@ -904,7 +898,7 @@ static void sync_subscriptions(cluster *c)
 {
     if (!c->sub_up) return;
     const int32_t *want;
-    size_t n = world_interest(c->world, &want);
+    size_t n = game_interest(c->game, &want);
     /* Merge: keep and refresh wanted ones, add new ones, drop the unwanted that lingered. */
     subscription *next = malloc((c->subs_len + n + 1) * sizeof *next);
     if (!next) return;
@@ -970,7 +964,6 @@ cluster *cluster_start(uv_loop_t *loop, const cluster_config *config, game *g)
     }
     c->loop = loop;
     c->game = g;
-    c->world = game_world(g);
     snprintf(c->node, sizeof c->node, "%s", config->node_id);
     c->node_len = strlen(c->node);
     snprintf(c->region_prefix, sizeof c->region_prefix, "cmmo:w:%.64s:", config->world_tag);
@@ -995,9 +988,9 @@ cluster *cluster_start(uv_loop_t *loop, const cluster_config *config, game *g)
     reconnect(c);
     game_cluster_ops ops = {cluster_claim, cluster_release, cluster_chat};
     game_set_cluster(g, &ops, c);
-    world_set_observer(c->world, on_world_change, c);
+    game_observe_local(g, on_local_change, c);
     log_info("cluster_started", "node=%s redis=%s:%d regions=%zu", c->node, c->host, c->port,
-             world_region_count(c->world));
+             game_region_count(g));
     return c;
 }
 
@@ -1007,7 +1000,7 @@ void cluster_tick(cluster *c, uint64_t now_ms)
     reconnect(c);
     if (now_ms - c->last_keyframe_ms >= CLUSTER_KEYFRAME_MS) {
         c->last_keyframe_ms = now_ms;
-        world_each_local(c->world, keyframe_one, c);
+        game_each_local(c->game, keyframe_one, c);
     }
     if (c->cmd_up)
         flush_records(c);
@@ -1027,7 +1020,7 @@ void cluster_tick(cluster *c, uint64_t now_ms)
 void cluster_stop(cluster *c)
 {
     if (!c) return;
-    world_set_observer(c->world, NULL, NULL);
+    game_observe_local(c->game, NULL, NULL);
     c->stopping = 1;
     /* Pending claims fail now (their sessions are told) and no callback can come later. */
     if (c->cmd) redisAsyncFree(c->cmd);

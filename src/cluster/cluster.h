@@ -54,7 +54,7 @@ int cluster_url_valid(const char *url);
 int cluster_node_id_valid(const char *id);
 
 /* Connects (waiting up to 2 s for Redis to answer PING, on the calling thread, before the loop
- * runs), then hooks into the game: game_set_cluster and the world's observer. Returns NULL and
+ * runs), then hooks into the game: game_set_cluster and game_observe_local. Returns NULL and
  * logs why on failure (bad URL, Redis unreachable). The game must outlive the cluster. */
 cluster *cluster_start(uv_loop_t *loop, const cluster_config *config, game *g);
 

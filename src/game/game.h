@@ -10,9 +10,9 @@
 #ifndef CMMO_GAME_H
 #define CMMO_GAME_H
 
+#include "game/actor.h"
 #include "game/auth.h"
 #include "game/outbox.h"
-#include "game/world.h"
 #include "store/store.h"
 
 #include <stddef.h>
@@ -120,11 +120,42 @@ typedef struct game_cluster_ops {
  * Call before any session opens. */
 void game_set_cluster(game *g, const game_cluster_ops *ops, void *ctx);
 
-/* The world, for a cluster to mirror remote actors into and to observe local ones. */
-world *game_world(game *g);
+/* What the cluster tells the game, and asks of it: the cluster's whole view of the world (it
+ * includes no game/world.h; tests/layers checks it).
+ *
+ * A remote actor is a player on another node: never sent anything, never saved, seen by local
+ * players exactly as a local one. The world is split into regions for publishing: squares as
+ * large as the hysteresis radius with a view radius, one region (0) without. */
 
 /* A chat line from a player on another node: cleaned, then sent to every local player. */
 void game_remote_chat(game *g, const char *name, size_t name_len, const char *text, size_t len);
+
+/* A remote actor joins at its position. Returns 0, or -1 if an actor with that id is in the
+ * world (local or remote) or on allocation failure. */
+int game_remote_join(game *g, const game_actor *actor);
+/* The remote actor's next published position: it walks there over the next tick (clamped to the
+ * world; non-finite values are ignored). Ignored if no remote actor has that id. */
+void game_remote_move(game *g, int64_t actor_id, double x, double y);
+/* The remote actor leaves (viewers get Disconnect on the next tick). Ignored if no remote actor
+ * has that id. */
+void game_remote_leave(game *g, int64_t actor_id);
+size_t game_remote_count(const game *g);
+
+/* The name of the local player with this actor id (valid until the next tick), or NULL if none is
+ * played on this node. */
+const char *game_local_name(game *g, int64_t actor_id);
+/* Calls fn for every local player with its model and region (fn must not change the game). */
+void game_each_local(game *g, void (*fn)(void *user, const game_actor *a, int32_t region),
+                     void *user);
+/* Sets (or with NULL clears) the one observer of what local players did each tick. */
+void game_observe_local(game *g, game_actor_change_fn fn, void *ctx);
+
+/* Regions: 0 .. game_region_count - 1. */
+size_t game_region_count(game *g);
+/* The regions local players may see, sorted and unique, in *regions (valid until the next call):
+ * the 3 x 3 regions around every local player, or the one region without a view radius. Returns
+ * how many (0 on allocation failure). */
+size_t game_interest(game *g, const int32_t **regions);
 
 /* Frees every session and the world without saving (call game_save_all first, and close the
  * store after auth and before this: store callbacks refer to the game). */

@@ -10,6 +10,7 @@
 #include "game/session.h"
 #include "game/sessionstate.h"
 #include "game/throttle.h"
+#include "game/world.h"
 #include "proto/packet.h"
 #include "proto/validate.h"
 

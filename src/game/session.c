@@ -9,6 +9,8 @@
 #include "core/addr.h"
 #include "core/list.h"
 #include "core/log.h"
+#include "game/actor.h"
+#include "game/world.h"
 
 #include <assert.h>
 #include <sodium.h>
@@ -300,7 +302,9 @@ static void enter_world(session *s)
         s->account.y = kept.y;
     }
     send_packet(s, packet_encode_ok());
-    s->actor = world_join(g->world, &s->account, s->link);
+    game_actor model; /* the world gets the player, not the account's hash */
+    game_actor_from_account(&model, &s->account);
+    s->actor = world_join(g->world, &model, s->link);
     if (s->actor && newer) world_mark_unsaved(g->world, s->account.actor_id);
     if (!s->actor) {
         if (newer) game_unsaved_put(g, &kept, 0);

@@ -17,7 +17,7 @@ enum { ENC_LEGACY, ENC_V2, ENC_COUNT };
 
 struct world_actor {
     int64_t id, user_id, instanced_entity_id, entity_id;
-    char name[STORE_NAME_MAX + 1];
+    char name[GAME_ACTOR_NAME_MAX + 1];
     int avatar_id;
     double x, y, target_x, target_y;
     unsigned walking : 1;
@@ -124,7 +124,7 @@ struct world {
     int region_cols, region_rows;
     double region_size;
     size_t remote_count;
-    world_change_fn observer; /* NULL unless a cluster mirrors this world */
+    game_actor_change_fn observer; /* NULL unless a cluster mirrors this world */
     void *observer_ctx;
     int32_t *interest; /* scratch for world_interest */
     size_t interest_cap;
@@ -404,7 +404,7 @@ static void out_push(world *w, world_actor *v, rcbuf *b)
 }
 
 /* Adds an actor (local with a viewer, or remote without). NULL if the id is in the world. */
-static world_actor *actor_add(world *w, const store_account *account, void *link, int remote)
+static world_actor *actor_add(world *w, const game_actor *account, void *link, int remote)
 {
     size_t i = lower_bound(w->all, w->all_len, account->actor_id);
     if (i < w->all_len && w->all[i]->id == account->actor_id) return NULL;
@@ -459,7 +459,7 @@ static world_actor *actor_add(world *w, const store_account *account, void *link
     return a;
 }
 
-world_actor *world_join(world *w, const store_account *account, void *link)
+world_actor *world_join(world *w, const game_actor *account, void *link)
 {
     world_actor *a = actor_add(w, account, link, 0);
     if (a) send_to(w, a, actor_full(a));
@@ -473,7 +473,7 @@ void world_actor_unlink(world *w, world_actor *a)
     a->link = NULL;
 }
 
-world_actor *world_join_remote(world *w, const store_account *account)
+world_actor *world_join_remote(world *w, const game_actor *account)
 {
     return actor_add(w, account, NULL, 1);
 }
@@ -772,14 +772,20 @@ static void report_changes(world *w)
 {
     for (size_t i = 0; i < w->departed_len; i++) {
         world_actor *a = w->departed[i];
-        if (!a->remote && !a->fresh) w->observer(w->observer_ctx, WORLD_LEFT, a, a->region);
+        if (a->remote || a->fresh) continue;
+        game_actor m;
+        world_actor_model(a, &m);
+        w->observer(w->observer_ctx, GAME_ACTOR_LEFT, &m, a->region, a->region);
     }
     for (size_t i = 0; i < w->all_len; i++) {
         world_actor *a = w->all[i];
         if (a->remote || (!a->fresh && !a->moved)) continue;
         int32_t previous = a->region;
         a->region = world_region_of(w, a->x, a->y);
-        w->observer(w->observer_ctx, a->fresh ? WORLD_JOINED : WORLD_MOVED, a, previous);
+        game_actor m;
+        world_actor_model(a, &m);
+        w->observer(w->observer_ctx, a->fresh ? GAME_ACTOR_JOINED : GAME_ACTOR_MOVED, &m, previous,
+                    a->region);
     }
 }
 
@@ -895,7 +901,7 @@ int world_actor_is_remote(const world_actor *a)
     return a->remote;
 }
 
-void world_set_observer(world *w, world_change_fn fn, void *ctx)
+void world_set_observer(world *w, game_actor_change_fn fn, void *ctx)
 {
     w->observer = fn;
     w->observer_ctx = ctx;
@@ -954,13 +960,18 @@ size_t world_interest(world *w, const int32_t **regions)
     return u;
 }
 
-void world_each_local(world *w, void (*fn)(void *user, const world_actor *a), void *user)
+void world_each_local(world *w, void (*fn)(void *user, const game_actor *a, int32_t region),
+                      void *user)
 {
-    for (size_t i = 0; i < w->all_len; i++)
-        if (!w->all[i]->remote) fn(user, w->all[i]);
+    for (size_t i = 0; i < w->all_len; i++) {
+        if (w->all[i]->remote) continue;
+        game_actor m;
+        world_actor_model(w->all[i], &m);
+        fn(user, &m, w->all[i]->region);
+    }
 }
 
-void world_actor_model(const world_actor *a, store_account *out)
+void world_actor_model(const world_actor *a, game_actor *out)
 {
     memset(out, 0, sizeof *out);
     out->actor_id = a->id;

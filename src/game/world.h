@@ -15,6 +15,7 @@
 #define CMMO_WORLD_H
 
 #include "core/rcbuf.h"
+#include "game/actor.h"
 #include "game/outbox.h"
 #include "store/store.h"
 
@@ -43,11 +44,11 @@ typedef struct world_config {
 world *world_create(const world_config *config);
 void world_destroy(world *w);
 
-/* Puts an account's actor into the world at its stored position, its packets pushed to `link`.
+/* Puts a player's actor into the world at its position, its packets pushed to `link`.
  * Sends the viewer its own full model at once (so it is the first ModelDelta it receives); the next
  * tick introduces it to others and others to it. Returns NULL if the actor is already in the world
  * or on allocation failure. */
-world_actor *world_join(world *w, const store_account *account, void *link);
+world_actor *world_join(world *w, const game_actor *actor, void *link);
 
 /* The actor's connection is gone: nothing is pushed to it any more (it stays in the world until
  * world_leave). */
@@ -94,9 +95,9 @@ int world_has_actor(const world *w, int64_t actor_id);
  * with a view radius, one region (0) without. Without a cluster none of this is used and nothing
  * changes. */
 
-/* Adds a remote actor at account's position (the password hash is not read). Returns NULL if an
- * actor with that id is in the world (local or remote) or on allocation failure. */
-world_actor *world_join_remote(world *w, const store_account *account);
+/* Adds a remote actor at its position. Returns NULL if an actor with that id is in the world
+ * (local or remote) or on allocation failure. */
+world_actor *world_join_remote(world *w, const game_actor *actor);
 
 /* Queues the remote actor's next published position (clamped to the world; non-finite values
  * are ignored, as is the position it already has or is going to). */
@@ -113,18 +114,9 @@ world_actor *world_find(world *w, int64_t actor_id);
 int world_actor_is_remote(const world_actor *a);
 size_t world_remote_count(const world *w);
 
-/* What happened to a local actor during a tick. */
-typedef enum world_change { WORLD_JOINED, WORLD_MOVED, WORLD_LEFT } world_change;
-
-/* Called at the end of each world_tick once per local actor that joined, moved or left, leaves
- * first. previous_region is where it was last reported (its region now for a join, its last
- * region for a leave); world_actor_region is where it is now. The actor is valid during the call
- * only. */
-typedef void (*world_change_fn)(void *ctx, world_change change, const world_actor *a,
-                                int32_t previous_region);
-
-/* Sets (or with NULL clears) the one observer of local changes. */
-void world_set_observer(world *w, world_change_fn fn, void *ctx);
+/* Sets (or with NULL clears) the one observer of local changes (game/actor.h says when it is
+ * called), told at the end of each world_tick. */
+void world_set_observer(world *w, game_actor_change_fn fn, void *ctx);
 
 /* Regions: 0 .. world_region_count - 1. */
 size_t world_region_count(const world *w);
@@ -137,16 +129,22 @@ int32_t world_actor_region(const world_actor *a);
  * Returns how many (0 on allocation failure). */
 size_t world_interest(world *w, const int32_t **regions);
 
-/* Calls fn for every local actor (fn must not change the world). */
-void world_each_local(world *w, void (*fn)(void *user, const world_actor *a), void *user);
+/* Calls fn for every local actor with its model and region (fn must not change the world). */
+void world_each_local(world *w, void (*fn)(void *user, const game_actor *a, int32_t region),
+                      void *user);
 
-/* The actor's model (ids, name, avatar, position) in out; password_hash is left empty. */
-void world_actor_model(const world_actor *a, store_account *out);
+/* The actor's model (ids, name, avatar, position) in out. */
+void world_actor_model(const world_actor *a, game_actor *out);
 
 /* Actors in the world, local and remote. */
 size_t world_actor_count(const world *w);
 const char *world_actor_name(const world_actor *a);
 int64_t world_actor_id(const world_actor *a);
 void world_actor_position(const world_actor *a, double *x, double *y);
+
+/* The game's world (defined by the game): for the game's own modules, never for a cluster,
+ * which goes through game.h. */
+typedef struct game game;
+world *game_world(game *g);
 
 #endif

@@ -166,9 +166,9 @@ static int teardown(void **state)
 
 /* Ids from separate sequences, as in the store: actor n has user n+100, instanced entity n+200,
  * entity n+300. */
-static store_account account(int64_t actor_id, const char *name, double x, double y)
+static game_actor account(int64_t actor_id, const char *name, double x, double y)
 {
-    store_account a;
+    game_actor a;
     memset(&a, 0, sizeof a);
     a.actor_id = actor_id;
     a.user_id = actor_id + 100;
@@ -183,7 +183,7 @@ static store_account account(int64_t actor_id, const char *name, double x, doubl
 
 static world_actor *join(int64_t actor_id, const char *name, double x, double y, void *viewer)
 {
-    store_account acc = account(actor_id, name, x, y);
+    game_actor acc = account(actor_id, name, x, y);
     world_actor *a = world_join(w, &acc, viewer);
     assert_non_null(a);
     return a;
@@ -220,7 +220,7 @@ static void tick_n(int n)
 
 static void test_world_join_sends_own_full_model_at_once(void **state)
 {
-    store_account acc = account(1, "alice", 0, 0);
+    game_actor acc = account(1, "alice", 0, 0);
     acc.user_id = 1;
     acc.instanced_entity_id = 1;
     acc.entity_id = 1;
@@ -297,7 +297,7 @@ static void test_world_every_viewer_learns_every_actor_once(void **state)
 static void test_world_join_of_the_same_actor_twice_returns_null(void **state)
 {
     join(1, "alice", 0, 0, VA);
-    store_account again = account(1, "alice", 0, 0);
+    game_actor again = account(1, "alice", 0, 0);
     assert_null(world_join(w, &again, VB));
     assert_int_equal(world_actor_count(w), 1);
     assert_int_equal(count_for(VB), 0);
@@ -847,7 +847,7 @@ static void test_world_radius_matches_distances_with_many_walkers(void **state)
         snprintf(name, sizeof name, "p%d", i);
         /* Clustered in a corner so that everyone has neighbours, some on cell borders. */
         double x = (rand() % 1600) + (i % 7 == 0 ? 0.5 : 0), y = rand() % 1600;
-        store_account acc = account(i + 1, name, x, y);
+        game_actor acc = account(i + 1, name, x, y);
         actors[i] = world_join(w, &acc, &prop_viewers[i]);
         assert_non_null(actors[i]);
         if (i % 2) world_actor_set_compact(w, actors[i]);

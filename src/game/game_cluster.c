@@ -1,0 +1,59 @@
+/* The cluster port of game.h: what a cluster may do to the world, on the world's own API. */
+#include "game/game.h"
+#include "game/world.h"
+
+int game_remote_join(game *g, const game_actor *actor)
+{
+    return world_join_remote(game_world(g), actor) ? 0 : -1;
+}
+
+/* The remote actor with this id, or NULL (none, or a local one). */
+static world_actor *remote_actor(game *g, int64_t actor_id)
+{
+    world_actor *a = world_find(game_world(g), actor_id);
+    return a && world_actor_is_remote(a) ? a : NULL;
+}
+
+void game_remote_move(game *g, int64_t actor_id, double x, double y)
+{
+    world_actor *a = remote_actor(g, actor_id);
+    if (a) world_move_remote(game_world(g), a, x, y);
+}
+
+void game_remote_leave(game *g, int64_t actor_id)
+{
+    world_actor *a = remote_actor(g, actor_id);
+    if (a) world_leave_remote(game_world(g), a);
+}
+
+size_t game_remote_count(const game *g)
+{
+    return world_remote_count(game_world((game *)g));
+}
+
+const char *game_local_name(game *g, int64_t actor_id)
+{
+    world_actor *a = world_find(game_world(g), actor_id);
+    return a && !world_actor_is_remote(a) ? world_actor_name(a) : NULL;
+}
+
+void game_each_local(game *g, void (*fn)(void *user, const game_actor *a, int32_t region),
+                     void *user)
+{
+    world_each_local(game_world(g), fn, user);
+}
+
+void game_observe_local(game *g, game_actor_change_fn fn, void *ctx)
+{
+    world_set_observer(game_world(g), fn, ctx);
+}
+
+size_t game_region_count(game *g)
+{
+    return world_region_count(game_world(g));
+}
+
+size_t game_interest(game *g, const int32_t **regions)
+{
+    return world_interest(game_world(g), regions);
+}

@@ -1,0 +1,370 @@
+/* Unit tests for the cluster's port into the game (game.h, "Clusters"): what a cluster tells
+ * the game (remote actors join, move, leave) and what it observes (local players' changes, as
+ * game_actor models), on the game with a fake outbox and a real in-memory store and auth. The
+ * Redis side runs for real in tests/cluster. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/workpool_loop.h"
+#include "game/actor.h"
+#include "game/game.h"
+#include "game/session.h"
+#include "store/store_loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+/* ---- the fake outbox ---- */
+
+#define PUSHES_MAX 4096
+#define PUSH_MSGS_MAX 16
+
+typedef struct fake_link {
+    session *s;
+    const char *name;
+} fake_link;
+
+typedef struct push_record {
+    fake_link *link;
+    size_t n;
+    rcbuf *msgs[PUSH_MSGS_MAX]; /* references held, so pointers compare after the tick */
+} push_record;
+
+typedef struct close_record {
+    fake_link *link;
+    game_close_reason why;
+} close_record;
+
+static struct fake_outbox {
+    push_record pushes[PUSHES_MAX];
+    size_t pushes_len;
+    close_record closes[16];
+    size_t closes_len;
+    size_t packs, resumes;
+} fake;
+
+static void fake_push(void *ctx, void *link, rcbuf *const *msgs, size_t n)
+{
+    assert_ptr_equal(ctx, &fake);
+    assert_non_null(link);
+    assert_true(n >= 1 && n <= PUSH_MSGS_MAX);
+    assert_true(fake.pushes_len < PUSHES_MAX);
+    push_record *p = &fake.pushes[fake.pushes_len++];
+    p->link = link;
+    p->n = n;
+    for (size_t i = 0; i < n; i++)
+        p->msgs[i] = rcbuf_ref(msgs[i]);
+}
+
+static void fake_close(void *ctx, void *link, game_close_reason why)
+{
+    assert_ptr_equal(ctx, &fake);
+    assert_true(why < GAME_CLOSE_REASON_COUNT);
+    assert_true(fake.closes_len < 16);
+    fake.closes[fake.closes_len++] = (close_record){link, why};
+}
+
+static void fake_resume(void *ctx, void *link)
+{
+    assert_ptr_equal(ctx, &fake);
+    fake.resumes++;
+}
+
+/* Packs for real (the messages joined by '\n'), so that a packed tick is seen as one buffer
+ * that counts as n packets. */
+static rcbuf *fake_pack(void *ctx, rcbuf *const *msgs, size_t n)
+{
+    assert_ptr_equal(ctx, &fake);
+    assert_true(n >= 2);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += msgs[i]->len + 1;
+    rcbuf *b = rcbuf_new(len);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(rcbuf_data(b) + b->len, rcbuf_data(msgs[i]), msgs[i]->len);
+        b->len += msgs[i]->len;
+        rcbuf_data(b)[b->len++] = '\n';
+    }
+    b->tag = msgs[0]->tag;
+    b->packets = (uint32_t)n;
+    fake.packs++;
+    return b;
+}
+
+static const game_outbox fake_outbox = {fake_push, fake_close, fake_resume, fake_pack, &fake};
+
+static void fake_clear(void)
+{
+    for (size_t i = 0; i < fake.pushes_len; i++)
+        for (size_t k = 0; k < fake.pushes[i].n; k++)
+            rcbuf_unref(fake.pushes[i].msgs[k]);
+    memset(&fake, 0, sizeof fake);
+}
+
+static int contains(rcbuf *b, const char *needle)
+{
+    return memmem(rcbuf_data(b), b->len, needle, strlen(needle)) != NULL;
+}
+
+/* ---- fixtures ---- */
+
+static uint64_t now_us;
+static uv_loop_t loop;
+static store *st;
+static auth *au;
+static game *g;
+
+static uint64_t fake_now_us(void *ctx)
+{
+    return now_us;
+}
+
+static int setup(void **state)
+{
+    if (uv_loop_init(&loop) != 0) return -1;
+    st = store_open(&loop, "sqlite::memory:");
+    au = auth_create(workpool_create(&loop, 1, 1, "auth"));
+    if (!st || !au) return -1;
+    now_us = 1000000;
+    memset(&fake, 0, sizeof fake);
+    game_clock clock = {fake_now_us, NULL};
+    game_config config = {
+        .world_width = 1344, .world_height = 832, .tick_hz = 20, .save_interval_ms = 1000};
+    g = game_create(&clock, &config, &fake_outbox, st, au);
+    return g ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fake_clear();
+    auth_destroy(au);
+    store_close(st);
+    game_destroy(g);
+    for (int i = 0; i < 100 && uv_loop_close(&loop) == UV_EBUSY; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    return 0;
+}
+
+static void run_until_idle(void)
+{
+    for (int i = 0; i < 10000 && !game_idle(g); i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_true(game_idle(g));
+}
+
+static void send_text(fake_link *l, const char *text)
+{
+    game_session_message(g, l->s, (const uint8_t *)text, strlen(text));
+}
+
+/* Opens l's session, registers and logs it in (one tick each), and ticks once more so that it is
+ * introduced to the others. */
+static void play(fake_link *l)
+{
+    char msg[160];
+    l->s = game_session_open(g, l, "192.0.2.1");
+    assert_non_null(l->s);
+    snprintf(msg, sizeof msg, "{\"a\":\"Register\",\"p0\":\"%s\",\"p1\":\"Password1\",\"p2\":1}",
+             l->name);
+    send_text(l, msg);
+    game_tick(g);
+    run_until_idle();
+    snprintf(msg, sizeof msg, "{\"a\":\"Login\",\"p0\":\"%s\",\"p1\":\"Password1\"}", l->name);
+    send_text(l, msg);
+    game_tick(g);
+    run_until_idle();
+}
+
+static void close_all(fake_link *links, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (links[i].s) game_session_closed(g, links[i].s);
+    game_tick(g);
+    run_until_idle();
+}
+
+/* ---- a fake cluster observer ---- */
+
+typedef struct seen_change {
+    game_actor_change change;
+    game_actor actor;
+    int32_t previous, region;
+} seen_change;
+
+static struct {
+    seen_change changes[64];
+    size_t len;
+} seen;
+
+static void observe(void *ctx, game_actor_change change, const game_actor *a, int32_t previous,
+                    int32_t region)
+{
+    assert_ptr_equal(ctx, &seen);
+    assert_true(seen.len < 64);
+    seen.changes[seen.len++] = (seen_change){change, *a, previous, region};
+}
+
+static game_actor remote_actor(int64_t id, const char *name, double x, double y)
+{
+    game_actor a;
+    memset(&a, 0, sizeof a);
+    a.actor_id = id;
+    a.user_id = id + 100;
+    a.entity_id = id + 300;
+    a.instanced_entity_id = id + 200;
+    snprintf(a.name, sizeof a.name, "%s", name);
+    a.avatar_id = 3;
+    a.x = x;
+    a.y = y;
+    return a;
+}
+
+static int pushed_to_contains(const fake_link *l, const char *needle)
+{
+    for (size_t i = 0; i < fake.pushes_len; i++)
+        if (fake.pushes[i].link == l)
+            for (size_t k = 0; k < fake.pushes[i].n; k++)
+                if (contains(fake.pushes[i].msgs[k], needle)) return 1;
+    return 0;
+}
+
+typedef struct local_list {
+    game_actor actors[8];
+    int32_t regions[8];
+    size_t len;
+} local_list;
+
+static void list_local(void *user, const game_actor *a, int32_t region)
+{
+    local_list *l = user;
+    assert_true(l->len < 8);
+    l->actors[l->len] = *a;
+    l->regions[l->len++] = region;
+}
+
+/* ---- tests ---- */
+
+/* A remote actor joined through the port is shown to local players like a local one, counts as
+ * remote and not as a player of this node, and has no local name. */
+static void test_a_remote_actor_joins_the_world_as_seen_by_local_players(void **state)
+{
+    fake_link alice = {NULL, "alice"};
+    play(&alice);
+    fake_clear();
+    game_actor bob = remote_actor(9001, "bob", 100, 200);
+    assert_int_equal(game_remote_join(g, &bob), 0);
+    game_tick(g);
+    assert_true(pushed_to_contains(&alice, "\"name\":\"bob\""));
+    assert_int_equal(game_remote_count(g), 1);
+    assert_int_equal(game_player_count(g), 1);
+    assert_null(game_local_name(g, 9001));
+    /* The same id again is refused, remote or local. */
+    assert_int_equal(game_remote_join(g, &bob), -1);
+    close_all(&alice, 1);
+}
+
+/* A remote actor walks to its published positions, and its leave reaches local viewers as
+ * Disconnect; moving or removing an id that is not a remote actor changes nothing. */
+static void test_a_remote_actor_moves_and_leaves_through_the_port(void **state)
+{
+    fake_link alice = {NULL, "alice"};
+    play(&alice);
+    game_actor bob = remote_actor(9001, "bob", 100, 200);
+    assert_int_equal(game_remote_join(g, &bob), 0);
+    game_tick(g);
+    fake_clear();
+    game_remote_move(g, 9001, 101, 200);
+    game_tick(g);
+    assert_true(pushed_to_contains(&alice, "\"id\":9001"));
+    fake_clear();
+    game_remote_leave(g, 4242); /* nobody */
+    game_remote_move(g, 4242, 5, 5);
+    assert_int_equal(game_remote_count(g), 1);
+    game_remote_leave(g, 9001);
+    game_tick(g);
+    assert_int_equal(game_remote_count(g), 0);
+    assert_true(pushed_to_contains(&alice, "Disconnect"));
+    close_all(&alice, 1);
+}
+
+/* A local player cannot be taken over, moved or removed as a remote actor: the node that holds
+ * the claim owns it. */
+static void test_a_local_player_is_not_a_remote_actor(void **state)
+{
+    fake_link alice = {NULL, "alice"};
+    play(&alice);
+    local_list l = {0};
+    game_each_local(g, list_local, &l);
+    assert_int_equal(l.len, 1);
+    int64_t id = l.actors[0].actor_id;
+    assert_string_equal(game_local_name(g, id), "alice");
+    game_actor impostor = remote_actor(id, "alice", 0, 0);
+    assert_int_equal(game_remote_join(g, &impostor), -1);
+    game_remote_leave(g, id);
+    game_tick(g);
+    assert_int_equal(game_player_count(g), 1);
+    assert_string_equal(game_local_name(g, id), "alice");
+    close_all(&alice, 1);
+}
+
+/* The observer is told each local player's join, moves and leave, with its model (ids, name,
+ * avatar, position) and regions; remote actors are not reported; a cleared observer hears
+ * nothing. */
+static void test_the_observer_is_told_local_changes_as_actor_models(void **state)
+{
+    memset(&seen, 0, sizeof seen);
+    game_observe_local(g, observe, &seen);
+    fake_link alice = {NULL, "alice"};
+    play(&alice);
+    game_actor bob = remote_actor(9001, "bob", 100, 200);
+    assert_int_equal(game_remote_join(g, &bob), 0);
+    game_tick(g);
+    assert_int_equal(seen.len, 1);
+    assert_int_equal(seen.changes[0].change, GAME_ACTOR_JOINED);
+    assert_string_equal(seen.changes[0].actor.name, "alice");
+    assert_int_equal(seen.changes[0].actor.avatar_id, 1);
+    assert_true(seen.changes[0].actor.actor_id > 0 && seen.changes[0].actor.user_id > 0);
+    assert_int_equal(seen.changes[0].previous, seen.changes[0].region);
+    assert_int_equal(game_region_count(g), 1); /* no view radius: one region */
+    const int32_t *regions;
+    assert_int_equal(game_interest(g, &regions), 1);
+    assert_int_equal(regions[0], 0);
+
+    send_text(&alice, "{\"a\":\"Target\",\"p0\":600,\"p1\":400}");
+    game_tick(g);
+    game_tick(g);
+    assert_int_equal(seen.changes[seen.len - 1].change, GAME_ACTOR_MOVED);
+    assert_string_equal(seen.changes[seen.len - 1].actor.name, "alice");
+
+    size_t before = seen.len;
+    close_all(&alice, 1);
+    game_tick(g);
+    assert_int_equal(seen.changes[seen.len - 1].change, GAME_ACTOR_LEFT);
+    assert_true(seen.len > before);
+    game_observe_local(g, NULL, NULL);
+    fake_link carol = {NULL, "carol"};
+    size_t quiet = seen.len;
+    play(&carol);
+    game_tick(g);
+    assert_int_equal(seen.len, quiet);
+    close_all(&carol, 1);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_a_remote_actor_joins_the_world_as_seen_by_local_players),
+        T(test_a_remote_actor_moves_and_leaves_through_the_port),
+        T(test_a_local_player_is_not_a_remote_actor),
+        T(test_the_observer_is_told_local_changes_as_actor_models),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

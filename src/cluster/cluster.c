@@ -1,6 +1,7 @@
 #include "cluster/cluster.h"
 
 #include "core/grow.h"
+#include "cluster/wire.h"
 #include "core/log.h"
 #include "game/actor.h"
 #include "game/game.h"
@@ -10,7 +11,6 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/sds.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +36,6 @@
 #define CHANNEL_CHAT "cmmo:chat"
 #define CHANNEL_NODES "cmmo:nodes"
 #define PRESENCE_PREFIX "cmmo:presence:"
-
-/* Record types inside a region message. */
-enum { REC_JOIN = 'J', REC_MOVE = 'M', REC_LEAVE = 'L', REC_EXIT = 'X' };
 
 /* KEYS[1] presence key, ARGV[1] node, ARGV[2] ttl: 1 if now ours (free, or ours already). */
 static const char SCRIPT_CLAIM[] =
@@ -176,88 +173,21 @@ int cluster_node_id_valid(const char *id)
 
 /* ---------------------------------------------------------------- encoding */
 
-static void put_u8(uint8_t **p, uint8_t v)
-{
-    *(*p)++ = v;
-}
-static void put_u32(uint8_t **p, uint32_t v)
-{
-    memcpy(*p, &v, 4); /* little-endian hosts only: every node runs the same build */
-    *p += 4;
-}
-static void put_i64(uint8_t **p, int64_t v)
-{
-    memcpy(*p, &v, 8);
-    *p += 8;
-}
-static void put_f64(uint8_t **p, double v)
-{
-    memcpy(*p, &v, 8);
-    *p += 8;
-}
-static void put_bytes(uint8_t **p, const void *b, size_t n)
-{
-    memcpy(*p, b, n);
-    *p += n;
-}
-
-/* A bounds-checked reader: every get fails (and keeps failing) once the input is exhausted. */
-typedef struct reader {
-    const uint8_t *p, *end;
-    int bad;
-} reader;
-
-static int get(reader *r, void *out, size_t n)
-{
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        memset(out, 0, n);
-        return -1;
-    }
-    memcpy(out, r->p, n);
-    r->p += n;
-    return 0;
-}
-static uint8_t get_u8(reader *r)
-{
-    uint8_t v;
-    get(r, &v, 1);
-    return v;
-}
-static uint32_t get_u32(reader *r)
-{
-    uint32_t v;
-    get(r, &v, 4);
-    return v;
-}
-static int64_t get_i64(reader *r)
-{
-    int64_t v;
-    get(r, &v, 8);
-    return v;
-}
-static double get_f64(reader *r)
-{
-    double v;
-    get(r, &v, 8);
-    return v;
-}
-
 /* The header every message starts with: version and sender node. */
 static void put_header(cluster *c, uint8_t **p)
 {
-    put_u8(p, WIRE_VERSION);
-    put_u8(p, (uint8_t)c->node_len);
-    put_bytes(p, c->node, c->node_len);
+    wire_put_u8(p, WIRE_VERSION);
+    wire_put_u8(p, (uint8_t)c->node_len);
+    wire_put_bytes(p, c->node, c->node_len);
 }
 
 /* Reads the header; returns 0 with the sender in node/node_len, or -1. */
-static int get_header(reader *r, char *node, uint8_t *node_len)
+static int get_header(wire_reader *r, char *node, uint8_t *node_len)
 {
-    if (get_u8(r) != WIRE_VERSION) return -1;
-    *node_len = get_u8(r);
+    if (wire_get_u8(r) != WIRE_VERSION) return -1;
+    *node_len = wire_get_u8(r);
     if (*node_len == 0 || *node_len > CLUSTER_NODE_ID_MAX) return -1;
-    return get(r, node, *node_len);
+    return wire_get(r, node, *node_len);
 }
 
 /* ---------------------------------------------------------------- redis plumbing */
@@ -501,35 +431,23 @@ static void apply_join(cluster *c, const game_actor *acc, int32_t region, const 
 /* One region message: the sender's joins, moves, exits and leaves of one tick, in order. */
 static void receive_region(cluster *c, int32_t region, const uint8_t *data, size_t len)
 {
-    reader r = {data, data + len, 0};
+    wire_reader r = {data, data + len, 0};
     char node[CLUSTER_NODE_ID_MAX];
     uint8_t node_len;
     if (get_header(&r, node, &node_len) != 0) return;
     if (node_len == c->node_len && memcmp(node, c->node, node_len) == 0) return; /* our own */
     while (!r.bad && r.p < r.end) {
-        uint8_t type = get_u8(&r);
-        int64_t id = get_i64(&r);
+        uint8_t type = wire_get_u8(&r);
+        int64_t id = wire_get_i64(&r);
         if (type == REC_JOIN) {
             game_actor acc;
-            memset(&acc, 0, sizeof acc);
-            acc.actor_id = id;
-            acc.user_id = get_i64(&r);
-            acc.entity_id = get_i64(&r);
-            acc.instanced_entity_id = get_i64(&r);
-            acc.avatar_id = (int)get_u32(&r);
-            acc.x = get_f64(&r);
-            acc.y = get_f64(&r);
-            uint8_t name_len = get_u8(&r);
-            if (name_len == 0 || name_len > GAME_ACTOR_NAME_MAX) return;
-            if (get(&r, acc.name, name_len) != 0) return;
-            acc.name[name_len] = 0;
-            if (memchr(acc.name, 0, name_len) || !isfinite(acc.x) || !isfinite(acc.y)) return;
+            if (wire_get_join(&r, id, &acc) != 0) return;
             apply_join(c, &acc, region, node, node_len);
             continue;
         }
         remote *known = remote_find(c, id);
         if (type == REC_MOVE) {
-            double x = get_f64(&r), y = get_f64(&r);
+            double x = wire_get_f64(&r), y = wire_get_f64(&r);
             if (r.bad) return;
             if (known && same_node(known, node, node_len)) {
                 known->last_seen_ms = c->now_ms;
@@ -539,7 +457,7 @@ static void receive_region(cluster *c, int32_t region, const uint8_t *data, size
             if (r.bad) return;
             if (known && same_node(known, node, node_len)) remote_remove(c, known);
         } else if (type == REC_EXIT) {
-            int32_t to = (int32_t)get_u32(&r);
+            int32_t to = (int32_t)wire_get_u32(&r);
             if (r.bad) return;
             /* Gone to a region nobody here can see: drop it (a join follows where we do). */
             if (known && same_node(known, node, node_len) && !subscribed(c, to))
@@ -552,16 +470,17 @@ static void receive_region(cluster *c, int32_t region, const uint8_t *data, size
 
 static void receive_chat(cluster *c, const uint8_t *data, size_t len)
 {
-    reader r = {data, data + len, 0};
+    wire_reader r = {data, data + len, 0};
     char node[CLUSTER_NODE_ID_MAX];
     uint8_t node_len;
     if (get_header(&r, node, &node_len) != 0) return;
     if (node_len == c->node_len && memcmp(node, c->node, node_len) == 0) return;
-    get_u32(&r); /* sequence: for debugging; pub/sub keeps each node's order */
+    wire_get_u32(&r); /* sequence: for debugging; pub/sub keeps each node's order */
     char name[GAME_ACTOR_NAME_MAX];
-    uint8_t name_len = get_u8(&r);
-    if (name_len == 0 || name_len > GAME_ACTOR_NAME_MAX || get(&r, name, name_len) != 0) return;
-    uint32_t text_len = get_u32(&r);
+    uint8_t name_len = wire_get_u8(&r);
+    if (name_len == 0 || name_len > GAME_ACTOR_NAME_MAX || wire_get(&r, name, name_len) != 0)
+        return;
+    uint32_t text_len = wire_get_u32(&r);
     if (r.bad || text_len != (size_t)(r.end - r.p)) return;
     game_remote_chat(c->game, name, name_len, (const char *)r.p, text_len);
 }
@@ -569,7 +488,7 @@ static void receive_chat(cluster *c, const uint8_t *data, size_t len)
 /* A node that shut down cleanly: its actors go now rather than after the timeout. */
 static void receive_bye(cluster *c, const uint8_t *data, size_t len)
 {
-    reader r = {data, data + len, 0};
+    wire_reader r = {data, data + len, 0};
     char node[CLUSTER_NODE_ID_MAX];
     uint8_t node_len;
     if (get_header(&r, node, &node_len) != 0) return;
@@ -785,24 +704,10 @@ static uint8_t *record_add(cluster *c, int32_t region, size_t len)
     return p;
 }
 
-#define JOIN_MAX (1 + 8 * 4 + 4 + 8 * 2 + 1 + GAME_ACTOR_NAME_MAX)
-
 static void record_join(cluster *c, const game_actor *a, int32_t region)
 {
-    const game_actor m = *a;
-    size_t name_len = strlen(m.name);
-    uint8_t *p = record_add(c, region, 1 + 8 * 4 + 4 + 8 * 2 + 1 + name_len);
-    if (!p) return;
-    put_u8(&p, REC_JOIN);
-    put_i64(&p, m.actor_id);
-    put_i64(&p, m.user_id);
-    put_i64(&p, m.entity_id);
-    put_i64(&p, m.instanced_entity_id);
-    put_u32(&p, (uint32_t)m.avatar_id);
-    put_f64(&p, m.x);
-    put_f64(&p, m.y);
-    put_u8(&p, (uint8_t)name_len);
-    put_bytes(&p, m.name, name_len);
+    uint8_t *p = record_add(c, region, wire_join_size(a));
+    if (p) wire_put_join(&p, a);
 }
 
 /* The game's observer: this tick's changes of local actors become records. */
@@ -818,22 +723,22 @@ static void on_local_change(void *ctx, game_actor_change change, const game_acto
     case GAME_ACTOR_MOVED:
         if (region != previous) {
             if ((p = record_add(c, previous, 1 + 8 + 4))) {
-                put_u8(&p, REC_EXIT);
-                put_i64(&p, a->actor_id);
-                put_u32(&p, (uint32_t)region);
+                wire_put_u8(&p, REC_EXIT);
+                wire_put_i64(&p, a->actor_id);
+                wire_put_u32(&p, (uint32_t)region);
             }
             record_join(c, a, region);
         } else if ((p = record_add(c, region, 1 + 8 + 16))) {
-            put_u8(&p, REC_MOVE);
-            put_i64(&p, a->actor_id);
-            put_f64(&p, a->x);
-            put_f64(&p, a->y);
+            wire_put_u8(&p, REC_MOVE);
+            wire_put_i64(&p, a->actor_id);
+            wire_put_f64(&p, a->x);
+            wire_put_f64(&p, a->y);
         }
         break;
     case GAME_ACTOR_LEFT:
         if ((p = record_add(c, previous, 1 + 8))) {
-            put_u8(&p, REC_LEAVE);
-            put_i64(&p, a->actor_id);
+            wire_put_u8(&p, REC_LEAVE);
+            wire_put_i64(&p, a->actor_id);
         }
         break;
     }
@@ -868,7 +773,7 @@ static void flush_records(cluster *c)
         while (i < c->records_len && c->records[i].region == region) {
             const record *r = &c->records[i];
             if ((size_t)(p - c->message) + r->len > MESSAGE_MAX) break;
-            put_bytes(&p, c->arena + r->off, r->len);
+            wire_put_bytes(&p, c->arena + r->off, r->len);
             i++;
         }
         if ((size_t)(p - c->message) > start)
@@ -884,11 +789,11 @@ static void cluster_chat(void *ctx, const char *name, size_t name_len, const cha
     if (name_len > GAME_ACTOR_NAME_MAX || len > MESSAGE_MAX - 256) return;
     uint8_t *p = c->message;
     put_header(c, &p);
-    put_u32(&p, ++c->chat_seq);
-    put_u8(&p, (uint8_t)name_len);
-    put_bytes(&p, name, name_len);
-    put_u32(&p, (uint32_t)len);
-    put_bytes(&p, text, len);
+    wire_put_u32(&p, ++c->chat_seq);
+    wire_put_u8(&p, (uint8_t)name_len);
+    wire_put_bytes(&p, name, name_len);
+    wire_put_u32(&p, (uint32_t)len);
+    wire_put_bytes(&p, text, len);
     publish(c, CHANNEL_CHAT, strlen(CHANNEL_CHAT), c->message, (size_t)(p - c->message));
 }
 
@@ -955,7 +860,7 @@ cluster *cluster_start(uv_loop_t *loop, const cluster_config *config, game *g)
     }
     cluster *c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    c->message = malloc(MESSAGE_MAX + JOIN_MAX + 256);
+    c->message = malloc(MESSAGE_MAX + WIRE_JOIN_MAX + 256);
     if (!c->message || parse_url(config->url, c->host, sizeof c->host, &c->port) != 0) {
         log_error("cluster_failed", "reason=url");
         free(c->message);

@@ -1,7 +1,8 @@
-/* Unit tests for the cluster's port into the game (game.h, "Clusters"): what a cluster tells
- * the game (remote actors join, move, leave) and what it observes (local players' changes, as
- * game_actor models), on the game with a fake outbox and a real in-memory store and auth. The
- * Redis side runs for real in tests/cluster. */
+/* Unit tests for the cluster apart from Redis: its wire records (cluster/wire.h) and its port
+ * into the game (game.h, "Clusters"): what a cluster tells the game (remote actors join, move,
+ * leave) and what it observes (local players' changes, as game_actor models), on the game with a
+ * fake outbox and a real in-memory store and auth. The Redis side runs for real in
+ * tests/cluster. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,12 +10,14 @@
 
 #include <cmocka.h>
 
+#include "cluster/wire.h"
 #include "core/workpool_loop.h"
 #include "game/actor.h"
 #include "game/game.h"
 #include "game/session.h"
 #include "store/store_loop.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +254,93 @@ static void list_local(void *user, const game_actor *a, int32_t region)
 
 /* ---- tests ---- */
 
+/* ---- wire records ---- */
+
+/* A join record is the actor model and nothing else, in the layout docs/SCALING.md gives (the
+ * same bytes every node of the cluster has read since the format's version 1). */
+static void test_a_join_record_carries_the_actor_model_in_the_documented_layout(void **state)
+{
+    game_actor a = remote_actor(7, "bob", 12.5, 40);
+    uint8_t buf[WIRE_JOIN_MAX], *p = buf;
+    assert_int_equal(wire_join_size(&a), WIRE_JOIN_FIXED + 3);
+    wire_put_join(&p, &a);
+    assert_int_equal(p - buf, WIRE_JOIN_FIXED + 3);
+    assert_int_equal(buf[0], 'J');
+    int64_t id;
+    memcpy(&id, buf + 1, 8);
+    assert_int_equal(id, 7);
+    int64_t user, entity, ientity;
+    memcpy(&user, buf + 9, 8);
+    memcpy(&entity, buf + 17, 8);
+    memcpy(&ientity, buf + 25, 8);
+    assert_int_equal(user, 107);
+    assert_int_equal(entity, 307);
+    assert_int_equal(ientity, 207);
+    uint32_t avatar;
+    memcpy(&avatar, buf + 33, 4);
+    assert_int_equal(avatar, 3);
+    double x, y;
+    memcpy(&x, buf + 37, 8);
+    memcpy(&y, buf + 45, 8);
+    assert_true(x == 12.5 && y == 40);
+    assert_int_equal(buf[53], 3);
+    assert_memory_equal(buf + 54, "bob", 3);
+}
+
+/* What one node writes, another reads back field for field. */
+static void test_a_join_record_reads_back_as_written(void **state)
+{
+    game_actor a = remote_actor(123456789012LL, "a_name_of_twenty_byt", -0.0, 831.75);
+    uint8_t buf[WIRE_JOIN_MAX], *p = buf;
+    wire_put_join(&p, &a);
+    wire_reader r = {buf, p, 0};
+    assert_int_equal(wire_get_u8(&r), REC_JOIN);
+    int64_t id = wire_get_i64(&r);
+    game_actor back;
+    assert_int_equal(wire_get_join(&r, id, &back), 0);
+    assert_memory_equal(&back, &a, sizeof a);
+    assert_true(r.p == r.end && !r.bad);
+}
+
+/* Reads the join record in buf (len bytes) after its type and id. */
+static int read_join(const uint8_t *buf, size_t len)
+{
+    wire_reader r = {buf, buf + len, 0};
+    wire_get_u8(&r);
+    int64_t id = wire_get_i64(&r);
+    game_actor out;
+    return wire_get_join(&r, id, &out);
+}
+
+/* A truncated record, an empty or overlong name, a NUL inside the name and a position that is
+ * not a number are refused, so no such actor reaches the world. */
+static void test_a_malformed_join_record_is_refused(void **state)
+{
+    game_actor a = remote_actor(7, "bob", 1, 2);
+    uint8_t buf[WIRE_JOIN_MAX + 8], *p = buf;
+    wire_put_join(&p, &a);
+    size_t len = (size_t)(p - buf);
+    assert_int_equal(read_join(buf, len), 0);
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(read_join(buf, cut), -1);
+
+    uint8_t bad[sizeof buf];
+    memcpy(bad, buf, len);
+    bad[53] = 0; /* empty name */
+    assert_int_equal(read_join(bad, len), -1);
+    memcpy(bad, buf, len);
+    bad[53] = GAME_ACTOR_NAME_MAX + 1; /* longer than any name */
+    memset(bad + len, 'x', sizeof bad - len);
+    assert_int_equal(read_join(bad, sizeof bad), -1);
+    memcpy(bad, buf, len);
+    bad[55] = 0; /* "b\0b" */
+    assert_int_equal(read_join(bad, len), -1);
+    memcpy(bad, buf, len);
+    double nan = NAN;
+    memcpy(bad + 37, &nan, 8);
+    assert_int_equal(read_join(bad, len), -1);
+}
+
 /* A remote actor joined through the port is shown to local players like a local one, counts as
  * remote and not as a player of this node, and has no local name. */
 static void test_a_remote_actor_joins_the_world_as_seen_by_local_players(void **state)
@@ -361,6 +451,9 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_join_record_carries_the_actor_model_in_the_documented_layout),
+        cmocka_unit_test(test_a_join_record_reads_back_as_written),
+        cmocka_unit_test(test_a_malformed_join_record_is_refused),
         T(test_a_remote_actor_joins_the_world_as_seen_by_local_players),
         T(test_a_remote_actor_moves_and_leaves_through_the_port),
         T(test_a_local_player_is_not_a_remote_actor),

@@ -62,6 +62,23 @@ static int exec(sqlite3 *db, const char *sql)
     return 0;
 }
 
+/* The account row that the find and find_rows statements both select, in their column order:
+ * user id, name, hash, actor id, avatar, instanced entity id, x, y, entity id. */
+static void read_account(sqlite3_stmt *st, store_account *out)
+{
+    memset(out, 0, sizeof *out);
+    out->user_id = sqlite3_column_int64(st, 0);
+    snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(out->password_hash, sizeof out->password_hash, "%s",
+             (const char *)sqlite3_column_text(st, 2));
+    out->actor_id = sqlite3_column_int64(st, 3);
+    out->avatar_id = sqlite3_column_int(st, 4);
+    out->instanced_entity_id = sqlite3_column_int64(st, 5);
+    out->x = sqlite3_column_double(st, 6);
+    out->y = sqlite3_column_double(st, 7);
+    out->entity_id = sqlite3_column_int64(st, 8);
+}
+
 static int sq_find(void *p, const char *username, store_account *out)
 {
     sqlite_store *s = p;
@@ -70,17 +87,7 @@ static int sq_find(void *p, const char *username, store_account *out)
     int rc = sqlite3_step(st);
     int result = STORE_ERROR;
     if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof *out);
-        out->user_id = sqlite3_column_int64(st, 0);
-        snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 1));
-        snprintf(out->password_hash, sizeof out->password_hash, "%s",
-                 (const char *)sqlite3_column_text(st, 2));
-        out->actor_id = sqlite3_column_int64(st, 3);
-        out->avatar_id = sqlite3_column_int(st, 4);
-        out->instanced_entity_id = sqlite3_column_int64(st, 5);
-        out->x = sqlite3_column_double(st, 6);
-        out->y = sqlite3_column_double(st, 7);
-        out->entity_id = sqlite3_column_int64(st, 8);
+        read_account(st, out);
         result = STORE_OK;
     } else if (rc == SQLITE_DONE) {
         result = STORE_NOT_FOUND;
@@ -209,16 +216,7 @@ static int sq_remove(void *p, const char *username, store_account *out)
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        out->user_id = sqlite3_column_int64(st, 0);
-        snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 1));
-        snprintf(out->password_hash, sizeof out->password_hash, "%s",
-                 (const char *)sqlite3_column_text(st, 2));
-        out->actor_id = sqlite3_column_int64(st, 3);
-        out->avatar_id = sqlite3_column_int(st, 4);
-        out->instanced_entity_id = sqlite3_column_int64(st, 5);
-        out->x = sqlite3_column_double(st, 6);
-        out->y = sqlite3_column_double(st, 7);
-        out->entity_id = sqlite3_column_int64(st, 8);
+        read_account(st, out);
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);

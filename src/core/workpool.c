@@ -1,5 +1,6 @@
 #include "core/workpool_loop.h"
 
+#include "core/error.h"
 #include "core/log.h"
 
 #include <pthread.h>
@@ -128,7 +129,7 @@ int workpool_submit(workpool *p, workpool_job *job)
     pthread_mutex_lock(&p->lock);
     if (p->stopping) {
         pthread_mutex_unlock(&p->lock);
-        return -1;
+        return CMMO_ESTOPPED;
     }
     push(&p->todo_head, &p->todo_tail, job);
     p->pending++;

@@ -25,8 +25,8 @@ struct workpool_job {
     workpool_job *next;              /* private */
 };
 
-/* Queues a job (owned by the caller until its done runs). Returns 0, or -1 once the pool is
- * draining (then done is never called). */
+/* Queues a job (owned by the caller until its done runs). Returns 0, or CMMO_ESTOPPED once the
+ * pool is draining (then done is never called). */
 int workpool_submit(workpool *p, workpool_job *job);
 
 /* Jobs submitted and not yet done. */

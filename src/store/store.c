@@ -1,9 +1,11 @@
 #include "store/store_loop.h"
 
+#include "core/error.h"
 #include "core/log.h"
 #include "core/workpool_loop.h"
 #include "store/store_backend.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,25 +86,25 @@ static store_job *job_new(store *s, enum job_kind kind, size_t positions)
 
 static int job_submit(store *s, store_job *j)
 {
-    if (workpool_submit(s->pool, &j->base) != 0) {
+    int rc = workpool_submit(s->pool, &j->base);
+    if (rc != 0) {
         free(j->entries);
         free(j);
-        return -1;
     }
-    return 0;
+    return rc;
 }
 
-static int is_sqlite_url(const char *url)
+static bool is_sqlite_url(const char *url)
 {
     return strncmp(url, "sqlite:", 7) == 0 && url[7];
 }
 
-static int is_pg_scheme(const char *url)
+static bool is_pg_scheme(const char *url)
 {
     return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
 }
 
-int store_url_valid(const char *url)
+bool store_url_valid(const char *url)
 {
     return url && (is_sqlite_url(url) || store_pg_url_valid(url));
 }
@@ -164,7 +166,7 @@ store *store_open(uv_loop_t *loop, const char *url)
 {
     store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    int rc = -1;
+    int rc = STORE_ERROR;
     if (is_sqlite_url(url)) {
         rc = store_sqlite_open(url + 7, &s->backend);
     } else if (is_pg_scheme(url)) {
@@ -185,11 +187,9 @@ store *store_open(uv_loop_t *loop, const char *url)
 
 int store_find_account(store *s, const char *username, store_account_cb cb, void *user)
 {
+    if (strlen(username) > STORE_NAME_MAX) return CMMO_ETOO_LONG;
     store_job *j = job_new(s, JOB_FIND, 0);
-    if (!j || strlen(username) > STORE_NAME_MAX) {
-        free(j);
-        return -1;
-    }
+    if (!j) return -ENOMEM;
     strcpy(j->username, username);
     j->account_cb = cb;
     j->user = user;
@@ -199,11 +199,10 @@ int store_find_account(store *s, const char *username, store_account_cb cb, void
 int store_create_account(store *s, const char *username, const char *password_hash, int avatar_id,
                          store_account_cb cb, void *user)
 {
+    if (strlen(username) > STORE_NAME_MAX || strlen(password_hash) >= STORE_HASH_MAX)
+        return CMMO_ETOO_LONG;
     store_job *j = job_new(s, JOB_CREATE, 0);
-    if (!j || strlen(username) > STORE_NAME_MAX || strlen(password_hash) >= STORE_HASH_MAX) {
-        free(j);
-        return -1;
-    }
+    if (!j) return -ENOMEM;
     strcpy(j->username, username);
     strcpy(j->hash, password_hash);
     j->avatar = avatar_id;
@@ -216,7 +215,7 @@ int store_save_positions(store *s, const store_position *positions, size_t n, st
                          void *user)
 {
     store_job *j = job_new(s, JOB_SAVE, n);
-    if (!j) return -1;
+    if (!j) return -ENOMEM;
     if (n) memcpy(j->positions, positions, n * sizeof *positions); /* positions may be NULL */
     j->count = n;
     j->done_cb = cb;
@@ -226,13 +225,14 @@ int store_save_positions(store *s, const store_position *positions, size_t n, st
 
 int store_list_accounts(store *s, const char *after, size_t limit, store_list_cb cb, void *user)
 {
-    if (limit == 0 || limit > STORE_LIST_MAX || strlen(after) > STORE_NAME_MAX) return -1;
+    if (limit == 0 || limit > STORE_LIST_MAX) return CMMO_EINVALID;
+    if (strlen(after) > STORE_NAME_MAX) return CMMO_ETOO_LONG;
     store_job *j = job_new(s, JOB_LIST, 0);
-    if (!j) return -1;
+    if (!j) return -ENOMEM;
     j->entries = calloc(limit, sizeof *j->entries);
     if (!j->entries) {
         free(j);
-        return -1;
+        return -ENOMEM;
     }
     strcpy(j->username, after);
     j->limit = limit;
@@ -243,9 +243,9 @@ int store_list_accounts(store *s, const char *after, size_t limit, store_list_cb
 
 int store_delete_account(store *s, const char *username, store_account_cb cb, void *user)
 {
-    if (strlen(username) > STORE_NAME_MAX) return -1;
+    if (strlen(username) > STORE_NAME_MAX) return CMMO_ETOO_LONG;
     store_job *j = job_new(s, JOB_DELETE, 0);
-    if (!j) return -1;
+    if (!j) return -ENOMEM;
     strcpy(j->username, username);
     j->account_cb = cb;
     j->user = user;
@@ -255,9 +255,10 @@ int store_delete_account(store *s, const char *username, store_account_cb cb, vo
 int store_set_password_hash(store *s, const char *username, const char *password_hash,
                             store_done_cb cb, void *user)
 {
-    if (strlen(username) > STORE_NAME_MAX || strlen(password_hash) >= STORE_HASH_MAX) return -1;
+    if (strlen(username) > STORE_NAME_MAX || strlen(password_hash) >= STORE_HASH_MAX)
+        return CMMO_ETOO_LONG;
     store_job *j = job_new(s, JOB_SET_PASSWORD, 0);
-    if (!j) return -1;
+    if (!j) return -ENOMEM;
     strcpy(j->username, username);
     strcpy(j->hash, password_hash);
     j->done_cb = cb;

@@ -9,7 +9,9 @@
  * beside them (store_backend.h). A URL may hold a password: log store_url_redact's copy of it.
  *
  * Ownership: request inputs are copied; results passed to a callback are valid during the call.
- * A function that returns an error never calls its callback.
+ * A request function returns 0 (its callback will run once) or a negative code (core/error.h:
+ * CMMO_ETOO_LONG for a name or hash over its bound, CMMO_EINVALID for an argument out of range,
+ * -ENOMEM, CMMO_ESTOPPED once the store is closing) and then never calls its callback.
  *
  * Asynchronous only, on purpose: there is no synchronous mode. A program without a game loop
  * (cmmo-admin) gives store_open a private uv loop and runs it until the callback has fired
@@ -24,19 +26,22 @@
 #ifndef CMMO_STORE_H
 #define CMMO_STORE_H
 
+#include "core/error.h"
 #include "core/limits.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct store store;
 
-/* Result codes passed to callbacks. */
+/* Results passed to callbacks: the store's names for codes of the one error table
+ * (core/error.h), so a result can be logged with cmmo_strerror like any other. */
 enum {
-    STORE_OK = 0,
-    STORE_NOT_FOUND = 1, /* find, delete, set password: no such account */
-    STORE_TAKEN = 2,     /* create: the username exists (ignoring letter case) */
-    STORE_ERROR = -1,    /* the database failed; nothing was changed */
+    STORE_OK = CMMO_OK,
+    STORE_NOT_FOUND = CMMO_ENOTFOUND, /* find, delete, set password: no such account */
+    STORE_TAKEN = CMMO_ETAKEN,        /* create: the username exists (ignoring letter case) */
+    STORE_ERROR = CMMO_ESTORE,        /* the database failed; nothing was changed */
 };
 
 /* Column sizes, from the one definition of each bound (core/limits.h). */
@@ -76,9 +81,9 @@ typedef void (*store_done_cb)(void *user, int result);
 /* entries[0..n-1] are valid during the call; n is 0 unless result is STORE_OK. */
 typedef void (*store_list_cb)(void *user, int result, const store_account_entry *entries, size_t n);
 
-/* 1 if store_open understands url's form (`sqlite:` with a path, or a postgres:// or
- * postgresql:// URL libpq can parse), else 0. Opens nothing; for checking configuration. */
-int store_url_valid(const char *url);
+/* True if store_open understands url's form (`sqlite:` with a path, or a postgres:// or
+ * postgresql:// URL libpq can parse). Opens nothing; for checking configuration. */
+bool store_url_valid(const char *url);
 
 /* Writes url to out (n bytes, always terminated, truncated if short) with any password replaced
  * by "***" (`postgres://user:***@host/db`, `...?password=***`): the form to log or echo. */
@@ -95,8 +100,8 @@ int store_create_account(store *s, const char *username, const char *password_ha
 /* Lists up to limit accounts (1..STORE_LIST_MAX) whose names come after `after` ("" for the first
  * page), ordered by name ignoring letter case. A page shorter than limit is the last; the next
  * page starts after the last name of this one, so accounts made or deleted between pages neither
- * repeat nor shift others out. Returns -1 (no callback) for a limit out of range or an `after`
- * longer than STORE_NAME_MAX. cb gets STORE_OK or STORE_ERROR. */
+ * repeat nor shift others out. Returns CMMO_EINVALID (no callback) for a limit out of range,
+ * CMMO_ETOO_LONG for an `after` longer than STORE_NAME_MAX. cb gets STORE_OK or STORE_ERROR. */
 int store_list_accounts(store *s, const char *after, size_t limit, store_list_cb cb, void *user);
 
 /* Deletes the account named username (letter case ignored): its actor, instanced entity, entity
@@ -108,7 +113,7 @@ int store_delete_account(store *s, const char *username, store_account_cb cb, vo
 
 /* Replaces the password hash of the account named username (letter case ignored). cb gets
  * STORE_OK, STORE_NOT_FOUND or STORE_ERROR. Sessions already logged in go on; the next Login
- * compares with the new hash. Returns -1 (no callback) for a name or hash too long. */
+ * compares with the new hash. */
 int store_set_password_hash(store *s, const char *username, const char *password_hash,
                             store_done_cb cb, void *user);
 

@@ -35,15 +35,16 @@ typedef struct store_backend {
     void (*close)(void *db);
 } store_backend;
 
-/* Opens a SQLite database file with its schema (store_sqlite.c). Returns 0 or -1. */
+/* Opens a SQLite database file with its schema (store_sqlite.c). Returns 0 or STORE_ERROR,
+ * logged. */
 int store_sqlite_open(const char *path, store_backend *out);
 
 /* Connects to PostgreSQL (a postgres:// or postgresql:// URL, as libpq reads it), creating or
- * migrating the schema (store_pg.c). Blocks the calling thread while connecting. Returns 0 or -1,
- * logged without the URL's password. */
+ * migrating the schema (store_pg.c). Blocks the calling thread while connecting. Returns 0 or
+ * STORE_ERROR, logged without the URL's password. */
 int store_pg_open(const char *url, store_backend *out);
 
-/* 1 if url is a postgres:// or postgresql:// URL that libpq can parse, else 0. No network. */
-int store_pg_url_valid(const char *url);
+/* True if url is a postgres:// or postgresql:// URL that libpq can parse. No network. */
+bool store_pg_url_valid(const char *url);
 
 #endif

@@ -564,7 +564,7 @@ fail:
     return -1;
 }
 
-int store_pg_url_valid(const char *url)
+bool store_pg_url_valid(const char *url)
 {
     if (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0) return 0;
     char *err = NULL;
@@ -579,10 +579,10 @@ int store_pg_open(const char *url, store_backend *out)
 {
     if (!store_pg_url_valid(url)) {
         log_error("store_open_failed", "reason=bad_postgres_url");
-        return -1;
+        return STORE_ERROR;
     }
     pg_store *s = calloc(1, sizeof *s);
-    if (!s) return -1;
+    if (!s) return STORE_ERROR;
     /* Keywords before dbname are defaults the URL may override (libpq keeps the last value). */
     /* Names arrive as UTF-8 (the protocol is JSON), whatever the database's own encoding. */
     const char *keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname", NULL};
@@ -590,18 +590,18 @@ int store_pg_open(const char *url, store_backend *out)
     s->conn = PQconnectdbParams(keys, values, 1);
     if (!s->conn) {
         free(s);
-        return -1;
+        return STORE_ERROR;
     }
     describe(s);
     PQsetNoticeProcessor(s->conn, on_notice, s); /* kept across PQreset */
     if (PQstatus(s->conn) != CONNECTION_OK) {
         log_pg_error("store_open_failed", s, NULL);
         pg_close(s);
-        return -1;
+        return STORE_ERROR;
     }
     if (migrate(s) != 0 || prepare_all(s) != 0) {
         pg_close(s);
-        return -1;
+        return STORE_ERROR;
     }
     log_info("pg_connected", "db=%s schema_version=%d", s->where, PG_SCHEMA_VERSION);
     out->db = s;

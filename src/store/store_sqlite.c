@@ -273,14 +273,14 @@ static void sq_close(void *p)
 int store_sqlite_open(const char *path, store_backend *out)
 {
     sqlite_store *s = calloc(1, sizeof *s);
-    if (!s) return -1;
+    if (!s) return STORE_ERROR;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         log_error("store_open_failed", "path=%s error=\"%s\"", path,
                   s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sqlite3_close(s->db);
         free(s);
-        return -1;
+        return STORE_ERROR;
     }
     /* Another process (cmmo-admin) may hold the write lock briefly. */
     sqlite3_busy_timeout(s->db, 5000);
@@ -322,7 +322,7 @@ int store_sqlite_open(const char *path, store_backend *out)
         prepare(s->db, "UPDATE user SET password_hash = ?1 WHERE username = ?2",
                 &s->set_password)) {
         sq_close(s);
-        return -1;
+        return STORE_ERROR;
     }
     out->db = s;
     out->find = sq_find;

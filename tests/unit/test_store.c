@@ -408,23 +408,15 @@ static void test_store_pending_counts_unfinished_requests(void **state)
 
 static void test_store_too_long_name_never_calls_back(void **state)
 {
-    /* Either refused at once (and the callback never runs) or answered as not found. */
+    /* Refused at once with the bound's code, and the callback never runs. */
     const char *long_name = "abcdefghijklmnopqrstuvwxyz";
-    int rc = store_find_account(st, long_name, on_account, &results[0]);
-    if (rc == 0) {
-        run_until_calls(1);
-        assert_int_equal(results[0].code, STORE_NOT_FOUND);
-    } else {
-        uv_run(&loop, UV_RUN_NOWAIT);
-        assert_int_equal(results[0].called, 0);
-    }
-    rc = store_create_account(st, long_name, hash_of("x"), 1, on_account, &results[1]);
-    if (rc != 0) {
-        uv_run(&loop, UV_RUN_NOWAIT);
-        assert_int_equal(results[1].called, 0);
-    } else {
-        run_until_calls(calls + 1);
-    }
+    assert_int_equal(store_find_account(st, long_name, on_account, &results[0]), CMMO_ETOO_LONG);
+    assert_int_equal(store_create_account(st, long_name, hash_of("x"), 1, on_account, &results[1]),
+                     CMMO_ETOO_LONG);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(results[0].called, 0);
+    assert_int_equal(results[1].called, 0);
+    assert_int_equal(store_pending(st), 0);
 }
 
 static void test_store_open_refuses_bad_urls(void **state)
@@ -1044,9 +1036,9 @@ static void test_store_list_refuses_a_bad_limit_or_cursor_without_calling_back(v
     char long_name[STORE_NAME_MAX + 2];
     memset(long_name, 'a', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    assert_int_equal(store_list_accounts(st, "", 0, on_list, NULL), -1);
-    assert_int_equal(store_list_accounts(st, "", STORE_LIST_MAX + 1, on_list, NULL), -1);
-    assert_int_equal(store_list_accounts(st, long_name, 1, on_list, NULL), -1);
+    assert_int_equal(store_list_accounts(st, "", 0, on_list, NULL), CMMO_EINVALID);
+    assert_int_equal(store_list_accounts(st, "", STORE_LIST_MAX + 1, on_list, NULL), CMMO_EINVALID);
+    assert_int_equal(store_list_accounts(st, long_name, 1, on_list, NULL), CMMO_ETOO_LONG);
     assert_int_equal(store_pending(st), 0);
     uv_run(&loop, UV_RUN_NOWAIT);
     assert_int_equal(calls, 0);
@@ -1122,11 +1114,13 @@ static void test_store_set_password_refuses_a_too_long_name_or_hash(void **state
     memset(long_hash, 'h', sizeof long_hash - 1);
     long_hash[sizeof long_hash - 1] = '\0';
     create(0, "alice", 0);
-    assert_int_equal(store_set_password_hash(st, "alice", long_hash, on_done, &results[1]), -1);
+    assert_int_equal(store_set_password_hash(st, "alice", long_hash, on_done, &results[1]),
+                     CMMO_ETOO_LONG);
     assert_int_equal(
-        store_set_password_hash(st, "a23456789012345678901", "$h", on_done, &results[1]), -1);
+        store_set_password_hash(st, "a23456789012345678901", "$h", on_done, &results[1]),
+        CMMO_ETOO_LONG);
     assert_int_equal(store_delete_account(st, "a23456789012345678901", on_account, &results[1]),
-                     -1);
+                     CMMO_ETOO_LONG);
     uv_run(&loop, UV_RUN_NOWAIT);
     assert_int_equal(results[1].called, 0);
 }

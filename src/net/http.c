@@ -74,7 +74,7 @@ static int on_url(http_parser *p, const char *at, size_t len)
 {
     http_request *r = p->data;
     if (r->url_len + len > HTTP_URL_MAX) {
-        r->refusal = CMMO_HTTP_URI_TOO_LONG;
+        r->refusal = CMMO_EHTTP_URI_TOO_LONG;
         return 1;
     }
     memcpy(r->url + r->url_len, at, len);
@@ -203,7 +203,7 @@ static int on_headers_complete(http_parser *p)
     /* A body would have to be read to find the next request; nothing here takes one. */
     if ((p->flags & F_CHUNKED) || p->uses_transfer_encoding ||
         (p->content_length > 0 && p->content_length != ULLONG_MAX)) {
-        r->refusal = CMMO_HTTP_BAD_REQUEST;
+        r->refusal = CMMO_EHTTP_BAD_REQUEST;
         return -1;
     }
     r->method = p->method;
@@ -273,21 +273,32 @@ long http_request_feed(http_request *r, const char *data, size_t len)
     /* The parser never sees more than HTTP_HEAD_MAX bytes of one head, in one read or many: a
      * head still open after them is refused, and the rest is never parsed. */
     size_t room = HTTP_HEAD_MAX - r->head_bytes;
-    if (room == 0) return -CMMO_HTTP_TOO_LARGE;
+    if (room == 0) return CMMO_EHTTP_TOO_LARGE;
     if (len > room) len = room;
     size_t n = http_parser_execute(&r->parser, &settings, data, len);
     enum http_errno err = HTTP_PARSER_ERRNO(&r->parser);
-    if (err != HPE_OK && err != HPE_PAUSED)
-        return r->refusal ? -r->refusal : -CMMO_HTTP_BAD_REQUEST;
-    if (has_obs_fold(r, data, n)) return -CMMO_HTTP_BAD_REQUEST;
+    if (err != HPE_OK && err != HPE_PAUSED) return r->refusal ? r->refusal : CMMO_EHTTP_BAD_REQUEST;
+    if (has_obs_fold(r, data, n)) return CMMO_EHTTP_BAD_REQUEST;
     if (!r->complete && r->parser.upgrade) {
         /* http-parser stops at the end of an upgrade request's head without message_complete
          * when there is no body: treat the head as the complete request. */
         r->complete = 1;
     }
     r->head_bytes += n;
-    if (!r->complete && r->head_bytes >= HTTP_HEAD_MAX) return -CMMO_HTTP_TOO_LARGE;
+    if (!r->complete && r->head_bytes >= HTTP_HEAD_MAX) return CMMO_EHTTP_TOO_LARGE;
     return (long)n;
+}
+
+int http_error_status(int code)
+{
+    switch (code) {
+    case CMMO_EHTTP_URI_TOO_LONG:
+        return 414;
+    case CMMO_EHTTP_TOO_LARGE:
+        return 431;
+    default:
+        return 400;
+    }
 }
 
 static const char *reason_phrase(int status)
@@ -407,33 +418,33 @@ int http_request_path(const http_request *r, char *out, size_t cap)
     for (size_t i = 0; i < r->url_len && r->url[i] != '?' && r->url[i] != '#'; i++) {
         char c = r->url[i];
         if (c == '%') {
-            if (i + 2 >= r->url_len) return -1;
+            if (i + 2 >= r->url_len) return CMMO_EINVALID;
             int hi = hexval(r->url[i + 1]), lo = hexval(r->url[i + 2]);
-            if (hi < 0 || lo < 0) return -1;
+            if (hi < 0 || lo < 0) return CMMO_EINVALID;
             c = (char)(hi * 16 + lo);
             i += 2;
         }
-        if (c == 0 || c == '\\' || o + 1 >= cap) return -1;
+        if (c == 0 || c == '\\' || o + 1 >= cap) return CMMO_EINVALID;
         out[o++] = c;
     }
     out[o] = 0;
-    if (o == 0 || out[0] != '/') return -1;
+    if (o == 0 || out[0] != '/') return CMMO_EINVALID;
     return 0;
 }
 
-int http_request_has_query(const http_request *r, const char *param)
+bool http_request_has_query(const http_request *r, const char *param)
 {
     const char *q = memchr(r->url, '?', r->url_len);
-    if (!q) return 0;
+    if (!q) return false;
     size_t pl = strlen(param);
     const char *p = q + 1, *end = r->url + r->url_len;
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *stop = amp ? amp : end;
-        if ((size_t)(stop - p) == pl && memcmp(p, param, pl) == 0) return 1;
+        if ((size_t)(stop - p) == pl && memcmp(p, param, pl) == 0) return true;
         p = stop + 1;
     }
-    return 0;
+    return false;
 }
 
 static const char *content_type_for(const char *path)

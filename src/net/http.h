@@ -6,9 +6,11 @@
 #ifndef CMMO_HTTP_H
 #define CMMO_HTTP_H
 
+#include "core/error.h"
 #include "core/rcbuf.h"
 
 #include <http_parser.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Bound on a request head (request line + headers), however its bytes arrive: browsers send
@@ -24,8 +26,9 @@
  * and sent compact movement. */
 #define HTTP_SUBPROTOCOL_V2 "cmmo.v2"
 
-/* Why a request head could not be parsed, as the status to answer with. */
-enum { CMMO_HTTP_BAD_REQUEST = 400, CMMO_HTTP_URI_TOO_LONG = 414, CMMO_HTTP_TOO_LARGE = 431 };
+/* The status to answer a refused head with: 400 for CMMO_EHTTP_BAD_REQUEST, 414 for
+ * CMMO_EHTTP_URI_TOO_LONG, 431 for CMMO_EHTTP_TOO_LARGE (and 400 for any other code). */
+int http_error_status(int code);
 
 /* Whether one token is an element of a comma-separated list field (RFC 9110 5.6.1), read as
  * the value arrives, in pieces and over repeated field lines, in constant memory (private). */
@@ -40,7 +43,7 @@ typedef struct http_request {
     size_t head_bytes; /* bytes of the current head consumed so far, for HTTP_HEAD_MAX */
     int complete;      /* a whole request has been parsed and awaits handling */
     int header_state;  /* which header value is being read (private) */
-    int refusal;       /* the status a callback refused the head with (private) */
+    int refusal;       /* the error code a callback refused the head with (private) */
     int after_newline; /* the last byte parsed ended a line, for obs-fold (private) */
     unsigned method;   /* enum http_method */
     int upgrade;       /* Upgrade lists "websocket" and Connection lists "upgrade" */
@@ -70,8 +73,9 @@ void http_request_init(http_request *r);
 
 /* Feeds bytes. Returns how many were consumed (parsing stops after one complete request, which
  * r->complete then signals; the rest belongs to the next request or, after an upgrade, to the
- * WebSocket), or minus the HTTP status to answer with, after which the connection must close:
- * 431 for a head over HTTP_HEAD_MAX, 414 for a URL over HTTP_URL_MAX, 400 for a malformed head,
+ * WebSocket), or an error code (http_error_status gives the status to answer with), after which
+ * the connection must close: CMMO_EHTTP_TOO_LARGE for a head over HTTP_HEAD_MAX,
+ * CMMO_EHTTP_URI_TOO_LONG for a URL over HTTP_URL_MAX, CMMO_EHTTP_BAD_REQUEST for a malformed head,
  * an obsolete folded header line (RFC 9112 5.2) or a request with a body (Content-Length above
  * 0 or Transfer-Encoding: nothing this server serves takes one, and an unread body would be
  * parsed as the next request). Repeated header fields are combined as RFC 9110 5.3 says. */
@@ -105,9 +109,10 @@ void http_response_strip_body(rcbuf *response);
  * backslash never reaches the file system. */
 rcbuf *http_serve_static(const http_request *r, const char *web_root);
 
-/* The decoded path part of r's URL (no query), into out; returns -1 if invalid. */
+/* The decoded path part of r's URL (no query), into out; returns 0, or CMMO_EINVALID for a path
+ * that is not absolute, holds a NUL, a backslash or a bad %-escape, or does not fit cap. */
 int http_request_path(const http_request *r, char *out, size_t cap);
-/* 1 if the URL's query string contains exactly `param` ("reset=1"), else 0. */
-int http_request_has_query(const http_request *r, const char *param);
+/* True if the URL's query string contains exactly `param` ("reset=1"). */
+bool http_request_has_query(const http_request *r, const char *param);
 
 #endif

@@ -702,7 +702,7 @@ static void conn_http(net_conn *c, const uint8_t *data, size_t len)
     while (c->state == CONN_HTTP) {
         long used = http_request_feed(c->http, (const char *)data, len);
         if (used < 0) {
-            rcbuf *err = http_response_text((int)-used, "bad request\n", 0);
+            rcbuf *err = http_response_text(http_error_status((int)used), "bad request\n", 0);
             if (err) conn_enqueue(c, err);
             if (c->state == CONN_HTTP) conn_set_state(c, CONN_HTTP_CLOSING);
             conn_flush(c);

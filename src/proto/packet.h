@@ -9,6 +9,7 @@
 #ifndef CMMO_PACKET_H
 #define CMMO_PACKET_H
 
+#include "core/error.h"
 #include "core/rcbuf.h"
 
 #include <stddef.h>
@@ -57,10 +58,12 @@ enum packet_action { PACKET_ACTIONS(PACKET_ACTION_ENUM_) };
 enum { PACKET_ACTION_COUNT = 0 PACKET_ACTIONS(PACKET_ACTION_ONE_) };
 #undef PACKET_ACTION_ONE_
 
+/* Why a packet was refused: the decoder's names for codes of the one error table
+ * (core/error.h). */
 enum packet_error {
-    PACKET_E_MALFORMED = -1,      /* not JSON, not an object, bad `a`, bad keys */
-    PACKET_E_UNKNOWN_ACTION = -2, /* `a` names no action of the protocol */
-    PACKET_E_PAYLOAD = -3,        /* known action, wrong payload count or types */
+    PACKET_E_MALFORMED = CMMO_EMALFORMED,   /* not JSON, not an object, bad `a`, bad keys */
+    PACKET_E_UNKNOWN_ACTION = CMMO_EACTION, /* `a` names no action of the protocol */
+    PACKET_E_PAYLOAD = CMMO_EPAYLOAD,       /* known action, wrong payload count or types */
 };
 
 /* A username and password as a client sent them (Register and Login). */

@@ -107,8 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (left > 0) {
             long used = http_request_feed(r, p, left);
             if (used < 0) {
-                assert(used == -CMMO_HTTP_BAD_REQUEST || used == -CMMO_HTTP_URI_TOO_LONG ||
-                       used == -CMMO_HTTP_TOO_LARGE);
+                assert(used == CMMO_EHTTP_BAD_REQUEST || used == CMMO_EHTTP_URI_TOO_LONG ||
+                       used == CMMO_EHTTP_TOO_LARGE);
                 check_response(http_response_text((int)-used, "bad request\n", 0));
                 stop = 1;
                 break;

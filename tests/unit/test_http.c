@@ -178,13 +178,13 @@ static void test_http_oversized_head_is_431(void **state)
     memset(head + h, 'a', n - h);
     head[n] = 0;
     http_request_init(&req);
-    assert_int_equal(http_request_feed(&req, head, n), -CMMO_HTTP_TOO_LARGE);
+    assert_int_equal(http_request_feed(&req, head, n), CMMO_EHTTP_TOO_LARGE);
     /* The same in small pieces: the bound is on the head, not on one read. */
     http_request_init(&req);
     long rc = 0;
     for (size_t i = 0; i < n && rc >= 0; i += 100)
         rc = http_request_feed(&req, head + i, n - i < 100 ? n - i : 100);
-    assert_int_equal(rc, -CMMO_HTTP_TOO_LARGE);
+    assert_int_equal(rc, CMMO_EHTTP_TOO_LARGE);
     free(head);
 }
 
@@ -211,7 +211,7 @@ static void test_http_malformed_request_is_400(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         long rc = feed_all(&req, bad[i]);
-        if (rc != -CMMO_HTTP_BAD_REQUEST) fail_msg("request %zu: feed returned %ld", i, rc);
+        if (rc != CMMO_EHTTP_BAD_REQUEST) fail_msg("request %zu: feed returned %ld", i, rc);
     }
 }
 
@@ -389,28 +389,28 @@ static void test_http_request_path_decodes_percent_escapes_and_drops_the_query(v
 static void test_http_request_path_rejects_nul_and_backslash(void **state)
 {
     char out[256];
-    assert_int_equal(path_of("/a%00b", out, sizeof out), -1);
-    assert_int_equal(path_of("/a%5cb", out, sizeof out), -1);
-    assert_int_equal(path_of("/a%5Cb", out, sizeof out), -1);
-    assert_int_equal(path_of("/a\\b", out, sizeof out), -1);
-    assert_int_equal(path_of("/..%5c..%5cetc", out, sizeof out), -1);
+    assert_int_equal(path_of("/a%00b", out, sizeof out), CMMO_EINVALID);
+    assert_int_equal(path_of("/a%5cb", out, sizeof out), CMMO_EINVALID);
+    assert_int_equal(path_of("/a%5Cb", out, sizeof out), CMMO_EINVALID);
+    assert_int_equal(path_of("/a\\b", out, sizeof out), CMMO_EINVALID);
+    assert_int_equal(path_of("/..%5c..%5cetc", out, sizeof out), CMMO_EINVALID);
 }
 
 static void test_http_request_path_rejects_bad_escapes_and_relative_paths(void **state)
 {
     char out[256];
-    assert_int_equal(path_of("/a%zz", out, sizeof out), -1);
-    assert_int_equal(path_of("/a%2", out, sizeof out), -1);
-    assert_int_equal(path_of("/a%", out, sizeof out), -1);
-    assert_int_equal(path_of("", out, sizeof out), -1);
-    assert_int_equal(path_of("index.html", out, sizeof out), -1);
+    assert_int_equal(path_of("/a%zz", out, sizeof out), CMMO_EINVALID);
+    assert_int_equal(path_of("/a%2", out, sizeof out), CMMO_EINVALID);
+    assert_int_equal(path_of("/a%", out, sizeof out), CMMO_EINVALID);
+    assert_int_equal(path_of("", out, sizeof out), CMMO_EINVALID);
+    assert_int_equal(path_of("index.html", out, sizeof out), CMMO_EINVALID);
 }
 
 static void test_http_request_path_respects_the_output_capacity(void **state)
 {
     char out[8];
     memset(out, 0x5A, sizeof out);
-    assert_int_equal(path_of("/abcdefghijk", out, 6), -1);
+    assert_int_equal(path_of("/abcdefghijk", out, 6), CMMO_EINVALID);
     assert_int_equal((unsigned char)out[6], 0x5A);
     assert_int_equal((unsigned char)out[7], 0x5A);
     assert_int_equal(path_of("/abcd", out, 6), 0); /* 5 characters and the NUL */
@@ -609,7 +609,7 @@ static void test_http_head_limit_holds_for_a_whole_head_in_one_read(void **state
     for (size_t h = 0; h < 2; h++)
         for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
             long rc = feed_in_pieces(&req, heads[h], pieces[p]);
-            if (rc != -CMMO_HTTP_TOO_LARGE)
+            if (rc != CMMO_EHTTP_TOO_LARGE)
                 fail_msg("head %zu in reads of %zu: feed returned %ld", h, pieces[p], rc);
         }
     free(many);
@@ -626,7 +626,7 @@ static void test_http_head_of_exactly_the_limit_is_accepted_one_more_byte_is_431
             long rc = feed_in_pieces(&req, head, piece);
             if (extra == 0 && (rc != HTTP_HEAD_MAX || !req.complete))
                 fail_msg("a head of %d bytes (reads of %zu): %ld", HTTP_HEAD_MAX, piece, rc);
-            if (extra == 1 && rc != -CMMO_HTTP_TOO_LARGE)
+            if (extra == 1 && rc != CMMO_EHTTP_TOO_LARGE)
                 fail_msg("a head of %d bytes (reads of %zu): %ld", HTTP_HEAD_MAX + 1, piece, rc);
         }
         free(head);
@@ -636,9 +636,9 @@ static void test_http_head_of_exactly_the_limit_is_accepted_one_more_byte_is_431
 static void test_http_url_over_the_limit_is_414_however_it_arrives(void **state)
 {
     char *line = build("GET /", "a", HTTP_URL_MAX + 10, " HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_int_equal(feed_in_pieces(&req, line, 0), -CMMO_HTTP_URI_TOO_LONG);
-    assert_int_equal(feed_in_pieces(&req, line, 1), -CMMO_HTTP_URI_TOO_LONG);
-    assert_int_equal(feed_in_pieces(&req, line, 333), -CMMO_HTTP_URI_TOO_LONG);
+    assert_int_equal(feed_in_pieces(&req, line, 0), CMMO_EHTTP_URI_TOO_LONG);
+    assert_int_equal(feed_in_pieces(&req, line, 1), CMMO_EHTTP_URI_TOO_LONG);
+    assert_int_equal(feed_in_pieces(&req, line, 333), CMMO_EHTTP_URI_TOO_LONG);
     free(line);
     const char *resp = response_text(http_response_text(414, "bad request\n", 0));
     assert_non_null(strstr(resp, "HTTP/1.1 414 URI Too Long\r\n"));
@@ -697,8 +697,8 @@ static void test_http_obsolete_line_folding_is_400(void **state)
      * separator (what the parser would do) is neither. */
     const char *text = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                        "Connection: keep-alive,\r\n Upgrade\r\n" KEY_HEADERS "\r\n";
-    assert_int_equal(feed_in_pieces(&req, text, 0), -CMMO_HTTP_BAD_REQUEST);
-    assert_int_equal(feed_in_pieces(&req, text, 1), -CMMO_HTTP_BAD_REQUEST);
+    assert_int_equal(feed_in_pieces(&req, text, 0), CMMO_EHTTP_BAD_REQUEST);
+    assert_int_equal(feed_in_pieces(&req, text, 1), CMMO_EHTTP_BAD_REQUEST);
 }
 
 static void expect_handshake(const char *headers, int want_status)
@@ -790,7 +790,7 @@ static void test_http_request_with_a_body_is_400_however_it_arrives(void **state
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
         for (size_t piece = 0; piece <= 1; piece++) {
             long rc = feed_in_pieces(&req, bodies[i], piece);
-            if (rc != -CMMO_HTTP_BAD_REQUEST)
+            if (rc != CMMO_EHTTP_BAD_REQUEST)
                 fail_msg("request %zu (reads of %zu): feed returned %ld", i, piece, rc);
         }
     /* An empty body is no body. */

@@ -68,14 +68,14 @@ static int parse_int(const char *v, long lo, long hi, long *out)
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi) return -1;
+    if (errno || end == v || *end || n < lo || n > hi) return CMMO_ECONFIG;
     *out = n;
     return 0;
 }
 
 static int copy_string(char *dst, size_t cap, const char *v, int allow_empty)
 {
-    if ((!allow_empty && !*v) || strlen(v) >= cap) return -1;
+    if ((!allow_empty && !*v) || strlen(v) >= cap) return CMMO_ECONFIG;
     strcpy(dst, v);
     return 0;
 }
@@ -85,7 +85,7 @@ static int copy_string(char *dst, size_t cap, const char *v, int allow_empty)
     {                                                                                              \
         if (copy_string(c->field, sizeof c->field, v, allow_empty) != 0) {                         \
             snprintf(err, n, "expected %s, got '%s'", what, v);                                    \
-            return -1;                                                                             \
+            return CMMO_ECONFIG;                                                                             \
         }                                                                                          \
         return 0;                                                                                  \
     }                                                                                              \
@@ -102,7 +102,7 @@ static int apply_host(config *c, const char *v, char *err, size_t n)
     if ((inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1) ||
         copy_string(c->host, sizeof c->host, v, 0) != 0) {
         snprintf(err, n, "expected an IPv4 or IPv6 address like 0.0.0.0 or ::, got '%.200s'", v);
-        return -1;
+        return CMMO_ECONFIG;
     }
     return 0;
 }
@@ -121,7 +121,7 @@ static int apply_web_root(config *c, const char *v, char *err, size_t n)
     if (copy_string(c->web_root, sizeof c->web_root, v, 0) != 0 || stat(v, &st) != 0 ||
         !S_ISDIR(st.st_mode)) {
         snprintf(err, n, "expected a directory, got '%.200s'", v);
-        return -1;
+        return CMMO_ECONFIG;
     }
     return 0;
 }
@@ -141,7 +141,7 @@ static int apply_redis(config *c, const char *v, char *err, size_t n)
 {
     if ((*v && !cluster_url_valid(v)) || copy_string(c->redis, sizeof c->redis, v, 1) != 0) {
         snprintf(err, n, "expected redis://HOST:PORT, got '%.200s'", v);
-        return -1;
+        return CMMO_ECONFIG;
     }
     return 0;
 }
@@ -156,7 +156,7 @@ static int apply_node_id(config *c, const char *v, char *err, size_t n)
     if ((*v && !cluster_node_id_valid(v)) ||
         copy_string(c->node_id, sizeof c->node_id, v, 1) != 0) {
         snprintf(err, n, "expected 1 to 64 of A-Z a-z 0-9 . _ : -, got '%.200s'", v);
-        return -1;
+        return CMMO_ECONFIG;
     }
     return 0;
 }
@@ -173,7 +173,7 @@ static int apply_db(config *c, const char *v, char *err, size_t n)
         store_url_redact(v, shown, sizeof shown);
         snprintf(err, n, "expected sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB, got '%s'",
                  shown);
-        return -1;
+        return CMMO_ECONFIG;
     }
     return 0;
 }
@@ -189,7 +189,7 @@ static int apply_port(config *c, const char *v, char *err, size_t n)
     long p;
     if (parse_int(v, 0, 65535, &p) != 0) {
         snprintf(err, n, "expected an integer from 0 to 65535, got '%s'", v);
-        return -1;
+        return CMMO_ECONFIG;
     }
     c->port = (int)p;
     return 0;
@@ -205,7 +205,7 @@ static int apply_tick_hz(config *c, const char *v, char *err, size_t n)
     long t;
     if (parse_int(v, 1, 120, &t) != 0) {
         snprintf(err, n, "expected an integer from 1 to 120, got '%s'", v);
-        return -1;
+        return CMMO_ECONFIG;
     }
     c->tick_hz = (int)t;
     return 0;
@@ -221,7 +221,7 @@ static int apply_drain_seconds(config *c, const char *v, char *err, size_t n)
     long d;
     if (parse_int(v, 0, CONFIG_DRAIN_MAX_S, &d) != 0) {
         snprintf(err, n, "expected an integer from 0 to %d, got '%s'", CONFIG_DRAIN_MAX_S, v);
-        return -1;
+        return CMMO_ECONFIG;
     }
     c->drain_seconds = (int)d;
     return 0;
@@ -246,7 +246,7 @@ static int apply_world(config *c, const char *v, char *err, size_t n)
     return 0;
 bad:
     snprintf(err, n, "expected WIDTHxHEIGHT, each 64 to 1000000, got '%s'", v);
-    return -1;
+    return CMMO_ECONFIG;
 }
 
 static void show_world(const config *c, char *out, size_t cap)
@@ -259,7 +259,7 @@ static int apply_view_radius(config *c, const char *v, char *err, size_t n)
     long r;
     if (parse_int(v, 0, 1000000, &r) != 0) {
         snprintf(err, n, "expected an integer from 0 to 1000000, got '%s'", v);
-        return -1;
+        return CMMO_ECONFIG;
     }
     c->view_radius = (double)r;
     return 0;
@@ -274,7 +274,7 @@ static int apply_log_level(config *c, const char *v, char *err, size_t n)
 {
     if (log_level_parse(v, &c->log_level) != 0) {
         snprintf(err, n, "expected debug, info, warn or error, got '%s'", v);
-        return -1;
+        return CMMO_ECONFIG;
     }
     return 0;
 }
@@ -292,7 +292,7 @@ static int apply_log_format(config *c, const char *v, char *err, size_t n)
         return 0;
     }
     snprintf(err, n, "expected text or json, got '%s'", v);
-    return -1;
+    return CMMO_ECONFIG;
 }
 
 static void show_log_format(const config *c, char *out, size_t cap)
@@ -322,12 +322,13 @@ static const option_def options[] = {
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 _Static_assert(OPTION_COUNT <= CONFIG_OPTIONS_MAX, "config.sources has a slot per option");
 
+/* The option's index, or CMMO_EINVALID for a name no option has. */
 static int find_option(const char *name, size_t len)
 {
     for (size_t i = 0; i < OPTION_COUNT; i++)
         if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
             return (int)i;
-    return -1;
+    return CMMO_EINVALID;
 }
 
 static int apply(config *c, int i, const char *value, const char *source)
@@ -335,7 +336,7 @@ static int apply(config *c, int i, const char *value, const char *source)
     char err[512];
     if (options[i].apply(c, value, err, sizeof err) != 0) {
         fprintf(stderr, "cmmo-server: setting '%s' (from %s): %s\n", options[i].name, source, err);
-        return -1;
+        return CMMO_ECONFIG;
     }
     snprintf(c->sources[i], sizeof c->sources[i], "%s", source);
     return 0;
@@ -360,7 +361,7 @@ static int load_file(config *c, const char *path)
     if (!f) {
         fprintf(stderr, "cmmo-server: setting 'config': cannot read '%s': %s\n", path,
                 strerror(errno));
-        return -1;
+        return CMMO_ECONFIG;
     }
     char line[CONFIG_PATH_MAX + 256];
     int lineno = 0, rc = 0;
@@ -372,7 +373,7 @@ static int load_file(config *c, const char *path)
         if (got == sizeof line - 1 && line[got - 1] != '\n' && !feof(f)) {
             fprintf(stderr, "cmmo-server: %s: line longer than %zu bytes\n", source,
                     sizeof line - 2);
-            rc = -1;
+            rc = CMMO_ECONFIG;
             break;
         }
         char *hash = strchr(line, '#');
@@ -382,7 +383,7 @@ static int load_file(config *c, const char *path)
         char *eq = strchr(t, '=');
         if (!eq) {
             fprintf(stderr, "cmmo-server: %s: expected `name = value`, got '%.200s'\n", source, t);
-            rc = -1;
+            rc = CMMO_ECONFIG;
             break;
         }
         *eq = 0;
@@ -391,7 +392,7 @@ static int load_file(config *c, const char *path)
         if (i < 0) {
             fprintf(stderr, "cmmo-server: %s: unknown setting '%.200s' (see --help)\n", source,
                     name);
-            rc = -1;
+            rc = CMMO_ECONFIG;
         } else {
             rc = apply(c, i, trim(eq + 1), source);
         }
@@ -422,17 +423,19 @@ int config_load(config *c, int argc, char **argv)
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
             fputs(usage, stdout);
-            return CONFIG_EXIT;
+            c->answered = true;
+            return 0;
         }
         if (strcmp(argv[a], "--version") == 0) {
             printf("cmmo-server %s (commit %s)\n", version_number(), version_commit());
-            return CONFIG_EXIT;
+            c->answered = true;
+            return 0;
         }
         if (strcmp(argv[a], "--print-config") == 0) c->print_config = 1;
         if (strcmp(argv[a], "--config") == 0) {
             if (a + 1 >= argc) {
                 fprintf(stderr, "cmmo-server: --config needs a value (see --help)\n");
-                return CONFIG_ERROR;
+                return CMMO_ECONFIG;
             }
             file = argv[a + 1];
         } else if (strncmp(argv[a], "--config=", 9) == 0) {
@@ -441,13 +444,13 @@ int config_load(config *c, int argc, char **argv)
     }
     if (file && *file) {
         snprintf(c->config_file, sizeof c->config_file, "%s", file);
-        if (load_file(c, file) != 0) return CONFIG_ERROR;
+        if (load_file(c, file) != 0) return CMMO_ECONFIG;
     }
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         const char *v = getenv(options[i].env);
         char source[64];
         snprintf(source, sizeof source, "env %s", options[i].env);
-        if (v && apply(c, (int)i, v, source) != 0) return CONFIG_ERROR;
+        if (v && apply(c, (int)i, v, source) != 0) return CMMO_ECONFIG;
     }
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
@@ -459,36 +462,37 @@ int config_load(config *c, int argc, char **argv)
         if (strncmp(arg, "--config=", 9) == 0) continue;
         if (strncmp(arg, "--", 2) != 0) {
             fprintf(stderr, "cmmo-server: unexpected argument '%s' (see --help)\n", arg);
-            return CONFIG_ERROR;
+            return CMMO_ECONFIG;
         }
         const char *name = arg + 2, *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         int i = find_option(name, nlen);
         if (i < 0) {
             fprintf(stderr, "cmmo-server: unknown option '%s' (see --help)\n", arg);
-            return CONFIG_ERROR;
+            return CMMO_ECONFIG;
         }
         const char *value = eq ? eq + 1 : NULL;
         if (!value) {
             if (a + 1 >= argc) {
                 fprintf(stderr, "cmmo-server: %s needs a value (see --help)\n", arg);
-                return CONFIG_ERROR;
+                return CMMO_ECONFIG;
             }
             value = argv[++a];
         }
-        if (apply(c, i, value, "flag") != 0) return CONFIG_ERROR;
+        if (apply(c, i, value, "flag") != 0) return CMMO_ECONFIG;
     }
     if (!c->tls_cert[0] != !c->tls_key[0]) {
         fprintf(stderr, "cmmo-server: setting 'tls-cert' and 'tls-key': give both or neither\n");
-        return CONFIG_ERROR;
+        return CMMO_ECONFIG;
     }
     if (c->view_radius < 0)
         c->view_radius = (c->world_width <= 2048 && c->world_height <= 2048) ? 0 : 600;
     if (c->print_config) {
         config_print(c, stdout);
-        return CONFIG_EXIT;
+        c->answered = true;
+        return 0;
     }
-    return CONFIG_OK;
+    return 0;
 }
 
 void config_print(const config *c, FILE *out)

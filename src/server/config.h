@@ -6,6 +6,7 @@
 #ifndef CMMO_CONFIG_H
 #define CMMO_CONFIG_H
 
+#include "core/error.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -45,15 +46,16 @@ typedef struct config {
     char node_id[CONFIG_PATH_MAX]; /* this node's name in the cluster; empty: HOSTNAME:PORT */
     char config_file[CONFIG_PATH_MAX];
     int print_config;
+    /* config_load answered a question (--help, --version, --print-config): exit 0, start nothing.
+     */
+    bool answered;
     /* Where each option's value came from, by option index (see config_describe). */
     char sources[CONFIG_OPTIONS_MAX][CONFIG_PATH_MAX + 32];
 } config;
 
-enum { CONFIG_OK = 0, CONFIG_EXIT = 1, CONFIG_ERROR = 2 };
-
-/* Fills c. Returns CONFIG_OK; CONFIG_EXIT after printing --help, --version or --print-config
- * (exit 0); or CONFIG_ERROR after printing what is wrong, naming the setting and the accepted
- * values, to stderr (exit 2). */
+/* Fills c. Returns 0 (with c->answered set after printing --help, --version or --print-config,
+ * when the program should exit 0), or CMMO_ECONFIG after printing what is wrong, naming the
+ * setting and the accepted values, to stderr (the program exits 2). */
 int config_load(config *c, int argc, char **argv);
 
 /* Writes every effective setting with its source, one `name = value  # source` per line. */

@@ -9,8 +9,8 @@ int main(int argc, char **argv)
 {
     config c;
     int rc = config_load(&c, argc, argv);
-    if (rc == CONFIG_EXIT) return 0;
-    if (rc == CONFIG_ERROR) return 2;
+    if (rc != 0) return 2;
+    if (c.answered) return 0;
     log_set_level(c.log_level);
     log_set_json(c.log_json);
     if (c.log_file[0] && log_open_file(c.log_file) != 0) {

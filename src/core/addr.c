@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-int addr_is_loopback(const char *address)
+bool addr_is_loopback(const char *address)
 {
     return strncmp(address, "127.", 4) == 0 || strcmp(address, "::1") == 0 ||
            strncmp(address, "::ffff:127.", 11) == 0;

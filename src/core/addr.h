@@ -4,8 +4,10 @@
 #ifndef CMMO_ADDR_H
 #define CMMO_ADDR_H
 
-/* 1 if the address is on the loopback network (127.0.0.0/8, ::1, or IPv4-mapped 127.x),
- * else 0. Loopback peers are local tools or a reverse proxy on this machine. */
-int addr_is_loopback(const char *address);
+#include <stdbool.h>
+
+/* True if the address is on the loopback network (127.0.0.0/8, ::1, or IPv4-mapped 127.x). Loopback
+ * peers are local tools or a reverse proxy on this machine. */
+bool addr_is_loopback(const char *address);
 
 #endif

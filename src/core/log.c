@@ -1,5 +1,8 @@
 #include "core/log.h"
 
+#include "core/error.h"
+
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,7 +34,7 @@ void log_set_json(int json)
 int log_open_file(const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) return -1;
+    if (fd < 0) return -errno;
     snprintf(log_path, sizeof log_path, "%s", path);
     log_fd = fd;
     return 0;
@@ -41,7 +44,7 @@ int log_reopen(void)
 {
     if (!log_path[0]) return 0;
     int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) return -1;
+    if (fd < 0) return -errno;
     dup2(fd, log_fd);
     close(fd);
     return 0;
@@ -129,7 +132,7 @@ int log_level_parse(const char *text, enum log_level *out)
             return 0;
         }
     }
-    return -1;
+    return CMMO_EINVALID;
 }
 
 void log_event(enum log_level level, const char *event, const char *fmt, ...)

@@ -1,10 +1,12 @@
 #include "core/utf8.h"
 
+#include "core/error.h"
+
 int utf8_next(const char *s, size_t len, size_t *pos, uint32_t *cp)
 {
     const unsigned char *p = (const unsigned char *)s + *pos;
     size_t left = len - *pos;
-    if (left == 0) return -1;
+    if (left == 0) return CMMO_EUTF8;
     uint32_t c = p[0];
     size_t n;
     uint32_t min;
@@ -19,14 +21,14 @@ int utf8_next(const char *s, size_t len, size_t *pos, uint32_t *cp)
     } else if ((c & 0xF8) == 0xF0) {
         n = 4, min = 0x10000, c &= 0x07;
     } else {
-        return -1;
+        return CMMO_EUTF8;
     }
-    if (left < n) return -1;
+    if (left < n) return CMMO_EUTF8;
     for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80) return -1;
+        if ((p[i] & 0xC0) != 0x80) return CMMO_EUTF8;
         c = (c << 6) | (p[i] & 0x3F);
     }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return -1;
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return CMMO_EUTF8;
     *cp = c;
     *pos += n;
     return 0;
@@ -55,11 +57,11 @@ size_t utf8_put(char *out, uint32_t cp)
     return 4;
 }
 
-int utf8_valid(const char *s, size_t len)
+bool utf8_valid(const char *s, size_t len)
 {
     size_t pos = 0;
     uint32_t cp;
     while (pos < len)
-        if (utf8_next(s, len, &pos, &cp) != 0) return 0;
-    return 1;
+        if (utf8_next(s, len, &pos, &cp) != 0) return false;
+    return true;
 }

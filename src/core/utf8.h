@@ -5,17 +5,18 @@
 #ifndef CMMO_UTF8_H
 #define CMMO_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Decodes the code point at s[*pos] (len bytes total) into *cp and advances *pos.
- * Returns 0, or -1 on invalid or truncated UTF-8 (then *pos is unchanged). */
+ * Returns 0, or CMMO_EUTF8 for invalid or truncated UTF-8 (then *pos is unchanged). */
 int utf8_next(const char *s, size_t len, size_t *pos, uint32_t *cp);
 
 /* Writes cp as UTF-8 into out (at least 4 bytes). Returns the byte count (1..4). */
 size_t utf8_put(char *out, uint32_t cp);
 
-/* Returns 1 if the len bytes are valid UTF-8, else 0. */
-int utf8_valid(const char *s, size_t len);
+/* True if the len bytes are valid UTF-8. */
+bool utf8_valid(const char *s, size_t len);
 
 #endif

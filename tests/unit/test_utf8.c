@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "core/error.h"
 #include "core/utf8.h"
 
 #include <stdlib.h>
@@ -42,7 +43,7 @@ static void expect_invalid(const char *s, size_t n)
 {
     uint32_t cp;
     size_t used;
-    assert_int_equal(decode_one(s, n, &cp, &used), -1);
+    assert_int_equal(decode_one(s, n, &cp, &used), CMMO_EUTF8);
     assert_int_equal(used, 0); /* *pos unchanged */
     assert_int_equal(utf8_valid(s, n), 0);
 }
@@ -114,7 +115,7 @@ static void test_utf8_does_not_read_past_len(void **state)
     const char s[] = "\xE2\x82\xAC";
     size_t pos = 0;
     uint32_t cp = 0;
-    assert_int_equal(utf8_next(s, 2, &pos, &cp), -1);
+    assert_int_equal(utf8_next(s, 2, &pos, &cp), CMMO_EUTF8);
     assert_int_equal(pos, 0);
     assert_int_equal(utf8_valid(s, 2), 0);
     assert_int_equal(utf8_valid(s, 3), 1);
@@ -145,7 +146,7 @@ static void test_utf8_next_walks_mixed_text_and_stops_at_the_bad_byte(void **sta
         assert_int_equal(pos, want_pos[i]);
     }
     uint32_t cp = 0;
-    assert_int_equal(utf8_next(s, len, &pos, &cp), -1);
+    assert_int_equal(utf8_next(s, len, &pos, &cp), CMMO_EUTF8);
     assert_int_equal(pos, 11); /* unchanged at the invalid byte */
     assert_int_equal(utf8_valid(s, len), 0);
     assert_int_equal(utf8_valid(s, 11), 1);

@@ -7,6 +7,7 @@
  */
 #include "net/lineserver.h"
 
+#include "core/error.h"
 #include "core/list.h"
 #include "core/log.h"
 
@@ -143,17 +144,19 @@ int lineserver_send(lineserver_conn *c, char *data, size_t len)
     output *o = c->closing ? NULL : malloc(sizeof *o);
     if (!o) {
         free(data);
+        int was_closing = c->closing;
         lineserver_close_now(c);
-        return -1;
+        return was_closing ? CMMO_ECLOSED : -ENOMEM;
     }
     o->data = data;
     o->req.data = o;
     uv_buf_t b = uv_buf_init(data, (unsigned)len);
-    if (uv_write(&o->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
+    int rc = uv_write(&o->req, (uv_stream_t *)&c->pipe, &b, 1, on_written);
+    if (rc != 0) {
         free(data);
         free(o);
         lineserver_close_now(c);
-        return -1;
+        return rc;
     }
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > c->server->config.output_max)
         c->paused = 1;
@@ -295,7 +298,7 @@ static int path_claim(lineserver *s, const char *path, const char **why)
     if (lstat(path, &st) != 0) {
         if (errno != ENOENT) {
             *why = strerror(errno);
-            return -1;
+            return CMMO_EINVALID;
         }
         /* Absent. Its directory must exist: libuv reports a bind in a missing directory as
          * "permission denied", which sends an operator looking at the wrong thing. */
@@ -307,22 +310,22 @@ static int path_claim(lineserver *s, const char *path, const char **why)
         dir[len] = 0;
         if (stat(dir, &st) != 0) {
             *why = errno == ENOENT ? "directory does not exist" : strerror(errno);
-            return -1;
+            return CMMO_EINVALID;
         }
         if (!S_ISDIR(st.st_mode)) {
             *why = "parent is not a directory";
-            return -1;
+            return CMMO_EINVALID;
         }
         return 0;
     }
     if (!S_ISSOCK(st.st_mode)) {
         *why = "exists and is not a socket";
-        return -1;
+        return CMMO_EINVALID;
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         *why = strerror(errno);
-        return -1;
+        return CMMO_EINVALID;
     }
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -331,16 +334,16 @@ static int path_claim(lineserver *s, const char *path, const char **why)
     close(fd);
     if (rc == 0) {
         *why = "another server is answering on it";
-        return -1;
+        return CMMO_EINVALID;
     }
     if (err != ECONNREFUSED) {
         *why = strerror(err);
-        return -1;
+        return CMMO_EINVALID;
     }
     /* Left behind by a server that did not stop cleanly. */
     if (unlink(path) != 0) {
         *why = strerror(errno);
-        return -1;
+        return CMMO_EINVALID;
     }
     server_log(s, LOG_INFO, "stale_socket_removed", "path=%s", path);
     return 0;

@@ -26,6 +26,8 @@
 #ifndef CMMO_LINESERVER_H
 #define CMMO_LINESERVER_H
 
+#include "core/error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -71,8 +73,9 @@ void lineserver_stop(lineserver *s);
 size_t lineserver_connection_count(const lineserver *s);
 
 /* Queues len bytes of data on c and takes data (a malloc'd block, freed once written or
- * dropped). Returns 0; or -1 if c is closing or the write could not be queued, and then data is
- * freed and c closed at once. Pauses c's lines when too much is unsent. */
+ * dropped). Returns 0; or CMMO_ECLOSED if c is closing, -ENOMEM or libuv's error if the write could
+ * not be queued, and then data is freed and c closed at once. Pauses c's lines when too much is
+ * unsent. */
 int lineserver_send(lineserver_conn *c, char *data, size_t len);
 
 /* No more lines from c; it closes once what was queued has been written (the client then sees

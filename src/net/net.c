@@ -1043,7 +1043,7 @@ int net_reload_tls(net *n)
 {
     if (!n->tls) return 0;
     tls_ctx *fresh = tls_ctx_load(n->config.tls_cert, n->config.tls_key);
-    if (!fresh) return -1; /* keep serving with the old certificate */
+    if (!fresh) return CMMO_ETLS; /* keep serving with the old certificate */
     tls_ctx_free(n->tls);
     n->tls = fresh;
     log_info("tls_reloaded", "cert=%s", n->config.tls_cert);
@@ -1062,7 +1062,7 @@ void net_stop_listening(net *n)
     uv_close((uv_handle_t *)&n->listener, NULL);
 }
 
-int net_conn_v2(const net_conn *c)
+bool net_conn_v2(const net_conn *c)
 {
     return c->v2;
 }
@@ -1107,7 +1107,7 @@ void net_abort_all(net *n)
         conn_destroy(c);
 }
 
-int net_is_idle(const net *n)
+bool net_is_idle(const net *n)
 {
     return n->conn_count == 0;
 }

@@ -13,8 +13,10 @@
 #ifndef CMMO_NET_H
 #define CMMO_NET_H
 
+#include "core/error.h"
 #include "core/rcbuf.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -79,7 +81,7 @@ net *net_create(uv_loop_t *loop, const net_config *config, const net_handlers *h
  * as listen_failed); calling it twice is an error. */
 int net_listen(net *n);
 
-/* Reloads the TLS certificate and key from their files for new connections. Returns 0, or -1
+/* Reloads the TLS certificate and key from their files for new connections. Returns 0, or CMMO_ETLS
  * (logged) if they cannot be loaded, in which case the old ones stay in use. */
 int net_reload_tls(net *n);
 
@@ -109,7 +111,7 @@ void net_conn_close(net_conn *c, uint16_t code, const char *reason);
 /* The peer's address as text ("127.0.0.1"). */
 const char *net_conn_peer(const net_conn *c);
 /* Whether the WebSocket handshake selected the compact subprotocol (HTTP_SUBPROTOCOL_V2). */
-int net_conn_v2(const net_conn *c);
+bool net_conn_v2(const net_conn *c);
 /* n net_conn_send calls in one (a viewer's packets of one tick). */
 void net_conn_send_many(net_conn *c, rcbuf *const *messages, size_t n);
 
@@ -132,7 +134,7 @@ size_t net_connection_count(const net *n);
 /* Closes every connection with code/reason and stops listening; run the loop until
  * net_is_idle(n) to let the close frames out. */
 void net_shutdown(net *n, uint16_t code, const char *reason);
-int net_is_idle(const net *n);
+bool net_is_idle(const net *n);
 /* Cuts every connection at once (no close frame). */
 void net_abort_all(net *n);
 

@@ -1,7 +1,9 @@
 #include "net/tls.h"
 
+#include "core/error.h"
 #include "core/log.h"
 
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
@@ -91,7 +93,7 @@ void tls_conn_free(tls_conn *t)
 
 int tls_conn_push(tls_conn *t, const uint8_t *data, size_t len)
 {
-    if (len > 0 && BIO_write(t->in, data, (int)len) != (int)len) return -1;
+    if (len > 0 && BIO_write(t->in, data, (int)len) != (int)len) return -ENOMEM;
     return 0;
 }
 
@@ -102,10 +104,10 @@ long tls_conn_read(tls_conn *t, uint8_t *plain, size_t cap)
     if (n > 0) return n;
     int err = SSL_get_error(t->ssl, n);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return 0;
-    if (err == SSL_ERROR_ZERO_RETURN) return -1; /* close_notify: the peer is done */
+    if (err == SSL_ERROR_ZERO_RETURN) return CMMO_ECLOSED; /* close_notify: the peer is done */
     log_debug("tls_failed", "ssl_error=%d", err);
     ERR_clear_error();
-    return -1;
+    return CMMO_ETLS;
 }
 
 int tls_conn_encrypt(tls_conn *t, const uint8_t *data, size_t len)
@@ -114,7 +116,7 @@ int tls_conn_encrypt(tls_conn *t, const uint8_t *data, size_t len)
     int n = SSL_write(t->ssl, data, (int)len);
     if (n != (int)len) {
         ERR_clear_error();
-        return -1;
+        return CMMO_ETLS;
     }
     return 0;
 }

@@ -11,6 +11,7 @@
 #ifndef CMMO_TLS_H
 #define CMMO_TLS_H
 
+#include "core/error.h"
 #include "core/rcbuf.h"
 
 #include <stddef.h>
@@ -32,20 +33,21 @@ void tls_conn_free(tls_conn *t);
 #define TLS_RECORD_PLAIN_MAX 16384
 
 /* Hands ciphertext read from the socket to the session, which keeps it (in its memory BIO) until
- * tls_conn_read decrypts it: nothing is decrypted here. Returns 0, or -1 on allocation failure.
+ * tls_conn_read decrypts it: nothing is decrypted here. Returns 0, or -ENOMEM.
  * What waits is bounded by the caller, who stops reading the socket while it wants no
  * plaintext. */
 int tls_conn_push(tls_conn *t, const uint8_t *data, size_t len);
 
 /* Decrypts at most cap bytes of plaintext into plain, from the ciphertext pushed so far, and
  * advances the handshake (write tls_conn_take_output afterwards). Returns the number of bytes
- * (> 0); 0 when no plaintext can be had without more ciphertext; -1 when the session is over (a
- * bad handshake, a bad record, the peer's close_notify): close the connection. The caller pulls
+ * (> 0); 0 when no plaintext can be had without more ciphertext; CMMO_ECLOSED after the peer's
+ * close_notify or CMMO_ETLS for a bad handshake or record: the session is over, close the
+ * connection. The caller pulls
  * plaintext only as fast as it can take it; what it does not pull stays ciphertext. */
 long tls_conn_read(tls_conn *t, uint8_t *plain, size_t cap);
 
 /* Encrypts plaintext for the peer (it waits in the session until tls_conn_take_output).
- * Returns 0 or -1. */
+ * Returns 0 or CMMO_ETLS. */
 int tls_conn_encrypt(tls_conn *t, const uint8_t *data, size_t len);
 
 /* Ciphertext waiting to be written to the socket (handshake records, encrypted data, alerts),

@@ -24,7 +24,7 @@ void ws_parser_free(ws_parser *p)
     p->control = NULL;
 }
 
-int ws_close_code_valid(uint16_t code)
+bool ws_close_code_valid(uint16_t code)
 {
     /* 1004-1006 and 1015 are reserved for reporting, never sent; 1012-1014 are registered. */
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||

@@ -15,6 +15,7 @@
 #ifndef CMMO_WSPARSE_H
 #define CMMO_WSPARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,6 @@ void ws_parser_free(ws_parser *p);
 size_t ws_parser_feed(ws_parser *p, const uint8_t *data, size_t len, ws_event_cb cb, void *user);
 
 /* Whether a close code received from a peer is one RFC 6455 allows on the wire. */
-int ws_close_code_valid(uint16_t code);
+bool ws_close_code_valid(uint16_t code);
 
 #endif

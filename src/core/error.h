@@ -31,7 +31,7 @@
 /* Each code once: its name (CMMO_E<name>) and the text logs show. Add new codes at the end, so
  * the values of the others never change (they appear in logs and test expectations). */
 #define CMMO_ERRORS(X)                                                                             \
-    X(NOTFOUND, "no such account")                                                                 \
+    X(NOTFOUND, "not found")                                                                       \
     X(TAKEN, "the name is taken")                                                                  \
     X(STORE, "the database failed")                                                                \
     X(MALFORMED, "malformed packet")                                                               \
@@ -48,7 +48,8 @@
     X(TLS, "TLS failed")                                                                           \
     X(CLOSED, "the peer closed the connection")                                                    \
     X(FULL, "a bounded table or queue is full")                                                    \
-    X(THROTTLED, "too many attempts")
+    X(THROTTLED, "too many attempts")                                                              \
+    X(EXISTS, "already exists")
 
 enum { CMMO_OK = 0, CMMO_ERROR_FIRST = -2000 };
 

@@ -4,6 +4,7 @@
 #include "core/workpool.h"
 #include "proto/validate.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,32 +72,35 @@ auth *auth_create(workpool *pool)
     return a;
 }
 
-static auth_job *job_new(const char *password, size_t len)
+/* A job for password (len bytes) in *out: 0, CMMO_ETOO_LONG or -ENOMEM. */
+static int job_new(const char *password, size_t len, auth_job **out)
 {
-    if (len > VALIDATE_PASSWORD_MAX) return NULL;
+    if (len > VALIDATE_PASSWORD_MAX) return CMMO_ETOO_LONG;
     auth_job *j = calloc(1, sizeof *j);
-    if (!j) return NULL;
+    if (!j) return -ENOMEM;
     j->base.work = job_work;
     j->base.done = job_done;
     memcpy(j->password, password, len);
     j->password_len = len;
-    return j;
+    *out = j;
+    return 0;
 }
 
 static int submit(auth *a, auth_job *j)
 {
-    if (workpool_submit(a->pool, &j->base) != 0) {
+    int rc = workpool_submit(a->pool, &j->base);
+    if (rc != 0) {
         sodium_memzero(j->password, sizeof j->password);
         free(j);
-        return -1;
     }
-    return 0;
+    return rc;
 }
 
 int auth_hash(auth *a, const char *password, size_t len, auth_hash_cb cb, void *user)
 {
-    auth_job *j = job_new(password, len);
-    if (!j) return -1;
+    auth_job *j;
+    int rc = job_new(password, len, &j);
+    if (rc != 0) return rc;
     j->hash_cb = cb;
     j->user = user;
     return submit(a, j);
@@ -105,8 +109,9 @@ int auth_hash(auth *a, const char *password, size_t len, auth_hash_cb cb, void *
 int auth_verify(auth *a, const char *hash, const char *password, size_t len, auth_verify_cb cb,
                 void *user)
 {
-    auth_job *j = job_new(password, len);
-    if (!j) return -1;
+    auth_job *j;
+    int rc = job_new(password, len, &j);
+    if (rc != 0) return rc;
     j->verify = 1;
     j->verify_cb = cb;
     j->user = user;

@@ -13,6 +13,7 @@
 #ifndef CMMO_AUTH_H
 #define CMMO_AUTH_H
 
+#include "core/error.h"
 #include "core/limits.h"
 #include "core/workpool.h"
 
@@ -35,11 +36,13 @@ typedef void (*auth_verify_cb)(void *user, int match);
  * (libsodium could not start, no pool, no memory). */
 auth *auth_create(workpool *pool);
 
-/* Hashes password (len bytes). Returns 0, or -1 (then cb is never called). */
+/* Hashes password (len bytes). Returns 0; or CMMO_ETOO_LONG (over VALIDATE_PASSWORD_MAX),
+ * -ENOMEM or CMMO_ESTOPPED (the pool is draining), and then cb is never called. */
 int auth_hash(auth *a, const char *password, size_t len, auth_hash_cb cb, void *user);
 
 /* Checks password against hash. hash NULL (unknown user) checks against a dummy hash so that
- * the answer takes as long as for a real account and always says no. Returns 0 or -1. */
+ * the answer takes as long as for a real account and always says no. Returns 0, or an error as
+ * auth_hash. */
 int auth_verify(auth *a, const char *hash, const char *password, size_t len, auth_verify_cb cb,
                 void *user);
 

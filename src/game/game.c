@@ -9,6 +9,7 @@
 #include "core/utf8.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -155,7 +156,7 @@ void game_unsaved_put(game *g, const store_position *p, int release)
 /* Takes every kept position of actor_id out of the retry queue, also one a batch is writing now
  * (if that batch fails the player is in the world and is saved from there). Returns 1 with the
  * newest (the last queued: writes fail in the order they were made) in *out, or 0 if none. */
-int game_unsaved_take(game *g, int64_t actor_id, store_position *out)
+bool game_unsaved_take(game *g, int64_t actor_id, store_position *out)
 {
     int found = 0;
     size_t k = 0;
@@ -250,15 +251,15 @@ void game_save_positions(game *g, const store_position *p, const uint8_t *releas
     g->counters.positions_saved += n;
 }
 
-/* Makes room for n positions in the batch scratch. Returns 0, or -1 out of memory. */
+/* Makes room for n positions in the batch scratch. Returns 0, or -ENOMEM. */
 static int save_scratch_reserve(game *g, size_t n)
 {
     if (n <= g->save_scratch_cap) return 0;
     store_position *p = realloc(g->save_scratch, n * sizeof *p);
-    if (!p) return -1;
+    if (!p) return -ENOMEM;
     g->save_scratch = p;
     uint8_t *r = realloc(g->save_release, n);
-    if (!r) return -1;
+    if (!r) return -ENOMEM;
     g->save_release = r;
     g->save_scratch_cap = n;
     return 0;
@@ -353,7 +354,7 @@ int game_kick(game *g, const char *name, game_close_reason why)
         g->outbox.close(g->outbox.ctx, s->link, why);
         return 0;
     }
-    return -1;
+    return CMMO_ENOTFOUND;
 }
 
 size_t game_broadcast(game *g, const char *text)
@@ -373,7 +374,7 @@ size_t game_broadcast(game *g, const char *text)
     return reached;
 }
 
-int game_idle(const game *g)
+bool game_idle(const game *g)
 {
     return g->busy_count == 0;
 }

@@ -10,11 +10,13 @@
 #ifndef CMMO_GAME_H
 #define CMMO_GAME_H
 
+#include "core/error.h"
 #include "game/actor.h"
 #include "game/auth.h"
 #include "game/outbox.h"
 #include "store/store.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,7 +59,7 @@ void game_check(const game *g);
 void game_save_all(game *g);
 
 /* True when no session is waiting on the store or auth (shutdown waits for this). */
-int game_idle(const game *g);
+bool game_idle(const game *g);
 
 size_t game_session_count(const game *g);
 /* Players in the world played from this node (remote actors of a cluster do not count). */
@@ -88,7 +90,8 @@ typedef void (*game_player_fn)(void *user, const char *name, int64_t actor_id, d
 void game_each_player(game *g, game_player_fn fn, void *user);
 
 /* Closes the connection of the player with this name (any letter case), giving why (the wiring
- * turns it into a close code and text). Returns 0, or -1 if no such player is online. */
+ * turns it into a close code and text). Returns 0, or CMMO_ENOTFOUND if no such player is online.
+ */
 int game_kick(game *g, const char *name, game_close_reason why);
 
 /* Sends a chat line from "Server" to every player (cleaned like any chat). Returns how many
@@ -130,8 +133,8 @@ void game_set_cluster(game *g, const game_cluster_ops *ops, void *ctx);
 /* A chat line from a player on another node: cleaned, then sent to every local player. */
 void game_remote_chat(game *g, const char *name, size_t name_len, const char *text, size_t len);
 
-/* A remote actor joins at its position. Returns 0, or -1 if an actor with that id is in the
- * world (local or remote) or on allocation failure. */
+/* A remote actor joins at its position. Returns 0, CMMO_EEXISTS if an actor with that id is in
+ * the world (local or remote), or -ENOMEM. */
 int game_remote_join(game *g, const game_actor *actor);
 /* The remote actor's next published position: it walks there over the next tick (clamped to the
  * world; non-finite values are ignored). Ignored if no remote actor has that id. */

@@ -2,9 +2,12 @@
 #include "game/game.h"
 #include "game/world.h"
 
+#include <errno.h>
+
 int game_remote_join(game *g, const game_actor *actor)
 {
-    return world_join_remote(game_world(g), actor) ? 0 : -1;
+    if (world_find(game_world(g), actor->actor_id)) return CMMO_EEXISTS;
+    return world_join_remote(game_world(g), actor) ? 0 : -ENOMEM;
 }
 
 /* The remote actor with this id, or NULL (none, or a local one). */

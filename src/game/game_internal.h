@@ -88,7 +88,7 @@ static inline uint64_t game_now_ms(const game *g)
 }
 
 /* Waiting for the store, auth or the cluster: its queued messages wait. */
-static inline int session_busy(const session *s)
+static inline bool session_busy(const session *s)
 {
     return session_state_busy(s->state);
 }
@@ -108,9 +108,9 @@ void session_free(game *g, session *s, int save);
 void game_release_claim(game *g, int64_t actor_id);
 
 /* The write-behind's retry queue: a leaver's position whose write failed is kept to be written
- * again (put), or taken back when the player logs in first (take: 1 and *out filled if kept). */
+ * again (put), or taken back when the player logs in first (take: true and *out filled if kept). */
 void game_unsaved_put(game *g, const store_position *p, int release);
-int game_unsaved_take(game *g, int64_t actor_id, store_position *out);
+bool game_unsaved_take(game *g, int64_t actor_id, store_position *out);
 
 /* Writes positions (n_own from the world, then the kept ones of batch), releasing claims per
  * release[] once committed. */

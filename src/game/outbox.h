@@ -36,7 +36,7 @@ typedef struct game_outbox {
     /* Starts closing the link (what was pushed goes first). Closing twice is harmless; the game
      * still owns its session until the network reports the connection gone. */
     void (*close)(void *ctx, void *link, game_close_reason why);
-    /* Reading resumes on a link the game paused (game_session_message returned 1). May deliver
+    /* Reading resumes on a link the game paused (game_session_message returned true). May deliver
      * held messages from within the call. */
     void (*resume)(void *ctx, void *link);
     /* Packs n messages (n >= 2) into one buffer that push delivers as the n packets, in order:

@@ -525,7 +525,7 @@ void game_session_set_v2(session *s)
     s->v2 = 1;
 }
 
-int game_session_message(game *g, session *s, const uint8_t *data, size_t len)
+bool game_session_message(game *g, session *s, const uint8_t *data, size_t len)
 {
     int over = bucket_take(&s->packets, RATE_PACKETS_PER_S, RATE_PACKETS_BURST, game_now_ms(g));
     if (over) {

@@ -19,6 +19,7 @@
 
 #include "game/game.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,8 +43,8 @@ const char *game_session_state_name(const session *s);
  * movement as compact Move packets. */
 void game_session_set_v2(session *s);
 
-/* A client message (copied). Returns 1 if the connection should stop reading until resumed. */
-int game_session_message(game *g, session *s, const uint8_t *data, size_t len);
+/* A client message (copied). Returns true if the connection should stop reading until resumed. */
+bool game_session_message(game *g, session *s, const uint8_t *data, size_t len);
 
 /* The connection is gone: the link must not be used again. */
 void game_session_closed(game *g, session *s);

@@ -17,6 +17,8 @@
 #ifndef CMMO_THROTTLE_H
 #define CMMO_THROTTLE_H
 
+#include "core/error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +35,8 @@ typedef struct throttle throttle;
 
 enum throttle_result {
     THROTTLE_OK = 0,
-    THROTTLE_FULL = -1, /* the key cannot be tracked: every slot it may use holds live state */
+    THROTTLE_FULL =
+        CMMO_EFULL, /* the key cannot be tracked: every slot it may use holds live state */
 };
 
 /* After max_failures failures within window_ms, the key waits lockout_ms from its last failure.

@@ -4,6 +4,7 @@
 #include "proto/packet.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,7 +195,7 @@ static int grid_insert(world *w, world_actor *a)
     if (c->len == c->cap) {
         uint32_t cap = c->cap ? c->cap * 2 : 8;
         cell_entry *p = realloc(c->entries, cap * sizeof *p);
-        if (!p) return -1;
+        if (!p) return -ENOMEM;
         c->entries = p;
         c->cap = cap;
     }
@@ -218,7 +219,7 @@ static void grid_update(world *w, world_actor *a)
     if (grid_insert(w, a) != 0) a->cell = -1; /* out of memory: invisible until next move */
 }
 
-/* A slot for a new actor (0 on success, -1 on allocation failure). */
+/* A slot for a new actor: 0, or -ENOMEM. */
 static int slot_take(world *w, world_actor *a)
 {
     if (w->free_len > 0) {
@@ -234,7 +235,7 @@ static int slot_take(world *w, world_actor *a)
                 resize(&w->slot_delta[ENC_V2], cap, sizeof *w->slot_delta[ENC_V2]) != 0 ||
                 resize(&w->free_slots, cap, sizeof *w->free_slots) != 0 ||
                 resize(&w->slot_left, cap, sizeof *w->slot_left) != 0)
-                return -1;
+                return -ENOMEM;
             w->slot_cap = cap;
         }
         a->slot = (uint32_t)w->slot_top++;
@@ -325,12 +326,12 @@ static size_t lower_bound(world_actor *const *arr, size_t len, int64_t id)
 int world_mark_unsaved(world *w, int64_t actor_id)
 {
     size_t i = lower_bound(w->all, w->all_len, actor_id);
-    if (i >= w->all_len || w->all[i]->id != actor_id || w->all[i]->remote) return -1;
+    if (i >= w->all_len || w->all[i]->id != actor_id || w->all[i]->remote) return CMMO_ENOTFOUND;
     w->all[i]->save_dirty = 1;
     return 0;
 }
 
-int world_has_actor(const world *w, int64_t actor_id)
+bool world_has_actor(const world *w, int64_t actor_id)
 {
     size_t i = lower_bound(w->all, w->all_len, actor_id);
     return i < w->all_len && w->all[i]->id == actor_id && !w->all[i]->remote;
@@ -896,7 +897,7 @@ size_t world_remote_count(const world *w)
     return w->remote_count;
 }
 
-int world_actor_is_remote(const world_actor *a)
+bool world_actor_is_remote(const world_actor *a)
 {
     return a->remote;
 }

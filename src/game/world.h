@@ -14,11 +14,13 @@
 #ifndef CMMO_WORLD_H
 #define CMMO_WORLD_H
 
+#include "core/error.h"
 #include "core/rcbuf.h"
 #include "game/actor.h"
 #include "game/outbox.h"
 #include "store/store.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,7 +78,8 @@ void world_tick(world *w);
 size_t world_collect_moved(world *w, store_position *out, size_t cap);
 
 /* Marks the local actor's position as not saved (its write failed): the next
- * world_collect_moved includes it. Returns 0, or -1 if no such local actor is in the world. */
+ * world_collect_moved includes it. Returns 0, or CMMO_ENOTFOUND if no such local actor is in the
+ * world. */
 int world_mark_unsaved(world *w, int64_t actor_id);
 
 /* Positions of every actor in the world (for the final save at shutdown), up to cap. */
@@ -84,7 +87,7 @@ size_t world_collect_all(world *w, store_position *out, size_t cap);
 
 /* Whether the account's actor is in the world, played from this node (remote actors do not
  * count: a cluster's presence claims decide about those). */
-int world_has_actor(const world *w, int64_t actor_id);
+bool world_has_actor(const world *w, int64_t actor_id);
 
 /* ---- Clusters: actors played on other nodes ("remote" actors) ----
  *
@@ -111,7 +114,7 @@ void world_chat_remote(world *w, const char *name, size_t name_len, const char *
 
 /* The actor with this id, local or remote, or NULL. */
 world_actor *world_find(world *w, int64_t actor_id);
-int world_actor_is_remote(const world_actor *a);
+bool world_actor_is_remote(const world_actor *a);
 size_t world_remote_count(const world *w);
 
 /* Sets (or with NULL clears) the one observer of local changes (game/actor.h says when it is

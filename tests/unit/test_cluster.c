@@ -190,7 +190,7 @@ static void test_a_remote_actor_joins_the_world_as_seen_by_local_players(void **
     assert_int_equal(game_player_count(g), 1);
     assert_null(game_local_name(g, 9001));
     /* The same id again is refused, remote or local. */
-    assert_int_equal(game_remote_join(g, &bob), -1);
+    assert_int_equal(game_remote_join(g, &bob), CMMO_EEXISTS);
     close_all(&alice, 1);
 }
 
@@ -230,7 +230,7 @@ static void test_a_local_player_is_not_a_remote_actor(void **state)
     int64_t id = l.actors[0].actor_id;
     assert_string_equal(game_local_name(g, id), "alice");
     game_actor impostor = remote_actor(id, "alice", 0, 0);
-    assert_int_equal(game_remote_join(g, &impostor), -1);
+    assert_int_equal(game_remote_join(g, &impostor), CMMO_EEXISTS);
     game_remote_leave(g, id);
     game_tick(g);
     assert_int_equal(game_player_count(g), 1);

@@ -106,7 +106,7 @@ static void test_a_kick_closes_with_the_kicked_reason(void **state)
     fake_link links[] = {{NULL, "alice"}, {NULL, "bob"}};
     play(&links[0]);
     play(&links[1]);
-    assert_int_equal(game_kick(g, "nobody", GAME_CLOSE_KICKED), -1);
+    assert_int_equal(game_kick(g, "nobody", GAME_CLOSE_KICKED), CMMO_ENOTFOUND);
     assert_int_equal(fake.closes_len, 0);
     assert_int_equal(game_kick(g, "BOB", GAME_CLOSE_KICKED), 0);
     assert_int_equal(fake.closes_len, 1);

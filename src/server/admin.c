@@ -109,12 +109,12 @@ int admin_default_path(const char *db_url, char *out, size_t cap)
 {
     static const char name[] = "cmmo-admin.sock";
     if (cap > 0) out[0] = 0;
-    if (!db_url || strncmp(db_url, "sqlite:", 7) != 0 || !db_url[7]) return -1;
+    if (!db_url || strncmp(db_url, "sqlite:", 7) != 0 || !db_url[7]) return CMMO_EINVALID;
     const char *file = db_url + 7;
     const char *slash = strrchr(file, '/');
     size_t dir_len = slash ? (size_t)(slash - file) + 1 : 0; /* "/" kept */
     size_t total = dir_len + sizeof name;                    /* terminator included */
-    if (total > cap || total > ADMIN_PATH_MAX) return -1;
+    if (total > cap || total > ADMIN_PATH_MAX) return CMMO_ETOO_LONG;
     memcpy(out, file, dir_len);
     memcpy(out + dir_len, name, sizeof name);
     return 0;

@@ -30,6 +30,7 @@
 #ifndef CMMO_ADMIN_H
 #define CMMO_ADMIN_H
 
+#include "core/error.h"
 #include "game/game.h"
 #include "net/lineserver.h"
 #include "server/admin_cmd.h"
@@ -72,8 +73,9 @@ void admin_stop(admin *a);
 /* Writes into out (cap bytes) the default socket path for a store URL: beside the database file
  * ("sqlite:data/cmmo.db" -> "data/cmmo-admin.sock", "sqlite:cmmo.db" -> "cmmo-admin.sock"), so a
  * server and the cmmo-admin run against the same database agree on it without configuration,
- * and servers on different databases never collide. Returns 0; or -1 if the URL is not
- * sqlite:PATH or the result does not fit in cap or in ADMIN_PATH_MAX (then out is "").
+ * and servers on different databases never collide. Returns 0; or CMMO_EINVALID if the URL
+ * is not sqlite:PATH, CMMO_ETOO_LONG if the result does not fit in cap or in ADMIN_PATH_MAX (then
+ * out is "").
  * Pure: it is used by the configuration and by cmmo-admin. */
 int admin_default_path(const char *db_url, char *out, size_t cap);
 

@@ -4,10 +4,12 @@
  */
 #include "server/admin_cmd.h"
 
+#include "core/error.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "proto/validate.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,7 +25,7 @@ int admin_reply_init(admin_reply *r)
 {
     *r = (admin_reply){0};
     r->data = malloc(ADMIN_REPLY_FIRST);
-    if (!r->data) return -1;
+    if (!r->data) return -ENOMEM;
     r->cap = ADMIN_REPLY_FIRST;
     r->data[0] = 0;
     return 0;

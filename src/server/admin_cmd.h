@@ -6,6 +6,8 @@
 #ifndef CMMO_ADMIN_CMD_H
 #define CMMO_ADMIN_CMD_H
 
+#include "core/error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +34,7 @@ typedef struct admin_reply {
     int failed; /* out of memory: see admin_command */
 } admin_reply;
 
-/* Makes r empty. Returns 0, or -1 if out of memory (then r holds nothing to free). */
+/* Makes r empty. Returns 0, or -ENOMEM (then r holds nothing to free). */
 int admin_reply_init(admin_reply *r);
 /* Appends printf-style text; on failure r->failed is set and later appends do nothing. */
 void admin_reply_append(admin_reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

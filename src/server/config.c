@@ -85,7 +85,7 @@ static int copy_string(char *dst, size_t cap, const char *v, int allow_empty)
     {                                                                                              \
         if (copy_string(c->field, sizeof c->field, v, allow_empty) != 0) {                         \
             snprintf(err, n, "expected %s, got '%s'", what, v);                                    \
-            return CMMO_ECONFIG;                                                                             \
+            return CMMO_ECONFIG;                                                                   \
         }                                                                                          \
         return 0;                                                                                  \
     }                                                                                              \

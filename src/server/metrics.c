@@ -265,7 +265,7 @@ static void process_metrics(page *p)
 
 int metrics_render(const metrics_snapshot *m, char *buf, size_t cap)
 {
-    if (cap == 0) return -1;
+    if (cap == 0) return CMMO_ETOO_LONG;
     page p = {buf, cap, 0, 0};
     buf[0] = 0;
     build_metrics(&p);
@@ -273,7 +273,7 @@ int metrics_render(const metrics_snapshot *m, char *buf, size_t cap)
     game_metrics(&p, m);
     tick_metrics(&p, m);
     process_metrics(&p);
-    return p.overflow ? -1 : (int)p.len;
+    return p.overflow ? CMMO_ETOO_LONG : (int)p.len;
 }
 
 rcbuf *metrics_response(const metrics_snapshot *m, int keep_alive)

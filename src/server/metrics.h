@@ -13,6 +13,7 @@
 #ifndef CMMO_METRICS_H
 #define CMMO_METRICS_H
 
+#include "core/error.h"
 #include "core/rcbuf.h"
 #include "game/game.h"
 #include "net/net.h"
@@ -34,7 +35,8 @@ typedef struct metrics_snapshot {
 } metrics_snapshot;
 
 /* Writes the page for m into buf (cap bytes, always NUL-terminated if cap > 0). Returns the
- * page's length, or -1 if it does not fit: buf then holds a cut page that must not be served. */
+ * page's length, or CMMO_ETOO_LONG if it does not fit: buf then holds a cut page that must not be
+ * served. */
 int metrics_render(const metrics_snapshot *m, char *buf, size_t cap);
 
 /* The whole HTTP response to GET /metrics: 200 with the page, or 500 if the page did not fit

@@ -150,9 +150,10 @@ static void test_metrics_render_refuses_a_buffer_too_small_rather_than_cutting(v
     metrics_snapshot m = snapshot();
     int full = metrics_render(&m, page, METRICS_PAGE_MAX);
     assert_true(full > 0);
-    assert_int_equal(metrics_render(&m, page, (size_t)full), -1); /* no room for the NUL */
-    assert_int_equal(metrics_render(&m, page, 100), -1);
-    assert_int_equal(metrics_render(&m, page, 0), -1);
+    /* no room for the NUL */
+    assert_int_equal(metrics_render(&m, page, (size_t)full), CMMO_ETOO_LONG);
+    assert_int_equal(metrics_render(&m, page, 100), CMMO_ETOO_LONG);
+    assert_int_equal(metrics_render(&m, page, 0), CMMO_ETOO_LONG);
     assert_int_equal(metrics_render(&m, page, (size_t)full + 1), full);
 }
 

@@ -49,7 +49,8 @@
     X(CLOSED, "the peer closed the connection")                                                    \
     X(FULL, "a bounded table or queue is full")                                                    \
     X(THROTTLED, "too many attempts")                                                              \
-    X(EXISTS, "already exists")
+    X(EXISTS, "already exists")                                                                    \
+    X(CLUSTER, "the cluster could not be reached")
 
 enum { CMMO_OK = 0, CMMO_ERROR_FIRST = -2000 };
 

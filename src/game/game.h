@@ -104,14 +104,18 @@ void game_refuse_logins(game *g, const char *reason);
 
 /* ---- Clusters (see src/cluster): none of this is used without one ---- */
 
-/* Results of a presence claim. */
-enum { GAME_CLAIM_OK = 0, GAME_CLAIM_TAKEN = 1, GAME_CLAIM_ERROR = -1 };
+/* Results of a presence claim: the game's names for codes of the error table. */
+enum {
+    GAME_CLAIM_OK = CMMO_OK,
+    GAME_CLAIM_TAKEN = CMMO_ETAKEN,   /* the account plays on another node */
+    GAME_CLAIM_ERROR = CMMO_ECLUSTER, /* no answer from the cluster: refuse, try again later */
+};
 
 /* What the game asks of a cluster. Every function is called on the loop thread. */
 typedef struct game_cluster_ops {
     /* Claims the account (by actor id) for this node: one account plays on at most one node.
-     * Calls done(user, GAME_CLAIM_...) later, never from within claim. Returns 0, or -1 and
-     * then never calls done. */
+     * Calls done(user, GAME_CLAIM_...) later, never from within claim. Returns 0, or a negative
+     * code and then never calls done. */
     int (*claim)(void *ctx, int64_t actor_id, void (*done)(void *user, int result), void *user);
     /* Gives a claim up (after the player's position is saved). */
     void (*release)(void *ctx, int64_t actor_id);

@@ -325,5 +325,5 @@ void jsonw_double(jsonw *w, double v)
 
 long jsonw_finish(const jsonw *w)
 {
-    return w->overflow ? -1 : (long)w->len;
+    return w->overflow ? CMMO_ETOO_LONG : (long)w->len;
 }

@@ -9,6 +9,8 @@
 #ifndef CMMO_JSONW_H
 #define CMMO_JSONW_H
 
+#include "core/error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +34,7 @@ void jsonw_double(jsonw *w, double v);
  * "12.25"): compact positions (cmmo.v2). Non-finite becomes 0; beyond +-1e12 it prints as
  * jsonw_double. */
 void jsonw_hundredths(jsonw *w, double v);
-/* Returns the length written, or -1 if the buffer overflowed. */
+/* Returns the length written, or CMMO_ETOO_LONG if the buffer overflowed. */
 long jsonw_finish(const jsonw *w);
 
 #endif

@@ -21,7 +21,7 @@ typedef struct admin_ops {
     void (*each_player)(void *ctx, admin_player_fn fn, void *user);
     /* Closes the connection of the player with this name (any letter case), as kicked by the
      * operator (the game's GAME_CLOSE_KICKED: what the client is shown is net's wording).
-     * Returns 0, or -1 if no such player is online. */
+     * Returns 0, or CMMO_ENOTFOUND if no such player is online. */
     int (*kick)(void *ctx, const char *name);
     /* A chat line from "Server" to every player; returns how many it reached. */
     size_t (*broadcast)(void *ctx, const char *text);

@@ -51,7 +51,7 @@ static int fake_kick(void *ctx, const char *name)
     snprintf(g->kicked, sizeof g->kicked, "%s", name);
     for (size_t i = 0; i < g->player_count; i++)
         if (strcasecmp(g->players[i].name, name) == 0) return 0;
-    return -1;
+    return CMMO_ENOTFOUND;
 }
 
 static size_t fake_broadcast(void *ctx, const char *text)

@@ -493,7 +493,7 @@ static void test_jsonw_overflow_is_reported_and_never_writes_past_cap(void **sta
         jsonw_double(&w, 3.1304951684997055);
         jsonw_raw(&w, "}");
         /* 5 + 23 + 1 + 18 + 1 = 48 bytes: always too big for cap < 40. */
-        assert_int_equal(jsonw_finish(&w), -1);
+        assert_int_equal(jsonw_finish(&w), CMMO_ETOO_LONG);
         assert_true(w.overflow);
         assert_true(w.len <= cap);
         assert_guard_intact(buf, cap);
@@ -509,7 +509,7 @@ static void test_jsonw_overflow_sticks_even_if_later_writes_would_fit(void **sta
     jsonw_raw(&w, "0123456789");
     jsonw_raw(&w, "a");
     jsonw_int(&w, 1);
-    assert_int_equal(jsonw_finish(&w), -1);
+    assert_int_equal(jsonw_finish(&w), CMMO_ETOO_LONG);
     assert_guard_intact(buf, 8);
 }
 

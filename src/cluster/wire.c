@@ -37,7 +37,7 @@ int wire_get(wire_reader *r, void *out, size_t n)
     if (r->bad || (size_t)(r->end - r->p) < n) {
         r->bad = 1;
         memset(out, 0, n);
-        return -1;
+        return CMMO_EMALFORMED;
     }
     memcpy(out, r->p, n);
     r->p += n;
@@ -103,9 +103,10 @@ int wire_get_join(wire_reader *r, int64_t actor_id, game_actor *out)
     out->x = wire_get_f64(r);
     out->y = wire_get_f64(r);
     uint8_t name_len = wire_get_u8(r);
-    if (name_len == 0 || name_len > GAME_ACTOR_NAME_MAX) return -1;
-    if (wire_get(r, out->name, name_len) != 0) return -1;
+    if (name_len == 0 || name_len > GAME_ACTOR_NAME_MAX) return CMMO_EMALFORMED;
+    if (wire_get(r, out->name, name_len) != 0) return CMMO_EMALFORMED;
     out->name[name_len] = 0;
-    if (memchr(out->name, 0, name_len) || !isfinite(out->x) || !isfinite(out->y)) return -1;
+    if (memchr(out->name, 0, name_len) || !isfinite(out->x) || !isfinite(out->y))
+        return CMMO_EMALFORMED;
     return 0;
 }

@@ -9,6 +9,7 @@
 #ifndef CMMO_CLUSTER_WIRE_H
 #define CMMO_CLUSTER_WIRE_H
 
+#include "core/error.h"
 #include "game/actor.h"
 
 #include <stddef.h>
@@ -34,7 +35,8 @@ typedef struct wire_reader {
     int bad;
 } wire_reader;
 
-/* Copies n bytes to out; on too short input zeroes out, marks the reader bad and returns -1. */
+/* Copies n bytes to out; on too short input zeroes out, marks the reader bad and returns
+ * CMMO_EMALFORMED. */
 int wire_get(wire_reader *r, void *out, size_t n);
 /* Each returns 0 once the reader is bad. */
 uint8_t wire_get_u8(wire_reader *r);
@@ -47,8 +49,8 @@ size_t wire_join_size(const game_actor *a);
 /* Writes a's join record (wire_join_size(a) bytes) at *p and advances it. */
 void wire_put_join(uint8_t **p, const game_actor *a);
 /* Reads the rest of a join record whose type and actor id the caller has read (as for every
- * record) into out. Returns 0, or -1 on a truncated record, a name empty, too long or holding a
- * NUL byte, or a position that is not finite. */
+ * record) into out. Returns 0, or CMMO_EMALFORMED for a truncated record, a name empty, too long or
+ * holding a NUL byte, or a position that is not finite. */
 int wire_get_join(wire_reader *r, int64_t actor_id, game_actor *out);
 
 #endif

@@ -156,23 +156,23 @@ static void test_a_malformed_join_record_is_refused(void **state)
     size_t len = (size_t)(p - buf);
     assert_int_equal(read_join(buf, len), 0);
     for (size_t cut = 0; cut < len; cut++)
-        assert_int_equal(read_join(buf, cut), -1);
+        assert_int_equal(read_join(buf, cut), CMMO_EMALFORMED);
 
     uint8_t bad[sizeof buf];
     memcpy(bad, buf, len);
     bad[53] = 0; /* empty name */
-    assert_int_equal(read_join(bad, len), -1);
+    assert_int_equal(read_join(bad, len), CMMO_EMALFORMED);
     memcpy(bad, buf, len);
     bad[53] = GAME_ACTOR_NAME_MAX + 1; /* longer than any name */
     memset(bad + len, 'x', sizeof bad - len);
-    assert_int_equal(read_join(bad, sizeof bad), -1);
+    assert_int_equal(read_join(bad, sizeof bad), CMMO_EMALFORMED);
     memcpy(bad, buf, len);
     bad[55] = 0; /* "b\0b" */
-    assert_int_equal(read_join(bad, len), -1);
+    assert_int_equal(read_join(bad, len), CMMO_EMALFORMED);
     memcpy(bad, buf, len);
     double nan = NAN;
     memcpy(bad + 37, &nan, 8);
-    assert_int_equal(read_join(bad, len), -1);
+    assert_int_equal(read_join(bad, len), CMMO_EMALFORMED);
 }
 
 /* A remote actor joined through the port is shown to local players like a local one, counts as

@@ -35,7 +35,7 @@ PKGS_proto   := jansson
 PKGS_net     := libuv openssl
 LIBS_net     := -lhttp_parser
 PKGS_store   := sqlite3 libpq
-PKGS_game    := libsodium
+PKGS_game    := libsodium openssl
 PKGS_cluster := libuv hiredis
 PKGS_server  := libuv
 

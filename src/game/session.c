@@ -290,6 +290,19 @@ static void login_verified(void *user, int match)
     login_reread_start(s);
 }
 
+/* The password check answered. An imported account's PBKDF2 hash that matched is replaced by
+ * the argon2id one auth made of the same password (auth.h): the store runs the write before any
+ * later request, so the next Login already checks argon2id. A failed write only means the
+ * upgrade happens at a later login. */
+static void login_checked(void *user, int match, const char *upgraded)
+{
+    session *s = user;
+    if (match && upgraded && s->found &&
+        store_set_password_hash(s->game->store, s->account.name, upgraded, NULL, NULL) == 0)
+        log_info("password_upgraded", "user=%s from=pbkdf2_sha256 to=argon2id", s->account.name);
+    login_verified(user, match);
+}
+
 /* The password matched (and, in a cluster, this node holds the account's presence claim). */
 static void enter_world(session *s)
 {
@@ -339,8 +352,8 @@ static void login_found(void *user, int result, const store_account *account)
     if (s->found) s->account = *account;
     /* Unknown users are checked against a dummy hash: same time, same answer. */
     session_set_state(s, SESSION_LOGIN_VERIFYING);
-    int rc = auth_verify(s->game->auth, s->found ? account->password_hash : NULL, s->password,
-                         s->password_len, login_verified, s);
+    int rc = auth_verify_upgrade(s->game->auth, s->found ? account->password_hash : NULL,
+                                 s->password, s->password_len, login_checked, s);
     wipe_password(s);
     if (rc != 0) {
         deny(s, "Server busy, try again");

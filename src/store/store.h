@@ -111,9 +111,9 @@ int store_list_accounts(store *s, const char *after, size_t limit, store_list_cb
  * later position saves update no row. */
 int store_delete_account(store *s, const char *username, store_account_cb cb, void *user);
 
-/* Replaces the password hash of the account named username (letter case ignored). cb gets
- * STORE_OK, STORE_NOT_FOUND or STORE_ERROR. Sessions already logged in go on; the next Login
- * compares with the new hash. */
+/* Replaces the password hash of the account named username (letter case ignored). cb (may be
+ * NULL: nobody waits for the answer) gets STORE_OK, STORE_NOT_FOUND or STORE_ERROR. Sessions
+ * already logged in go on; the next Login compares with the new hash. */
 int store_set_password_hash(store *s, const char *username, const char *password_hash,
                             store_done_cb cb, void *user);
 

@@ -24,6 +24,7 @@ typedef struct fast_job {
     int verify, ok;
     auth_hash_cb hash_cb;
     auth_verify_cb verify_cb;
+    auth_upgrade_cb upgrade_cb; /* verify_upgrade: there is never anything to upgrade here */
     void *user;
     size_t password_len;
     char hash[AUTH_HASH_MAX];
@@ -57,7 +58,9 @@ static void job_work(workpool_job *base)
 static void job_done(workpool_job *base)
 {
     fast_job *j = (fast_job *)base;
-    if (j->verify)
+    if (j->upgrade_cb)
+        j->upgrade_cb(j->user, j->ok, NULL);
+    else if (j->verify)
         j->verify_cb(j->user, j->ok);
     else
         j->hash_cb(j->user, j->ok ? j->hash : NULL);
@@ -101,13 +104,14 @@ int auth_hash(auth *a, const char *password, size_t len, auth_hash_cb cb, void *
     return 0;
 }
 
-int auth_verify(auth *a, const char *hash, const char *password, size_t len, auth_verify_cb cb,
-                void *user)
+static int verify(auth *a, const char *hash, const char *password, size_t len, auth_verify_cb cb,
+                  auth_upgrade_cb upgrade_cb, void *user)
 {
     fast_job *j = job_new(password, len);
     if (!j) return -1;
     j->verify = 1;
     j->verify_cb = cb;
+    j->upgrade_cb = upgrade_cb;
     j->user = user;
     if (hash && strlen(hash) < sizeof j->hash) strcpy(j->hash, hash);
     if (workpool_submit(a->pool, &j->base) != 0) {
@@ -115,6 +119,18 @@ int auth_verify(auth *a, const char *hash, const char *password, size_t len, aut
         return -1;
     }
     return 0;
+}
+
+int auth_verify(auth *a, const char *hash, const char *password, size_t len, auth_verify_cb cb,
+                void *user)
+{
+    return verify(a, hash, password, len, cb, NULL, user);
+}
+
+int auth_verify_upgrade(auth *a, const char *hash, const char *password, size_t len,
+                        auth_upgrade_cb cb, void *user)
+{
+    return verify(a, hash, password, len, NULL, cb, user);
 }
 
 size_t auth_pending(const auth *a)

@@ -223,6 +223,96 @@ static void test_auth_refused_request_never_calls_back(void **state)
     assert_int_equal(auth_pending(au), 0);
 }
 
+/* Django's own published vector (tests/auth_tests/test_hashers.py, Django 1.8): make_password(
+ * "lètmein", "seasalt", "pbkdf2_sha256") at 20,000 iterations. */
+static const char django_vector[] =
+    "pbkdf2_sha256$20000$seasalt$oBSd886ysm3AqYun62DOdin8YcfbU1z9cksZSuLP9r0=";
+static const char django_password[] = "l\xc3\xa8tmein"; /* "lètmein" in UTF-8 */
+
+typedef struct upgrade_answer {
+    int called, match;
+    char upgraded[AUTH_HASH_MAX]; /* "" when NULL */
+} upgrade_answer;
+
+static void on_upgrade(void *user, int match, const char *upgraded)
+{
+    upgrade_answer *a = user;
+    a->called++;
+    a->match = match;
+    snprintf(a->upgraded, sizeof a->upgraded, "%s", upgraded ? upgraded : "");
+    calls++;
+}
+
+static upgrade_answer verify_upgrade_now(const char *hash, const char *pw, size_t len)
+{
+    upgrade_answer a;
+    memset(&a, 0, sizeof a);
+    a.match = -1;
+    int want = calls + 1;
+    assert_int_equal(auth_verify_upgrade(au, hash, pw, len, on_upgrade, &a), 0);
+    run_until_calls(want);
+    assert_int_equal(a.called, 1);
+    return a;
+}
+
+static void test_auth_verify_matches_djangos_published_pbkdf2_vector(void **state)
+{
+    size_t len = strlen(django_password);
+    assert_int_equal(auth_hash_kind(django_vector), AUTH_KIND_PBKDF2_SHA256);
+    assert_int_equal(verify_now(django_vector, django_password, len), 1);
+    assert_int_equal(verify_now(django_vector, "letmein", 7), 0);
+    assert_int_equal(verify_now(django_vector, django_password, len - 1), 0);
+    /* One bit of the digest changed: no match. */
+    char altered[sizeof django_vector];
+    memcpy(altered, django_vector, sizeof altered);
+    altered[sizeof altered - 3] = altered[sizeof altered - 3] == 'A' ? 'B' : 'A';
+    assert_int_equal(verify_now(altered, django_password, len), 0);
+}
+
+static void test_auth_verify_upgrade_hands_back_argon2id_only_for_a_matching_pbkdf2(void **state)
+{
+    size_t len = strlen(django_password);
+    upgrade_answer a = verify_upgrade_now(django_vector, django_password, len);
+    assert_int_equal(a.match, 1);
+    assert_int_equal(auth_hash_kind(a.upgraded), AUTH_KIND_ARGON2ID);
+    assert_int_equal(verify_now(a.upgraded, django_password, len), 1);
+    /* A wrong password: no upgrade. */
+    a = verify_upgrade_now(django_vector, "wrong", 5);
+    assert_int_equal(a.match, 0);
+    assert_string_equal(a.upgraded, "");
+    /* Already argon2id: matches, nothing to replace. */
+    answer h;
+    hash_now("pw", 2, &h);
+    a = verify_upgrade_now(h.hash, "pw", 2);
+    assert_int_equal(a.match, 1);
+    assert_string_equal(a.upgraded, "");
+}
+
+static void test_auth_hash_kind_refuses_every_other_form(void **state)
+{
+    static const char *const others[] = {
+        NULL,
+        "",
+        "letmein",
+        "pbkdf2_sha1$10000$wz5B6WkasRoF$atJmJ1o+XfJxKq1+Nu1f1i57Z5I=",
+        "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuu",
+        "argon2$argon2id$v=19$m=102400,t=2,p=8$x$y",
+        "pbkdf2_sha256$0$seasalt$oBSd886ysm3AqYun62DOdin8YcfbU1z9cksZSuLP9r0=",
+        "pbkdf2_sha256$99999999999$seasalt$oBSd886ysm3AqYun62DOdin8YcfbU1z9cksZSuLP9r0=",
+        "pbkdf2_sha256$20000$$oBSd886ysm3AqYun62DOdin8YcfbU1z9cksZSuLP9r0=",
+        "pbkdf2_sha256$20000$seasalt$oBSd886ysm3AqYun62DOdin8YcfbU1z9cksZSuLP9r0",
+        "pbkdf2_sha256$20000$seasalt$oBSd886ysm3AqYun62DOdin8YcfbU1z9cksZSuLP9r0=x",
+        "pbkdf2_sha256$20000$seasalt$c2hvcnQ=",
+        "pbkdf2_sha256$x$seasalt$c2hvcnQ=",
+        "pbkdf2_sha256$20000$sea salt$oBSd886ysm3AqYun62DOdin8YcfbU1z9cksZSuLP9r0=",
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        assert_int_equal(auth_hash_kind(others[i]), AUTH_KIND_UNKNOWN);
+    assert_int_equal(auth_hash_kind("$argon2id$v=19$m=12288,t=3,p=1$x$y"), AUTH_KIND_ARGON2ID);
+    /* An unknown form never matches, whatever the password. */
+    assert_int_equal(verify_now(others[3], "not a password", 14), 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -237,6 +327,9 @@ int main(void)
         T(test_auth_pending_counts_jobs_and_destroy_runs_their_callbacks),
         T(test_auth_unknown_user_takes_as_long_as_a_real_one),
         T(test_auth_refused_request_never_calls_back),
+        T(test_auth_verify_matches_djangos_published_pbkdf2_vector),
+        T(test_auth_verify_upgrade_hands_back_argon2id_only_for_a_matching_pbkdf2),
+        T(test_auth_hash_kind_refuses_every_other_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

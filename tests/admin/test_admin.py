@@ -30,6 +30,9 @@ import urllib.request
 
 import websockets
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tutorial_db  # noqa: E402
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SERVER = os.environ.get("CMMO_SERVER", os.path.join(REPO, "build", "asan", "cmmo-server"))
 ADMIN = os.environ.get("CMMO_ADMIN", os.path.join(REPO, "build", "asan", "cmmo-admin"))
@@ -531,6 +534,158 @@ def test_delete_of_an_online_player_on_postgresql_kicks_them_and_removes_every_r
         check(pg_rows_per_table(url) == [0, 0, 0, 0], "rows left: %s" % pg_rows_per_table(url))
     finally:
         check(s.stop() == 0, "server exit code")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+# ==========================================================================================
+# import-tutorial: the tutorial server's players into cmmo
+# ==========================================================================================
+
+async def first_own_model(ws):
+    """After Login's Ok: the first ModelDelta is the player's own full model."""
+    p = await recv_until(ws, lambda p: p.get("a") == "ModelDelta")
+    return p["p0"]
+
+
+def v10_database(d):
+    """A v1.0 database: plaintext passwords, names cmmo takes and names it refuses."""
+    t = tutorial_db.TutorialDb(os.path.join(d, "db.sqlite3"), "1.0")
+    bob = t.add_user("Bob_2", "bob old pw")
+    alice = t.add_user("alice", "alice old pw")
+    # Actors made in another order than users: actor ids are not user ids.
+    t.add_actor(alice, "alice", 3, 100.5, 200.25)
+    t.add_actor(bob, "Bob_2", 1, 640.0, 320.0)
+    for name, pw in (("bad name", "x"), ("averyveryverylongname", "x"), ("server", "x"),
+                     ("ALICE", "other pw"), ("emptypw", "")):
+        t.add_actor(t.add_user(name, pw), name, 0, 1.0, 1.0)
+    t.add_user("no_actor", "na pw")
+    t.close()
+    return os.path.join(d, "db.sqlite3")
+
+
+@test
+def test_import_tutorial_v10_reports_refusals_and_players_log_in_where_they_left():
+    d = tempfile.mkdtemp(prefix="cmmo-import-")
+    tut = v10_database(d)
+    db = os.path.join(d, "cmmo.db")
+    rc, out, err = admin("import-tutorial", "--dry-run", tut, db=db)
+    check(rc == 0, "dry run: %d %r" % (rc, err))
+    check(not os.path.exists(db), "a dry run made the cmmo database")
+    check("dry run, nothing written: 3 to import, 0 already present, 5 to skip" in out, out)
+    rc, out, err = admin("import-tutorial", tut, db=db)
+    check(rc == 0, "import: %d %r" % (rc, err))
+    lines = out.splitlines()
+    for want in ("imported Bob_2 ", "imported alice ", "skipped bad name: cmmo names are",
+                 "skipped averyveryverylongname: cmmo names are",
+                 "skipped server: the name Server is reserved",
+                 "skipped ALICE: the same name as tutorial user 2",
+                 "skipped emptypw: its password is empty", "imported no_actor "):
+        check(any(ln.startswith(want) for ln in lines), "no line %r in:\n%s" % (want, out))
+    check(lines[-1] == "3 imported, 0 already present, 5 skipped", out)
+    check("alice old pw" not in out + err, "a password was printed")
+    con = sqlite3.connect(db)
+    hashes = [h for (h,) in con.execute("SELECT password_hash FROM user")]
+    con.close()
+    check(len(hashes) == 3 and all(h.startswith(HASH_PREFIX) for h in hashes), hashes)
+    # A second run changes nothing.
+    rc, out2, err = admin("import-tutorial", tut, db=db)
+    check(rc == 0 and out2.splitlines()[-1] == "0 imported, 3 already present, 5 skipped", out2)
+    s = Server(d, db=db)
+    try:
+        check(s.port, "server did not start")
+
+        async def go():
+            ws, reply = await login(s.url, "alice", "alice old pw")
+            check(reply == {"a": "Ok"}, "alice with her old password: %s" % reply)
+            me = await first_own_model(ws)
+            check(me["avatar_id"] == 3, "avatar: %s" % me)
+            pos = me["instanced_entity"]
+            check((pos["x"], pos["y"]) == (100.5, 200.25), "position: %s" % me)
+            ws2, reply = await login(s.url, "bob_2", "bob old pw")
+            check(reply == {"a": "Ok"}, "Bob_2: %s" % reply)
+            me = await first_own_model(ws2)
+            check((me["instanced_entity"]["x"], me["instanced_entity"]["y"]) == (640, 320), me)
+            for ws_ in (ws, ws2):
+                await ws_.close()
+            ws, reply = await login(s.url, "ALICE", "other pw")
+            check(reply.get("a") == "Deny", "the skipped duplicate's password logs in: %s" % reply)
+            await ws.close()
+        run(go())
+    finally:
+        check(s.stop() == 0, "server exit code")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def test_import_tutorial_v11_keeps_pbkdf2_and_upgrades_it_at_first_login_on_postgresql():
+    url = pg_database()
+    d = tempfile.mkdtemp(prefix="cmmo-import-")
+    t = tutorial_db.TutorialDb(os.path.join(d, "db.sqlite3"), "1.1")
+    carol = t.add_user("carol", tutorial_db.django_pbkdf2("carol old pw", "Qw8sVn2LkPz7", 1000))
+    t.add_actor(carol, "carol", 5, 32.0, 48.0)
+    vec = t.add_user("vector", tutorial_db.DJANGO_VECTOR)
+    t.add_actor(vec, "vector", 2, 10.0, 20.0)
+    for name, stored in (("bcrypt_user", "bcrypt_sha256$$2b$12$AbCdEfGhIjKlMnOpQrStUu"),
+                         ("unusable", "!kP3yq0aN2bXw7Zc"),
+                         ("sha1_user", "sha1$salt$0123456789abcdef0123456789abcdef01234567")):
+        t.add_actor(t.add_user(name, stored), name, 0, 0.0, 0.0)
+    t.close()
+    tut = os.path.join(d, "db.sqlite3")
+    rc, out, err = admin("import-tutorial", tut, db=url)
+    check(rc == 0, "import: %d %r %r" % (rc, out, err))
+    for want in ("imported carol ", "imported vector ",
+                 "skipped bcrypt_user: its password hash (bcrypt_sha256) is not pbkdf2_sha256",
+                 "skipped unusable: its password hash (!) is not pbkdf2_sha256",
+                 "skipped sha1_user: its password hash (sha1) is not pbkdf2_sha256"):
+        check(any(ln.startswith(want) for ln in out.splitlines()), "no %r in:\n%s" % (want, out))
+    check(out.splitlines()[-1] == "2 imported, 0 already present, 3 skipped", out)
+    stored = psql(url, "SELECT password_hash FROM \"user\" WHERE username = 'carol'")
+    check(stored.startswith("pbkdf2_sha256$1000$"), "not kept: %s" % stored[:20])
+    sock = os.path.join(d, "admin.sock")
+    s = Server(d, db=url, admin_socket=sock)
+    try:
+        check(s.port, "server did not start")
+
+        async def go():
+            ws, reply = await login(s.url, "carol", "wrong pw")
+            check(reply.get("a") == "Deny", "a wrong password: %s" % reply)
+            await ws.close()
+            ws, reply = await login(s.url, "carol", "carol old pw")
+            check(reply == {"a": "Ok"}, "carol with her old password: %s" % reply)
+            me = await first_own_model(ws)
+            check(me["avatar_id"] == 5 and me["instanced_entity"]["x"] == 32.0, me)
+            await ws.close()
+            ws, reply = await login(s.url, "vector", tutorial_db.DJANGO_VECTOR_PASSWORD)
+            check(reply == {"a": "Ok"}, "Django's vector: %s" % reply)
+            await ws.close()
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline:
+                h = psql(url, "SELECT password_hash FROM \"user\" WHERE username = 'carol'")
+                if h.startswith(HASH_PREFIX):
+                    break
+                await asyncio.sleep(0.05)
+            check(h.startswith(HASH_PREFIX), "not upgraded to argon2id: %s" % h[:20])
+            ws, reply = await login(s.url, "carol", "carol old pw")
+            check(reply == {"a": "Ok"}, "after the upgrade: %s" % reply)
+            await ws.close()
+        run(go())
+        check("carol old pw" not in s.text(), "password in the server log")
+        check("password_upgraded" in s.text(), "no password_upgraded log line")
+    finally:
+        check(s.stop() == 0, "server exit code")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def test_import_tutorial_refuses_what_is_not_a_tutorial_database():
+    d = tempfile.mkdtemp(prefix="cmmo-import-")
+    other = os.path.join(d, "other.sqlite3")
+    sqlite3.connect(other).execute("CREATE TABLE t(x)").connection.close()
+    for path in (other, os.path.join(d, "missing.sqlite3")):
+        rc, out, err = admin("import-tutorial", path, db=os.path.join(d, "cmmo.db"))
+        check(rc == 1 and err.strip(), "%s: %d %r" % (path, rc, err))
+    rc, out, err = admin("import-tutorial", db=os.path.join(d, "cmmo.db"))
+    check(rc == 2, "no PATH: %d" % rc)
     shutil.rmtree(d, ignore_errors=True)
 
 

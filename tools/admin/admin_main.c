@@ -5,6 +5,8 @@
  * See `cmmo-admin --help`, man cmmo-admin(1) and docs/OPERATIONS.md.
  */
 #include "admin_client.h"
+#include "admin_import.h"
+#include "admin_store.h"
 #include "admin_users.h"
 
 #include "core/log.h"
@@ -47,6 +49,14 @@ static const char usage[] =
     "                             admin socket, when there is one)\n"
     "  reset-password NAME        a new password, read like create's; a current session goes\n"
     "                             on, the next login needs the new password\n"
+    "  import-tutorial PATH [--dry-run]\n"
+    "                             the players of the tutorial's Python server, from its Django\n"
+    "                             database PATH (db.sqlite3, read only): accounts, avatars and\n"
+    "                             last positions; plaintext (v1.0) passwords are hashed with\n"
+    "                             argon2id, pbkdf2_sha256 (v1.1) hashes kept and upgraded at\n"
+    "                             first login; every skipped name or hash is reported, nothing\n"
+    "                             renamed; accounts already present are left alone, so a second\n"
+    "                             run changes nothing; --dry-run only prints the report\n"
     "\n"
     "live commands (through the admin socket):\n"
     "  online                     players in the world: name, actor id, x, y, address\n"
@@ -89,6 +99,7 @@ typedef struct options {
     char socket[ADMIN_PATH_MAX];
     int avatar;
     int avatar_set;
+    int dry_run;
 } options;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -246,6 +257,14 @@ static int command_delete(const options *o, const char *name)
     return EXIT_OK;
 }
 
+static int command_import(const options *o, const char *path)
+{
+    char why[ADMIN_WHY_MAX];
+    admin_import_totals totals;
+    int rc = admin_import_tutorial(o->db, path, o->dry_run, stdout, &totals, why);
+    return report(rc, why);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static int take_value(int argc, char **argv, int *a, const char *flag, const char **value)
@@ -335,6 +354,8 @@ int main(int argc, char **argv)
                 return usage_error("--avatar: expected an integer from 0 to 5, got '%s'", v);
             o.avatar = (int)n;
             o.avatar_set = 1;
+        } else if (strcmp(argv[a], "--dry-run") == 0) {
+            o.dry_run = 1;
         } else if (strcmp(argv[a], "--") == 0) {
             while (++a < argc && nwords < 64)
                 words[nwords++] = argv[a];
@@ -377,6 +398,12 @@ int main(int argc, char **argv)
 
     if (o.avatar_set && strcmp(cmd, "create") != 0)
         return usage_error("%s", "--avatar is for create only");
+    if (o.dry_run && strcmp(cmd, "import-tutorial") != 0)
+        return usage_error("%s", "--dry-run is for import-tutorial only");
+    if (strcmp(cmd, "import-tutorial") == 0) {
+        if (nwords != 2) return usage_error("%s", "import-tutorial takes one PATH");
+        return command_import(&o, name);
+    }
     if (strcmp(cmd, "list") == 0 || strcmp(cmd, "online") == 0) {
         if (nwords != 1) return usage_error("%s takes no arguments", cmd);
         if (cmd[0] == 'o') return live(&o, "online", "%s\n");

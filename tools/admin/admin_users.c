@@ -2,6 +2,7 @@
  * admin_users: account operations through the store interface (see admin_users.h).
  */
 #include "admin_users.h"
+#include "admin_store.h"
 
 #include "game/auth.h"
 #include "proto/validate.h"
@@ -15,16 +16,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-static int fail(char *why, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, ADMIN_USERS_WHY_MAX, fmt, ap);
-    va_end(ap);
-    return code;
-}
+#define fail admin_fail
 
 /* Register's rules, with the reserved name the session layer adds. */
 static int check_credentials(const char *name, const char *password, size_t len, char *why)
@@ -43,60 +35,6 @@ static int hash_password(const char *password, size_t len, char out[AUTH_HASH_MA
     if (crypto_pwhash_str(out, password, len, AUTH_OPSLIMIT, AUTH_MEMLIMIT) != 0)
         return fail(why, ADMIN_USERS_ERROR, "hashing failed (out of memory)");
     return ADMIN_USERS_OK;
-}
-
-/* ---------------------------------------------------------------- the store, synchronously */
-
-/* The store on a private loop. One request at a time: submit, then store_wait. */
-typedef struct admin_store {
-    uv_loop_t loop;
-    store *store;
-    int done;   /* set by the request's callback */
-    int result; /* its STORE_* result; STORE_ERROR until it runs */
-} admin_store;
-
-/* Opens db_url. With must_exist, a sqlite: URL naming no file is an error (the store would
- * create it, and a read or a change of nothing should not leave an empty database behind). */
-static int admin_store_open(admin_store *a, const char *db_url, int must_exist, char *why)
-{
-    memset(a, 0, sizeof *a);
-    if (must_exist && strncmp(db_url, "sqlite:", 7) == 0 && access(db_url + 7, F_OK) != 0)
-        return fail(why, ADMIN_USERS_ERROR,
-                    "no database at %s (start the server once, or create a user, to make it)",
-                    db_url + 7);
-    if (uv_loop_init(&a->loop) != 0) return fail(why, ADMIN_USERS_ERROR, "no event loop");
-    a->store = store_open(&a->loop, db_url);
-    if (!a->store) {
-        char shown[512];
-        store_url_redact(db_url, shown, sizeof shown);
-        uv_loop_close(&a->loop);
-        return fail(why, ADMIN_USERS_ERROR, "cannot open the store %s (see the error above)",
-                    shown);
-    }
-    return ADMIN_USERS_OK;
-}
-
-/* Starts a request: resets the completion flag. */
-static void admin_store_begin(admin_store *a)
-{
-    a->done = 0;
-    a->result = STORE_ERROR;
-}
-
-/* Runs the loop until the request's callback has set done. The store's worker keeps the loop
- * alive while a request is queued, so uv_run returns 0 only if there is nothing to wait for. */
-static void admin_store_wait(admin_store *a)
-{
-    while (!a->done && uv_run(&a->loop, UV_RUN_ONCE))
-        ;
-}
-
-/* Closes the store (finishing anything queued) and the loop. */
-static void admin_store_close(admin_store *a)
-{
-    store_close(a->store);
-    uv_run(&a->loop, UV_RUN_DEFAULT); /* the store's handles' close callbacks */
-    uv_loop_close(&a->loop);
 }
 
 /* ---------------------------------------------------------------- list */
@@ -130,8 +68,8 @@ static void on_page(void *user, int result, const store_account_entry *entries, 
 int admin_users_list(const char *db_url, FILE *out, char *why)
 {
     admin_store a;
-    int rc = admin_store_open(&a, db_url, 1, why);
-    if (rc != ADMIN_USERS_OK) return rc;
+    int rc = ADMIN_USERS_OK;
+    if (admin_store_open(&a, db_url, 1, why) != 0) return ADMIN_USERS_ERROR;
     list_state l = {.a = &a, .out = out};
     fprintf(out, "%-6s %-20s %-6s %-8s %-8s %s\n", "id", "name", "avatar", "x", "y", "created");
     do {
@@ -173,7 +111,7 @@ int admin_users_create(const char *db_url, const char *name, const char *passwor
     rc = hash_password(password, len, hash, why);
     if (rc != ADMIN_USERS_OK) return rc;
     admin_store a;
-    rc = admin_store_open(&a, db_url, 0, why);
+    rc = admin_store_open(&a, db_url, 0, why) == 0 ? ADMIN_USERS_OK : ADMIN_USERS_ERROR;
     if (rc == ADMIN_USERS_OK) {
         account_wait w = {.a = &a};
         admin_store_begin(&a);
@@ -199,8 +137,8 @@ int admin_users_delete(const char *db_url, const char *name, char *name_out, cha
     if (strlen(name) > STORE_NAME_MAX)
         return fail(why, ADMIN_USERS_NOT_FOUND, "no user named %s", name);
     admin_store a;
-    int rc = admin_store_open(&a, db_url, 1, why);
-    if (rc != ADMIN_USERS_OK) return rc;
+    int rc = ADMIN_USERS_OK;
+    if (admin_store_open(&a, db_url, 1, why) != 0) return ADMIN_USERS_ERROR;
     account_wait w = {.a = &a};
     admin_store_begin(&a);
     if (store_delete_account(a.store, name, on_account, &w) == 0) admin_store_wait(&a);
@@ -217,26 +155,20 @@ int admin_users_delete(const char *db_url, const char *name, char *name_out, cha
 
 /* ---------------------------------------------------------------- reset password */
 
-static void on_done(void *user, int result)
-{
-    admin_store *a = user;
-    a->result = result;
-    a->done = 1;
-}
-
 int admin_users_reset_password(const char *db_url, const char *name, const char *password,
                                size_t len, char *why)
 {
     const char *deny = validate_credentials(name, strlen(name), password, len);
     if (deny) return fail(why, ADMIN_USERS_INVALID, "%s", deny);
     admin_store a;
-    int rc = admin_store_open(&a, db_url, 1, why);
-    if (rc != ADMIN_USERS_OK) return rc;
+    int rc = ADMIN_USERS_OK;
+    if (admin_store_open(&a, db_url, 1, why) != 0) return ADMIN_USERS_ERROR;
     char hash[AUTH_HASH_MAX];
     rc = hash_password(password, len, hash, why);
     if (rc == ADMIN_USERS_OK) {
         admin_store_begin(&a);
-        if (store_set_password_hash(a.store, name, hash, on_done, &a) == 0) admin_store_wait(&a);
+        if (store_set_password_hash(a.store, name, hash, admin_store_done, &a) == 0)
+            admin_store_wait(&a);
         if (a.result == STORE_NOT_FOUND)
             rc = fail(why, ADMIN_USERS_NOT_FOUND, "no user named %s", name);
         else if (a.result != STORE_OK)

@@ -14,7 +14,18 @@ struct store {
     workpool *pool; /* one thread: requests run in submission order */
 };
 
-enum job_kind { JOB_FIND, JOB_CREATE, JOB_SAVE, JOB_LIST, JOB_DELETE, JOB_SET_PASSWORD };
+enum job_kind {
+    JOB_FIND,
+    JOB_CREATE,
+    JOB_SAVE,
+    JOB_LIST,
+    JOB_DELETE,
+    JOB_SET_PASSWORD,
+    JOB_SET_SANCTION,
+    JOB_CLEAR_SANCTION,
+    JOB_AUDIT_ADD,
+    JOB_AUDIT_LIST,
+};
 
 typedef struct store_job {
     workpool_job base;
@@ -32,6 +43,13 @@ typedef struct store_job {
     store_account_entry *entries; /* list: limit entries, count of them filled */
     size_t limit;
     size_t count;
+    int sanction;    /* set/clear sanction: STORE_BAN or STORE_MUTE */
+    int64_t ends_at; /* set sanction */
+    char reason[STORE_REASON_MAX + 1];
+    store_audit_entry audit;          /* audit add: the texts */
+    store_audit_entry *audit_entries; /* audit list: limit entries, count filled */
+    store_audit_cb audit_cb;
+    int64_t after_id;
     store_position positions[];
 } store_job;
 
@@ -59,6 +77,20 @@ static void job_work(workpool_job *base)
     case JOB_SET_PASSWORD:
         j->result = b->set_password(b->db, j->username, j->hash);
         break;
+    case JOB_SET_SANCTION:
+        j->result = b->set_sanction(b->db, j->username, j->sanction, j->ends_at, j->reason);
+        break;
+    case JOB_CLEAR_SANCTION:
+        j->result = b->clear_sanction(b->db, j->username, j->sanction);
+        break;
+    case JOB_AUDIT_ADD:
+        j->result =
+            b->audit_add(b->db, j->audit.actor, j->audit.action, j->audit.target, j->audit.detail);
+        break;
+    case JOB_AUDIT_LIST:
+        j->result = b->audit_list(b->db, j->after_id, j->limit, j->audit_entries, &j->count);
+        if (j->result != STORE_OK) j->count = 0;
+        break;
     }
 }
 
@@ -69,7 +101,9 @@ static void job_done(workpool_job *base)
     if (j->account_cb) j->account_cb(j->user, j->result, &j->account);
     if (j->done_cb) j->done_cb(j->user, j->result);
     if (j->list_cb) j->list_cb(j->user, j->result, j->entries, j->count);
+    if (j->audit_cb) j->audit_cb(j->user, j->result, j->audit_entries, j->count);
     free(j->entries);
+    free(j->audit_entries);
     free(j);
 }
 
@@ -89,6 +123,7 @@ static int job_submit(store *s, store_job *j)
     int rc = workpool_submit(s->pool, &j->base);
     if (rc != 0) {
         free(j->entries);
+        free(j->audit_entries);
         free(j);
     }
     return rc;
@@ -262,6 +297,79 @@ int store_set_password_hash(store *s, const char *username, const char *password
     strcpy(j->username, username);
     strcpy(j->hash, password_hash);
     j->done_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_set_sanction(store *s, const char *username, int kind, int64_t ends_at,
+                       const char *reason, store_done_cb cb, void *user)
+{
+    if ((kind != STORE_BAN && kind != STORE_MUTE) || strlen(username) > STORE_NAME_MAX ||
+        strlen(reason) > STORE_REASON_MAX || ends_at < 0)
+        return -1;
+    store_job *j = job_new(s, JOB_SET_SANCTION, 0);
+    if (!j) return -1;
+    strcpy(j->username, username);
+    strcpy(j->reason, reason);
+    j->sanction = kind;
+    j->ends_at = ends_at;
+    j->done_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_clear_sanction(store *s, const char *username, int kind, store_done_cb cb, void *user)
+{
+    if ((kind != STORE_BAN && kind != STORE_MUTE) || strlen(username) > STORE_NAME_MAX) return -1;
+    store_job *j = job_new(s, JOB_CLEAR_SANCTION, 0);
+    if (!j) return -1;
+    strcpy(j->username, username);
+    j->sanction = kind;
+    j->done_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+/* Copies at most cap - 1 bytes of text (the audit log's bounds cut, never refuse), not cutting
+ * a UTF-8 character in two (PostgreSQL refuses a broken one). */
+static void copy_cut(char *out, size_t cap, const char *text)
+{
+    size_t n = strnlen(text, cap - 1);
+    if (text[n])
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+            n--;
+    memcpy(out, text, n);
+    out[n] = 0;
+}
+
+int store_audit_add(store *s, const char *actor, const char *action, const char *target,
+                    const char *detail, store_done_cb cb, void *user)
+{
+    if (!actor || !action || !target || !detail) return -1;
+    store_job *j = job_new(s, JOB_AUDIT_ADD, 0);
+    if (!j) return -1;
+    copy_cut(j->audit.actor, sizeof j->audit.actor, actor);
+    copy_cut(j->audit.action, sizeof j->audit.action, action);
+    copy_cut(j->audit.target, sizeof j->audit.target, target);
+    copy_cut(j->audit.detail, sizeof j->audit.detail, detail);
+    j->done_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_audit_list(store *s, int64_t after_id, size_t limit, store_audit_cb cb, void *user)
+{
+    if (limit == 0 || limit > STORE_AUDIT_PAGE_MAX) return -1;
+    store_job *j = job_new(s, JOB_AUDIT_LIST, 0);
+    if (!j) return -1;
+    j->audit_entries = calloc(limit, sizeof *j->audit_entries);
+    if (!j->audit_entries) {
+        free(j);
+        return -1;
+    }
+    j->after_id = after_id;
+    j->limit = limit;
+    j->audit_cb = cb;
     j->user = user;
     return job_submit(s, j);
 }

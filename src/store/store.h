@@ -47,6 +47,20 @@ enum {
 /* Column sizes, from the one definition of each bound (core/limits.h). */
 #define STORE_NAME_MAX LIMITS_USERNAME_MAX
 #define STORE_HASH_MAX LIMITS_HASH_MAX
+/* Bytes of a ban's or mute's reason: a sentence for the player, shown in a Deny or a chat line. */
+#define STORE_REASON_MAX 200
+
+/* The kinds of sanction an operator puts on an account: one of each at most. */
+enum { STORE_BAN = 0, STORE_MUTE = 1 };
+
+/* A ban or a mute as the account was read. The store compares the end with the wall clock when
+ * it reads (the game has none, game.h): an expired sanction reads as not active. */
+typedef struct store_sanction {
+    int active;                        /* in force when read */
+    int64_t ends_at;                   /* seconds since 1970-01-01 UTC; 0: never ends */
+    int64_t seconds_left;              /* when read; 0 if it never ends */
+    char reason[STORE_REASON_MAX + 1]; /* may be "" */
+} store_sanction;
 
 typedef struct store_account {
     int64_t user_id, entity_id, instanced_entity_id, actor_id;
@@ -54,6 +68,7 @@ typedef struct store_account {
     char password_hash[STORE_HASH_MAX];
     int avatar_id;
     double x, y;
+    store_sanction ban, mute; /* find only (create and delete leave them empty) */
 } store_account;
 
 /* One account as listed. An account without an actor (made before creation was one transaction)
@@ -116,6 +131,52 @@ int store_delete_account(store *s, const char *username, store_account_cb cb, vo
  * already logged in go on; the next Login compares with the new hash. */
 int store_set_password_hash(store *s, const char *username, const char *password_hash,
                             store_done_cb cb, void *user);
+
+/* Bans or mutes (kind: STORE_BAN or STORE_MUTE) the account named username (letter case
+ * ignored) until ends_at (seconds since 1970 UTC; 0: for good), replacing any earlier one of that
+ * kind. reason may be "" and is at most STORE_REASON_MAX bytes. cb (may be NULL) gets STORE_OK,
+ * STORE_NOT_FOUND (no such account) or STORE_ERROR. Returns -1 (no callback) for a bad kind, a
+ * name or reason too long, or a negative ends_at. Only the next read of the account sees it: a
+ * running game is told separately (game.h's game_ban, game_mute). */
+int store_set_sanction(store *s, const char *username, int kind, int64_t ends_at,
+                       const char *reason, store_done_cb cb, void *user);
+
+/* Lifts the account's ban or mute (kind). cb (may be NULL) gets STORE_OK (whether or not there
+ * was one), STORE_NOT_FOUND (no such account) or STORE_ERROR. Returns -1 (no callback) for a bad
+ * kind or a name too long. */
+int store_clear_sanction(store *s, const char *username, int kind, store_done_cb cb, void *user);
+
+/* ---- The audit log: what operators did, in the database beside the accounts ---- */
+
+#define STORE_AUDIT_ACTOR_MAX 64   /* "cli:UID", "socket:UID", "script" ... */
+#define STORE_AUDIT_ACTION_MAX 32  /* "ban", "kick", "import" ... */
+#define STORE_AUDIT_TARGET_MAX 256 /* an account name, a file path */
+#define STORE_AUDIT_DETAIL_MAX 256 /* a reason, a count, a duration */
+/* Entries one audit list request returns at most. */
+#define STORE_AUDIT_PAGE_MAX 500
+
+typedef struct store_audit_entry {
+    int64_t id; /* increasing: the order the actions were recorded in */
+    int64_t at; /* seconds since 1970-01-01 UTC */
+    char actor[STORE_AUDIT_ACTOR_MAX + 1];
+    char action[STORE_AUDIT_ACTION_MAX + 1];
+    char target[STORE_AUDIT_TARGET_MAX + 1];
+    char detail[STORE_AUDIT_DETAIL_MAX + 1];
+} store_audit_entry;
+
+/* entries[0..n-1] are valid during the call; n is 0 unless result is STORE_OK. */
+typedef void (*store_audit_cb)(void *user, int result, const store_audit_entry *entries, size_t n);
+
+/* Records an action now. Texts longer than their column's bound are cut (at a byte: the log is
+ * for reading, and a cut is never a reason to lose the record); target and detail may be "". cb
+ * (may be NULL) gets STORE_OK or STORE_ERROR. Returns -1 (no callback) only for NULL texts or
+ * out of memory. */
+int store_audit_add(store *s, const char *actor, const char *action, const char *target,
+                    const char *detail, store_done_cb cb, void *user);
+
+/* Lists up to limit (1..STORE_AUDIT_PAGE_MAX) entries with ids above after_id, oldest first.
+ * cb gets STORE_OK or STORE_ERROR. Returns -1 (no callback) for a limit out of range. */
+int store_audit_list(store *s, int64_t after_id, size_t limit, store_audit_cb cb, void *user);
 
 /* Writes n positions in one transaction. cb may be NULL. */
 int store_save_positions(store *s, const store_position *positions, size_t n, store_done_cb cb,

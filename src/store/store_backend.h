@@ -32,8 +32,40 @@ typedef struct store_backend {
     int (*remove)(void *db, const char *username, store_account *out);
     /* Returns STORE_OK, STORE_NOT_FOUND or STORE_ERROR. */
     int (*set_password)(void *db, const char *username, const char *hash);
+    /* Upserts the account's sanction of kind (STORE_BAN, STORE_MUTE). Returns STORE_OK,
+     * STORE_NOT_FOUND (no account) or STORE_ERROR. */
+    int (*set_sanction)(void *db, const char *username, int kind, int64_t ends_at,
+                        const char *reason);
+    /* Deletes it. Returns STORE_OK, STORE_NOT_FOUND (no account) or STORE_ERROR. */
+    int (*clear_sanction)(void *db, const char *username, int kind);
+    /* Appends to the audit log (texts already within their bounds). STORE_OK or STORE_ERROR. */
+    int (*audit_add)(void *db, const char *actor, const char *action, const char *target,
+                     const char *detail);
+    /* Fills out[0..*n-1] with up to limit entries after after_id, by id. STORE_OK or
+     * STORE_ERROR (then *n is 0). */
+    int (*audit_list)(void *db, int64_t after_id, size_t limit, store_audit_entry *out, size_t *n);
     void (*close)(void *db);
 } store_backend;
+
+/* The name a sanction kind has in the sanction table's kind column: "ban" or "mute". */
+static inline const char *store_sanction_kind_name(int kind)
+{
+    return kind == STORE_BAN ? "ban" : "mute";
+}
+
+/* Fills a sanction read from a row (present: the row exists) against now (seconds since 1970). */
+static inline void store_sanction_read(store_sanction *out, int present, int64_t ends_at,
+                                       const char *reason, int64_t now)
+{
+    out->active = present && (ends_at == 0 || ends_at > now);
+    out->ends_at = present ? ends_at : 0;
+    out->seconds_left = out->active && ends_at ? ends_at - now : 0;
+    size_t n = 0;
+    if (present && reason)
+        for (; reason[n] && n < STORE_REASON_MAX; n++)
+            out->reason[n] = reason[n];
+    out->reason[n] = 0;
+}
 
 /* Opens a SQLite database file with its schema (store_sqlite.c). Returns 0 or STORE_ERROR,
  * logged. */

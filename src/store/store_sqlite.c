@@ -11,12 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct sqlite_store {
     sqlite3 *db;
     sqlite3_stmt *find, *insert_user, *insert_entity, *insert_instance, *insert_actor, *save;
     sqlite3_stmt *list, *find_rows, *delete_actor, *delete_instance, *delete_entity, *delete_user;
     sqlite3_stmt *set_password;
+    sqlite3_stmt *set_sanction, *user_id, *clear_sanction, *audit_add, *audit_list,
+        *delete_sanctions;
 } sqlite_store;
 
 static const char schema[] =
@@ -40,7 +43,25 @@ static const char schema[] =
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  user_id INTEGER NOT NULL UNIQUE REFERENCES user(id),"
     "  instanced_entity_id INTEGER NOT NULL REFERENCES instanced_entity(id),"
-    "  avatar_id INTEGER NOT NULL);";
+    "  avatar_id INTEGER NOT NULL);"
+    /* Bans and mutes, one of each per account at most. No foreign key: user ids are never
+     * reused (AUTOINCREMENT), and deleting an account deletes its rows. */
+    "CREATE TABLE IF NOT EXISTS sanction ("
+    "  user_id INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  ends_at INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+    "  PRIMARY KEY (user_id, kind));"
+    /* What operators did. Append only; names are copied, not referenced: the record of a
+     * deleted account's ban stays readable. */
+    "CREATE TABLE IF NOT EXISTS audit_log ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  detail TEXT NOT NULL);";
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
 {
@@ -63,7 +84,8 @@ static int exec(sqlite3 *db, const char *sql)
 }
 
 /* The account row that the find and find_rows statements both select, in their column order:
- * user id, name, hash, actor id, avatar, instanced entity id, x, y, entity id. */
+ * user id, name, hash, actor id, avatar, instanced entity id, x, y, entity id; find then adds
+ * the ban's end and reason and the mute's (NULL when there is none). */
 static void read_account(sqlite3_stmt *st, store_account *out)
 {
     memset(out, 0, sizeof *out);
@@ -77,6 +99,14 @@ static void read_account(sqlite3_stmt *st, store_account *out)
     out->x = sqlite3_column_double(st, 6);
     out->y = sqlite3_column_double(st, 7);
     out->entity_id = sqlite3_column_int64(st, 8);
+    if (sqlite3_column_count(st) < 13) return; /* find_rows: no sanctions */
+    int64_t now = (int64_t)time(NULL);
+    store_sanction_read(&out->ban, sqlite3_column_type(st, 9) != SQLITE_NULL,
+                        sqlite3_column_int64(st, 9), (const char *)sqlite3_column_text(st, 10),
+                        now);
+    store_sanction_read(&out->mute, sqlite3_column_type(st, 11) != SQLITE_NULL,
+                        sqlite3_column_int64(st, 11), (const char *)sqlite3_column_text(st, 12),
+                        now);
 }
 
 static int sq_find(void *p, const char *username, store_account *out)
@@ -232,7 +262,8 @@ static int sq_remove(void *p, const char *username, store_account *out)
         (out->instanced_entity_id &&
          delete_by_id(s->delete_instance, out->instanced_entity_id) != 0) ||
         (out->entity_id && delete_by_id(s->delete_entity, out->entity_id) != 0) ||
-        delete_by_id(s->delete_user, out->user_id) != 0 || exec(s->db, "COMMIT") != 0) {
+        delete_by_id(s->delete_user, out->user_id) != 0 ||
+        delete_by_id(s->delete_sanctions, out->user_id) != 0 || exec(s->db, "COMMIT") != 0) {
         log_error("sqlite_delete_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
         exec(s->db, "ROLLBACK");
         return STORE_ERROR;
@@ -257,13 +288,105 @@ static int sq_set_password(void *p, const char *username, const char *hash)
     return result;
 }
 
+/* Runs st (already bound) to its end. Returns SQLITE_DONE or the error code; resets st. */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sq_set_sanction(void *p, const char *username, int kind, int64_t ends_at,
+                           const char *reason)
+{
+    sqlite_store *s = p;
+    sqlite3_stmt *st = s->set_sanction;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, store_sanction_kind_name(kind), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, ends_at);
+    sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+    if (step_done(st) != SQLITE_DONE) {
+        log_error("sqlite_sanction_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+        return STORE_ERROR;
+    }
+    return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+static int sq_clear_sanction(void *p, const char *username, int kind)
+{
+    sqlite_store *s = p;
+    sqlite3_stmt *st = s->user_id;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == SQLITE_DONE) return STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        sqlite3_bind_int64(s->clear_sanction, 1, id);
+        sqlite3_bind_text(s->clear_sanction, 2, store_sanction_kind_name(kind), -1, SQLITE_STATIC);
+        if (step_done(s->clear_sanction) == SQLITE_DONE) return STORE_OK;
+    }
+    log_error("sqlite_sanction_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+    return STORE_ERROR;
+}
+
+static int sq_audit_add(void *p, const char *actor, const char *action, const char *target,
+                        const char *detail)
+{
+    sqlite_store *s = p;
+    sqlite3_stmt *st = s->audit_add;
+    sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+    if (step_done(st) == SQLITE_DONE) return STORE_OK;
+    log_error("sqlite_audit_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+    return STORE_ERROR;
+}
+
+static void column_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+static int sq_audit_list(void *p, int64_t after_id, size_t limit, store_audit_entry *out, size_t *n)
+{
+    sqlite_store *s = p;
+    sqlite3_stmt *st = s->audit_list;
+    *n = 0;
+    sqlite3_bind_int64(st, 1, after_id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    int rc = SQLITE_DONE;
+    while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_audit_entry *e = &out[(*n)++];
+        e->id = sqlite3_column_int64(st, 0);
+        e->at = sqlite3_column_int64(st, 1);
+        column_copy(st, 2, e->actor, sizeof e->actor);
+        column_copy(st, 3, e->action, sizeof e->action);
+        column_copy(st, 4, e->target, sizeof e->target);
+        column_copy(st, 5, e->detail, sizeof e->detail);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        log_error("sqlite_audit_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+        *n = 0;
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
 static void sq_close(void *p)
 {
     sqlite_store *s = p;
     sqlite3_stmt *statements[] = {
-        s->find,          s->insert_user, s->insert_entity, s->insert_instance, s->insert_actor,
-        s->save,          s->list,        s->find_rows,     s->delete_actor,    s->delete_instance,
-        s->delete_entity, s->delete_user, s->set_password};
+        s->find,           s->insert_user, s->insert_entity, s->insert_instance, s->insert_actor,
+        s->save,           s->list,        s->find_rows,     s->delete_actor,    s->delete_instance,
+        s->delete_entity,  s->delete_user, s->set_password,  s->set_sanction,    s->user_id,
+        s->clear_sanction, s->audit_add,   s->audit_list,    s->delete_sanctions};
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
         sqlite3_finalize(statements[i]);
     sqlite3_close(s->db);
@@ -287,8 +410,12 @@ int store_sqlite_open(const char *path, store_backend *out)
     if (exec(s->db, schema) != 0 ||
         prepare(s->db,
                 "SELECT u.id, u.username, u.password_hash, a.id, a.avatar_id, i.id, i.x, i.y, "
-                "i.entity_id FROM user u JOIN actor a ON a.user_id = u.id "
-                "JOIN instanced_entity i ON i.id = a.instanced_entity_id WHERE u.username = ?1",
+                "i.entity_id, b.ends_at, b.reason, m.ends_at, m.reason "
+                "FROM user u JOIN actor a ON a.user_id = u.id "
+                "JOIN instanced_entity i ON i.id = a.instanced_entity_id "
+                "LEFT JOIN sanction b ON b.user_id = u.id AND b.kind = 'ban' "
+                "LEFT JOIN sanction m ON m.user_id = u.id AND m.kind = 'mute' "
+                "WHERE u.username = ?1",
                 &s->find) ||
         prepare(s->db, "INSERT INTO user(username, password_hash) VALUES (?1, ?2)",
                 &s->insert_user) ||
@@ -320,7 +447,24 @@ int store_sqlite_open(const char *path, store_backend *out)
         prepare(s->db, "DELETE FROM entity WHERE id = ?1", &s->delete_entity) ||
         prepare(s->db, "DELETE FROM user WHERE id = ?1", &s->delete_user) ||
         prepare(s->db, "UPDATE user SET password_hash = ?1 WHERE username = ?2",
-                &s->set_password)) {
+                &s->set_password) ||
+        prepare(s->db,
+                "INSERT INTO sanction(user_id, kind, ends_at, reason) "
+                "SELECT id, ?2, ?3, ?4 FROM user WHERE username = ?1 "
+                "ON CONFLICT(user_id, kind) DO UPDATE SET ends_at = excluded.ends_at, "
+                "reason = excluded.reason, created_at = strftime('%s','now')",
+                &s->set_sanction) ||
+        prepare(s->db, "SELECT id FROM user WHERE username = ?1", &s->user_id) ||
+        prepare(s->db, "DELETE FROM sanction WHERE user_id = ?1 AND kind = ?2",
+                &s->clear_sanction) ||
+        prepare(s->db, "DELETE FROM sanction WHERE user_id = ?1", &s->delete_sanctions) ||
+        prepare(s->db,
+                "INSERT INTO audit_log(actor, action, target, detail) VALUES (?1, ?2, ?3, ?4)",
+                &s->audit_add) ||
+        prepare(s->db,
+                "SELECT id, at, actor, action, target, detail FROM audit_log WHERE id > ?1 "
+                "ORDER BY id LIMIT ?2",
+                &s->audit_list)) {
         sq_close(s);
         return STORE_ERROR;
     }
@@ -331,6 +475,10 @@ int store_sqlite_open(const char *path, store_backend *out)
     out->list = sq_list;
     out->remove = sq_remove;
     out->set_password = sq_set_password;
+    out->set_sanction = sq_set_sanction;
+    out->clear_sanction = sq_clear_sanction;
+    out->audit_add = sq_audit_add;
+    out->audit_list = sq_audit_list;
     out->close = sq_close;
     return 0;
 }

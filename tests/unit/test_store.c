@@ -823,11 +823,11 @@ static void test_pg_two_stores_registering_one_name_at_once_give_exactly_one_ok(
 static void test_pg_schema_is_versioned_and_reopening_migrates_nothing(void **state)
 {
     PGconn *c = pg_connect_case_db();
-    assert_int_equal(pg_value(c, "SELECT max(version) FROM schema_version"), 1);
-    assert_int_equal(pg_value(c, "SELECT count(*) FROM schema_version"), 1);
+    assert_int_equal(pg_value(c, "SELECT max(version) FROM schema_version"), 2);
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM schema_version"), 2);
     reopen();
     reopen();
-    assert_int_equal(pg_value(c, "SELECT count(*) FROM schema_version"), 1);
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM schema_version"), 2);
     /* The name index is what makes names unique ignoring case. */
     assert_int_equal(pg_value(c, "SELECT count(*) FROM pg_indexes WHERE tablename = 'user' "
                                  "AND indexdef LIKE '%UNIQUE%lower(username)%'"),
@@ -883,7 +883,7 @@ static void test_pg_servers_starting_together_on_an_empty_database_all_open(void
     snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", fresh_db);
     PQclear(pg_admin_exec(sql));
     assert_int_equal(opened, OPENERS);
-    assert_int_equal(versions, 1);
+    assert_int_equal(versions, 2); /* each migration applied once */
 }
 
 static void test_pg_open_refuses_a_database_from_a_newer_schema(void **state)
@@ -1125,6 +1125,122 @@ static void test_store_set_password_refuses_a_too_long_name_or_hash(void **state
     assert_int_equal(results[1].called, 0);
 }
 
+static void sanction(int slot, const char *name, int kind, int64_t ends_at, const char *reason)
+{
+    int want = calls + 1;
+    assert_int_equal(store_set_sanction(st, name, kind, ends_at, reason, on_done, &results[slot]),
+                     0);
+    run_until_calls(want);
+}
+
+static void unsanction(int slot, const char *name, int kind)
+{
+    int want = calls + 1;
+    assert_int_equal(store_clear_sanction(st, name, kind, on_done, &results[slot]), 0);
+    run_until_calls(want);
+}
+
+static void test_store_bans_and_mutes_are_read_with_the_account_until_they_end(void **state)
+{
+    int64_t now = (int64_t)time(NULL);
+    create(0, "alice", 0);
+    create(1, "bob", 0);
+    find(2, "alice");
+    assert_false(results[2].account.ban.active);
+    assert_false(results[2].account.mute.active);
+    sanction(3, "ALICE", STORE_BAN, 0, "spam");
+    assert_int_equal(results[3].code, STORE_OK);
+    sanction(3, "alice", STORE_MUTE, now + 100, "");
+    assert_int_equal(results[3].code, STORE_OK);
+    find(4, "alice");
+    const store_account *a = &results[4].account;
+    assert_true(a->ban.active);
+    assert_int_equal(a->ban.ends_at, 0);
+    assert_int_equal(a->ban.seconds_left, 0);
+    assert_string_equal(a->ban.reason, "spam");
+    assert_true(a->mute.active);
+    assert_true(a->mute.seconds_left > 90 && a->mute.seconds_left <= 100);
+    find(5, "bob"); /* only that account */
+    assert_false(results[5].account.ban.active || results[5].account.mute.active);
+    /* Replaced, not added: a ban that ended reads as none. */
+    sanction(6, "alice", STORE_BAN, now - 10, "old");
+    unsanction(7, "alice", STORE_MUTE);
+    assert_int_equal(results[7].code, STORE_OK);
+    find(8, "alice");
+    assert_false(results[8].account.ban.active);
+    assert_false(results[8].account.mute.active);
+    sanction(9, "carol", STORE_BAN, 0, "x");
+    assert_int_equal(results[9].code, STORE_NOT_FOUND);
+    unsanction(10, "carol", STORE_BAN);
+    assert_int_equal(results[10].code, STORE_NOT_FOUND);
+    /* Deleting the account deletes its sanctions: the name registered again is clean. */
+    sanction(11, "bob", STORE_BAN, 0, "gone");
+    int want = calls + 1;
+    assert_int_equal(store_delete_account(st, "bob", on_account, &results[12]), 0);
+    run_until_calls(want);
+    create(13, "bob", 0);
+    find(14, "bob");
+    assert_false(results[14].account.ban.active);
+    /* Refused without a callback. */
+    char long_reason[STORE_REASON_MAX + 2];
+    memset(long_reason, 'r', sizeof long_reason - 1);
+    long_reason[sizeof long_reason - 1] = 0;
+    assert_int_equal(store_set_sanction(st, "alice", STORE_BAN, 0, long_reason, NULL, NULL), -1);
+    assert_int_equal(store_set_sanction(st, "alice", 7, 0, "", NULL, NULL), -1);
+    assert_int_equal(store_set_sanction(st, "alice", STORE_BAN, -1, "", NULL, NULL), -1);
+    assert_int_equal(store_clear_sanction(st, "alice", -1, NULL, NULL), -1);
+}
+
+static store_audit_entry audit_seen[8];
+static size_t audit_seen_n;
+
+static void on_audit(void *user, int code, const store_audit_entry *entries, size_t n)
+{
+    result *r = user;
+    r->called++;
+    r->code = code;
+    audit_seen_n = n < 8 ? n : 8;
+    memcpy(audit_seen, entries, audit_seen_n * sizeof *entries);
+    calls++;
+}
+
+static void test_store_audit_log_lists_entries_in_order_by_page(void **state)
+{
+    int64_t before = (int64_t)time(NULL);
+    char long_target[STORE_AUDIT_TARGET_MAX + 50];
+    memset(long_target, 't', sizeof long_target - 1);
+    long_target[sizeof long_target - 1] = 0;
+    assert_int_equal(store_audit_add(st, "cli:1000", "ban", "alice", "for 1h: spam", NULL, NULL),
+                     0);
+    assert_int_equal(store_audit_add(st, "socket:1000", "kick", "bob", "", NULL, NULL), 0);
+    int want = calls + 1;
+    assert_int_equal(
+        store_audit_add(st, "cli:0", "import", long_target, "3 imported", on_done, &results[0]), 0);
+    run_until_calls(want);
+    assert_int_equal(results[0].code, STORE_OK);
+    want = calls + 1;
+    assert_int_equal(store_audit_list(st, 0, 2, on_audit, &results[1]), 0);
+    run_until_calls(want);
+    assert_int_equal(results[1].code, STORE_OK);
+    assert_int_equal(audit_seen_n, 2);
+    assert_string_equal(audit_seen[0].actor, "cli:1000");
+    assert_string_equal(audit_seen[0].action, "ban");
+    assert_string_equal(audit_seen[0].target, "alice");
+    assert_string_equal(audit_seen[0].detail, "for 1h: spam");
+    assert_true(audit_seen[0].at >= before && audit_seen[0].at <= before + 60);
+    assert_string_equal(audit_seen[1].action, "kick");
+    assert_true(audit_seen[1].id > audit_seen[0].id);
+    int64_t last = audit_seen[1].id;
+    want = calls + 1;
+    assert_int_equal(store_audit_list(st, last, 2, on_audit, &results[2]), 0);
+    run_until_calls(want);
+    assert_int_equal(audit_seen_n, 1);
+    assert_string_equal(audit_seen[0].action, "import");
+    assert_int_equal(strlen(audit_seen[0].target), STORE_AUDIT_TARGET_MAX); /* cut, kept */
+    assert_int_equal(store_audit_list(st, 0, 0, on_audit, &results[3]), -1);
+    assert_int_equal(store_audit_list(st, 0, STORE_AUDIT_PAGE_MAX + 1, on_audit, &results[3]), -1);
+}
+
 /* The two dialects' DDL live in two files (store_backend.h says why): this keeps them one schema.
  * Column names per table must match those of a fresh SQLite store. */
 static void test_pg_schema_has_the_tables_and_columns_of_sqlite(void **state)
@@ -1137,8 +1253,8 @@ static void test_pg_schema_has_the_tables_and_columns_of_sqlite(void **state)
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(sqlite_url + 7, &db), SQLITE_OK);
     PGconn *c = pg_connect_case_db();
-    const char *tables[] = {"user", "entity", "instanced_entity", "actor"};
-    for (size_t t = 0; t < 4; t++) {
+    const char *tables[] = {"user", "entity", "instanced_entity", "actor", "sanction", "audit_log"};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         char sql[256], sqlite_cols[512] = "", pg_cols[512] = "";
         snprintf(sql, sizeof sql,
                  "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('%s') "
@@ -1188,7 +1304,9 @@ static void test_pg_schema_has_the_tables_and_columns_of_sqlite(void **state)
     X(test_store_delete_removes_every_row_of_the_account_and_frees_the_name)                       \
     X(test_store_delete_of_a_half_made_account_removes_what_exists)                                \
     X(test_store_set_password_hash_changes_that_account_only)                                      \
-    X(test_store_set_password_refuses_a_too_long_name_or_hash)
+    X(test_store_set_password_refuses_a_too_long_name_or_hash)                                     \
+    X(test_store_bans_and_mutes_are_read_with_the_account_until_they_end)                          \
+    X(test_store_audit_log_lists_entries_in_order_by_page)
 
 #define MAX_CASES 96
 

@@ -98,6 +98,39 @@ int game_kick(game *g, const char *name, game_close_reason why);
  * players it reached. */
 size_t game_broadcast(game *g, const char *text);
 
+/* ---- Moderation (moderation.c): the calls the admin socket and scripts make ---- */
+
+/* A ban or a mute to put on an account. The game reads no wall clock, so the caller gives the
+ * end both ways: as a date (stored, and shown to the player) and as a duration from now (what
+ * the game's clock times for a player online). */
+typedef struct game_sanction {
+    int64_t ends_at;    /* seconds since 1970-01-01 UTC; 0: never ends */
+    int64_t seconds;    /* from now; 0: never ends (with ends_at 0) */
+    const char *reason; /* "" or UTF-8 without control characters, at most STORE_REASON_MAX */
+} game_sanction;
+
+/* Bans the account named name (any letter case): recorded in the store, and if the player is
+ * online here they are kicked at once (GAME_CLOSE_KICKED). Every later Login of the account is
+ * answered Deny("You are banned until <date> UTC: <reason>") after its password is checked.
+ * Returns 0 when the store took the request, -1 for a bad name, reason or time (nothing done).
+ * Whether such an account exists is the store's to know: a ban of nobody records nothing. */
+int game_ban(game *g, const char *name, const game_sanction *how);
+/* Lifts a ban (recorded in the store). Returns 0 or -1 as game_ban. */
+int game_unban(game *g, const char *name);
+
+/* Mutes the account: recorded in the store, and if the player is online here, from now on. A
+ * muted player's chat lines are dropped, and they are told so by a chat line from "Server" (at
+ * most one a second). Returns 0 or -1 as game_ban. */
+int game_mute(game *g, const char *name, const game_sanction *how);
+/* Lifts a mute, in the store and for the player online here. Returns 0 or -1. */
+int game_unmute(game *g, const char *name);
+
+/* Records an operator action in the store's audit log (store_audit_add; fire and forget, a
+ * failure is logged by the store). actor: who ("socket:UID", "script"); action: what ("kick",
+ * "ban" ...); target, detail: on whom, and how ("" if nothing). */
+void game_audit(game *g, const char *actor, const char *action, const char *target,
+                const char *detail);
+
 /* From now on every Register and Login is answered Deny(reason) (a server draining before it
  * stops); players already in the world play on. reason is borrowed: a string literal. */
 void game_refuse_logins(game *g, const char *reason);

@@ -48,6 +48,11 @@ struct session {
     int avatar;
     int found;
     store_account account;
+    /* Moderation (moderation.c): a mute in force, and when the next Server notice may go. */
+    uint64_t muted_until_ms; /* by the game's clock; 0: not muted; UINT64_MAX: for good */
+    int64_t mute_ends_at;    /* seconds since 1970 UTC, for the notice; 0: never ends */
+    uint64_t next_notice_ms; /* no notice to this player before this */
+    char mute_reason[STORE_REASON_MAX + 1];
 };
 
 struct game {
@@ -101,6 +106,22 @@ void session_process_queue(session *s);
 /* Frees a session (it must not be busy); its actor leaves the world, its position saved when
  * save is set. */
 void session_free(game *g, session *s, int save);
+
+/* ---- moderation.c, for the session ---- */
+
+/* The Deny text for a Login of a banned account (ban active), written to out (cap bytes). */
+const char *session_ban_text(const store_sanction *ban, char *out, size_t cap);
+
+/* Takes the account's mute (as read at login) as the session's own. */
+void session_take_mute(session *s, const store_sanction *mute);
+
+/* 1 if the player is muted now: then they are told so (session_notice) and their chat line is
+ * to be dropped. A mute that has ended is forgotten here. */
+int session_chat_muted(session *s);
+
+/* A chat line from "Server" to this player alone, at most one a second (later ones within the
+ * second are dropped): for telling a player why their chat went nowhere. */
+void session_notice(session *s, const char *text);
 
 /* ---- game.c, for the login chain and the leavers ---- */
 

@@ -269,6 +269,16 @@ static void login_verified(void *user, int match)
         return;
     }
     throttle_clear(g->by_account, s->username);
+    if (s->account.ban.active) {
+        /* Told only to whoever knows the password: a ban says nothing about the account to
+         * someone guessing. */
+        char text[STORE_REASON_MAX + 96];
+        session_idle(s);
+        log_info("login_banned", "user=%s peer=%s", s->account.name, s->peer);
+        deny(s, session_ban_text(&s->account.ban, text, sizeof text));
+        return;
+    }
+    session_take_mute(s, &s->account.mute);
     if (world_has_actor(g->world, s->account.actor_id)) {
         session_idle(s);
         deny(s, "You are already logged in");
@@ -458,9 +468,13 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
                     g->counters.flood_closes++;
                     log_info("conn_flood_closed", "peer=%s reason=chat", s->peer);
                     g->outbox.close(g->outbox.ctx, s->link, GAME_CLOSE_CHAT_FLOOD);
+                } else {
+                    /* Not silently: the player would think the line was sent. */
+                    session_notice(s, "You are chatting too fast; slow down");
                 }
                 return;
             }
+            if (session_chat_muted(s)) return;
             char clean[VALIDATE_CHAT_BYTES + 1];
             size_t n = validate_chat(p->as.chat.message, p->as.chat.message_len, clean);
             if (n > 0) {

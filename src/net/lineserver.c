@@ -45,7 +45,8 @@ struct lineserver_conn {
     size_t in_len;
     int paused;  /* reading stopped until output drains */
     int closing; /* no more lines; closing after the last output, or closed */
-    char in[];   /* config.line_max bytes */
+    unsigned peer_uid;
+    char in[]; /* config.line_max bytes */
 };
 
 /* One queued write: the request and the block it owns. */
@@ -232,8 +233,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 
 /* ---------------------------------------------------------------- accept */
 
-/* Whether the peer runs as this process's user or as root. */
-static int peer_allowed(lineserver *s, uv_pipe_t *p)
+/* Whether the peer runs as this process's user or as root (its uid kept in c). */
+static int peer_allowed(lineserver *s, lineserver_conn *c, uv_pipe_t *p)
 {
     uv_os_fd_t fd;
     struct ucred cred;
@@ -241,6 +242,7 @@ static int peer_allowed(lineserver *s, uv_pipe_t *p)
     if (uv_fileno((uv_handle_t *)p, &fd) != 0 ||
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
         return 0;
+    c->peer_uid = (unsigned)cred.uid;
     if (cred.uid == geteuid() || cred.uid == 0) return 1;
     server_log(s, LOG_WARN, "refused", "reason=uid peer_uid=%u", (unsigned)cred.uid);
     return 0;
@@ -259,7 +261,7 @@ static void on_connection(uv_stream_t *listener, int status)
     list_push_front(&s->conns, c);
     s->conn_count++;
     c->last_active_ms = uv_now(s->loop);
-    if (uv_accept(listener, (uv_stream_t *)&c->pipe) != 0 || !peer_allowed(s, &c->pipe)) {
+    if (uv_accept(listener, (uv_stream_t *)&c->pipe) != 0 || !peer_allowed(s, c, &c->pipe)) {
         lineserver_close_now(c);
         return;
     }
@@ -412,4 +414,9 @@ void lineserver_stop(lineserver *s)
 size_t lineserver_connection_count(const lineserver *s)
 {
     return s ? s->conn_count : 0;
+}
+
+unsigned lineserver_conn_peer_uid(const lineserver_conn *c)
+{
+    return c->peer_uid;
 }

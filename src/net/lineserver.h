@@ -85,4 +85,8 @@ void lineserver_close_after_output(lineserver_conn *c);
 /* Closes c at once; queued output is dropped. Harmless on a connection closing already. */
 void lineserver_close_now(lineserver_conn *c);
 
+/* The uid of the process at the other end of c, as SO_PEERCRED gave it when c was accepted
+ * (this process's own, or root's: nobody else gets a connection). */
+unsigned lineserver_conn_peer_uid(const lineserver_conn *c);
+
 #endif

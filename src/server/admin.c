@@ -6,6 +6,7 @@
  */
 #include "server/admin.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,10 +33,34 @@ static size_t game_ops_broadcast(void *ctx, const char *text)
     return game_broadcast(ctx, text);
 }
 
+static int game_ops_moderate(void *ctx, int what, const char *name, int64_t ends_at,
+                             int64_t seconds, const char *reason)
+{
+    game_sanction how = {.ends_at = ends_at, .seconds = seconds, .reason = reason};
+    switch (what) {
+    case ADMIN_BAN:
+        return game_ban(ctx, name, &how);
+    case ADMIN_UNBAN:
+        return game_unban(ctx, name);
+    case ADMIN_MUTE:
+        return game_mute(ctx, name, &how);
+    default:
+        return game_unmute(ctx, name);
+    }
+}
+
+static void game_ops_audit(void *ctx, const char *actor, const char *action, const char *target,
+                           const char *detail)
+{
+    game_audit(ctx, actor, action, target, detail);
+}
+
 static const admin_ops game_ops = {
     .each_player = game_ops_each_player,
     .kick = game_ops_kick,
     .broadcast = game_ops_broadcast,
+    .moderate = game_ops_moderate,
+    .audit = game_ops_audit,
 };
 
 /* ---------------------------------------------------------------- lines */
@@ -48,7 +73,9 @@ static void on_line(void *user, lineserver_conn *c, char *line, size_t len)
         lineserver_close_now(c);
         return;
     }
-    int result = admin_command(a->ops, a->ctx, line, len, &r);
+    char actor[32];
+    snprintf(actor, sizeof actor, "socket:%u", lineserver_conn_peer_uid(c));
+    int result = admin_command(a->ops, a->ctx, actor, line, len, &r);
     if (r.failed) {
         admin_reply_free(&r);
         lineserver_close_now(c);

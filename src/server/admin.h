@@ -8,6 +8,15 @@
  *                    "OK kicked NAME", or "ERR not online: NAME" (any letter case matches)
  *   broadcast TEXT   a chat line from "Server" to every player (cleaned like any chat);
  *                    "OK reached N", or "ERR nothing to say" if nothing is left after cleaning
+ *   ban NAME DURATION [REASON]
+ *                    records a ban in the database (game_ban) and kicks NAME if online; "OK
+ *                    banned NAME until DATE UTC" or "... for good". DURATION: forever, or a
+ *                    number and s, m, h, d or w (admin_parse_duration). An unknown NAME is not
+ *                    an error here (the store decides; cmmo-admin looks the name up first)
+ *   unban NAME       lifts it: "OK unbanned NAME"
+ *   mute NAME DURATION [REASON]
+ *                    records a mute and applies it at once: "OK muted NAME ..."
+ *   unmute NAME      lifts it: "OK unmuted NAME"
  *   help             the commands as data lines, then "OK"
  *   quit             "OK bye", then the server closes the connection
  *
@@ -22,7 +31,9 @@
  *
  * Limits (see the constants): line length, connection count, idle time, and unsent reply bytes
  * (past which reading pauses until the client reads). Broadcast text is never logged; commands
- * and their outcomes are (event admin_command).
+ * and their outcomes are (event admin_command). Every kick, broadcast, ban, unban, mute and
+ * unmute done is also recorded in the database's audit log (game_audit) with the actor
+ * "socket:UID", UID being the connection's peer (SO_PEERCRED).
  *
  * The socket, its protection and its limits are net/lineserver's; what a line means is
  * server/admin_cmd's, which reaches the game through admin_ops. This module wires the two.

@@ -25,7 +25,27 @@ typedef struct admin_ops {
     int (*kick)(void *ctx, const char *name);
     /* A chat line from "Server" to every player; returns how many it reached. */
     size_t (*broadcast)(void *ctx, const char *text);
+    /* Records in the database and applies at once a ban, unban, mute or unmute (what: ADMIN_BAN
+     * ...) of the account named name: a ban kicks the player, a mute silences their chat. The
+     * end is ends_at (seconds since 1970 UTC) and seconds from now, both 0 for good; neither is
+     * used by unban and unmute, nor reason. Returns 0, or -1 if refused (bad reason). */
+    int (*moderate)(void *ctx, int what, const char *name, int64_t ends_at, int64_t seconds,
+                    const char *reason);
+    /* Records an operator action in the audit log: actor ("socket:UID"), action ("kick" ...),
+     * target (a name) and detail ("" or a few words). Fire and forget. */
+    void (*audit)(void *ctx, const char *actor, const char *action, const char *target,
+                  const char *detail);
 } admin_ops;
+
+enum { ADMIN_BAN, ADMIN_UNBAN, ADMIN_MUTE, ADMIN_UNMUTE };
+
+/* The longest ban or mute duration: ten years in seconds (past it, "forever" says it better). */
+#define ADMIN_DURATION_MAX (10LL * 366 * 24 * 3600)
+
+/* Reads a duration: "forever" (0), or a whole number followed by s, m, h, d or w ("90s", "30m",
+ * "12h", "7d", "2w"), from 1 second to ADMIN_DURATION_MAX. Returns 0 with *seconds set, or -1.
+ * Pure: cmmo-admin uses it too. */
+int admin_parse_duration(const char *text, int64_t *seconds);
 
 /* A reply being built: grows as needed. data is malloc'd (owned by the reply until taken). */
 typedef struct admin_reply {
@@ -45,11 +65,13 @@ void admin_reply_free(admin_reply *r);
 enum { ADMIN_CMD_CONTINUE = 0, ADMIN_CMD_QUIT = 1 };
 
 /* Runs one command line (len bytes, no "\n", line[len] == 0; it may hold a NUL, which makes it
- * an unknown command; it is modified in place) against ops and ctx, and appends its whole reply
+ * an unknown command; it is modified in place) against ops and ctx, as actor (who the audit log
+ * names: "socket:UID"), and appends its whole reply
  * (data lines, then one "OK ..." or "ERR ..." status line) to r. If r runs out of memory on the
  * way, its contents are replaced by "ERR out of memory\n"; r->failed stays set only if even that
  * did not fit, and then the caller should close the connection. Returns ADMIN_CMD_QUIT for
  * `quit`, else ADMIN_CMD_CONTINUE. */
-int admin_command(const admin_ops *ops, void *ctx, char *line, size_t len, admin_reply *r);
+int admin_command(const admin_ops *ops, void *ctx, const char *actor, char *line, size_t len,
+                  admin_reply *r);
 
 #endif

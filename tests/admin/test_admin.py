@@ -690,6 +690,179 @@ def test_import_tutorial_refuses_what_is_not_a_tutorial_database():
 
 
 # ==========================================================================================
+# moderation: ban, mute, the audit log
+# ==========================================================================================
+
+async def chat(ws, text):
+    await ws.send(json.dumps({"a": "Chat", "p0": "me", "p1": text}))
+
+
+async def packets_for(ws, seconds):
+    """Every packet received within seconds."""
+    got = []
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return got
+        try:
+            got.append(json.loads(await asyncio.wait_for(ws.recv(), left)))
+        except asyncio.TimeoutError:
+            return got
+
+
+def server_chats(packets):
+    return [p["p1"] for p in packets if p.get("a") == "Chat" and p.get("p0") == "Server"]
+
+
+@test
+def test_ban_while_down_then_live_ban_kicks_and_each_login_is_denied_with_reason_and_end():
+    d = tempfile.mkdtemp(prefix="cmmo-mod-")
+    db = os.path.join(d, "cmmo.db")
+    for name in ("mallory", "trent"):
+        check(admin("create", name, stdin=name + " pw\n", db=db)[0] == 0, "create " + name)
+    rc, out, err = admin("ban", "MALLORY", "--for", "2h", "--reason", "cheating, twice", db=db)
+    check(rc == 0 and out.startswith("banned mallory until ") and "not reached" in out,
+          "ban while down: %d %r %r" % (rc, out, err))
+    for args in (("ban", "nobody"), ("mute", "nobody"), ("unban", "nobody")):
+        rc, out, err = admin(*args, db=db)
+        check(rc == 1 and "no user named nobody" in err, "%s: %d %r" % (args, rc, err))
+    for args in (("ban", "x", "--for", "3y"), ("ban", "x", "--for", "0h"), ("unban", "x", "--for",
+                 "1h"), ("kick", "x", "--reason", "y"), ("audit", "x"), ("online", "--json")):
+        check(admin(*args, db=db)[0] == 2, "usage error: %s" % (args,))
+    s = Server(d, db=db)
+    try:
+        s.require_admin()
+
+        async def go():
+            ws, reply = await login(s.url, "mallory", "mallory pw")
+            check(reply.get("a") == "Deny" and reply["p0"].startswith("You are banned until 20")
+                  and reply["p0"].endswith(" UTC: cheating, twice"), "banned login: %s" % reply)
+            await ws.close()
+            ws, reply = await login(s.url, "mallory", "wrong")
+            check(reply == {"a": "Deny", "p0": "Username or password incorrect"},
+                  "a ban is told only to whoever knows the password: %s" % reply)
+            await ws.close()
+            t, reply = await login(s.url, "trent", "trent pw")
+            check(reply == {"a": "Ok"}, "trent: %s" % reply)
+            rc, out, err = admin("ban", "trent", "--reason", "griefing", db=db)
+            check(rc == 0 and out.strip() == "banned trent for good (kicked if online)",
+                  "live ban: %d %r %r" % (rc, out, err))
+            check(await close_code(t) == 1008, "an online player is kicked at once")
+            ws, reply = await login(s.url, "trent", "trent pw")
+            check(reply == {"a": "Deny", "p0": "You are banned: griefing"}, "next login: %s" % reply)
+            await ws.close()
+            rc, out, err = admin("unban", "trent", db=db)
+            check(rc == 0 and out.strip() == "unbanned trent", "unban: %d %r %r" % (rc, out, err))
+            ws, reply = await login(s.url, "trent", "trent pw")
+            check(reply == {"a": "Ok"}, "after unban: %s" % reply)
+            await ws.close()
+        run(go())
+    finally:
+        check(s.stop() == 0, "server exit code")
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT actor, action, target, detail FROM audit_log ORDER BY id").fetchall()
+    con.close()
+    me = str(os.getuid())
+    want = [("cli:" + me, "create", "mallory", "avatar 0"), ("cli:" + me, "create", "trent",
+            "avatar 0"), ("cli:" + me, "ban", "mallory", "2h; cheating, twice"),
+            ("socket:" + me, "ban", "trent", "forever; griefing"),
+            ("socket:" + me, "unban", "trent", "")]
+    check(rows == want, "audit log:\n%s" % "\n".join(map(str, rows)))
+    rc, out, err = admin("audit", db=db)
+    lines = out.splitlines()
+    check(rc == 0 and len(lines) == 6 and lines[0].split()[:3] == ["time", "(UTC)", "actor"], out)
+    check(lines[4].split()[1:4] == ["socket:" + me, "ban", "trent"], out)
+    rc, out, err = admin("audit", "--json", db=db)
+    entries = json.loads(out)
+    check([(e["actor"], e["action"], e["target"], e["detail"]) for e in entries] == want, out)
+    check(all(e["at"].endswith("Z") and e["id"] > 0 for e in entries), out)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def test_mute_drops_chat_and_tells_the_player_once_a_second_and_unmute_lifts_it():
+    d = tempfile.mkdtemp(prefix="cmmo-mod-")
+    db = os.path.join(d, "cmmo.db")
+    for name in ("quiet", "ear", "loud"):
+        check(admin("create", name, stdin=name + " pw\n", db=db)[0] == 0, "create " + name)
+    check(admin("mute", "loud", "--reason", "shouting", db=db)[0] == 0, "mute while down")
+    s = Server(d, db=db)
+    try:
+        s.require_admin()
+
+        async def go():
+            q, _ = await login(s.url, "quiet", "quiet pw")
+            e, _ = await login(s.url, "ear", "ear pw")
+            loud, _ = await login(s.url, "loud", "loud pw")
+            await packets_for(e, 0.3)
+            # Muted from the login on (recorded while the server was down).
+            await chat(loud, "HELLO")
+            got = await packets_for(loud, 0.5)
+            check(server_chats(got) == ["You are muted: shouting; nobody sees your chat"],
+                  "loud's notice: %s" % got)
+            rc, out, err = admin("mute", "quiet", "--for", "10m", "--reason", "calm down", db=db)
+            check(rc == 0 and out.startswith("muted quiet until "), "mute: %d %r %r" % (rc, out, err))
+            for text in ("one", "two", "three"):
+                await chat(q, text)
+            got = await packets_for(q, 0.5)
+            notices = server_chats(got)
+            check(len(notices) == 1 and notices[0].startswith("You are muted until ")
+                  and notices[0].endswith(" UTC: calm down; nobody sees your chat"),
+                  "one notice for three lines within a second: %s" % got)
+            heard = [p for p in await packets_for(e, 0.3) if p.get("a") == "Chat"]
+            check(heard == [], "a muted player's chat was relayed: %s" % heard)
+            rc, out, err = admin("unmute", "quiet", db=db)
+            check(rc == 0 and out.strip() == "unmuted quiet", "unmute: %d %r %r" % (rc, out, err))
+            await chat(q, "back")
+            p = await recv_until(e, lambda p: p.get("a") == "Chat")
+            check(p == {"a": "Chat", "p0": "quiet", "p1": "back"}, "after unmute: %s" % p)
+            for ws in (q, e, loud):
+                await ws.close()
+        run(go())
+    finally:
+        check(s.stop() == 0, "server exit code")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def test_chat_over_the_rate_limit_tells_the_legacy_player_to_slow_down_once_a_second():
+    s = world()
+
+    async def go():
+        a, _ = await login(s.url, "alice", "alice pw")
+        b, _ = await login(s.url, "bob", "bob pw")
+        await packets_for(a, 0.3)
+        for i in range(14):  # a burst of 10 passes; the other 4 are over the limit
+            await chat(a, "line %d" % i)
+        got = await packets_for(a, 0.6)
+        check(server_chats(got) == ["You are chatting too fast; slow down"],
+              "exactly one notice: %s" % got)
+        heard = [p for p in await packets_for(b, 0.3) if p.get("a") == "Chat"]
+        check(len(heard) == 10, "bob heard %d lines" % len(heard))
+        await a.close()
+        await b.close()
+    run(go())
+
+
+@test
+def test_list_json_exports_every_account():
+    d = tempfile.mkdtemp(prefix="cmmo-mod-")
+    db = os.path.join(d, "cmmo.db")
+    rc, out, err = admin("list", "--json", db=db)
+    check(rc == 1, "a missing database: %d" % rc)
+    for name, avatar in (("zed", "1"), ("Amy", "4")):
+        check(admin("create", name, "--avatar", avatar, stdin="pw\n", db=db)[0] == 0, name)
+    rc, out, err = admin("list", "--json", db=db)
+    check(rc == 0, err)
+    rows = json.loads(out)
+    check([(r["name"], r["avatar"], r["x"], r["y"]) for r in rows] == [("Amy", 4, 0, 0),
+                                                                       ("zed", 1, 0, 0)], out)
+    check(all(isinstance(r["id"], int) and r["created"].endswith("Z") for r in rows), out)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+# ==========================================================================================
 # a running server: the admin socket with real players
 # ==========================================================================================
 
@@ -870,9 +1043,12 @@ def test_connection_limit_is_8_and_slots_come_back():
             time.sleep(0.1)
 
 
+HELP_LINES = 11  # data lines of the admin socket's `help`
+
+
 @test
 def test_a_client_that_does_not_read_is_paused_and_gets_every_reply_in_order():
-    # 8000 pipelined `help`s are ~2.4 MB of replies, past the 1 MiB of unsent output at which
+    # 8000 pipelined `help`s are ~5 MB of replies, past the 1 MiB of unsent output at which
     # the server stops reading that connection; nothing may be lost or reordered.
     s = world()
     c = Raw(s.socket)
@@ -885,7 +1061,7 @@ def test_a_client_that_does_not_read_is_paused_and_gets_every_reply_in_order():
     got = 0
     while got < n - 1:
         data, status = c.reply()
-        check(status == "OK" and len(data) == 6, "reply %d: %s %s" % (got, data, status))
+        check(status == "OK" and len(data) == HELP_LINES, "reply %d: %s %s" % (got, data, status))
         got += 1
     check(c.reply()[1] == "OK bye", "the last reply")
     sender.join(10)

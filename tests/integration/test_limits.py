@@ -254,6 +254,24 @@ class FloodLimits(ServerTestCase):
         self.assertFalse(a.closed, "5 lines over budget must not close the connection")
 
     @async_test
+    async def test_chat_over_the_budget_tells_the_sender_to_slow_down_once_a_second(self):
+        a, b = await self.players(2, "hasty")
+        for i in range(14):
+            await a.send(pkt("Chat", a.name, "hurry %d" % i))
+        await asyncio.sleep(0.6)
+        notices = [p["p1"] for p in a.since(0, is_chat()) if p["p0"] == "Server"]
+        self.assertEqual(notices, ["You are chatting too fast; slow down"],
+                         "one notice for four dropped lines within a second")
+        await asyncio.sleep(0.6)  # a second later, and the budget still spent: told again
+        for i in range(2):
+            await a.send(pkt("Chat", a.name, "again %d" % i))
+        await asyncio.sleep(0.3)
+        notices = [p["p1"] for p in a.since(0, is_chat()) if p["p0"] == "Server"]
+        self.assertEqual(len(notices), 2, "a notice per second at most: %r" % notices)
+        self.assertFalse([p for p in b.since(0, is_chat()) if p["p0"] == "Server"],
+                         "the notice goes to the sender alone")
+
+    @async_test
     async def test_chat_flood_closes_with_1008_and_others_get_disconnect(self):
         def flood_closes():
             status, _, body = http_get(self.server.port, "/metrics")

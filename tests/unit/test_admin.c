@@ -15,6 +15,8 @@
 #include "unix_client.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 /* ---------------------------------------------------------------- the fake game */
 
@@ -28,9 +30,13 @@ typedef struct fake_player {
 typedef struct fake_game {
     const fake_player *players;
     size_t player_count;
-    int each_calls, kick_calls, broadcast_calls;
+    int each_calls, kick_calls, broadcast_calls, moderate_calls, audit_calls;
     char kicked[64], said[512];
-    size_t reach; /* what broadcast returns */
+    int what; /* the last moderate call's */
+    int64_t ends_at, seconds;
+    char moderated[64], reason[256];
+    char audit[512]; /* the last audit record: "actor|action|target|detail" */
+    size_t reach;    /* what broadcast returns */
 } fake_game;
 
 static void fake_each_player(void *ctx, admin_player_fn fn, void *user)
@@ -62,10 +68,33 @@ static size_t fake_broadcast(void *ctx, const char *text)
     return g->reach;
 }
 
+static int fake_moderate(void *ctx, int what, const char *name, int64_t ends_at, int64_t seconds,
+                         const char *reason)
+{
+    fake_game *g = ctx;
+    g->moderate_calls++;
+    g->what = what;
+    g->ends_at = ends_at;
+    g->seconds = seconds;
+    snprintf(g->moderated, sizeof g->moderated, "%s", name);
+    snprintf(g->reason, sizeof g->reason, "%s", reason);
+    return strlen(reason) > 200 ? -1 : 0; /* as the game refuses a long reason */
+}
+
+static void fake_audit(void *ctx, const char *actor, const char *action, const char *target,
+                       const char *detail)
+{
+    fake_game *g = ctx;
+    g->audit_calls++;
+    snprintf(g->audit, sizeof g->audit, "%s|%s|%s|%s", actor, action, target, detail);
+}
+
 static const admin_ops fake_ops = {
     .each_player = fake_each_player,
     .kick = fake_kick,
     .broadcast = fake_broadcast,
+    .moderate = fake_moderate,
+    .audit = fake_audit,
 };
 
 static const fake_player two_players[] = {
@@ -82,7 +111,7 @@ static void run_len(fake_game *g, const char *text, size_t len, char *out, size_
     line[len] = 0;
     admin_reply r;
     assert_int_equal(admin_reply_init(&r), 0);
-    int rc = admin_command(&fake_ops, g, line, len, &r);
+    int rc = admin_command(&fake_ops, g, "socket:1000", line, len, &r);
     if (result) *result = rc;
     assert_false(r.failed);
     assert_true(r.len < cap);
@@ -205,6 +234,91 @@ static void test_admin_broadcast_of_invalid_utf8_is_refused(void **state)
     assert_int_equal(g.broadcast_calls, 0);
 }
 
+static void test_admin_ban_records_applies_and_audits_with_the_socket_peer(void **state)
+{
+    fake_game g = {.players = two_players, .player_count = 2};
+    char out[512];
+    int64_t before = (int64_t)time(NULL);
+    run(&g, "ban alice 2h spamming the chat", out, sizeof out, NULL);
+    assert_int_equal(strncmp(out, "OK banned alice until ", 22), 0);
+    assert_int_equal(g.moderate_calls, 1);
+    assert_int_equal(g.what, ADMIN_BAN);
+    assert_string_equal(g.moderated, "alice");
+    assert_int_equal(g.seconds, 7200);
+    assert_true(g.ends_at >= before + 7200 && g.ends_at <= before + 7260);
+    assert_string_equal(g.reason, "spamming the chat");
+    assert_string_equal(g.audit, "socket:1000|ban|alice|2h; spamming the chat");
+    run(&g, "mute Bob forever", out, sizeof out, NULL);
+    assert_string_equal(out, "OK muted Bob for good\n");
+    assert_int_equal(g.what, ADMIN_MUTE);
+    assert_int_equal(g.ends_at, 0);
+    assert_int_equal(g.seconds, 0);
+    assert_string_equal(g.reason, "");
+    assert_string_equal(g.audit, "socket:1000|mute|Bob|forever");
+    run(&g, "unmute Bob", out, sizeof out, NULL);
+    assert_string_equal(out, "OK unmuted Bob\n");
+    assert_int_equal(g.what, ADMIN_UNMUTE);
+    run(&g, "unban alice", out, sizeof out, NULL);
+    assert_string_equal(out, "OK unbanned alice\n");
+    assert_string_equal(g.audit, "socket:1000|unban|alice|");
+    assert_int_equal(g.audit_calls, 4);
+}
+
+static void test_admin_ban_and_mute_refuse_bad_names_durations_and_reasons(void **state)
+{
+    fake_game g = {.players = two_players, .player_count = 2};
+    char out[1024];
+    static const char *const bad[] = {
+        "ban",         "ban alice",      "ban alice 0h",    "ban alice 3x",
+        "ban alice h", "ban alice 10",   "ban bad!name 1h", "mute alice 99999999999w",
+        "unban",       "unban alice 1h", "unmute a b",      "ban alice -1h",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run(&g, bad[i], out, sizeof out, NULL);
+        if (strncmp(out, "ERR usage: ", 11) != 0) fail_msg("%s: %s", bad[i], out);
+    }
+    assert_int_equal(g.moderate_calls, 0);
+    char line[400];
+    snprintf(line, sizeof line, "ban alice 1d %0300d", 7);
+    run(&g, line, out, sizeof out, NULL);
+    assert_int_equal(strncmp(out, "ERR not done", 12), 0);
+    assert_int_equal(g.audit_calls, 0); /* nothing done, nothing recorded */
+}
+
+static void test_admin_parse_duration_reads_units_and_forever(void **state)
+{
+    int64_t s = -1;
+    assert_int_equal(admin_parse_duration("forever", &s), 0);
+    assert_int_equal(s, 0);
+    assert_int_equal(admin_parse_duration("90s", &s), 0);
+    assert_int_equal(s, 90);
+    assert_int_equal(admin_parse_duration("30m", &s), 0);
+    assert_int_equal(s, 1800);
+    assert_int_equal(admin_parse_duration("7d", &s), 0);
+    assert_int_equal(s, 604800);
+    assert_int_equal(admin_parse_duration("2w", &s), 0);
+    assert_int_equal(s, 1209600);
+    assert_int_equal(admin_parse_duration("522w", &s), 0);
+    assert_int_equal(admin_parse_duration("523w", &s), -1); /* over ten years */
+    assert_int_equal(admin_parse_duration("", &s), -1);
+    assert_int_equal(admin_parse_duration("1", &s), -1);
+    assert_int_equal(admin_parse_duration("1hh", &s), -1);
+    assert_int_equal(admin_parse_duration("0d", &s), -1);
+}
+
+static void test_admin_kick_and_broadcast_are_audited(void **state)
+{
+    fake_game g = {.players = two_players, .player_count = 2};
+    g.reach = 2;
+    char out[256];
+    run(&g, "kick alice", out, sizeof out, NULL);
+    assert_string_equal(g.audit, "socket:1000|kick|alice|");
+    run(&g, "kick nobody", out, sizeof out, NULL);
+    assert_int_equal(g.audit_calls, 1); /* not online: nothing done */
+    run(&g, "broadcast Restart soon", out, sizeof out, NULL);
+    assert_string_equal(g.audit, "socket:1000|broadcast||reached 2");
+}
+
 static void test_admin_help_lists_the_commands_then_ok(void **state)
 {
     fake_game g = {0};
@@ -215,6 +329,11 @@ static void test_admin_help_lists_the_commands_then_ok(void **state)
                         "  online           players in the world: player NAME ACTOR_ID X Y PEER\n"
                         "  kick NAME        close NAME's connection (1008)\n"
                         "  broadcast TEXT   a chat line from Server to every player\n"
+                        "  ban NAME DURATION [REASON]   record a ban and kick NAME if online\n"
+                        "  unban NAME       lift NAME's ban\n"
+                        "  mute NAME DURATION [REASON]  record a mute, in force at once\n"
+                        "  unmute NAME      lift NAME's mute\n"
+                        "                   DURATION: forever, or N and s, m, h, d or w\n"
                         "  help             this text\n"
                         "  quit             close this connection\n"
                         "OK\n");
@@ -365,6 +484,10 @@ int main(void)
         cmocka_unit_test(test_admin_broadcast_of_nothing_after_cleaning_is_refused),
         cmocka_unit_test(test_admin_broadcast_of_invalid_utf8_is_refused),
         cmocka_unit_test(test_admin_help_lists_the_commands_then_ok),
+        cmocka_unit_test(test_admin_ban_records_applies_and_audits_with_the_socket_peer),
+        cmocka_unit_test(test_admin_ban_and_mute_refuse_bad_names_durations_and_reasons),
+        cmocka_unit_test(test_admin_parse_duration_reads_units_and_forever),
+        cmocka_unit_test(test_admin_kick_and_broadcast_are_audited),
         cmocka_unit_test(test_admin_quit_says_bye_and_asks_for_the_close),
         cmocka_unit_test(test_admin_empty_unknown_and_nul_lines_are_errors_that_touch_nothing),
         cmocka_unit_test_setup_teardown(test_admin_socket_answers_commands_in_order_and_quit_closes,

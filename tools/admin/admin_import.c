@@ -219,8 +219,8 @@ static int import_user(import_run *r, const tutorial_user *u)
     }
     const char *how = kept ? "pbkdf2_sha256 kept, argon2id at first login" : "hashed with argon2id";
     if (r->dry_run) {
-        fprintf(r->out, "would import %s at %g,%g avatar %d (password %s)%s\n", name, x, y,
-                avatar, how, notes);
+        fprintf(r->out, "would import %s at %g,%g avatar %d (password %s)%s\n", name, x, y, avatar,
+                how, notes);
         r->totals->imported++;
         return 0;
     }
@@ -349,6 +349,12 @@ int admin_import_tutorial(const char *db_url, const char *path, int dry_run, FIL
             else
                 fprintf(out, "%zu imported, %zu already present, %zu skipped\n", totals->imported,
                         totals->present, totals->skipped);
+            if (!dry_run && totals->imported) { /* a run that changed nothing records nothing */
+                char detail[96];
+                snprintf(detail, sizeof detail, "%zu imported, %zu already present, %zu skipped",
+                         totals->imported, totals->present, totals->skipped);
+                admin_store_audit(&r.store, "import", path, detail);
+            }
             if (r.have_store) admin_store_close(&r.store);
         }
     }

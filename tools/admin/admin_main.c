@@ -6,6 +6,7 @@
  */
 #include "admin_client.h"
 #include "admin_import.h"
+#include "admin_moderation.h"
 #include "admin_store.h"
 #include "admin_users.h"
 
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
@@ -41,7 +43,8 @@ static const char usage[] =
     "root) may open.\n"
     "\n"
     "account commands (on the database):\n"
-    "  list                       every account: id, name, avatar, position, created (UTC)\n"
+    "  list [--json]              every account: id, name, avatar, position, created (UTC);\n"
+    "                             --json: a JSON array, for export\n"
     "  create NAME [--avatar N]   a new account (avatar 0..5, default 0); the password is read\n"
     "                             from stdin: prompted twice on a terminal, else the first line\n"
     "  delete NAME                the account, its actor and its entities; if NAME is online,\n"
@@ -57,6 +60,23 @@ static const char usage[] =
     "                             first login; every skipped name or hash is reported, nothing\n"
     "                             renamed; accounts already present are left alone, so a second\n"
     "                             run changes nothing; --dry-run only prints the report\n"
+    "\n"
+    "moderation (through the admin socket when the server answers there: recorded, and\n"
+    "applied at once; else recorded in the database, in force from the player's next login):\n"
+    "  ban NAME [--for DURATION] [--reason TEXT]\n"
+    "                             NAME's logins are refused with TEXT and the ban's end; an\n"
+    "                             online NAME is kicked at once. Without --for: for good\n"
+    "  unban NAME                 lift the ban\n"
+    "  mute NAME [--for DURATION] [--reason TEXT]\n"
+    "                             NAME's chat goes to nobody (they are told so)\n"
+    "  unmute NAME                lift the mute\n"
+    "                             DURATION: a number and s, m, h, d or w (90s, 30m, 12h, 7d,\n"
+    "                             2w; at most ten years) or forever. TEXT: at most 200 bytes\n"
+    "  audit [--json]             the audit log, oldest first: every create, delete,\n"
+    "                             reset-password, import, ban, unban, mute, unmute, kick and\n"
+    "                             broadcast, with its time (UTC), actor (cli:UID for this\n"
+    "                             tool on the database, socket:UID through the admin socket)\n"
+    "                             and target\n"
     "\n"
     "live commands (through the admin socket):\n"
     "  online                     players in the world: name, actor id, x, y, address\n"
@@ -76,6 +96,10 @@ static const char usage[] =
     "  --config FILE        the server's config file;     CMMO_CONFIG        (none)\n"
     "                       its db and admin-socket settings are used\n"
     "  --avatar N           create's avatar, 0..5                            (0)\n"
+    "  --for DURATION       ban's and mute's length                          (forever)\n"
+    "  --reason TEXT        ban's and mute's reason, shown to the player     (none)\n"
+    "  --json               list's and audit's output as JSON\n"
+    "  --dry-run            import-tutorial's report without importing\n"
     "  --help               this text\n"
     "\n"
     "Names follow the game's rules: 1 to 20 letters, digits, _ or -, letter case ignored when\n"
@@ -100,6 +124,9 @@ typedef struct options {
     int avatar;
     int avatar_set;
     int dry_run;
+    int json;
+    const char *duration; /* --for, or NULL */
+    const char *reason;   /* --reason, or NULL */
 } options;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -265,6 +292,64 @@ static int command_import(const options *o, const char *path)
     return report(rc, why);
 }
 
+/* ban, unban, mute, unmute NAME: through the admin socket when the server answers there (it
+ * records, audits as socket:UID and applies at once), else on the database (audited as
+ * cli:UID). The account is looked up first either way, so a typo is an error, not a no-op. */
+static int command_moderate(const options *o, const char *cmd, const char *name)
+{
+    int what = strcmp(cmd, "ban") == 0     ? ADMIN_BAN
+               : strcmp(cmd, "unban") == 0 ? ADMIN_UNBAN
+               : strcmp(cmd, "mute") == 0  ? ADMIN_MUTE
+                                           : ADMIN_UNMUTE;
+    int lifting = what == ADMIN_UNBAN || what == ADMIN_UNMUTE;
+    const char *duration = o->duration ? o->duration : "forever";
+    const char *reason = o->reason ? o->reason : "";
+    int64_t seconds = 0;
+    if (!lifting && admin_parse_duration(duration, &seconds) != 0)
+        return usage_error("--for: expected forever, or a number and s, m, h, d or w (at most "
+                           "ten years), got '%s'",
+                           duration);
+    if (strlen(reason) > STORE_REASON_MAX || strchr(reason, '\n'))
+        return usage_error("%s", "--reason: at most 200 bytes, one line");
+    char why[ADMIN_WHY_MAX], registered[STORE_NAME_MAX + 1];
+    int rc = admin_moderation_find(o->db, name, registered, why);
+    if (rc != ADMIN_USERS_OK) return report(rc, why);
+    char command[ADMIN_LINE_MAX], status[512];
+    if (lifting)
+        snprintf(command, sizeof command, "%s %s", cmd, registered);
+    else
+        snprintf(command, sizeof command, "%s %s %s%s%s", cmd, registered, duration,
+                 reason[0] ? " " : "", reason);
+    int live = o->socket[0]
+                   ? admin_client_request(o->socket, command, NULL, NULL, status, sizeof status)
+                   : ADMIN_CLIENT_UNREACHABLE;
+    if (live == ADMIN_CLIENT_OK) {
+        printf("%s%s\n", status, what == ADMIN_BAN ? " (kicked if online)" : "");
+        return EXIT_OK;
+    }
+    if (live == ADMIN_CLIENT_REFUSED) {
+        fprintf(stderr, "cmmo-admin: %s\n", status);
+        return EXIT_FAILED;
+    }
+    /* No server on the socket: the record alone, read at the player's next login. */
+    int64_t ends_at = seconds ? (int64_t)time(NULL) + seconds : 0;
+    char detail[STORE_REASON_MAX + 64] = "";
+    if (!lifting)
+        snprintf(detail, sizeof detail, "%s%s%s", duration, reason[0] ? "; " : "", reason);
+    rc = admin_moderation_record(o->db, what, registered, ends_at, reason, detail, why);
+    if (rc != ADMIN_USERS_OK) return report(rc, why);
+    char end[48] = "";
+    time_t t = (time_t)ends_at;
+    struct tm tm;
+    if (ends_at && gmtime_r(&t, &tm))
+        strftime(end, sizeof end, " until %Y-%m-%d %H:%M UTC", &tm);
+    else if (!lifting)
+        snprintf(end, sizeof end, " for good");
+    static const char *const done[] = {"banned", "unbanned", "muted", "unmuted"};
+    printf("%s %s%s (recorded; the server was not reached)\n", done[what], registered, end);
+    return EXIT_OK;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static int take_value(int argc, char **argv, int *a, const char *flag, const char **value)
@@ -356,6 +441,14 @@ int main(int argc, char **argv)
             o.avatar_set = 1;
         } else if (strcmp(argv[a], "--dry-run") == 0) {
             o.dry_run = 1;
+        } else if (strcmp(argv[a], "--json") == 0) {
+            o.json = 1;
+        } else if ((r = take_value(argc, argv, &a, "--for", &v)) != 0) {
+            if (r < 0) return usage_error("%s needs a value", "--for");
+            o.duration = v;
+        } else if ((r = take_value(argc, argv, &a, "--reason", &v)) != 0) {
+            if (r < 0) return usage_error("%s needs a value", "--reason");
+            o.reason = v;
         } else if (strcmp(argv[a], "--") == 0) {
             while (++a < argc && nwords < 64)
                 words[nwords++] = argv[a];
@@ -400,6 +493,20 @@ int main(int argc, char **argv)
         return usage_error("%s", "--avatar is for create only");
     if (o.dry_run && strcmp(cmd, "import-tutorial") != 0)
         return usage_error("%s", "--dry-run is for import-tutorial only");
+    if (o.json && strcmp(cmd, "list") != 0 && strcmp(cmd, "audit") != 0)
+        return usage_error("%s", "--json is for list and audit only");
+    int sanctioning = strcmp(cmd, "ban") == 0 || strcmp(cmd, "mute") == 0;
+    if ((o.duration || o.reason) && !sanctioning)
+        return usage_error("%s", "--for and --reason are for ban and mute only");
+    if (sanctioning || strcmp(cmd, "unban") == 0 || strcmp(cmd, "unmute") == 0) {
+        if (nwords != 2) return usage_error("%s takes one NAME", cmd);
+        return command_moderate(&o, cmd, name);
+    }
+    if (strcmp(cmd, "audit") == 0) {
+        if (nwords != 1) return usage_error("%s takes no arguments", cmd);
+        char why[ADMIN_WHY_MAX];
+        return report(admin_audit_print(o.db, o.json, stdout, why), why);
+    }
     if (strcmp(cmd, "import-tutorial") == 0) {
         if (nwords != 2) return usage_error("%s", "import-tutorial takes one PATH");
         return command_import(&o, name);
@@ -408,7 +515,7 @@ int main(int argc, char **argv)
         if (nwords != 1) return usage_error("%s takes no arguments", cmd);
         if (cmd[0] == 'o') return live(&o, "online", "%s\n");
         char why[ADMIN_USERS_WHY_MAX];
-        return report(admin_users_list(o.db, stdout, why), why);
+        return report(admin_users_list(o.db, o.json, stdout, why), why);
     }
     if (strcmp(cmd, "create") == 0 || strcmp(cmd, "delete") == 0 ||
         strcmp(cmd, "reset-password") == 0 || strcmp(cmd, "kick") == 0) {

@@ -68,3 +68,16 @@ void admin_store_actor(char *out, size_t cap)
 {
     snprintf(out, cap, "cli:%u", (unsigned)getuid());
 }
+
+int admin_store_audit(admin_store *a, const char *action, const char *target, const char *detail)
+{
+    char actor[32];
+    admin_store_actor(actor, sizeof actor);
+    admin_store_begin(a);
+    if (store_audit_add(a->store, actor, action, target, detail, admin_store_done, a) == 0)
+        admin_store_wait(a);
+    if (a->result == STORE_OK) return 0;
+    fprintf(stderr, "cmmo-admin: warning: %s %s was done but not recorded in the audit log\n",
+            action, target);
+    return -1;
+}

@@ -46,4 +46,8 @@ void admin_store_close(admin_store *a);
 /* "cli:<uid>": who the audit log says did what this process does. */
 void admin_store_actor(char *out, size_t cap);
 
+/* Records what this process did in the audit log (actor "cli:<uid>") and waits for it. Returns
+ * 0, or -1 after a warning on stderr (the action itself stands: it is done already). */
+int admin_store_audit(admin_store *a, const char *action, const char *target, const char *detail);
+
 #endif

@@ -42,6 +42,7 @@ static int hash_password(const char *password, size_t len, char out[AUTH_HASH_MA
 typedef struct list_state {
     admin_store *a;
     FILE *out;
+    int json;
     size_t count, page;
     char last[STORE_NAME_MAX + 1]; /* the cursor: the last name printed */
 } list_state;
@@ -55,6 +56,15 @@ static void on_page(void *user, int result, const store_account_entry *entries, 
         time_t t = (time_t)e->created_at;
         struct tm tm;
         if (gmtime_r(&t, &tm)) strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (l->json) {
+            fprintf(l->out, "%s\n  {\"id\":%lld,\"name\":", l->count + i ? "," : "",
+                    (long long)e->user_id);
+            admin_json_string(l->out, e->name);
+            /* %.17g reads back as the same double; positions are finite (the world clamps). */
+            fprintf(l->out, ",\"avatar\":%d,\"x\":%.17g,\"y\":%.17g,\"created\":\"%s\"}",
+                    e->avatar_id, e->x, e->y, created);
+            continue;
+        }
         fprintf(l->out, "%-6lld %-20s %-6d %-8.1f %-8.1f %s\n", (long long)e->user_id, e->name,
                 e->avatar_id, e->x, e->y, created);
     }
@@ -65,19 +75,39 @@ static void on_page(void *user, int result, const store_account_entry *entries, 
     l->a->done = 1;
 }
 
-int admin_users_list(const char *db_url, FILE *out, char *why)
+void admin_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+int admin_users_list(const char *db_url, int json, FILE *out, char *why)
 {
     admin_store a;
     int rc = ADMIN_USERS_OK;
     if (admin_store_open(&a, db_url, 1, why) != 0) return ADMIN_USERS_ERROR;
-    list_state l = {.a = &a, .out = out};
-    fprintf(out, "%-6s %-20s %-6s %-8s %-8s %s\n", "id", "name", "avatar", "x", "y", "created");
+    list_state l = {.a = &a, .out = out, .json = json};
+    if (json)
+        fputc('[', out);
+    else
+        fprintf(out, "%-6s %-20s %-6s %-8s %-8s %s\n", "id", "name", "avatar", "x", "y", "created");
     do {
         admin_store_begin(&a);
         if (store_list_accounts(a.store, l.last, STORE_LIST_MAX, on_page, &l) != 0) break;
         admin_store_wait(&a);
     } while (a.done && a.result == STORE_OK && l.page == STORE_LIST_MAX);
-    if (a.done && a.result == STORE_OK)
+    if (a.done && a.result == STORE_OK && json)
+        fprintf(out, "%s]\n", l.count ? "\n" : "");
+    else if (a.done && a.result == STORE_OK)
         fprintf(out, "%zu user%s\n", l.count, l.count == 1 ? "" : "s");
     else
         rc = fail(why, ADMIN_USERS_ERROR, "listing users failed: the database failed");
@@ -119,6 +149,9 @@ int admin_users_create(const char *db_url, const char *name, const char *passwor
             admin_store_wait(&a);
         if (a.result == STORE_OK) {
             *actor_id_out = w.account.actor_id;
+            char detail[32];
+            snprintf(detail, sizeof detail, "avatar %d", avatar);
+            admin_store_audit(&a, "create", name, detail);
         } else if (a.result == STORE_TAKEN) {
             rc = fail(why, ADMIN_USERS_TAKEN, "This username is already taken");
         } else {
@@ -142,9 +175,10 @@ int admin_users_delete(const char *db_url, const char *name, char *name_out, cha
     account_wait w = {.a = &a};
     admin_store_begin(&a);
     if (store_delete_account(a.store, name, on_account, &w) == 0) admin_store_wait(&a);
-    if (a.result == STORE_OK)
+    if (a.result == STORE_OK) {
         snprintf(name_out, VALIDATE_USERNAME_MAX + 1, "%s", w.account.name);
-    else if (a.result == STORE_NOT_FOUND)
+        admin_store_audit(&a, "delete", w.account.name, "");
+    } else if (a.result == STORE_NOT_FOUND)
         rc = fail(why, ADMIN_USERS_NOT_FOUND, "no user named %s", name);
     else
         rc = fail(why, ADMIN_USERS_ERROR, "deleting the user failed; nothing was deleted");
@@ -173,6 +207,8 @@ int admin_users_reset_password(const char *db_url, const char *name, const char 
             rc = fail(why, ADMIN_USERS_NOT_FOUND, "no user named %s", name);
         else if (a.result != STORE_OK)
             rc = fail(why, ADMIN_USERS_ERROR, "updating the password failed; nothing changed");
+        else
+            admin_store_audit(&a, "reset-password", name, "");
     }
     admin_store_close(&a);
     sodium_memzero(hash, sizeof hash);

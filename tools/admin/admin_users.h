@@ -35,9 +35,17 @@ enum {
 #define ADMIN_USERS_WHY_MAX 256
 
 /* Prints every account to out, one per line under a header, ordered by name ignoring case: id,
- * name, avatar, x, y, created (UTC); then "N users". Read page by page (STORE_LIST_MAX accounts
+ * name, avatar, x, y, created (UTC); then "N users". With json, a JSON array of objects
+ * {"id","name","avatar","x","y","created"} instead (created as "YYYY-MM-DDTHH:MM:SSZ"), for
+ * export. Read page by page (STORE_LIST_MAX accounts
  * per request). db_url is a store URL (store_url_valid); a SQLite file must exist. */
-int admin_users_list(const char *db_url, FILE *out, char *why);
+int admin_users_list(const char *db_url, int json, FILE *out, char *why);
+
+/* Writes s to out as a JSON string (quotes, backslashes and control characters escaped; other
+ * bytes as they are: names are UTF-8). */
+void admin_json_string(FILE *out, const char *s);
+
+/* Every change below is recorded in the audit log as done by "cli:<uid>" (admin_store.h). */
 
 /* Creates an account, hashing password (len bytes) with the server's argon2id parameters.
  * Validation is Register's: name 1-20 of [A-Za-z0-9_-], not "Server"; password 1-128 bytes;

@@ -728,7 +728,9 @@ def test_ban_while_down_then_live_ban_kicks_and_each_login_is_denied_with_reason
         rc, out, err = admin(*args, db=db)
         check(rc == 1 and "no user named nobody" in err, "%s: %d %r" % (args, rc, err))
     for args in (("ban", "x", "--for", "3y"), ("ban", "x", "--for", "0h"), ("unban", "x", "--for",
-                 "1h"), ("kick", "x", "--reason", "y"), ("audit", "x"), ("online", "--json")):
+                 "1h"), ("kick", "x", "--reason", "y"), ("audit", "x"), ("online", "--json"),
+                 ("ban", "mallory", "--reason", "bell\x07"), ("mute", "mallory", "--reason",
+                 "x" * 201)):
         check(admin(*args, db=db)[0] == 2, "usage error: %s" % (args,))
     s = Server(d, db=db)
     try:

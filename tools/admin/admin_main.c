@@ -11,6 +11,7 @@
 #include "admin_users.h"
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "proto/validate.h"
 #include "server/admin.h"
 #include "store/store.h"
@@ -309,8 +310,12 @@ static int command_moderate(const options *o, const char *cmd, const char *name)
         return usage_error("--for: expected forever, or a number and s, m, h, d or w (at most "
                            "ten years), got '%s'",
                            duration);
-    if (strlen(reason) > STORE_REASON_MAX || strchr(reason, '\n'))
-        return usage_error("%s", "--reason: at most 200 bytes, one line");
+    int reason_ok = strlen(reason) <= STORE_REASON_MAX && utf8_valid(reason, strlen(reason));
+    for (const char *p = reason; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) reason_ok = 0;
+    if (!reason_ok)
+        return usage_error("%s", "--reason: at most 200 bytes of UTF-8 text on one line, "
+                                 "without control characters");
     char why[ADMIN_WHY_MAX], registered[STORE_NAME_MAX + 1];
     int rc = admin_moderation_find(o->db, name, registered, why);
     if (rc != ADMIN_USERS_OK) return report(rc, why);

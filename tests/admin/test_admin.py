@@ -277,7 +277,8 @@ def test_help_documents_every_command_and_option():
     check(rc == 0, "exit %d" % rc)
     for word in ("list", "create", "delete", "reset-password", "online", "kick", "broadcast",
                  "--db", "--admin-socket", "--config", "--avatar", "CMMO_DB",
-                 "CMMO_ADMIN_SOCKET", "exit status", "stdin"):
+                 "CMMO_ADMIN_SOCKET", "exit status", "stdin", "import-tutorial", "--dry-run",
+                 "ban", "unban", "mute", "unmute", "--for", "--reason", "audit", "--json"):
         check(word in out, "--help lacks %r" % word)
 
 

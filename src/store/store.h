@@ -1,5 +1,6 @@
 /*
- * store: persistence of accounts and positions behind one small asynchronous interface.
+ * store: persistence of accounts, positions, bans and mutes, and the audit log of operator
+ * actions, behind one small asynchronous interface.
  *
  * Every request runs on the store's own thread, in submission order (so a position saved when a
  * player leaves is what their next login reads), and its callback runs later on the loop thread.

@@ -112,17 +112,19 @@ typedef struct game_sanction {
 /* Bans the account named name (any letter case): recorded in the store, and if the player is
  * online here they are kicked at once (GAME_CLOSE_KICKED). Every later Login of the account is
  * answered Deny("You are banned until <date> UTC: <reason>") after its password is checked.
- * Returns 0 when the store took the request, -1 for a bad name, reason or time (nothing done).
+ * Returns 0 when the store took the request, CMMO_EINVALID for a bad name, reason or time
+ * (nothing done), or the store's refusal.
  * Whether such an account exists is the store's to know: a ban of nobody records nothing. */
 int game_ban(game *g, const char *name, const game_sanction *how);
-/* Lifts a ban (recorded in the store). Returns 0 or -1 as game_ban. */
+/* Lifts a ban (recorded in the store). Returns 0 or an error as game_ban. */
 int game_unban(game *g, const char *name);
 
 /* Mutes the account: recorded in the store, and if the player is online here, from now on. A
  * muted player's chat lines are dropped, and they are told so by a chat line from "Server" (at
- * most one a second). Returns 0 or -1 as game_ban. */
+ * most one a second). Returns 0 or an error as game_ban. */
 int game_mute(game *g, const char *name, const game_sanction *how);
-/* Lifts a mute, in the store and for the player online here. Returns 0 or -1. */
+/* Lifts a mute, in the store and for the player online here. Returns 0 or an error as
+ * game_ban. */
 int game_unmute(game *g, const char *name);
 
 /* Records an operator action in the store's audit log (store_audit_add; fire and forget, a

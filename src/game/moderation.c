@@ -120,9 +120,9 @@ int session_chat_muted(session *s)
 
 int game_ban(game *g, const char *name, const game_sanction *how)
 {
-    if (!name_ok(name) || !sanction_ok(how)) return -1;
-    if (store_set_sanction(g->store, name, STORE_BAN, how->ends_at, how->reason, NULL, NULL) != 0)
-        return -1;
+    if (!name_ok(name) || !sanction_ok(how)) return CMMO_EINVALID;
+    int rc = store_set_sanction(g->store, name, STORE_BAN, how->ends_at, how->reason, NULL, NULL);
+    if (rc != 0) return rc;
     log_info("player_banned", "user=%s ends_at=%lld", name, (long long)how->ends_at);
     game_kick(g, name, GAME_CLOSE_KICKED); /* not online here: nothing to kick */
     return 0;
@@ -130,17 +130,18 @@ int game_ban(game *g, const char *name, const game_sanction *how)
 
 int game_unban(game *g, const char *name)
 {
-    if (!name_ok(name) || store_clear_sanction(g->store, name, STORE_BAN, NULL, NULL) != 0)
-        return -1;
+    if (!name_ok(name)) return CMMO_EINVALID;
+    int rc = store_clear_sanction(g->store, name, STORE_BAN, NULL, NULL);
+    if (rc != 0) return rc;
     log_info("player_unbanned", "user=%s", name);
     return 0;
 }
 
 int game_mute(game *g, const char *name, const game_sanction *how)
 {
-    if (!name_ok(name) || !sanction_ok(how)) return -1;
-    if (store_set_sanction(g->store, name, STORE_MUTE, how->ends_at, how->reason, NULL, NULL) != 0)
-        return -1;
+    if (!name_ok(name) || !sanction_ok(how)) return CMMO_EINVALID;
+    int rc = store_set_sanction(g->store, name, STORE_MUTE, how->ends_at, how->reason, NULL, NULL);
+    if (rc != 0) return rc;
     session *s = online(g, name);
     if (s) mute(s, (uint64_t)how->seconds, how->ends_at, how->reason);
     log_info("player_muted", "user=%s ends_at=%lld online=%d", name, (long long)how->ends_at,
@@ -150,8 +151,9 @@ int game_mute(game *g, const char *name, const game_sanction *how)
 
 int game_unmute(game *g, const char *name)
 {
-    if (!name_ok(name) || store_clear_sanction(g->store, name, STORE_MUTE, NULL, NULL) != 0)
-        return -1;
+    if (!name_ok(name)) return CMMO_EINVALID;
+    int rc = store_clear_sanction(g->store, name, STORE_MUTE, NULL, NULL);
+    if (rc != 0) return rc;
     session *s = online(g, name);
     if (s) s->muted_until_ms = 0;
     log_info("player_unmuted", "user=%s", name);

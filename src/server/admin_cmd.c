@@ -112,20 +112,20 @@ int admin_parse_duration(const char *text, int64_t *seconds)
     const char *p = text;
     for (; *p >= '0' && *p <= '9'; p++) {
         n = n * 10 + (*p - '0');
-        if (n > ADMIN_DURATION_MAX) return -1;
+        if (n > ADMIN_DURATION_MAX) return CMMO_EINVALID;
     }
     static const struct {
         char unit;
         int64_t seconds;
     } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
-    if (p == text || p[0] == 0 || p[1] != 0 || n == 0) return -1;
+    if (p == text || p[0] == 0 || p[1] != 0 || n == 0) return CMMO_EINVALID;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (*p != units[i].unit) continue;
-        if (n > ADMIN_DURATION_MAX / units[i].seconds) return -1;
+        if (n > ADMIN_DURATION_MAX / units[i].seconds) return CMMO_EINVALID;
         *seconds = n * units[i].seconds;
         return 0;
     }
-    return -1;
+    return CMMO_EINVALID;
 }
 
 static void command_kick(const admin_ops *ops, void *ctx, const char *actor, admin_reply *r,

@@ -28,7 +28,8 @@ typedef struct admin_ops {
     /* Records in the database and applies at once a ban, unban, mute or unmute (what: ADMIN_BAN
      * ...) of the account named name: a ban kicks the player, a mute silences their chat. The
      * end is ends_at (seconds since 1970 UTC) and seconds from now, both 0 for good; neither is
-     * used by unban and unmute, nor reason. Returns 0, or -1 if refused (bad reason). */
+     * used by unban and unmute, nor reason. Returns 0, or a negative code if refused
+     * (CMMO_EINVALID: a bad reason). */
     int (*moderate)(void *ctx, int what, const char *name, int64_t ends_at, int64_t seconds,
                     const char *reason);
     /* Records an operator action in the audit log: actor ("socket:UID"), action ("kick" ...),
@@ -43,7 +44,8 @@ enum { ADMIN_BAN, ADMIN_UNBAN, ADMIN_MUTE, ADMIN_UNMUTE };
 #define ADMIN_DURATION_MAX (10LL * 366 * 24 * 3600)
 
 /* Reads a duration: "forever" (0), or a whole number followed by s, m, h, d or w ("90s", "30m",
- * "12h", "7d", "2w"), from 1 second to ADMIN_DURATION_MAX. Returns 0 with *seconds set, or -1.
+ * "12h", "7d", "2w"), from 1 second to ADMIN_DURATION_MAX. Returns 0 with *seconds set, or
+ * CMMO_EINVALID.
  * Pure: cmmo-admin uses it too. */
 int admin_parse_duration(const char *text, int64_t *seconds);
 

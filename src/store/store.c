@@ -304,11 +304,11 @@ int store_set_password_hash(store *s, const char *username, const char *password
 int store_set_sanction(store *s, const char *username, int kind, int64_t ends_at,
                        const char *reason, store_done_cb cb, void *user)
 {
-    if ((kind != STORE_BAN && kind != STORE_MUTE) || strlen(username) > STORE_NAME_MAX ||
-        strlen(reason) > STORE_REASON_MAX || ends_at < 0)
-        return -1;
+    if ((kind != STORE_BAN && kind != STORE_MUTE) || ends_at < 0) return CMMO_EINVALID;
+    if (strlen(username) > STORE_NAME_MAX || strlen(reason) > STORE_REASON_MAX)
+        return CMMO_ETOO_LONG;
     store_job *j = job_new(s, JOB_SET_SANCTION, 0);
-    if (!j) return -1;
+    if (!j) return -ENOMEM;
     strcpy(j->username, username);
     strcpy(j->reason, reason);
     j->sanction = kind;
@@ -320,9 +320,10 @@ int store_set_sanction(store *s, const char *username, int kind, int64_t ends_at
 
 int store_clear_sanction(store *s, const char *username, int kind, store_done_cb cb, void *user)
 {
-    if ((kind != STORE_BAN && kind != STORE_MUTE) || strlen(username) > STORE_NAME_MAX) return -1;
+    if (kind != STORE_BAN && kind != STORE_MUTE) return CMMO_EINVALID;
+    if (strlen(username) > STORE_NAME_MAX) return CMMO_ETOO_LONG;
     store_job *j = job_new(s, JOB_CLEAR_SANCTION, 0);
-    if (!j) return -1;
+    if (!j) return -ENOMEM;
     strcpy(j->username, username);
     j->sanction = kind;
     j->done_cb = cb;
@@ -345,9 +346,9 @@ static void copy_cut(char *out, size_t cap, const char *text)
 int store_audit_add(store *s, const char *actor, const char *action, const char *target,
                     const char *detail, store_done_cb cb, void *user)
 {
-    if (!actor || !action || !target || !detail) return -1;
+    if (!actor || !action || !target || !detail) return CMMO_EINVALID;
     store_job *j = job_new(s, JOB_AUDIT_ADD, 0);
-    if (!j) return -1;
+    if (!j) return -ENOMEM;
     copy_cut(j->audit.actor, sizeof j->audit.actor, actor);
     copy_cut(j->audit.action, sizeof j->audit.action, action);
     copy_cut(j->audit.target, sizeof j->audit.target, target);
@@ -359,13 +360,13 @@ int store_audit_add(store *s, const char *actor, const char *action, const char 
 
 int store_audit_list(store *s, int64_t after_id, size_t limit, store_audit_cb cb, void *user)
 {
-    if (limit == 0 || limit > STORE_AUDIT_PAGE_MAX) return -1;
+    if (limit == 0 || limit > STORE_AUDIT_PAGE_MAX) return CMMO_EINVALID;
     store_job *j = job_new(s, JOB_AUDIT_LIST, 0);
-    if (!j) return -1;
+    if (!j) return -ENOMEM;
     j->audit_entries = calloc(limit, sizeof *j->audit_entries);
     if (!j->audit_entries) {
         free(j);
-        return -1;
+        return -ENOMEM;
     }
     j->after_id = after_id;
     j->limit = limit;

@@ -136,15 +136,16 @@ int store_set_password_hash(store *s, const char *username, const char *password
 /* Bans or mutes (kind: STORE_BAN or STORE_MUTE) the account named username (letter case
  * ignored) until ends_at (seconds since 1970 UTC; 0: for good), replacing any earlier one of that
  * kind. reason may be "" and is at most STORE_REASON_MAX bytes. cb (may be NULL) gets STORE_OK,
- * STORE_NOT_FOUND (no such account) or STORE_ERROR. Returns -1 (no callback) for a bad kind, a
- * name or reason too long, or a negative ends_at. Only the next read of the account sees it: a
- * running game is told separately (game.h's game_ban, game_mute). */
+ * STORE_NOT_FOUND (no such account) or STORE_ERROR. Returns CMMO_EINVALID (no callback) for a bad
+ * kind or a negative ends_at, CMMO_ETOO_LONG for a name or reason too long, or -ENOMEM. Only the
+ * next read of the account sees it: a running game is told separately (game.h's game_ban,
+ * game_mute). */
 int store_set_sanction(store *s, const char *username, int kind, int64_t ends_at,
                        const char *reason, store_done_cb cb, void *user);
 
 /* Lifts the account's ban or mute (kind). cb (may be NULL) gets STORE_OK (whether or not there
- * was one), STORE_NOT_FOUND (no such account) or STORE_ERROR. Returns -1 (no callback) for a bad
- * kind or a name too long. */
+ * was one), STORE_NOT_FOUND (no such account) or STORE_ERROR. Returns CMMO_EINVALID (no callback)
+ * for a bad kind, CMMO_ETOO_LONG for a name too long, or -ENOMEM. */
 int store_clear_sanction(store *s, const char *username, int kind, store_done_cb cb, void *user);
 
 /* ---- The audit log: what operators did, in the database beside the accounts ---- */
@@ -170,13 +171,14 @@ typedef void (*store_audit_cb)(void *user, int result, const store_audit_entry *
 
 /* Records an action now. Texts longer than their column's bound are cut (at a byte: the log is
  * for reading, and a cut is never a reason to lose the record); target and detail may be "". cb
- * (may be NULL) gets STORE_OK or STORE_ERROR. Returns -1 (no callback) only for NULL texts or
- * out of memory. */
+ * (may be NULL) gets STORE_OK or STORE_ERROR. Returns CMMO_EINVALID (no callback) only for NULL
+ * texts, or -ENOMEM. */
 int store_audit_add(store *s, const char *actor, const char *action, const char *target,
                     const char *detail, store_done_cb cb, void *user);
 
 /* Lists up to limit (1..STORE_AUDIT_PAGE_MAX) entries with ids above after_id, oldest first.
- * cb gets STORE_OK or STORE_ERROR. Returns -1 (no callback) for a limit out of range. */
+ * cb gets STORE_OK or STORE_ERROR. Returns CMMO_EINVALID (no callback) for a limit out of
+ * range, or -ENOMEM. */
 int store_audit_list(store *s, int64_t after_id, size_t limit, store_audit_cb cb, void *user);
 
 /* Writes n positions in one transaction. cb may be NULL. */

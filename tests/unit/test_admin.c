@@ -299,11 +299,11 @@ static void test_admin_parse_duration_reads_units_and_forever(void **state)
     assert_int_equal(admin_parse_duration("2w", &s), 0);
     assert_int_equal(s, 1209600);
     assert_int_equal(admin_parse_duration("522w", &s), 0);
-    assert_int_equal(admin_parse_duration("523w", &s), -1); /* over ten years */
-    assert_int_equal(admin_parse_duration("", &s), -1);
-    assert_int_equal(admin_parse_duration("1", &s), -1);
-    assert_int_equal(admin_parse_duration("1hh", &s), -1);
-    assert_int_equal(admin_parse_duration("0d", &s), -1);
+    assert_int_equal(admin_parse_duration("523w", &s), CMMO_EINVALID); /* over ten years */
+    assert_int_equal(admin_parse_duration("", &s), CMMO_EINVALID);
+    assert_int_equal(admin_parse_duration("1", &s), CMMO_EINVALID);
+    assert_int_equal(admin_parse_duration("1hh", &s), CMMO_EINVALID);
+    assert_int_equal(admin_parse_duration("0d", &s), CMMO_EINVALID);
 }
 
 static void test_admin_kick_and_broadcast_are_audited(void **state)

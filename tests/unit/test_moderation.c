@@ -147,13 +147,13 @@ static void test_moderation_refuses_bad_names_reasons_and_times(void **state)
         {-1, 5, ""},           {0, 0, "\xff"},      {0, 0, NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(game_ban(g, "alice", &bad[i]), -1);
-        assert_int_equal(game_mute(g, "alice", &bad[i]), -1);
+        assert_int_equal(game_ban(g, "alice", &bad[i]), CMMO_EINVALID);
+        assert_int_equal(game_mute(g, "alice", &bad[i]), CMMO_EINVALID);
     }
-    assert_int_equal(game_ban(g, "bad name", &for_good), -1);
-    assert_int_equal(game_ban(g, NULL, &for_good), -1);
-    assert_int_equal(game_ban(g, "alice", NULL), -1);
-    assert_int_equal(game_unmute(g, "toolongtoolongtoolong1"), -1);
+    assert_int_equal(game_ban(g, "bad name", &for_good), CMMO_EINVALID);
+    assert_int_equal(game_ban(g, NULL, &for_good), CMMO_EINVALID);
+    assert_int_equal(game_ban(g, "alice", NULL), CMMO_EINVALID);
+    assert_int_equal(game_unmute(g, "toolongtoolongtoolong1"), CMMO_EINVALID);
     assert_int_equal(store_pending(st), 0); /* nothing was submitted */
 }
 

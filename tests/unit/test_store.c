@@ -1185,10 +1185,11 @@ static void test_store_bans_and_mutes_are_read_with_the_account_until_they_end(v
     char long_reason[STORE_REASON_MAX + 2];
     memset(long_reason, 'r', sizeof long_reason - 1);
     long_reason[sizeof long_reason - 1] = 0;
-    assert_int_equal(store_set_sanction(st, "alice", STORE_BAN, 0, long_reason, NULL, NULL), -1);
-    assert_int_equal(store_set_sanction(st, "alice", 7, 0, "", NULL, NULL), -1);
-    assert_int_equal(store_set_sanction(st, "alice", STORE_BAN, -1, "", NULL, NULL), -1);
-    assert_int_equal(store_clear_sanction(st, "alice", -1, NULL, NULL), -1);
+    assert_int_equal(store_set_sanction(st, "alice", STORE_BAN, 0, long_reason, NULL, NULL),
+                     CMMO_ETOO_LONG);
+    assert_int_equal(store_set_sanction(st, "alice", 7, 0, "", NULL, NULL), CMMO_EINVALID);
+    assert_int_equal(store_set_sanction(st, "alice", STORE_BAN, -1, "", NULL, NULL), CMMO_EINVALID);
+    assert_int_equal(store_clear_sanction(st, "alice", -1, NULL, NULL), CMMO_EINVALID);
 }
 
 static store_audit_entry audit_seen[8];
@@ -1237,8 +1238,9 @@ static void test_store_audit_log_lists_entries_in_order_by_page(void **state)
     assert_int_equal(audit_seen_n, 1);
     assert_string_equal(audit_seen[0].action, "import");
     assert_int_equal(strlen(audit_seen[0].target), STORE_AUDIT_TARGET_MAX); /* cut, kept */
-    assert_int_equal(store_audit_list(st, 0, 0, on_audit, &results[3]), -1);
-    assert_int_equal(store_audit_list(st, 0, STORE_AUDIT_PAGE_MAX + 1, on_audit, &results[3]), -1);
+    assert_int_equal(store_audit_list(st, 0, 0, on_audit, &results[3]), CMMO_EINVALID);
+    assert_int_equal(store_audit_list(st, 0, STORE_AUDIT_PAGE_MAX + 1, on_audit, &results[3]),
+                     CMMO_EINVALID);
 }
 
 /* The two dialects' DDL live in two files (store_backend.h says why): this keeps them one schema.

@@ -97,6 +97,24 @@ def libuv_chains(root, layer):
     return bad
 
 
+BARE_MINUS_ONE = re.compile(r"(?i)\b(returns?|or|gives?)\s+-1\b")
+
+
+def bare_error_returns(root):
+    """Headers that promise a bare -1: every failure is 0 or a negative code of core/error.h's
+    one table (or a system error), so a caller can log it with cmmo_strerror."""
+    bad = []
+    for layer in RULES:
+        for path in sources(root, layer):
+            if not path.endswith(".h"):
+                continue
+            with open(path, encoding="utf-8", errors="replace") as f:
+                for n, line in enumerate(f, 1):
+                    if BARE_MINUS_ONE.search(line):
+                        bad.append(f"{os.path.relpath(path, root)}:{n}: {line.strip()}")
+    return bad
+
+
 def closure(layer):
     out, todo = set(), [layer]
     while todo:
@@ -145,6 +163,8 @@ def checks(root):
                     libuv_chains(root, layer)))
     out.append(("the Makefile's link lines list each layer before the layers it uses",
                 link_problems(root)))
+    out.append(("no header promises a bare -1: errors are codes of core/error.h",
+                bare_error_returns(root)))
     return out
 
 
@@ -166,6 +186,7 @@ def self_test():
         write("src/game/world.c", '#include "store/store.h"\n')
         write("src/cluster/bad.c", '#include "game/game.h"\n#include "game/world.h"\n')
         write("Makefile", "LINK_core := core\nLINK_proto := core proto\n")
+        write("src/net/old.h", "/* Sends it. Returns 0 or -1. */\nint old_send(void);\n")
         found = dict(checks(tmp))
         want = {
             "proto includes only itself and core": "src/proto/bad.c:1 includes game/session.h",
@@ -177,6 +198,9 @@ def self_test():
         for name, problem in want.items():
             if problem not in found.get(name, []):
                 problems.append(f"missed: {problem} (got {found.get(name)})")
+        if not any("src/net/old.h:1" in p for p in
+                   found["no header promises a bare -1: errors are codes of core/error.h"]):
+            problems.append("missed: a header promising -1")
         if not any("LINK_proto" in p for p in found["the Makefile's link lines list each layer before the layers it uses"]):
             problems.append("missed: LINK_proto in the wrong order")
         clean = [n for n, p in found.items() if n.startswith(("core ", "net ", "store ")) and p]

@@ -1,13 +1,13 @@
 #include "cluster/cluster.h"
 
 #include "core/grow.h"
+#include "cluster/redis_uv.h"
 #include "cluster/wire.h"
 #include "core/log.h"
 #include "game/actor.h"
 #include "game/game.h"
 
 #include <ctype.h>
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/sds.h>
@@ -283,7 +283,7 @@ static redisAsyncContext *connect_async(cluster *c, redisConnectCallback *on_con
         return NULL;
     }
     ac->data = c;
-    if (redisLibuvAttach(ac, c->loop) != REDIS_OK) {
+    if (redis_uv_attach(ac, c->loop) != 0) {
         redisAsyncFree(ac);
         return NULL;
     }
@@ -292,8 +292,8 @@ static redisAsyncContext *connect_async(cluster *c, redisConnectCallback *on_con
     return ac;
 }
 
-/* hiredis 0.14's libuv adapter drops poll errors (a refused connect is never reported): an
- * attempt that is not up within CONNECT_TIMEOUT_MS is abandoned and made again. */
+/* A connect that is not up within CONNECT_TIMEOUT_MS (a Redis that accepts and never answers)
+ * is abandoned and made again. */
 static void abandon_if_stuck(cluster *c, redisAsyncContext **ac, int up)
 {
     if (!*ac || up || c->now_ms - c->connect_started_ms < CONNECT_TIMEOUT_MS) return;

@@ -7,6 +7,7 @@ stopped here: never a system service. The WebSocket client is tests/integration/
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -39,12 +40,13 @@ class Redis:
         self.proc = None
         self.port = None
 
-    def start(self):
+    def start(self, port=None):
+        """Starts on a free port, or on port (a restart: the nodes reconnect to the same URL)."""
         if not os.path.exists(REDIS_SERVER):
             raise RuntimeError("%s is missing (scripts/install-deps.sh installs redis-server)"
                                % REDIS_SERVER)
-        for _ in range(5):
-            self.port = free_port()
+        for _ in range(5 if port is None else 50):
+            self.port = port or free_port()
             log = open(os.path.join(self.dir, "redis.log"), "ab")
             self.proc = subprocess.Popen(
                 [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -61,6 +63,8 @@ class Redis:
                     pass
                 time.sleep(0.05)
             self.stop()
+            if port is not None:
+                time.sleep(0.1)  # the old server's port may still be closing
         raise RuntimeError("redis-server did not start; log in %s" % self.dir)
 
     @property
@@ -90,9 +94,32 @@ class Redis:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
+            self.proc.kill()  # SIGKILL ends a stopped process too, unread input and all
             self.proc.wait()
         self.proc = None
+
+    def restart(self):
+        """Killed (-9) and started again on the same port, empty (no persistence)."""
+        port = self.port
+        self.stop()
+        return self.start(port)
+
+    def freeze(self):
+        """SIGSTOP: connections stay open, nothing is answered (a stalled or paused server)."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+
+    def client_ids(self, name_prefix):
+        """Ids of the clients whose CLIENT SETNAME starts with name_prefix."""
+        ids = []
+        for line in self.command("CLIENT", "LIST").splitlines():
+            fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+            if fields.get("name", "").startswith(name_prefix):
+                ids.append(fields["id"])
+        return ids
 
     def cleanup(self):
         self.stop()
@@ -116,8 +143,38 @@ class Postgres:
                 self.dir = line.split("started in", 1)[1].strip()
         return self
 
+    def halt(self):
+        """Stops the server, keeping its data and port (pg.sh halt)."""
+        subprocess.run([PG_SH, "halt", self.dir], check=True, capture_output=True, timeout=60)
+
+    def resume(self):
+        subprocess.run([PG_SH, "resume", self.dir], check=True, capture_output=True, timeout=60)
+
+    def _pids(self):
+        """The postmaster and its children (every backend, the checkpointer, ...)."""
+        with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+            main = int(f.readline())
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(main)], capture_output=True,
+                             text=True)
+        return [main] + [int(p) for p in out.stdout.split()]
+
+    def freeze(self):
+        """SIGSTOP to every process of the server: connections stay open, nothing answers."""
+        self._frozen = self._pids()
+        for pid in self._frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        for pid in getattr(self, "_frozen", []):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self._frozen = []
+
     def cleanup(self):
         if self.dir:
+            self.thaw()
             subprocess.run([PG_SH, "stop", self.dir], capture_output=True, timeout=60)
             self.dir = None
 

@@ -10,7 +10,7 @@ exec /usr/bin/python3 -u - "$@" <<'PY'
 import sys
 import unittest
 
-names = sys.argv[1:] or ["test_cluster"]
+names = sys.argv[1:] or ["test_cluster", "test_faults"]
 suite = unittest.defaultTestLoader.loadTestsFromNames(names)
 total = suite.countTestCases()
 

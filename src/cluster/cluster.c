@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- limits and names */
 
@@ -32,10 +33,31 @@
 #define UNSUBSCRIBE_LINGER_MS 2000
 #define RECONNECT_MS 1000
 #define CONNECT_TIMEOUT_MS 2000
+/* A claim not answered within this long fails (the Login is told "Server busy, try again"): a
+ * Login is answered within 2 s whatever Redis does. An answer that comes later is not used: a
+ * claim granted only after such a wait may have found the owner's claim expired because the
+ * owner could not renew it through the same stall (a granted one is given back). */
+#define CLAIM_TIMEOUT_MS 1000
+/* Claims are refreshed this often: five times per TTL, so that a Redis stall of up to
+ * TTL - CLUSTER_PRESENCE_TTL_MS / 5 - TRUST_MARGIN_MS (11 s) costs no player its place. */
+#define REFRESH_MS (CLUSTER_PRESENCE_TTL_MS / 5)
+/* A node that has not renewed its claims for TTL - TRUST_MARGIN_MS stops trusting them and
+ * closes its players: from then on another node may be granted their accounts. The margin
+ * covers a tick's lateness and the hop between the node's clock and Redis's. */
+#define TRUST_MARGIN_MS 1000
+/* The node id's own key lives this long unless refreshed (every NODE_REFRESH_MS): a node
+ * killed with -9 holds its id this long; a node started with that id waits for it. */
+#define NODE_TTL_MS 5000
+#define NODE_REFRESH_MS 1000
 
 #define CHANNEL_CHAT "cmmo:chat"
 #define CHANNEL_NODES "cmmo:nodes"
 #define PRESENCE_PREFIX "cmmo:presence:"
+#define NODE_PREFIX "cmmo:node:"
+/* Told to a player whose chat line could not be published (docs/SCALING.md). */
+#define CHAT_NOT_SENT "Your last line did not reach players on other nodes (cluster link down)"
+#define CHAT_MAYBE_LOST                                                                            \
+    "Your last line may not have reached players on other nodes (cluster link lost)"
 
 /* KEYS[1] presence key, ARGV[1] node, ARGV[2] ttl: 1 if now ours (free, or ours already). */
 static const char SCRIPT_CLAIM[] =
@@ -53,7 +75,28 @@ static const char SCRIPT_REFRESH[] =
     "if v == false or v == ARGV[1] then redis.call('SET', k, ARGV[1], 'PX', ARGV[2]) "
     "else lost[#lost + 1] = i end end return lost";
 
+/* KEYS[1] node key, ARGV[1] this process's token, ARGV[2] ttl: 1 if the id is ours (free, or
+ * ours already), 0 if another live process holds it. */
+static const char SCRIPT_NODE[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == false or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "return 1 end return 0";
+/* KEYS[1] node key, ARGV[1] token: deletes it if ours. */
+static const char SCRIPT_NODE_RELEASE[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0";
+
 /* ---------------------------------------------------------------- state */
+
+/* A claim sent and not answered yet. Once timed out (done == NULL) it only waits for its answer
+ * to be freed, and to give back a claim granted too late. */
+typedef struct claim_request {
+    struct cluster *cluster;
+    struct claim_request *prev, *next;
+    int64_t actor_id;
+    uint64_t sent_ms;
+    void (*done)(void *user, int result);
+    void *user;
+} claim_request;
 
 /* An actor of another node mirrored into the world. */
 typedef struct remote {
@@ -110,6 +153,14 @@ struct cluster {
     size_t releasing_len, releasing_cap;
     int stopping;
     uint64_t dropped_publishes;
+    /* Claims in flight, oldest first. */
+    claim_request *claims_head, *claims_tail;
+    /* Every local player's claim was renewed by a refresh sent at this time (or there were no
+     * local players then): they are valid until renewed_ms + CLUSTER_PRESENCE_TTL_MS. */
+    uint64_t renewed_ms;
+    uint64_t last_node_refresh_ms;
+    char node_key[sizeof NODE_PREFIX + CLUSTER_NODE_ID_MAX];
+    char token[64]; /* this process's value of the node key */
 };
 
 /* ---------------------------------------------------------------- configuration */
@@ -192,8 +243,10 @@ static int get_header(wire_reader *r, char *node, uint8_t *node_len)
 
 /* ---------------------------------------------------------------- redis plumbing */
 
-static int publish(cluster *c, const char *channel, size_t channel_len, const void *data,
-                   size_t len)
+/* PUBLISH on the command connection; fn (may be NULL) gets the reply. Returns 0, or -1 when
+ * there is no connection or too much is unsent (then fn is never called). */
+static int publish_with(cluster *c, const char *channel, size_t channel_len, const void *data,
+                        size_t len, redisCallbackFn *fn, void *priv)
 {
     if (!c->cmd_up) return -1;
     if (c->cmd->c.obuf && sdslen(c->cmd->c.obuf) > OUTBOUND_MAX) {
@@ -202,7 +255,13 @@ static int publish(cluster *c, const char *channel, size_t channel_len, const vo
     }
     const char *argv[3] = {"PUBLISH", channel, data};
     size_t lens[3] = {7, channel_len, len};
-    return redisAsyncCommandArgv(c->cmd, NULL, NULL, 3, argv, lens) == REDIS_OK ? 0 : -1;
+    return redisAsyncCommandArgv(c->cmd, fn, priv, 3, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+static int publish(cluster *c, const char *channel, size_t channel_len, const void *data,
+                   size_t len)
+{
+    return publish_with(c, channel, channel_len, data, len, NULL, NULL);
 }
 
 static void region_channel(const cluster *c, int32_t region, char *out, size_t cap, size_t *len)
@@ -221,6 +280,7 @@ static void on_cmd_connect(const redisAsyncContext *ac, int status)
         return;
     }
     c->cmd_up = 1;
+    redisAsyncCommand(c->cmd, NULL, NULL, "CLIENT SETNAME cmmo:%s:cmd", c->node);
     log_info("cluster_connected", "conn=cmd node=%s", c->node);
 }
 
@@ -251,6 +311,7 @@ static void on_sub_connect(const redisAsyncContext *ac, int status)
     }
     c->sub_up = 1;
     c->subs_len = 0; /* a new connection has no subscriptions: the next tick makes them */
+    redisAsyncCommand(c->sub, NULL, NULL, "CLIENT SETNAME cmmo:%s:sub", c->node);
     subscribe_fixed(c);
     log_info("cluster_connected", "conn=sub node=%s", c->node);
 }
@@ -523,28 +584,69 @@ static void on_message(redisAsyncContext *ac, void *reply, void *priv)
 
 /* ---------------------------------------------------------------- presence */
 
-typedef struct claim_request {
-    cluster *cluster;
-    int64_t actor_id;
-    void (*done)(void *user, int result);
-    void *user;
-} claim_request;
+static void claims_unlink(cluster *c, claim_request *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        c->claims_head = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    else
+        c->claims_tail = q->prev;
+}
+
+/* Another claim of this node for the account, still waiting for its answer. */
+static int claim_pending(const cluster *c, const claim_request *except, int64_t actor_id)
+{
+    for (const claim_request *q = c->claims_head; q; q = q->next)
+        if (q != except && q->done && q->actor_id == actor_id) return 1;
+    return 0;
+}
+
+static void cluster_release(void *ctx, int64_t actor_id);
 
 static void on_claimed(redisAsyncContext *ac, void *reply, void *priv)
 {
     claim_request *q = priv;
+    cluster *c = q->cluster;
     redisReply *r = reply;
     int result = GAME_CLAIM_ERROR;
     if (r && r->type == REDIS_REPLY_INTEGER)
         result = r->integer == 1 ? GAME_CLAIM_OK : GAME_CLAIM_TAKEN;
+    claims_unlink(c, q);
+    if (!q->done) {
+        /* Timed out: the session was told to try again. A claim granted now is given back,
+         * unless this node plays the account or asks for it again meanwhile. */
+        log_info("cluster_claim_late", "actor=%lld result=%d waited_ms=%llu",
+                 (long long)q->actor_id, result, (unsigned long long)(c->now_ms - q->sent_ms));
+        if (result == GAME_CLAIM_OK && !c->stopping && !game_local_name(c->game, q->actor_id) &&
+            !claim_pending(c, q, q->actor_id))
+            cluster_release(c, q->actor_id);
+        free(q);
+        return;
+    }
     log_debug("cluster_claim", "actor=%lld result=%d", (long long)q->actor_id, result);
     if (result == GAME_CLAIM_OK) {
         /* The player comes here from a node we still mirror (it died, or the leave is late). */
-        remote *known = remote_find(q->cluster, q->actor_id);
-        if (known) remote_remove(q->cluster, known);
+        remote *known = remote_find(c, q->actor_id);
+        if (known) remote_remove(c, known);
     }
     q->done(q->user, result);
     free(q);
+}
+
+/* Claims unanswered for CLAIM_TIMEOUT_MS fail now; their answers are awaited and dropped. */
+static void expire_claims(cluster *c)
+{
+    for (claim_request *q = c->claims_head; q; q = q->next) {
+        if (c->now_ms - q->sent_ms < CLAIM_TIMEOUT_MS) break; /* oldest first */
+        if (!q->done) continue;
+        void (*done)(void *, int) = q->done;
+        q->done = NULL;
+        log_warn("cluster_claim_timeout", "actor=%lld", (long long)q->actor_id);
+        done(q->user, GAME_CLAIM_ERROR);
+    }
 }
 
 static void presence_key(int64_t actor_id, char *out, size_t cap)
@@ -559,7 +661,7 @@ static int cluster_claim(void *ctx, int64_t actor_id, void (*done)(void *user, i
     if (!c->cmd_up) return -1;
     claim_request *q = malloc(sizeof *q);
     if (!q) return -1;
-    *q = (claim_request){c, actor_id, done, user};
+    *q = (claim_request){c, c->claims_tail, NULL, actor_id, uv_now(c->loop), done, user};
     char key[64], ttl[16];
     presence_key(actor_id, key, sizeof key);
     snprintf(ttl, sizeof ttl, "%d", CLUSTER_PRESENCE_TTL_MS);
@@ -568,6 +670,11 @@ static int cluster_claim(void *ctx, int64_t actor_id, void (*done)(void *user, i
         free(q);
         return -1;
     }
+    if (c->claims_tail)
+        c->claims_tail->next = q;
+    else
+        c->claims_head = q;
+    c->claims_tail = q;
     return 0;
 }
 
@@ -638,6 +745,7 @@ static void cluster_release(void *ctx, int64_t actor_id)
 
 typedef struct refresh_request {
     cluster *cluster;
+    uint64_t sent_ms;
     size_t n;
     int64_t ids[];
 } refresh_request;
@@ -648,6 +756,8 @@ static void on_refreshed(redisAsyncContext *ac, void *reply, void *priv)
 {
     refresh_request *q = priv;
     redisReply *r = reply;
+    if (r && r->type == REDIS_REPLY_ARRAY && q->sent_ms > q->cluster->renewed_ms)
+        q->cluster->renewed_ms = q->sent_ms;
     if (r && r->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < r->elements; i++) {
             redisReply *e = r->element[i];
@@ -684,6 +794,7 @@ static void refresh_claims(cluster *c)
         refresh_request *q = malloc(sizeof *q + n * sizeof q->ids[0]);
         if (!q) return;
         q->cluster = c;
+        q->sent_ms = c->now_ms;
         q->n = n;
         memcpy(q->ids, c->ids + i, n * sizeof q->ids[0]);
         if (presence_script(c->cmd, on_refreshed, q, SCRIPT_REFRESH, c, q->ids, n, 1) != 0) free(q);
@@ -783,10 +894,33 @@ static void flush_records(cluster *c)
     c->arena_len = 0;
 }
 
+/* A chat line in flight: whom to tell if the connection is lost before Redis took it. */
+typedef struct chat_request {
+    cluster *cluster;
+    char name[GAME_ACTOR_NAME_MAX + 1];
+} chat_request;
+
+static void on_chat_published(redisAsyncContext *ac, void *reply, void *priv)
+{
+    chat_request *q = priv;
+    /* No reply: the connection went down with the line unanswered; it may or may not have been
+     * relayed. Lines that waited out a stall are answered (and were relayed) in order. */
+    if (!reply && !q->cluster->stopping) game_tell(q->cluster->game, q->name, CHAT_MAYBE_LOST);
+    free(q);
+}
+
+/* Chat during an outage is not queued: the sender is told (docs/SCALING.md). A line accepted
+ * by a connection that is stalled goes out, in order, when Redis answers again. */
 static void cluster_chat(void *ctx, const char *name, size_t name_len, const char *text, size_t len)
 {
     cluster *c = ctx;
     if (name_len > GAME_ACTOR_NAME_MAX || len > MESSAGE_MAX - 256) return;
+    chat_request *q = malloc(sizeof *q);
+    if (q) {
+        q->cluster = c;
+        memcpy(q->name, name, name_len);
+        q->name[name_len] = 0;
+    }
     uint8_t *p = c->message;
     put_header(c, &p);
     wire_put_u32(&p, ++c->chat_seq);
@@ -794,7 +928,11 @@ static void cluster_chat(void *ctx, const char *name, size_t name_len, const cha
     wire_put_bytes(&p, name, name_len);
     wire_put_u32(&p, (uint32_t)len);
     wire_put_bytes(&p, text, len);
-    publish(c, CHANNEL_CHAT, strlen(CHANNEL_CHAT), c->message, (size_t)(p - c->message));
+    if (publish_with(c, CHANNEL_CHAT, strlen(CHANNEL_CHAT), c->message, (size_t)(p - c->message),
+                     q ? on_chat_published : NULL, q) != 0) {
+        if (q) game_tell(c->game, q->name, CHAT_NOT_SENT);
+        free(q);
+    }
 }
 
 /* ---------------------------------------------------------------- subscriptions */
@@ -837,6 +975,45 @@ static void sync_subscriptions(cluster *c)
     c->subs_cap = c->subs_len + n + 1;
 }
 
+/* ---------------------------------------------------------------- trust */
+
+/* Past renewed_ms + TTL - margin this node can no longer be sure that its players' accounts are
+ * not granted elsewhere (their claims may have expired in Redis): it closes them rather than
+ * let an account play twice. While Redis answers, refreshes keep renewed_ms recent. */
+static void distrust_if_unrenewed(cluster *c)
+{
+    if (game_player_count(c->game) == 0) {
+        c->renewed_ms = c->now_ms; /* nothing to trust */
+        return;
+    }
+    if (c->now_ms < c->renewed_ms + CLUSTER_PRESENCE_TTL_MS - TRUST_MARGIN_MS) return;
+    collect_local_ids(c);
+    log_warn("cluster_claims_unrenewed", "node=%s players=%zu since_ms=%llu", c->node, c->ids_len,
+             (unsigned long long)(c->now_ms - c->renewed_ms));
+    for (size_t i = 0; i < c->ids_len; i++) {
+        const char *name = game_local_name(c->game, c->ids[i]);
+        if (name) game_kick(c->game, name, GAME_CLOSE_CLUSTER_LOST);
+    }
+    c->renewed_ms = c->now_ms; /* they are closing: not again every tick */
+}
+
+static void on_node_refreshed(redisAsyncContext *ac, void *reply, void *priv)
+{
+    cluster *c = priv;
+    redisReply *r = reply;
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+        log_error("cluster_node_id_taken", "node=%s another live process holds this node id",
+                  c->node);
+}
+
+static void refresh_node(cluster *c)
+{
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", NODE_TTL_MS);
+    redisAsyncCommand(c->cmd, on_node_refreshed, c, "EVAL %s 1 %s %s %s", SCRIPT_NODE, c->node_key,
+                      c->token, ttl);
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 static redisContext *connect_blocking(const char *host, int port)
@@ -850,6 +1027,35 @@ static redisContext *connect_blocking(const char *host, int port)
         return NULL;
     }
     return rc;
+}
+
+/* Takes this node's id key on the blocking start connection. A live node refreshes its key every
+ * NODE_REFRESH_MS; the key of one that died lapses within NODE_TTL_MS, so a node restarted with
+ * its id waits for that, and one whose id stays taken is refused. Returns 0 or -1 (logged). */
+static int take_node_id(cluster *c, redisContext *rc)
+{
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", NODE_TTL_MS);
+    int waited = 0;
+    for (int waited_ms = 0;; waited_ms += 250) {
+        redisReply *r =
+            redisCommand(rc, "EVAL %s 1 %s %s %s", SCRIPT_NODE, c->node_key, c->token, ttl);
+        long long got = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+        if (r) freeReplyObject(r);
+        if (got == 1) return 0;
+        if (got != 0) {
+            log_error("cluster_unreachable", "host=%s port=%d error=\"%s\"", c->host, c->port,
+                      rc->err ? rc->errstr : "unexpected reply to the node id script");
+            return -1;
+        }
+        if (waited_ms > NODE_TTL_MS + 500) break;
+        if (!waited) log_warn("cluster_node_id_waiting", "node=%s max_ms=%d", c->node, NODE_TTL_MS);
+        waited = 1;
+        usleep(250 * 1000);
+    }
+    log_error("cluster_node_id_taken",
+              "node=%s another live node uses this --node-id (each node needs its own)", c->node);
+    return -1;
 }
 
 cluster *cluster_start(uv_loop_t *loop, const cluster_config *config, game *g)
@@ -874,6 +1080,10 @@ cluster *cluster_start(uv_loop_t *loop, const cluster_config *config, game *g)
     snprintf(c->region_prefix, sizeof c->region_prefix, "cmmo:w:%.64s:", config->world_tag);
     c->region_prefix_len = strlen(c->region_prefix);
 
+    snprintf(c->node_key, sizeof c->node_key, NODE_PREFIX "%s", c->node);
+    snprintf(c->token, sizeof c->token, "%ld-%llu", (long)getpid(),
+             (unsigned long long)uv_hrtime());
+
     /* Fail fast at start: a node told to join a cluster does not serve alone by mistake. */
     redisContext *rc = connect_blocking(c->host, c->port);
     redisReply *pong = rc ? redisCommand(rc, "PING") : NULL;
@@ -882,6 +1092,7 @@ cluster *cluster_start(uv_loop_t *loop, const cluster_config *config, game *g)
         log_error("cluster_unreachable", "host=%s port=%d error=\"%s\"", c->host, c->port,
                   rc->err ? rc->errstr : "no PONG");
     if (pong) freeReplyObject(pong);
+    if (ok) ok = take_node_id(c, rc) == 0;
     if (rc) redisFree(rc);
     if (!ok) {
         free(c->message);
@@ -890,6 +1101,7 @@ cluster *cluster_start(uv_loop_t *loop, const cluster_config *config, game *g)
     }
     c->now_ms = uv_now(loop);
     c->last_keyframe_ms = c->last_refresh_ms = c->last_sweep_ms = c->now_ms;
+    c->renewed_ms = c->last_node_refresh_ms = c->now_ms;
     reconnect(c);
     game_cluster_ops ops = {cluster_claim, cluster_release, cluster_chat};
     game_set_cluster(g, &ops, c);
@@ -916,10 +1128,16 @@ void cluster_tick(cluster *c, uint64_t now_ms)
         c->last_sweep_ms = now_ms;
         drop_remotes_where(c, match_stale, &now_ms);
     }
-    if (c->cmd_up && now_ms - c->last_refresh_ms >= CLUSTER_PRESENCE_TTL_MS / 3) {
+    expire_claims(c);
+    if (c->cmd_up && now_ms - c->last_refresh_ms >= REFRESH_MS) {
         c->last_refresh_ms = now_ms;
         refresh_claims(c);
     }
+    if (c->cmd_up && now_ms - c->last_node_refresh_ms >= NODE_REFRESH_MS) {
+        c->last_node_refresh_ms = now_ms;
+        refresh_node(c);
+    }
+    distrust_if_unrenewed(c);
 }
 
 void cluster_stop(cluster *c)
@@ -961,6 +1179,8 @@ void cluster_stop(cluster *c)
         put_header(c, &p);
         redisReply *r =
             redisCommand(rc, "PUBLISH %s %b", CHANNEL_NODES, c->message, (size_t)(p - c->message));
+        if (r) freeReplyObject(r);
+        r = redisCommand(rc, "EVAL %s 1 %s %s", SCRIPT_NODE_RELEASE, c->node_key, c->token);
         if (r) freeReplyObject(r);
         redisFree(rc);
     }

@@ -31,7 +31,7 @@ typedef struct cluster cluster;
 
 /* A presence claim lives this long unless its node refreshes it (every third of it): the bound
  * on how long the accounts of a node that died stay locked. */
-#define CLUSTER_PRESENCE_TTL_MS 10000
+#define CLUSTER_PRESENCE_TTL_MS 15000
 /* Every node republishes all its players in full this often: the bound on how long a node that
  * starts watching a region waits to see the players standing in it. */
 #define CLUSTER_KEYFRAME_MS 1000

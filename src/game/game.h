@@ -186,6 +186,10 @@ size_t game_remote_count(const game *g);
 /* The name of the local player with this actor id (valid until the next tick), or NULL if none is
  * played on this node. */
 const char *game_local_name(game *g, int64_t actor_id);
+/* Sends text as a chat line from "Server" to the local player of that name (letter case ignored)
+ * only. Returns 0; or CMMO_ENOTFOUND if no such player is in the world here, CMMO_EINVALID if
+ * the text cleans to nothing, or -ENOMEM. */
+int game_tell(game *g, const char *name, const char *text);
 /* Calls fn for every local player with its model and region (fn must not change the game). */
 void game_each_local(game *g, void (*fn)(void *user, const game_actor *a, int32_t region),
                      void *user);

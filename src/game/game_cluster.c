@@ -1,6 +1,11 @@
 /* The cluster port of game.h: what a cluster may do to the world, on the world's own API. */
 #include "game/game.h"
+#include "game/game_internal.h"
 #include "game/world.h"
+#include "proto/validate.h"
+
+#include <string.h>
+#include <strings.h>
 
 #include <errno.h>
 
@@ -59,4 +64,20 @@ size_t game_region_count(game *g)
 size_t game_interest(game *g, const int32_t **regions)
 {
     return world_interest(game_world(g), regions);
+}
+
+int game_tell(game *g, const char *name, const char *text)
+{
+    char clean[VALIDATE_CHAT_BYTES + 1];
+    size_t n = validate_chat(text, strlen(text), clean);
+    if (n == 0) return CMMO_EINVALID;
+    for (session *s = g->sessions; s; s = s->next) {
+        if (!s->actor || !s->link || strcasecmp(world_actor_name(s->actor), name) != 0) continue;
+        rcbuf *b = packet_encode_chat("Server", 6, clean, n);
+        if (!b) return -ENOMEM;
+        g->outbox.push(g->outbox.ctx, s->link, &b, 1);
+        rcbuf_unref(b);
+        return 0;
+    }
+    return CMMO_ENOTFOUND;
 }

@@ -25,6 +25,8 @@ typedef enum game_close_reason {
     GAME_CLOSE_CHAT_FLOOD,    /* 10 chat lines over budget */
     GAME_CLOSE_KICKED,        /* an operator kicked the player (or deleted the account) */
     GAME_CLOSE_ELSEWHERE,     /* the account logged in on another node of a cluster */
+    GAME_CLOSE_CLUSTER_LOST,  /* a cluster node could not renew its claim on the account */
+    GAME_CLOSE_JOIN_FAILED,   /* told Ok, the player could not be put in the world (memory) */
     GAME_CLOSE_REASON_COUNT
 } game_close_reason;
 

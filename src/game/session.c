@@ -317,6 +317,15 @@ static void login_checked(void *user, int match, const char *upgraded)
 static void enter_world(session *s)
 {
     game *g = s->game;
+    /* Another node still publishes this player (a remote actor has its id) although our claim
+     * was granted: the other copy may be playing. Refused before Ok, the claim given back. */
+    if (world_find(g->world, s->account.actor_id)) {
+        log_warn("login_refused", "user=%s reason=playing_elsewhere", s->account.name);
+        game_release_claim(g, s->account.actor_id);
+        session_idle(s);
+        deny(s, "You are already logged in");
+        return;
+    }
     /* A position of this player whose write failed is newer than what the store gave. */
     store_position kept;
     int newer = game_unsaved_take(g, s->account.actor_id, &kept);
@@ -330,10 +339,12 @@ static void enter_world(session *s)
     s->actor = world_join(g->world, &model, s->link);
     if (s->actor && newer) world_mark_unsaved(g->world, s->account.actor_id);
     if (!s->actor) {
+        /* Out of memory, after Ok: a Deny now would break the protocol (Ok is followed by the
+         * player's own model), so the connection is closed instead. */
         if (newer) game_unsaved_put(g, &kept, 0);
         game_release_claim(g, s->account.actor_id);
         session_idle(s);
-        deny(s, "Server busy, try again");
+        g->outbox.close(g->outbox.ctx, s->link, GAME_CLOSE_JOIN_FAILED);
         return;
     }
     session_set_state(s, SESSION_PLAY);

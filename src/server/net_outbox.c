@@ -15,6 +15,8 @@ static const struct {
     [GAME_CLOSE_CHAT_FLOOD] = {WS_CLOSE_POLICY_VIOLATION, "chat flood"},
     [GAME_CLOSE_KICKED] = {WS_CLOSE_POLICY_VIOLATION, "Kicked by the server operator"},
     [GAME_CLOSE_ELSEWHERE] = {WS_CLOSE_POLICY_VIOLATION, "Logged in elsewhere"},
+    [GAME_CLOSE_CLUSTER_LOST] = {1013, "Cluster link lost, log in again"},
+    [GAME_CLOSE_JOIN_FAILED] = {1011, "server error, log in again"},
 };
 
 void net_outbox_close_frame(game_close_reason why, uint16_t *code, const char **text)

@@ -19,9 +19,9 @@ from harness import (Client, STEP, dist, is_chat, is_disconnect, is_full_model_o
                      is_move_of, pkt, position_of, unique_name)
 
 PASSWORD = "cluster-pass-1"
-# Presence claims expire after 10 s (CLUSTER_PRESENCE_TTL_MS); remote actors after 3 s
+# Presence claims expire after 15 s (CLUSTER_PRESENCE_TTL_MS); remote actors after 3 s
 # (CLUSTER_REMOTE_TIMEOUT_MS). The tests wait a little longer than each.
-CLAIM_EXPIRY_S = 10.0
+CLAIM_EXPIRY_S = 15.0
 REMOTE_EXPIRY_S = 3.0
 TEST_TIMEOUT = 90.0
 

@@ -8,7 +8,6 @@ no node crashed or reported a sanitizer error. Run through tests/cluster/run.sh.
 
 import asyncio
 import os
-import subprocess
 import sys
 import time
 import unittest
@@ -18,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
 from harness import (is_chat, is_disconnect, is_full_model_of, is_model_delta,  # noqa: E402
                      is_move_of, pkt, position_of, unique_name)
-from test_cluster import PASSWORD, ClusterCase, async_test  # noqa: E402
+from test_cluster import CLAIM_EXPIRY_S, PASSWORD, ClusterCase, async_test  # noqa: E402
 
 # A Login is answered within this long whatever is down (the issue's bound).
 ANSWER_S = 2.0
@@ -118,6 +117,49 @@ class TestRedisFaults(FaultCase):
     prefix = "rf"
 
     @async_test
+    async def test_redis_frozen_10s_logins_answered_play_goes_on_chat_delivered_in_order(self):
+        p, w = await self.watched_pair("frz")
+        spare = await self.account("frzQ")
+        await asyncio.sleep(0.3)
+        mark_w = w.mark()
+        self.redis.freeze()
+        answered = []
+        try:
+            t0 = time.monotonic()
+            lines = ["frozen line %d %s" % (i, p.name) for i in range(3)]
+            for i, t in enumerate((0.3, 4.0, 8.5)):
+                await asyncio.sleep(max(0, t0 + t - time.monotonic()))
+                # The same account on the other node, and a free one: neither waits for Redis.
+                c, r, _ = await self.assert_answered_in_time(self.b, p.name)
+                answered.append(c)
+                c, r, _ = await self.assert_answered_in_time(self.a, spare)
+                self.assertEqual(r["p0"], TRY_AGAIN)
+                answered.append(c)
+                await p.chat(lines[i])
+                await p.send(pkt("Target", 40 + 30 * i, 50))
+            # Local play went on: p walked to its last target.
+            await p.wait_for(lambda q: is_move_of(p.aid)(q) and position_of(q) == (100.0, 50.0),
+                             timeout=5, what="p's own steps during the freeze")
+            await asyncio.sleep(max(0, t0 + 10 - time.monotonic()))
+        finally:
+            self.redis.thaw()
+        # The lines sent meanwhile reach b once Redis answers again, in order.
+        for text in lines:
+            await w.wait_for(is_chat(text), timeout=5, what="chat %r after the thaw" % text)
+        heard = [q["p1"] for q in w.since(mark_w, is_chat()) if q["p1"] in lines]
+        self.assertEqual(heard, lines)
+        # p was never thrown out, and its account is still held: no second login anywhere.
+        await asyncio.sleep(1.0)
+        self.assertFalse(p.closed, p.describe())
+        c, r, _ = await self.timed_login(self.b, p.name)
+        self.assertEqual(r, pkt("Deny", "You are already logged in"))
+        await self.no_second_reply(answered)
+        # and the world converges: b sees p walk again.
+        await p.send(pkt("Target", 200, 60))
+        await w.wait_for(is_move_of(p.aid), timeout=5, what="p's steps on b after the thaw")
+        q, tries = await self.login_until_ok(self.a, spare, within=5)
+
+    @async_test
     async def test_redis_killed_with_our_commands_unread_is_noticed_and_reconnected(self):
         # The "5 s Login stall": a Redis that dies with a node's commands unread resets the
         # connection (RST, not FIN). hiredis 0.14's libuv adapter dropped that error: the node
@@ -151,6 +193,151 @@ class TestRedisFaults(FaultCase):
             if time.monotonic() > deadline:
                 self.fail("no Ok within %.0f s" % within)
             await asyncio.sleep(0.3)
+
+    @async_test
+    async def test_redis_restart_sender_is_told_and_the_cluster_converges(self):
+        p, w = await self.watched_pair("rst")
+        port = self.redis.port
+        self.redis.stop()
+        try:
+            await asyncio.sleep(0.3)
+            mark = p.mark()
+            await p.chat("lost line " + p.name)
+            told = await p.wait_for(lambda q: is_chat()(q) and q["p0"] == "Server", timeout=3,
+                                    what="the Server line saying chat did not leave the node")
+            self.assertIn("other nodes", told["p1"])
+            self.assertEqual(len(p.since(mark, lambda q: is_chat()(q) and q["p0"] == "Server")),
+                             1)
+            name = await self.account("rstQ", node=self.b)
+            c, r, _ = await self.assert_answered_in_time(self.a, name)
+            self.assertEqual(r["p0"], TRY_AGAIN)
+        finally:
+            self.redis.start(port)
+        took = await self.chat_crosses(p, w, within=8)
+        await p.send(pkt("Target", 300, 200))
+        await w.wait_for(is_move_of(p.aid), timeout=5, what="p's steps on b after the restart")
+        # The restarted Redis was empty: p's claim was taken back by a's next refresh.
+        await asyncio.sleep(3.5)
+        c, r, _ = await self.timed_login(self.b, p.name)
+        self.assertEqual(r, pkt("Deny", "You are already logged in"))
+        print("\n  Redis restart: chat crosses again %.2f s after the start" % took,
+              file=sys.stderr)
+
+    @async_test
+    async def test_client_kill_of_one_nodes_connections_heals(self):
+        p, w = await self.watched_pair("ck")
+        ids = self.redis.client_ids("cmmo:" + self.a.node_id + ":")
+        self.assertEqual(len(ids), 2, "node a's named connections: %s" % ids)
+        for i in ids:
+            self.redis.command("CLIENT", "KILL", "ID", i)
+        took = await self.chat_crosses(p, w, within=6)
+        await self.chat_crosses(w, p, within=3)
+        await p.send(pkt("Target", 20, 300))
+        await w.wait_for(is_move_of(p.aid), timeout=5, what="p's steps after the reconnect")
+        c, r, _ = await self.timed_login(self.b, p.name)
+        self.assertEqual(r, pkt("Deny", "You are already logged in"))
+        print("\n  CLIENT KILL: chat crosses again after %.2f s" % took, file=sys.stderr)
+
+
+class TestCutOff(FaultCase):
+    prefix = "co"
+
+    @async_test
+    async def test_a_node_cut_off_from_redis_closes_its_players_before_they_can_play_elsewhere(self):
+        proxy = cluster.Proxy(self.redis.port)
+        c = cluster.Node(self.pg.url, proxy.url, "co-c")
+        self.nodes.append(c)
+        c.start()
+        try:
+            p = await self.player(c, "cut")
+            await asyncio.sleep(0.5)
+            proxy.freeze()  # c alone loses Redis; a and b do not
+            t0 = time.monotonic()
+            ok_at = None
+            while ok_at is None and time.monotonic() - t0 < CLAIM_EXPIRY_S + 5:
+                q, r, took = await self.timed_login(self.a, p.name)
+                self.assertLess(took, ANSWER_S + SLACK_S, r)
+                if r["a"] == "Ok":
+                    ok_at = time.monotonic()
+                else:
+                    self.assertEqual(r["p0"], "You are already logged in", r)
+                    await q.close()
+                    await asyncio.sleep(0.5)
+            self.assertIsNotNone(ok_at, "the account never became free")
+            # c closed its copy before a could grant the account: never two at once.
+            self.assertTrue(p.closed, "still playing on c after a granted it: " + p.describe())
+            self.assertEqual((p.ws.close_code, p.ws.close_reason),
+                             (1013, "Cluster link lost, log in again"))
+            print("\n  cut off: the account moved on after %.2f s" % (ok_at - t0), file=sys.stderr)
+        finally:
+            proxy.close()
+            c.stop_and_check()
+
+
+class TestNodeIds(FaultCase):
+    """A 4000 x 4000 world with a view radius (regions of 250 px)."""
+    prefix = "ni"
+    node_args = ("--world", "4000x4000", "--view-radius", "200")
+
+    @async_test
+    async def test_a_second_node_with_a_live_id_is_refused_at_start(self):
+        twin = cluster.Node(self.pg.url, self.redis.url, self.a.node_id, self.node_args)
+        t0 = time.monotonic()
+        with self.assertRaises(RuntimeError):
+            twin.start()
+        self.assertEqual(twin.proc.returncode, 1)
+        self.assertIn("cluster_node_id_taken", twin.stderr_text())
+        self.assertNotIn("cluster_started", twin.stderr_text())
+        twin.proc = None
+        twin.cleanup_files()
+        print("\n  live node id refused after %.2f s" % (time.monotonic() - t0), file=sys.stderr)
+        # and the node that has the id serves on.
+        await self.player(self.a, "stillA")
+
+    @async_test
+    async def test_node_killed_while_its_player_crosses_a_region_border_then_back_with_its_id(self):
+        d = self.node("ni-d", self.node_args)
+        try:
+            watcher = await self.player(self.a, "seesD")
+            victim = await self.player(d, "onD")
+            await watcher.wait_for(is_full_model_of(victim.aid), timeout=5, what="d's player")
+            # Back and forth over the border at x = 250 (regions are 250 px wide), the watcher
+            # walking along to stay in view.
+            await watcher.send(pkt("Target", 250, 0))
+            await victim.send(pkt("Target", 300, 10))
+            await watcher.wait_for(lambda q: is_move_of(victim.aid)(q) and position_of(q)[0] > 255,
+                                   timeout=10, what="d's player past the border")
+            await victim.send(pkt("Target", 200, 10))
+            await watcher.wait_for(lambda q: is_move_of(victim.aid)(q) and position_of(q)[0] < 252,
+                                   timeout=5, what="d's player back over the border")
+            d.kill9()
+            victim.abort()
+            t0 = time.monotonic()
+            await watcher.wait_for(is_disconnect(victim.aid), timeout=5, what="d's player gone")
+            gone = time.monotonic() - t0
+            mark = watcher.mark()
+            await asyncio.sleep(1.5)  # no ghost: nothing of it comes back
+            self.assertEqual(watcher.since(mark, lambda q: is_full_model_of(victim.aid)(q)
+                                           or is_move_of(victim.aid)(q)), [])
+            # d comes back with the same id (once its dead twin's id lapsed) and takes its
+            # players' claims back at once.
+            t1 = time.monotonic()
+            d.start()
+            back = time.monotonic() - t1
+            again, r, _ = await self.timed_login(d, victim.name)
+            self.assertEqual(r["a"], "Ok", r)
+            pos = again.own["instanced_entity"]
+            self.assertTrue(150 <= pos["x"] <= 300, pos)
+            await watcher.wait_for(is_full_model_of(victim.aid), timeout=5,
+                                   what="d's player back in view")
+            await asyncio.sleep(1.2)
+            seen = watcher.since(mark, is_full_model_of(victim.aid))
+            self.assertEqual(len(seen), 1, "one actor, no duplicate: %s" % seen)
+            print("\n  kill -9 at a border: out of view after %.2f s; restarted with its id "
+                  "after %.2f s" % (gone, back), file=sys.stderr)
+        finally:
+            if d.proc is not None:
+                d.kill9()
 
 
 if __name__ == "__main__":

@@ -498,6 +498,31 @@ static void test_a_granted_claim_rereads_and_enters_play(void **state)
     assert_int_equal(cluster.releases, 1); /* given up once the position is saved */
 }
 
+/* A granted claim while another node still publishes the player (a remote actor with its id,
+ * a stale grant): the Login is refused before Ok, never Ok followed by Deny. */
+static void test_a_player_still_mirrored_from_another_node_is_refused_before_ok(void **state)
+{
+    game_set_cluster(g, &fake_cluster_ops, NULL);
+    fake_link l;
+    open_link(&l);
+    send_and_settle(&l, REGISTER("alice", "Password1"));
+    const char *login = LOGIN("alice", "Password1");
+    game_session_message(g, l.s, (const uint8_t *)login, strlen(login));
+    game_tick(g);
+    run_while_in(&l, "login_finding");
+    run_while_in(&l, "login_verifying");
+    answer_claim(GAME_CLAIM_OK);
+    game_actor other = {.actor_id = 1, .user_id = 1, .name = "alice"};
+    assert_int_equal(game_remote_join(g, &other), 0);
+    size_t before = l.pushes;
+    run_until_idle();
+    assert_int_equal(l.pushes, before + 1); /* the Deny alone: no Ok */
+    expect_deny(&l, "You are already logged in");
+    assert_string_equal(game_session_state_name(l.s), "login_idle");
+    assert_int_equal(cluster.releases, 1); /* the claim is given back */
+    close_link(&l);
+}
+
 static void test_a_claim_that_cannot_be_asked_answers_server_busy(void **state)
 {
     game_set_cluster(g, &fake_cluster_ops, NULL);
@@ -534,6 +559,7 @@ int main(void)
         T(test_a_claim_taken_elsewhere_is_denied_as_already_logged_in),
         T(test_a_granted_claim_rereads_and_enters_play),
         T(test_a_claim_that_cannot_be_asked_answers_server_busy),
+        T(test_a_player_still_mirrored_from_another_node_is_refused_before_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,13 +6,19 @@
  *
  * Threads: store_pg_open connects on the calling thread (start-up, before the loop runs); every
  * other call runs on the store thread, which is the only thread that then touches the connection.
- * libpq's synchronous API is used there: it blocks the store thread, never the tick.
+ * Requests block the store thread, never the tick, but each has a deadline: libpq's asynchronous
+ * API with poll(), PG_REQUEST_TIMEOUT_MS for a statement and PG_CONNECT_TIMEOUT_MS for a
+ * reconnect. A server that stalls (frozen, overloaded, a network that drops packets) then fails
+ * requests in about a second instead of holding every request queued behind them, so a Login is
+ * answered "Server busy" within 2 s rather than when the server comes back.
  *
- * A lost connection (server restart, network cut, idle kill) makes the request that meets it fail
- * with STORE_ERROR; the next request resets the connection (PQreset) and prepares the statements
- * again. While the server stays unreachable, a reconnect is tried at most once a second and the
- * requests in between fail at once. A request is never retried by the backend: after a cut, a
- * create may or may not have committed, and only the caller knows whether repeating it is safe.
+ * A lost connection (server restart, network cut, idle kill) or a statement past its deadline
+ * makes the request fail with STORE_ERROR; the connection is then abandoned, and the next request
+ * resets it (PQresetStart) and prepares the statements again. While the server stays unreachable,
+ * a reconnect is tried at most once a second and the requests in between fail at once. A request
+ * is never retried by the backend: after a cut or a deadline, a create or a save may or may not
+ * commit (a stalled server runs it when it resumes), and only the caller knows whether repeating
+ * it is safe. The write-behind repeats positions; a registration told "Server busy" may exist.
  *
  * The schema is created and migrated at open, in one transaction, under an advisory lock so that
  * two servers starting on one empty database do not race; schema_version keeps one row per
@@ -24,7 +30,9 @@
 #include "core/log.h"
 #include "store/store_backend.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +43,7 @@
 typedef struct pg_store {
     PGconn *conn;
     int prepared;               /* the statements below exist on this connection */
+    int abandoned;              /* a request ran past its deadline: the connection is not used */
     uint64_t next_reconnect_ms; /* after a failed reconnect: no new attempt before this */
     char where[256];
 } pg_store;
@@ -47,6 +56,15 @@ typedef struct pg_store {
  * Positions are saved every second: if every save waited out a connect timeout against a host
  * that drops packets, the queue would grow ten times faster than it drains. */
 #define PG_RECONNECT_PAUSE_MS 1000
+
+/* A statement's deadline, from sending it to its result: generous for one indexed read or one
+ * batched UPDATE of a few thousand rows, short enough that a Login queued behind a statement that
+ * meets a stalled server is still answered within 2 s (the statement fails, and the requests
+ * queued behind it fail at once for PG_RECONNECT_PAUSE_MS). */
+#define PG_REQUEST_TIMEOUT_MS 1000
+/* A reconnect's deadline (TCP connect, startup and authentication) once serving: a stalled
+ * postmaster accepts TCP connections (the kernel does) and never answers. */
+#define PG_CONNECT_TIMEOUT_MS 1000
 
 /* Arbitrary, fixed: the key of the advisory lock that serialises migrations across processes. */
 #define PG_MIGRATION_LOCK 0x636d6d6f /* "cmmo" */
@@ -231,6 +249,8 @@ static int exec(pg_store *s, const char *sql)
     return ok ? 0 : -1;
 }
 
+static PGresult *await_result(pg_store *s, const char *what);
+
 static int prepare_all(pg_store *s)
 {
     static const struct {
@@ -249,8 +269,10 @@ static int prepare_all(pg_store *s)
         {"cmmo_audit_list", audit_list_sql, 2},
     };
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
-        PGresult *res =
-            PQprepare(s->conn, statements[i].name, statements[i].sql, statements[i].params, NULL);
+        PGresult *res = PQsendPrepare(s->conn, statements[i].name, statements[i].sql,
+                                      statements[i].params, NULL)
+                            ? await_result(s, "prepare")
+                            : NULL;
         int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!ok) log_pg_error("pg_prepare_failed", s, res);
         PQclear(res);
@@ -269,13 +291,94 @@ static uint64_t now_ms(void)
     return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
+/* Waits until the connection's socket is ready for events or the deadline passes. Returns 1 when
+ * ready, 0 at the deadline, -1 on a poll error. */
+static int wait_socket(pg_store *s, short events, uint64_t deadline)
+{
+    for (;;) {
+        uint64_t now = now_ms();
+        if (now >= deadline) return 0;
+        struct pollfd pfd = {.fd = PQsocket(s->conn), .events = events};
+        if (pfd.fd < 0) return -1;
+        int n = poll(&pfd, 1, (int)(deadline - now));
+        if (n > 0) return 1;
+        if (n < 0 && errno != EINTR) return -1;
+    }
+}
+
+/* Gives the connection up after a deadline: nothing more is read from it (a late result would
+ * answer the wrong request), and requests fail at once until the reconnect pause is over. */
+static void abandon(pg_store *s, const char *what)
+{
+    s->abandoned = 1;
+    s->prepared = 0;
+    s->next_reconnect_ms = now_ms() + PG_RECONNECT_PAUSE_MS;
+    log_warn("pg_timeout", "db=%s during=%s", s->where, what);
+}
+
+/* The result of the command just sent (PQsend...), waited for at most PG_REQUEST_TIMEOUT_MS.
+ * Returns the last result (the caller clears it), or NULL if sending failed, the connection
+ * broke, or the deadline passed (then the connection is abandoned). */
+static PGresult *await_result(pg_store *s, const char *what)
+{
+    uint64_t deadline = now_ms() + PG_REQUEST_TIMEOUT_MS;
+    int flushed;
+    while ((flushed = PQflush(s->conn)) == 1) {
+        int ready = wait_socket(s, POLLIN | POLLOUT, deadline);
+        if (ready <= 0) goto timeout;
+        if (!PQconsumeInput(s->conn)) return NULL;
+    }
+    if (flushed < 0) return NULL;
+    while (PQisBusy(s->conn)) {
+        int ready = wait_socket(s, POLLIN, deadline);
+        if (ready <= 0) goto timeout;
+        if (!PQconsumeInput(s->conn)) break; /* PQgetResult reports the error */
+    }
+    PGresult *last = NULL, *res;
+    while ((res = PQgetResult(s->conn))) {
+        PQclear(last);
+        last = res;
+        if (PQstatus(s->conn) == CONNECTION_BAD) break;
+    }
+    return last;
+timeout:
+    abandon(s, what);
+    return NULL;
+}
+
+static PGresult *exec_prepared(pg_store *s, const char *name, int n, const char *const *values,
+                               int binary)
+{
+    if (!PQsendQueryPrepared(s->conn, name, n, values, NULL, NULL, binary)) return NULL;
+    return await_result(s, name);
+}
+
+/* Resets the connection without blocking past PG_CONNECT_TIMEOUT_MS. Returns 0 or -1. */
+static int reset_with_deadline(pg_store *s)
+{
+    if (!PQresetStart(s->conn)) return -1;
+    uint64_t deadline = now_ms() + PG_CONNECT_TIMEOUT_MS;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED) return -1;
+        int ready = wait_socket(s, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+        if (ready <= 0) {
+            if (ready == 0) log_warn("pg_timeout", "db=%s during=connect", s->where);
+            return -1;
+        }
+        st = PQresetPoll(s->conn);
+    }
+    return 0;
+}
+
 static int ensure_ready(pg_store *s)
 {
-    if (PQstatus(s->conn) != CONNECTION_OK) {
+    if (PQstatus(s->conn) != CONNECTION_OK || s->abandoned) {
         s->prepared = 0;
-        if (now_ms() < s->next_reconnect_ms) return -1; /* logged when the attempt failed */
-        PQreset(s->conn);
-        if (PQstatus(s->conn) != CONNECTION_OK) {
+        if (now_ms() < s->next_reconnect_ms) return -1; /* logged when it failed */
+        s->abandoned = 0;
+        if (reset_with_deadline(s) != 0 || PQstatus(s->conn) != CONNECTION_OK) {
+            s->abandoned = 1; /* a half-made connection is not used either */
             s->next_reconnect_ms = now_ms() + PG_RECONNECT_PAUSE_MS;
             log_pg_error("pg_reconnect_failed", s, NULL);
             return -1;
@@ -288,8 +391,8 @@ static int ensure_ready(pg_store *s)
 /* Logs a failed request; a connection it found broken is reset by the next ensure_ready. */
 static void request_failed(pg_store *s, const char *event, const PGresult *res)
 {
-    log_pg_error(event, s, res);
-    if (PQstatus(s->conn) != CONNECTION_OK) {
+    if (!s->abandoned) log_pg_error(event, s, res); /* a deadline was logged as pg_timeout */
+    if (PQstatus(s->conn) != CONNECTION_OK || s->abandoned) {
         s->prepared = 0;
         log_warn("pg_connection_lost", "db=%s", s->where);
     }
@@ -388,7 +491,7 @@ static int pg_find(void *p, const char *username, store_account *out)
     pg_store *s = p;
     if (ensure_ready(s) != 0) return STORE_ERROR;
     const char *values[1] = {username};
-    PGresult *res = PQexecPrepared(s->conn, "cmmo_find", 1, values, NULL, NULL, 1);
+    PGresult *res = exec_prepared(s, "cmmo_find", 1, values, 1);
     int result = STORE_ERROR;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (is_unstorable_text(res))
@@ -414,7 +517,7 @@ static int pg_create(void *p, const char *username, const char *hash, int avatar
     char avatar_text[16];
     snprintf(avatar_text, sizeof avatar_text, "%d", avatar);
     const char *values[3] = {username, hash, avatar_text};
-    PGresult *res = PQexecPrepared(s->conn, "cmmo_create", 3, values, NULL, NULL, 1);
+    PGresult *res = exec_prepared(s, "cmmo_create", 3, values, 1);
     int result = STORE_ERROR;
     memset(out, 0, sizeof *out);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -447,7 +550,7 @@ static int pg_list(void *p, const char *after, size_t limit, store_account_entry
     char limit_text[24];
     snprintf(limit_text, sizeof limit_text, "%zu", limit);
     const char *values[2] = {after, limit_text};
-    PGresult *res = PQexecPrepared(s->conn, "cmmo_list", 2, values, NULL, NULL, 1);
+    PGresult *res = exec_prepared(s, "cmmo_list", 2, values, 1);
     int result = STORE_ERROR;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         request_failed(s, "pg_list_failed", res);
@@ -484,7 +587,7 @@ static int pg_remove(void *p, const char *username, store_account *out)
     memset(out, 0, sizeof *out);
     if (ensure_ready(s) != 0) return STORE_ERROR;
     const char *values[1] = {username};
-    PGresult *res = PQexecPrepared(s->conn, "cmmo_delete", 1, values, NULL, NULL, 1);
+    PGresult *res = exec_prepared(s, "cmmo_delete", 1, values, 1);
     int result = STORE_ERROR;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (is_unstorable_text(res))
@@ -508,7 +611,7 @@ static int pg_set_password(void *p, const char *username, const char *hash)
     pg_store *s = p;
     if (ensure_ready(s) != 0) return STORE_ERROR;
     const char *values[2] = {username, hash};
-    PGresult *res = PQexecPrepared(s->conn, "cmmo_set_password", 2, values, NULL, NULL, 0);
+    PGresult *res = exec_prepared(s, "cmmo_set_password", 2, values, 0);
     int result = STORE_ERROR;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         if (is_unstorable_text(res))
@@ -668,7 +771,7 @@ static int pg_save(void *p, const store_position *pos, size_t n)
         log_error("pg_save_failed", "db=%s reason=out_of_memory positions=%zu", s->where, n);
     } else {
         const char *values[3] = {ids.data, xs.data, ys.data};
-        PGresult *res = PQexecPrepared(s->conn, "cmmo_save", 3, values, NULL, NULL, 0);
+        PGresult *res = exec_prepared(s, "cmmo_save", 3, values, 0);
         if (PQresultStatus(res) == PGRES_COMMAND_OK)
             result = STORE_OK;
         else

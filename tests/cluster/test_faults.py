@@ -8,6 +8,7 @@ no node crashed or reported a sanitizer error. Run through tests/cluster/run.sh.
 
 import asyncio
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -338,6 +339,69 @@ class TestNodeIds(FaultCase):
         finally:
             if d.proc is not None:
                 d.kill9()
+
+
+class TestPostgresFaults(FaultCase):
+    prefix = "pf"
+
+    def stored_position(self, name):
+        bindir = subprocess.run(["bash", "-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | "
+                                 "tail -n 1"], capture_output=True, text=True).stdout.strip()
+        out = subprocess.run(
+            [os.path.join(bindir, "psql"), self.pg.url, "-At", "-c",
+             "SELECT i.x, i.y FROM \"user\" u JOIN actor a ON a.user_id = u.id "
+             "JOIN instanced_entity i ON i.id = a.instanced_entity_id "
+             "WHERE u.username = '%s'" % name], capture_output=True, text=True, timeout=10)
+        x, y = out.stdout.strip().split("|")
+        return float(x), float(y)
+
+    @async_test
+    async def test_postgres_frozen_logins_answered_positions_written_after(self):
+        p = await self.player(self.a, "pgf")
+        spare = await self.account("pgfQ")
+        await asyncio.sleep(0.3)
+        self.pg.freeze()
+        answered = []
+        try:
+            await p.send(pkt("Target", 70, 35))
+            t0 = time.monotonic()
+            for t in (0.3, 3.0, 6.0):
+                await asyncio.sleep(max(0, t0 + t - time.monotonic()))
+                c, r, _ = await self.assert_answered_in_time(self.b, spare)
+                self.assertEqual(r["p0"], TRY_AGAIN)
+                answered.append(c)
+            await p.wait_for(lambda q: is_move_of(p.aid)(q) and position_of(q) == (70.0, 35.0),
+                             timeout=5, what="p's steps during the freeze")
+            await asyncio.sleep(max(0, t0 + 8 - time.monotonic()))
+        finally:
+            self.pg.thaw()
+        # The position p reached while the database was frozen is written once it is back.
+        deadline = time.monotonic() + 8
+        while self.stored_position(p.name) != (70.0, 35.0):
+            self.assertLess(time.monotonic(), deadline, "p's position was never written")
+            await asyncio.sleep(0.3)
+        await self.no_second_reply(answered)
+        q, tries = await self.login_until_ok(self.b, spare, within=5)
+
+    @async_test
+    async def test_postgres_restarted_logins_answered_registrations_kept(self):
+        name = await self.account("pgr")
+        self.pg.halt()
+        try:
+            for _ in range(2):
+                c, r, _ = await self.assert_answered_in_time(self.a, name)
+                self.assertEqual(r["p0"], TRY_AGAIN)
+                await asyncio.sleep(0.7)
+        finally:
+            self.pg.resume()
+        deadline = time.monotonic() + 8
+        while True:
+            c, r, took = await self.timed_login(self.b, name)
+            if r["a"] == "Ok":
+                break
+            self.assertEqual(r["p0"], TRY_AGAIN)
+            self.assertLess(time.monotonic(), deadline, "no login after the restart")
+            await asyncio.sleep(0.5)
 
 
 if __name__ == "__main__":

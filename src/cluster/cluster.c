@@ -280,6 +280,9 @@ static void on_cmd_connect(const redisAsyncContext *ac, int status)
         return;
     }
     c->cmd_up = 1;
+    /* Renew at the next tick, not up to REFRESH_MS later: after an outage the claims are close
+     * to the point where this node stops trusting them. */
+    c->last_refresh_ms = c->last_node_refresh_ms = 0;
     redisAsyncCommand(c->cmd, NULL, NULL, "CLIENT SETNAME cmmo:%s:cmd", c->node);
     log_info("cluster_connected", "conn=cmd node=%s", c->node);
 }

@@ -14,7 +14,10 @@ static const char usage[] =
     "Holds many WebSocket game clients against a cmmo server on this machine and measures it.\n"
     "\n"
     "  --host IP              loopback address of the server (127.0.0.1)\n"
-    "  --port PORT            server port (required)\n"
+    "  --port PORT            server port (required, or --ports)\n"
+    "  --ports P1,P2,...      the ports of a cluster's nodes: player i plays on the (i mod N)th;\n"
+    "                         /stats is asked of the first; movement seen by an observer on\n"
+    "                         another node is reported apart (observer_remote_ms)\n"
     "  --players N            players that log in and play (10)\n"
     "  --register             register the accounts first, then log in (default)\n"
     "  --reuse                log in existing accounts (created by an earlier --register run)\n"
@@ -50,6 +53,7 @@ static const char usage[] =
 enum {
     OPT_HOST = 256,
     OPT_PORT,
+    OPT_PORTS,
     OPT_PLAYERS,
     OPT_REGISTER,
     OPT_REUSE,
@@ -84,6 +88,7 @@ enum {
 static const struct option long_opts[] = {
     {"host", required_argument, NULL, OPT_HOST},
     {"port", required_argument, NULL, OPT_PORT},
+    {"ports", required_argument, NULL, OPT_PORTS},
     {"players", required_argument, NULL, OPT_PLAYERS},
     {"register", no_argument, NULL, OPT_REGISTER},
     {"reuse", no_argument, NULL, OPT_REUSE},
@@ -127,6 +132,28 @@ static int parse_number(const char *name, const char *arg, double lo, double hi,
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/* --ports P1,P2,...: 1 to BENCH_MAX_PORTS ports. Returns 0 or -1 (printed). */
+static int parse_ports(const char *name, const char *arg, struct bench_opts *o)
+{
+    o->n_ports = 0;
+    const char *p = arg;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 65535 || (*end && *end != ',') ||
+            o->n_ports == BENCH_MAX_PORTS) {
+            fprintf(stderr, "cmmo-bench: --%s: a list of 1 to %d ports, got '%s'\n", name,
+                    BENCH_MAX_PORTS, arg);
+            return -1;
+        }
+        o->ports[o->n_ports++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (o->n_ports == 0) return -1;
+    o->port = o->ports[0];
     return 0;
 }
 
@@ -221,6 +248,11 @@ int bench_opts_parse(int argc, char **argv, struct bench_opts *o)
         case OPT_PORT:
             rc = parse_number(name, optarg, 1, 65535, &v);
             o->port = (int)v;
+            o->ports[0] = o->port;
+            o->n_ports = 1;
+            break;
+        case OPT_PORTS:
+            rc = parse_ports(name, optarg, o);
             break;
         case OPT_PLAYERS:
             rc = parse_number(name, optarg, 1, BENCH_MAX_PLAYERS, &v);
@@ -333,7 +365,7 @@ int bench_opts_parse(int argc, char **argv, struct bench_opts *o)
         fprintf(stderr, "cmmo-bench: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
-    if (o->port == 0) {
+    if (o->port == 0 || o->n_ports == 0) {
         fprintf(stderr, "cmmo-bench: --port is required\n%s", usage);
         return -1;
     }

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 /* Bounds on the options, each a sanity limit rather than a design limit. */
+#define BENCH_MAX_PORTS 16        /* nodes of one cluster, for --ports */
 #define BENCH_MAX_PLAYERS 100000  /* ephemeral ports run out near 28k per address anyway */
 #define BENCH_MAX_RUNTIME_S 14400 /* no run may take more than 4 hours, whatever the options */
 #define BENCH_MAX_PREFIX 8        /* "b" + prefix + index must fit the 20-char username */
@@ -19,7 +20,9 @@
 
 struct bench_opts {
     char host[64]; /* IPv4 loopback literal */
-    int port;
+    int port;      /* the first of ports: the server asked for /stats */
+    int ports[BENCH_MAX_PORTS];
+    int n_ports;          /* player i plays on ports[i % n_ports] (the nodes of a cluster) */
     uint32_t players;     /* players that play (connect, log in, act) */
     uint32_t storm;       /* extra players that log in all at once during the measured window */
     double storm_delay_s; /* into the window */

@@ -55,6 +55,8 @@ struct bench_results {
     uint64_t move_no_observer; /* nobody else saw the mover move */
     struct bench_hist move_self_latency;
     struct bench_hist move_observer_latency;
+    /* With --ports: the observer's node is not the mover's (a subset of the above). */
+    struct bench_hist move_observer_remote_latency;
     uint64_t frames_in, bytes_in, deltas_in, chats_in, disconnects_in, other_in;
     double frames_per_client_s, bytes_per_client_s, deltas_per_client_s;
     double max_client_bytes_s;

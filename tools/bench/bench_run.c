@@ -90,7 +90,7 @@ struct bench {
     uv_loop_t loop;
     uv_timer_t tick;
     uv_signal_t sigint, sigterm;
-    struct bench_net net;
+    struct bench_net nets[BENCH_MAX_PORTS]; /* one per port (--ports); player i on i % n */
     struct player *players;
     uint32_t n_players; /* the playing ones: players[0 .. n_players) */
     uint32_t n_total;   /* plus the storm */
@@ -362,6 +362,9 @@ static void on_delta(struct bench *b, struct player *p, const char *data, size_t
     if (m->mv_obs_pending && m->obs_known &&
         step_points_at(m->obs_x, m->obs_y, x, y, m->mv_tx, m->mv_ty)) {
         bench_hist_add(&r->move_observer_latency, (now - m->mv_sent) / 1000);
+        int n = b->opts->n_ports;
+        if (n > 1 && m->index % (uint32_t)n != p->index % (uint32_t)n)
+            bench_hist_add(&r->move_observer_remote_latency, (now - m->mv_sent) / 1000);
         m->mv_obs_pending = 0;
     }
     m->obs_x = x;
@@ -586,7 +589,7 @@ static void start_player(struct bench *b, struct player *p, uint64_t now)
     p->t_start = now;
     p->state = PS_CONNECTING;
     b->inflight++;
-    int rc = bench_conn_start(&b->net, &p->conn, p);
+    int rc = bench_conn_start(&b->nets[p->index % (uint32_t)b->opts->n_ports], &p->conn, p);
     if (rc != 0) {
         b->inflight--;
         p->state = PS_ENDED;
@@ -928,15 +931,22 @@ int bench_run(const struct bench_opts *o, struct bench_results *r)
         int n = snprintf(p->name, sizeof(p->name), "b%s%u", o->prefix, o->first_index + i);
         p->name_len = (uint8_t)n;
     }
-    if (uv_loop_init(&b.loop) != 0 ||
-        bench_net_init(&b.net, &b.loop, o->host, o->port, o->seed ^ 0x9E3779B97F4A7C15ull) != 0) {
+    if (uv_loop_init(&b.loop) != 0) {
         fprintf(stderr, "cmmo-bench: cannot set up the event loop\n");
         return -1;
     }
-    b.net.protocol = o->compact ? BENCH_WS_PROTOCOL_CMMO_V2 : NULL;
-    b.net.on_open = on_open;
-    b.net.on_message = on_message;
-    b.net.on_close = on_close;
+    for (int i = 0; i < o->n_ports; i++) {
+        struct bench_net *net = &b.nets[i];
+        if (bench_net_init(net, &b.loop, o->host, o->ports[i],
+                           o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1))) != 0) {
+            fprintf(stderr, "cmmo-bench: cannot set up the event loop\n");
+            return -1;
+        }
+        net->protocol = o->compact ? BENCH_WS_PROTOCOL_CMMO_V2 : NULL;
+        net->on_open = on_open;
+        net->on_message = on_message;
+        net->on_close = on_close;
+    }
 
     b.t_begin = uv_hrtime();
     b.hard_deadline = b.t_begin + (uint64_t)(o->max_runtime_s * NS_PER_S);
@@ -963,7 +973,8 @@ int bench_run(const struct bench_opts *o, struct bench_results *r)
              o->host, o->port, o->prefix, o->first_index);
     uv_run(&b.loop, UV_RUN_DEFAULT);
 
-    bench_net_free(&b.net);
+    for (int i = 0; i < o->n_ports; i++)
+        bench_net_free(&b.nets[i]);
     uv_loop_close(&b.loop);
     free(b.actors.keys);
     free(b.actors.values);

@@ -9,11 +9,14 @@
  *   - publishes its players' joins, steps and leaves per world region, batched per tick, and
  *     mirrors the other nodes' players as remote actors in the regions its players can see.
  *
- * All Redis I/O is asynchronous (hiredis on the libuv loop) except at start and stop, which run
- * before and after the loop serves players. Two connections: one for commands and publishing,
- * one subscribed. A lost connection is retried every second; meanwhile logins are refused with
- * "Server busy", chat stays on the node, and remote actors fade out after
- * CLUSTER_REMOTE_TIMEOUT_MS.
+ * All Redis I/O is asynchronous (hiredis on the libuv loop, cluster/redis_uv.h) except at start
+ * and stop, which run before and after the loop serves players. Two connections: one for
+ * commands and publishing, one subscribed. A lost connection is retried every second; meanwhile
+ * logins are refused with "Server busy", a chat line reaches this node only and its sender is
+ * told so, and remote actors fade out after CLUSTER_REMOTE_TIMEOUT_MS. A claim unanswered for
+ * 1 s fails the same way (a Login is answered within 2 s whatever Redis does), and a node that
+ * cannot renew its claims closes its players before they may be granted elsewhere
+ * (docs/SCALING.md, "Failure modes").
  */
 #ifndef CMMO_CLUSTER_H
 #define CMMO_CLUSTER_H
@@ -29,8 +32,9 @@ typedef struct cluster cluster;
 /* A node id: 1 to 64 of [A-Za-z0-9._:-] (it is part of Redis values and of log lines). */
 #define CLUSTER_NODE_ID_MAX 64
 
-/* A presence claim lives this long unless its node refreshes it (every third of it): the bound
- * on how long the accounts of a node that died stay locked. */
+/* A presence claim lives this long unless its node refreshes it (every fifth of it): the bound
+ * on how long the accounts of a node that died stay locked, and, less a refresh interval and a
+ * margin, the longest Redis stall that closes no player. */
 #define CLUSTER_PRESENCE_TTL_MS 15000
 /* Every node republishes all its players in full this often: the bound on how long a node that
  * starts watching a region waits to see the players standing in it. */
@@ -54,8 +58,10 @@ int cluster_url_valid(const char *url);
 int cluster_node_id_valid(const char *id);
 
 /* Connects (waiting up to 2 s for Redis to answer PING, on the calling thread, before the loop
- * runs), then hooks into the game: game_set_cluster and game_observe_local. Returns NULL and
- * logs why on failure (bad URL, Redis unreachable). The game must outlive the cluster. */
+ * runs), takes the node id (waiting up to 5.5 s for the id of a node that died to lapse), then
+ * hooks into the game: game_set_cluster and game_observe_local. Returns NULL and logs why on
+ * failure (bad URL, Redis unreachable, cluster_node_id_taken: another live node has the id).
+ * The game must outlive the cluster. */
 cluster *cluster_start(uv_loop_t *loop, const cluster_config *config, game *g);
 
 /* Once per tick, after game_tick: publishes this tick's batches (and keyframes when due),

@@ -25,6 +25,8 @@ enum job_kind {
     JOB_CLEAR_SANCTION,
     JOB_AUDIT_ADD,
     JOB_AUDIT_LIST,
+    JOB_KV_LOAD,
+    JOB_KV_SAVE
 };
 
 typedef struct store_job {
@@ -36,6 +38,8 @@ typedef struct store_job {
     store_account_cb account_cb;
     store_done_cb done_cb;
     store_list_cb list_cb;
+    store_kv_cb kv_cb;
+    store_kv *kv; /* kv load: what was read; kv save: the copies to write (count of them) */
     char username[STORE_NAME_MAX + 1];
     char hash[STORE_HASH_MAX];
     int avatar;
@@ -91,7 +95,22 @@ static void job_work(workpool_job *base)
         j->result = b->audit_list(b->db, j->after_id, j->limit, j->audit_entries, &j->count);
         if (j->result != STORE_OK) j->count = 0;
         break;
+    case JOB_KV_LOAD:
+        j->result = b->kv_load(b->db, &j->kv, &j->count);
+        break;
+    case JOB_KV_SAVE:
+        j->result = b->kv_save(b->db, j->kv, j->count);
+        break;
     }
+}
+
+static void kv_free(store_kv *kv, size_t n)
+{
+    for (size_t i = 0; kv && i < n; i++) {
+        free((char *)kv[i].key);
+        free((char *)kv[i].value);
+    }
+    free(kv);
 }
 
 static void job_done(workpool_job *base)
@@ -104,6 +123,8 @@ static void job_done(workpool_job *base)
     if (j->audit_cb) j->audit_cb(j->user, j->result, j->audit_entries, j->count);
     free(j->entries);
     free(j->audit_entries);
+    if (j->kv_cb) j->kv_cb(j->user, j->result, j->kv, j->result == STORE_OK ? j->count : 0);
+    kv_free(j->kv, j->count);
     free(j);
 }
 
@@ -124,6 +145,7 @@ static int job_submit(store *s, store_job *j)
     if (rc != 0) {
         free(j->entries);
         free(j->audit_entries);
+        kv_free(j->kv, j->count);
         free(j);
     }
     return rc;
@@ -318,6 +340,15 @@ int store_set_sanction(store *s, const char *username, int kind, int64_t ends_at
     return job_submit(s, j);
 }
 
+int store_kv_load(store *s, store_kv_cb cb, void *user)
+{
+    store_job *j = job_new(s, JOB_KV_LOAD, 0);
+    if (!j) return -ENOMEM;
+    j->kv_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
 int store_clear_sanction(store *s, const char *username, int kind, store_done_cb cb, void *user)
 {
     if (kind != STORE_BAN && kind != STORE_MUTE) return CMMO_EINVALID;
@@ -371,6 +402,34 @@ int store_audit_list(store *s, int64_t after_id, size_t limit, store_audit_cb cb
     j->after_id = after_id;
     j->limit = limit;
     j->audit_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_kv_save(store *s, const store_kv *entries, size_t n, store_done_cb cb, void *user)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!entries[i].key || !entries[i].key[0] || strlen(entries[i].key) > STORE_KV_KEY_MAX ||
+            (entries[i].value && strlen(entries[i].value) > STORE_KV_VALUE_MAX))
+            return CMMO_EINVALID;
+    store_job *j = job_new(s, JOB_KV_SAVE, 0);
+    if (!j) return -ENOMEM;
+    j->kv = calloc(n ? n : 1, sizeof *j->kv);
+    if (!j->kv) {
+        free(j);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        j->kv[i].key = strdup(entries[i].key);
+        j->kv[i].value = entries[i].value ? strdup(entries[i].value) : NULL;
+        j->count = i + 1;
+        if (!j->kv[i].key || (entries[i].value && !j->kv[i].value)) {
+            kv_free(j->kv, j->count);
+            free(j);
+            return -ENOMEM;
+        }
+    }
+    j->done_cb = cb;
     j->user = user;
     return job_submit(s, j);
 }

@@ -185,6 +185,29 @@ int store_audit_list(store *s, int64_t after_id, size_t limit, store_audit_cb cb
 int store_save_positions(store *s, const store_position *positions, size_t n, store_done_cb cb,
                          void *user);
 
+/* ---- Small keyed values of a game script (cmmo.store, src/script) ---- */
+
+/* One key and its value (text the script runtime encodes; NULL in a save: delete the key). */
+typedef struct store_kv {
+    const char *key;
+    const char *value;
+} store_kv;
+
+/* Bounds the store keeps to: a key's and a value's bytes, and the most keys a load returns. */
+#define STORE_KV_KEY_MAX 255
+#define STORE_KV_VALUE_MAX 4096
+#define STORE_KV_LOAD_MAX 10000
+
+/* entries[0..n-1] are valid during the call; n is 0 unless result is STORE_OK. */
+typedef void (*store_kv_cb)(void *user, int result, const store_kv *entries, size_t n);
+
+/* Reads every key (STORE_KV_LOAD_MAX at most, in key order). cb gets STORE_OK or STORE_ERROR. */
+int store_kv_load(store *s, store_kv_cb cb, void *user);
+
+/* Writes n keys in one transaction (values NULL delete theirs); copied. Returns CMMO_EINVALID
+ * (no callback) for a key or value out of bounds, or -ENOMEM. cb may be NULL. */
+int store_kv_save(store *s, const store_kv *entries, size_t n, store_done_cb cb, void *user);
+
 /* Requests submitted and not finished. */
 size_t store_pending(const store *s);
 

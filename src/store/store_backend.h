@@ -44,6 +44,11 @@ typedef struct store_backend {
     /* Fills out[0..*n-1] with up to limit entries after after_id, by id. STORE_OK or
      * STORE_ERROR (then *n is 0). */
     int (*audit_list)(void *db, int64_t after_id, size_t limit, store_audit_entry *out, size_t *n);
+    /* Fills *out with up to STORE_KV_LOAD_MAX keys (an array of *n, each key and value its own
+     * malloc; store.c frees them). Returns STORE_OK or STORE_ERROR (then nothing is kept). */
+    int (*kv_load)(void *db, store_kv **out, size_t *n);
+    /* Returns STORE_OK or STORE_ERROR; one transaction. */
+    int (*kv_save)(void *db, const store_kv *entries, size_t n);
     void (*close)(void *db);
 } store_backend;
 

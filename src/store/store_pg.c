@@ -109,6 +109,10 @@ static const char *const migrations[] = {
     "  action text NOT NULL,"
     "  target text NOT NULL,"
     "  detail text NOT NULL);",
+    /* 3: cmmo.store of a game script (src/script): encoded values, the runtime's own format. */
+    "CREATE TABLE IF NOT EXISTS script_store ("
+    "  key text COLLATE \"C\" NOT NULL PRIMARY KEY,"
+    "  value text NOT NULL);",
 };
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -784,6 +788,68 @@ static int pg_save(void *p, const store_position *pos, size_t n)
     return result;
 }
 
+static int pg_kv_load(void *p, store_kv **out, size_t *n)
+{
+    pg_store *s = p;
+    if (ensure_ready(s) != 0) return STORE_ERROR;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT key, value FROM script_store ORDER BY key LIMIT %d",
+             STORE_KV_LOAD_MAX);
+    PGresult *res = PQexec(s->conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        request_failed(s, "pg_kv_load_failed", res);
+        PQclear(res);
+        return STORE_ERROR;
+    }
+    size_t rows = (size_t)PQntuples(res), len = 0;
+    store_kv *kv = calloc(rows ? rows : 1, sizeof *kv);
+    for (; kv && len < rows; len++) {
+        kv[len].key = strdup(PQgetvalue(res, (int)len, 0));
+        kv[len].value = strdup(PQgetvalue(res, (int)len, 1));
+        if (!kv[len].key || !kv[len].value) break;
+    }
+    PQclear(res);
+    if (!kv || len < rows) {
+        for (size_t i = 0; kv && i <= len && i < rows; i++) {
+            free((char *)kv[i].key);
+            free((char *)kv[i].value);
+        }
+        free(kv);
+        log_error("pg_kv_load_failed", "db=%s reason=out_of_memory", s->where);
+        return STORE_ERROR;
+    }
+    *out = kv;
+    *n = len;
+    return STORE_OK;
+}
+
+static int pg_kv_save(void *p, const store_kv *kv, size_t n)
+{
+    pg_store *s = p;
+    if (n == 0) return STORE_OK;
+    if (ensure_ready(s) != 0) return STORE_ERROR;
+    if (exec(s, "BEGIN") != 0) return STORE_ERROR;
+    for (size_t i = 0; i < n; i++) {
+        const char *values[2] = {kv[i].key, kv[i].value};
+        PGresult *res =
+            kv[i].value
+                ? PQexecParams(s->conn,
+                               "INSERT INTO script_store(key, value) VALUES ($1::text, $2::text) "
+                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                               2, NULL, values, NULL, NULL, 0)
+                : PQexecParams(s->conn, "DELETE FROM script_store WHERE key = $1::text", 1, NULL,
+                               values, NULL, NULL, 0);
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok) request_failed(s, "pg_kv_save_failed", res);
+        PQclear(res);
+        if (!ok) {
+            exec(s, "ROLLBACK");
+            return STORE_ERROR;
+        }
+    }
+    return exec(s, "COMMIT") == 0 ? STORE_OK : STORE_ERROR;
+}
+
 static void pg_close(void *p)
 {
     pg_store *s = p;
@@ -877,6 +943,8 @@ int store_pg_open(const char *url, store_backend *out)
     out->clear_sanction = pg_clear_sanction;
     out->audit_add = pg_audit_add;
     out->audit_list = pg_audit_list;
+    out->kv_load = pg_kv_load;
+    out->kv_save = pg_kv_save;
     out->close = pg_close;
     return 0;
 }

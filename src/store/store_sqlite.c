@@ -20,6 +20,7 @@ typedef struct sqlite_store {
     sqlite3_stmt *set_password;
     sqlite3_stmt *set_sanction, *user_id, *clear_sanction, *audit_add, *audit_list,
         *delete_sanctions;
+    sqlite3_stmt *kv_load, *kv_set, *kv_delete;
 } sqlite_store;
 
 static const char schema[] =
@@ -61,7 +62,11 @@ static const char schema[] =
     "  actor TEXT NOT NULL,"
     "  action TEXT NOT NULL,"
     "  target TEXT NOT NULL,"
-    "  detail TEXT NOT NULL);";
+    "  detail TEXT NOT NULL);"
+    /* cmmo.store of a game script (src/script): encoded values, the runtime's own format. */
+    "CREATE TABLE IF NOT EXISTS script_store ("
+    "  key TEXT NOT NULL PRIMARY KEY,"
+    "  value TEXT NOT NULL);";
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
 {
@@ -379,14 +384,87 @@ static int sq_audit_list(void *p, int64_t after_id, size_t limit, store_audit_en
     return STORE_OK;
 }
 
+static int sq_kv_load(void *p, store_kv **out, size_t *n)
+{
+    sqlite_store *s = p;
+    size_t cap = 64, len = 0;
+    store_kv *kv = malloc(cap * sizeof *kv);
+    int rc = SQLITE_ROW;
+    sqlite3_bind_int(s->kv_load, 1, STORE_KV_LOAD_MAX);
+    while (kv && (rc = sqlite3_step(s->kv_load)) == SQLITE_ROW) {
+        if (len == cap) {
+            store_kv *grown = realloc(kv, (cap *= 2) * sizeof *kv);
+            if (!grown) break;
+            kv = grown;
+        }
+        const char *k = (const char *)sqlite3_column_text(s->kv_load, 0);
+        const char *v = (const char *)sqlite3_column_text(s->kv_load, 1);
+        kv[len].key = strdup(k ? k : "");
+        kv[len].value = strdup(v ? v : "");
+        len++;
+        if (!kv[len - 1].key || !kv[len - 1].value) break;
+    }
+    sqlite3_reset(s->kv_load);
+    if (!kv || rc != SQLITE_DONE) {
+        log_error("sqlite_kv_load_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+        for (size_t i = 0; kv && i < len; i++) {
+            free((char *)kv[i].key);
+            free((char *)kv[i].value);
+        }
+        free(kv);
+        return STORE_ERROR;
+    }
+    *out = kv;
+    *n = len;
+    return STORE_OK;
+}
+
+static int sq_kv_save(void *p, const store_kv *kv, size_t n)
+{
+    sqlite_store *s = p;
+    if (n == 0) return STORE_OK;
+    if (exec(s->db, "BEGIN IMMEDIATE") != 0) return STORE_ERROR;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st = kv[i].value ? s->kv_set : s->kv_delete;
+        sqlite3_bind_text(st, 1, kv[i].key, -1, SQLITE_STATIC);
+        if (kv[i].value) sqlite3_bind_text(st, 2, kv[i].value, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE) {
+            log_error("sqlite_kv_save_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+            exec(s->db, "ROLLBACK");
+            return STORE_ERROR;
+        }
+    }
+    return exec(s->db, "COMMIT") == 0 ? STORE_OK : STORE_ERROR;
+}
+
 static void sq_close(void *p)
 {
     sqlite_store *s = p;
-    sqlite3_stmt *statements[] = {
-        s->find,           s->insert_user, s->insert_entity, s->insert_instance, s->insert_actor,
-        s->save,           s->list,        s->find_rows,     s->delete_actor,    s->delete_instance,
-        s->delete_entity,  s->delete_user, s->set_password,  s->set_sanction,    s->user_id,
-        s->clear_sanction, s->audit_add,   s->audit_list,    s->delete_sanctions};
+    sqlite3_stmt *statements[] = {s->find,
+                                  s->insert_user,
+                                  s->insert_entity,
+                                  s->insert_instance,
+                                  s->insert_actor,
+                                  s->save,
+                                  s->list,
+                                  s->find_rows,
+                                  s->delete_actor,
+                                  s->delete_instance,
+                                  s->delete_entity,
+                                  s->delete_user,
+                                  s->set_password,
+                                  s->set_sanction,
+                                  s->user_id,
+                                  s->clear_sanction,
+                                  s->audit_add,
+                                  s->audit_list,
+                                  s->delete_sanctions,
+                                  s->kv_load,
+                                  s->kv_set,
+                                  s->kv_delete};
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
         sqlite3_finalize(statements[i]);
     sqlite3_close(s->db);
@@ -464,7 +542,13 @@ int store_sqlite_open(const char *path, store_backend *out)
         prepare(s->db,
                 "SELECT id, at, actor, action, target, detail FROM audit_log WHERE id > ?1 "
                 "ORDER BY id LIMIT ?2",
-                &s->audit_list)) {
+                &s->audit_list) ||
+        prepare(s->db, "SELECT key, value FROM script_store ORDER BY key LIMIT ?1", &s->kv_load) ||
+        prepare(s->db,
+                "INSERT INTO script_store(key, value) VALUES (?1, ?2) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                &s->kv_set) ||
+        prepare(s->db, "DELETE FROM script_store WHERE key = ?1", &s->kv_delete)) {
         sq_close(s);
         return STORE_ERROR;
     }
@@ -479,6 +563,8 @@ int store_sqlite_open(const char *path, store_backend *out)
     out->clear_sanction = sq_clear_sanction;
     out->audit_add = sq_audit_add;
     out->audit_list = sq_audit_list;
+    out->kv_load = sq_kv_load;
+    out->kv_save = sq_kv_save;
     out->close = sq_close;
     return 0;
 }

@@ -820,14 +820,18 @@ static void test_pg_two_stores_registering_one_name_at_once_give_exactly_one_ok(
     PQfinish(c);
 }
 
+/* Migrations in store_pg.c's list: 1 the tutorial's tables, 2 sanctions and the audit log,
+ * 3 script_store. */
+#define PG_MIGRATIONS 3
+
 static void test_pg_schema_is_versioned_and_reopening_migrates_nothing(void **state)
 {
     PGconn *c = pg_connect_case_db();
-    assert_int_equal(pg_value(c, "SELECT max(version) FROM schema_version"), 2);
-    assert_int_equal(pg_value(c, "SELECT count(*) FROM schema_version"), 2);
+    assert_int_equal(pg_value(c, "SELECT max(version) FROM schema_version"), PG_MIGRATIONS);
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM schema_version"), PG_MIGRATIONS);
     reopen();
     reopen();
-    assert_int_equal(pg_value(c, "SELECT count(*) FROM schema_version"), 2);
+    assert_int_equal(pg_value(c, "SELECT count(*) FROM schema_version"), PG_MIGRATIONS);
     /* The name index is what makes names unique ignoring case. */
     assert_int_equal(pg_value(c, "SELECT count(*) FROM pg_indexes WHERE tablename = 'user' "
                                  "AND indexdef LIKE '%UNIQUE%lower(username)%'"),
@@ -883,7 +887,7 @@ static void test_pg_servers_starting_together_on_an_empty_database_all_open(void
     snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", fresh_db);
     PQclear(pg_admin_exec(sql));
     assert_int_equal(opened, OPENERS);
-    assert_int_equal(versions, 2); /* each migration applied once */
+    assert_int_equal(versions, PG_MIGRATIONS); /* each migration applied once */
 }
 
 static void test_pg_open_refuses_a_database_from_a_newer_schema(void **state)
@@ -1245,6 +1249,71 @@ static void test_store_audit_log_lists_entries_in_order_by_page(void **state)
 
 /* The two dialects' DDL live in two files (store_backend.h says why): this keeps them one schema.
  * Column names per table must match those of a fresh SQLite store. */
+/* ---- cmmo.store's keyed values (both backends) ---- */
+
+/* What the last kv load returned, as "key=value;" in key order. */
+static char kv_seen[1024];
+static int kv_code;
+
+static void on_kv(void *user, int code, const store_kv *entries, size_t n)
+{
+    kv_code = code;
+    kv_seen[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(kv_seen);
+        snprintf(kv_seen + used, sizeof kv_seen - used, "%s=%s;", entries[i].key, entries[i].value);
+    }
+    calls++;
+}
+
+static const char *kv_load_all(void)
+{
+    int want = calls + 1;
+    assert_int_equal(store_kv_load(st, on_kv, NULL), 0);
+    run_until_calls(want);
+    assert_int_equal(kv_code, STORE_OK);
+    return kv_seen;
+}
+
+static void kv_save(int slot, const store_kv *kv, size_t n)
+{
+    int want = calls + 1;
+    assert_int_equal(store_kv_save(st, kv, n, on_done, &results[slot]), 0);
+    run_until_calls(want);
+    assert_int_equal(results[slot].code, STORE_OK);
+}
+
+static void test_store_kv_values_are_written_replaced_deleted_and_read_back(void **state)
+{
+    assert_string_equal(kv_load_all(), "");
+    store_kv first[] = {{"b:key", "s'quoted\" value"}, {"a:key", "n1"}, {"c:key", "b1"}};
+    kv_save(0, first, 3);
+    assert_string_equal(kv_load_all(), "a:key=n1;b:key=s'quoted\" value;c:key=b1;");
+    /* One batch: a replaced value, a deleted key, a key deleted that never was. */
+    store_kv second[] = {{"a:key", "n2"}, {"b:key", NULL}, {"never", NULL}};
+    kv_save(1, second, 3);
+    assert_string_equal(kv_load_all(), "a:key=n2;c:key=b1;");
+    reopen();
+    assert_string_equal(kv_load_all(), "a:key=n2;c:key=b1;");
+}
+
+static void test_store_kv_refuses_keys_and_values_out_of_bounds_without_calling_back(void **state)
+{
+    char long_key[STORE_KV_KEY_MAX + 2], long_value[STORE_KV_VALUE_MAX + 2];
+    memset(long_key, 'k', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = 0;
+    memset(long_value, 'v', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = 0;
+    store_kv bad_key = {long_key, "s"}, bad_value = {"k", long_value}, empty = {"", "s"};
+    int before = calls;
+    assert_int_equal(store_kv_save(st, &bad_key, 1, on_done, &results[0]), CMMO_EINVALID);
+    assert_int_equal(store_kv_save(st, &bad_value, 1, on_done, &results[0]), CMMO_EINVALID);
+    assert_int_equal(store_kv_save(st, &empty, 1, on_done, &results[0]), CMMO_EINVALID);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(calls, before);
+    assert_string_equal(kv_load_all(), "");
+}
+
 static void test_pg_schema_has_the_tables_and_columns_of_sqlite(void **state)
 {
     char sqlite_url[128];
@@ -1255,7 +1324,8 @@ static void test_pg_schema_has_the_tables_and_columns_of_sqlite(void **state)
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(sqlite_url + 7, &db), SQLITE_OK);
     PGconn *c = pg_connect_case_db();
-    const char *tables[] = {"user", "entity", "instanced_entity", "actor", "sanction", "audit_log"};
+    const char *tables[] = {"user",     "entity",    "instanced_entity", "actor",
+                            "sanction", "audit_log", "script_store"};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         char sql[256], sqlite_cols[512] = "", pg_cols[512] = "";
         snprintf(sql, sizeof sql,
@@ -1308,7 +1378,9 @@ static void test_pg_schema_has_the_tables_and_columns_of_sqlite(void **state)
     X(test_store_set_password_hash_changes_that_account_only)                                      \
     X(test_store_set_password_refuses_a_too_long_name_or_hash)                                     \
     X(test_store_bans_and_mutes_are_read_with_the_account_until_they_end)                          \
-    X(test_store_audit_log_lists_entries_in_order_by_page)
+    X(test_store_audit_log_lists_entries_in_order_by_page)                                         \
+    X(test_store_kv_values_are_written_replaced_deleted_and_read_back)                             \
+    X(test_store_kv_refuses_keys_and_values_out_of_bounds_without_calling_back)
 
 #define MAX_CASES 96
 

@@ -300,6 +300,7 @@ void game_tick(game *g)
         /* Gone, answered and drained: the player leaves now. */
         if (!s->link && !session_busy(s) && s->q_len == 0) session_free(g, s, 1);
     }
+    game_script_tick(g);
     world_tick(g->world);
     if (now_ms - g->last_save_ms >= g->config.save_interval_ms) {
         g->last_save_ms = now_ms;
@@ -327,6 +328,9 @@ void game_check(const game *g)
     assert(count == g->session_count);
     assert(busy == g->busy_count);
     assert(g->unsaved_len <= g->unsaved_cap && g->unsaved_len <= GAME_UNSAVED_MAX);
+    assert(g->npc_len <= GAME_NPC_MAX);
+    for (size_t i = 0; i < g->npc_len; i++)
+        assert(g->npcs[i] >= GAME_NPC_ID_BASE && world_find(g->world, g->npcs[i]));
     (void)count;
     (void)busy;
 }
@@ -423,5 +427,6 @@ void game_destroy(game *g)
     free(g->save_scratch);
     free(g->save_release);
     free(g->unsaved);
+    free(g->npcs);
     free(g);
 }

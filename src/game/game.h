@@ -203,6 +203,87 @@ size_t game_region_count(game *g);
  * how many (0 on allocation failure). */
 size_t game_interest(game *g, const int32_t **regions);
 
+/* ---- Scripts (see src/script): none of this is used without one ---- */
+
+/* Errors of the calls below: 0 or one of these. */
+enum {
+    GAME_E_NOT_FOUND = -1, /* no such player online here, or no such NPC */
+    GAME_E_INVALID = -2,   /* a bad name, text or number */
+    GAME_E_FULL = -3,      /* GAME_NPC_MAX NPCs are in the world */
+    GAME_E_NOMEM = -4,
+};
+/* "not_found", "invalid", ... for logs; "unknown" for anything else. */
+const char *game_strerror(int err);
+
+/* What a hook asks of the game. */
+enum { GAME_HOOK_PASS = 0, GAME_HOOK_DROP = 1, GAME_HOOK_REPLACE = 2 };
+
+/* What the game tells a script, at defined points (docs/SCRIPTING.md, "When hooks run"). Every
+ * function is set (game_set_script asserts it) and called on the loop thread; none may block. A
+ * hook may call back into the functions of this header (tell, spawn, kick ...) but must not free
+ * the game. */
+typedef struct game_script_ops {
+    /* A player entered the world (after Ok and its own model; before anyone else saw it). */
+    void (*login)(void *ctx, int64_t actor_id, const char *name);
+    /* A player is leaving the world (still in it: its position can be read). */
+    void (*logout)(void *ctx, int64_t actor_id, const char *name);
+    /* A player said text (cleaned, len bytes). Returns GAME_HOOK_PASS, GAME_HOOK_DROP, or
+     * GAME_HOOK_REPLACE with the replacement in out (at most cap - 1 bytes and a NUL, any bytes:
+     * the game cleans it again). */
+    int (*chat)(void *ctx, int64_t actor_id, const char *text, size_t len, char *out, size_t cap);
+    /* A player asked to walk to *x, *y. Returns GAME_HOOK_PASS, GAME_HOOK_DROP, or
+     * GAME_HOOK_REPLACE with *x, *y changed (clamped to the world by the game). */
+    int (*target)(void *ctx, int64_t actor_id, double *x, double *y);
+    /* Every tick, after the players' messages were handled and before the world moves:
+     * now_us is the game's clock. */
+    void (*tick)(void *ctx, uint64_t now_us);
+} game_script_ops;
+
+/* Attaches a script (ops copied, complete; ctx must outlive the attachment), or detaches it
+ * with NULL. */
+void game_set_script(game *g, const game_script_ops *ops, void *ctx);
+
+/* The world's size in px. */
+void game_world_size(const game *g, double *width, double *height);
+/* The game's clock (game_clock) now, in microseconds. */
+uint64_t game_time_us(const game *g);
+
+/* Players of this node, by actor id. Each returns 0 or GAME_E_NOT_FOUND (not in the world here),
+ * GAME_E_INVALID (non-finite numbers, nothing left of the text once cleaned). */
+int game_player_position(game *g, int64_t actor_id, double *x, double *y);
+/* A chat line from "Server" to this player only (cleaned like any chat). */
+int game_player_tell(game *g, int64_t actor_id, const char *text);
+/* Walks the player to x, y (clamped) as if it had clicked there. */
+int game_player_move_to(game *g, int64_t actor_id, double x, double y);
+/* Puts the player at x, y (clamped) at once: viewers get one delta on the next tick. */
+int game_player_teleport(game *g, int64_t actor_id, double x, double y);
+/* Tells the player reason (a chat line from "Server", when not empty), then closes its
+ * connection as an operator's kick does (GAME_CLOSE_KICKED). */
+int game_player_kick(game *g, int64_t actor_id, const char *reason);
+
+/* NPCs: actors of this node without a connection, seen by every viewer as a player is (full
+ * model, deltas, Disconnect), never saved, never published to a cluster. Their ids start at
+ * GAME_NPC_ID_BASE, beyond any account's. An NPC's name is 1 to GAME_ACTOR_NAME_MAX bytes of
+ * printable UTF-8 with at least one character no account name may hold (letters, digits, _ and
+ * - only): "Guide Ann", "Greeter*". So no NPC is ever mistaken for a player, and none needs the
+ * store to check it, on any node of a cluster. */
+#define GAME_NPC_MAX 256
+#define GAME_NPC_ID_BASE ((int64_t)1 << 50)
+/* 1 if name may be an NPC's. */
+int game_npc_name_valid(const char *name);
+/* Returns the new NPC's actor id (> 0), or GAME_E_INVALID (name, avatar 0..5, position not
+ * finite), GAME_E_FULL or GAME_E_NOMEM. Viewers see it on the next tick. */
+int64_t game_npc_spawn(game *g, const char *name, int avatar, double x, double y);
+/* Walks the NPC to x, y (clamped) at the players' speed. */
+int game_npc_walk_to(game *g, int64_t npc_id, double x, double y);
+int game_npc_teleport(game *g, int64_t npc_id, double x, double y);
+/* A chat line under the NPC's name to every player of this node. */
+int game_npc_say(game *g, int64_t npc_id, const char *text);
+int game_npc_position(game *g, int64_t npc_id, double *x, double *y);
+/* Takes the NPC out (viewers get Disconnect on the next tick). */
+int game_npc_remove(game *g, int64_t npc_id);
+size_t game_npc_count(const game *g);
+
 /* Frees every session and the world without saving (call game_save_all first, and close the
  * store after auth and before this: store callbacks refer to the game). */
 void game_destroy(game *g);

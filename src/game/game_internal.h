@@ -79,6 +79,11 @@ struct game {
     game_cluster_ops cluster; /* all NULL without a cluster */
     void *cluster_ctx;
     const char *logins_refused; /* the Deny reason once game_refuse_logins was called, or NULL */
+    game_script_ops script;     /* all NULL without a script */
+    void *script_ctx;
+    int64_t *npcs; /* the NPCs' actor ids, GAME_NPC_MAX at most, in no order */
+    size_t npc_len;
+    int64_t npc_next; /* the next NPC's id */
 };
 
 /* The game's time, from its one clock (see game_clock in game/game.h). */
@@ -122,6 +127,17 @@ int session_chat_muted(session *s);
 /* A chat line from "Server" to this player alone, at most one a second (later ones within the
  * second are dropped): for telling a player why their chat went nowhere. */
 void session_notice(session *s, const char *text);
+
+/* ---- game_script.c, the hooks the session calls (each a no-op without a script) ---- */
+
+void game_script_login(game *g, world_actor *a);
+void game_script_logout(game *g, world_actor *a);
+/* The cleaned chat line of a: returns 0 to drop it, else its length in out (cleaned again,
+ * VALIDATE_CHAT_BYTES + 1 bytes), which holds the line to relay. */
+size_t game_script_chat(game *g, world_actor *a, const char *clean, size_t n, char *out);
+/* Returns 0 to drop the Target, else 1 with *x, *y the target to walk to. */
+int game_script_target(game *g, world_actor *a, double *x, double *y);
+void game_script_tick(game *g);
 
 /* ---- game.c, for the login chain and the leavers ---- */
 

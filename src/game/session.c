@@ -357,6 +357,7 @@ static void enter_world(session *s)
     g->counters.logins_ok++;
     log_info("player_joined", "user=%s actor=%lld peer=%s", s->account.name,
              (long long)s->account.actor_id, s->peer);
+    game_script_login(g, s->actor);
 }
 
 static void login_found(void *user, int result, const store_account *account)
@@ -486,8 +487,9 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
                 return;
             }
             if (session_chat_muted(s)) return;
-            char clean[VALIDATE_CHAT_BYTES + 1];
-            size_t n = validate_chat(p->as.chat.message, p->as.chat.message_len, clean);
+            char clean[VALIDATE_CHAT_BYTES + 1], said[VALIDATE_CHAT_BYTES + 1];
+            size_t n = validate_chat(p->as.chat.message, p->as.chat.message_len, said);
+            if (n > 0) n = game_script_chat(g, s->actor, said, n, clean);
             if (n > 0) {
                 world_chat(g->world, s->actor, clean, n);
                 if (g->cluster.chat) {
@@ -500,7 +502,8 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
         break;
     case PACKET_TARGET:
         if (!login) {
-            world_set_target(g->world, s->actor, p->as.target.x, p->as.target.y);
+            double x = p->as.target.x, y = p->as.target.y;
+            if (game_script_target(g, s->actor, &x, &y)) world_set_target(g->world, s->actor, x, y);
             return;
         }
         break;
@@ -614,6 +617,7 @@ void session_free(game *g, session *s, int save)
         store_position pos;
         log_info("player_left", "user=%s actor=%lld", world_actor_name(s->actor),
                  (long long)world_actor_id(s->actor));
+        game_script_logout(g, s->actor);
         world_leave(g->world, s->actor, &pos);
         s->actor = NULL;
         uint8_t release = 1;

@@ -27,6 +27,7 @@ struct world_actor {
     unsigned fresh : 1;      /* joined since the last tick: others have not been told yet */
     unsigned left : 1;       /* out of the world, freed after the tick */
     unsigned remote : 1;     /* played on another node of a cluster: no viewer, never saved */
+    unsigned jumped : 1;     /* teleported since the last tick: moves as one step */
     void *link;              /* its viewer's connection (game/outbox.h); NULL for a remote
                               * actor, and once the connection is gone */
     unsigned compact : 1;    /* its viewer takes cmmo.v2 Move packets: encoding ENC_V2 */
@@ -555,6 +556,20 @@ void world_set_target(world *w, world_actor *a, double x, double y)
     a->walking = 1;
 }
 
+void world_teleport(world *w, world_actor *a, double x, double y)
+{
+    if (!isfinite(x) || !isfinite(y)) return;
+    a->x = a->target_x = fmin(fmax(x, 0), w->config.width);
+    a->y = a->target_y = fmin(fmax(y, 0), w->config.height);
+    a->walking = 0;
+    a->jumped = 1;
+}
+
+void world_send(world *w, world_actor *a, rcbuf *b)
+{
+    send_to(w, a, b);
+}
+
 void world_chat_remote(world *w, const char *name, size_t name_len, const char *text, size_t len)
 {
     rcbuf *b = packet_encode_chat(name, name_len, text, len);
@@ -802,10 +817,15 @@ void world_tick(world *w)
             a->delta[e] = NULL;
             w->slot_delta[e][a->slot] = NULL;
         }
-        if (a->remote)
+        if (a->jumped) {
+            a->jumped = 0;
+            a->save_dirty = 1;
+            actor_moved(w, a);
+        } else if (a->walking) {
+            actor_step(w, a); /* a remote actor only as an NPC (world_set_target) */
+        } else if (a->remote) {
             remote_step(w, a);
-        else if (a->walking)
-            actor_step(w, a);
+        }
     }
     for (int e = 0; e < ENC_COUNT; e++) {
         rcbuf_unref(w->tick_deltas[e]);

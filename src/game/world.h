@@ -67,6 +67,13 @@ void world_leave(world *w, world_actor *a, store_position *saved);
 /* Sets the walking target (clamped to the world). Non-finite values are ignored. */
 void world_set_target(world *w, world_actor *a, double x, double y);
 
+/* Puts the actor (local or remote) at x, y (clamped; non-finite values ignored) and stops it:
+ * viewers get the move on the next tick, as one step. */
+void world_teleport(world *w, world_actor *a, double x, double y);
+
+/* Pushes one packet to the actor's viewer (nothing for an actor without one). */
+void world_send(world *w, world_actor *a, rcbuf *b);
+
 /* Relays a chat line (already cleaned) from a to every other actor's viewer. */
 void world_chat(world *w, world_actor *from, const char *text, size_t len);
 
@@ -101,6 +108,9 @@ bool world_has_actor(const world *w, int64_t actor_id);
 /* Adds a remote actor at its position. Returns NULL if an actor with that id is in the world
  * (local or remote) or on allocation failure. */
 world_actor *world_join_remote(world *w, const game_actor *actor);
+
+/* A remote actor walks to a target set with world_set_target as a local one does (an NPC of a
+ * script, game/game.h); one whose owner publishes positions never has one. */
 
 /* Queues the remote actor's next published position (clamped to the world; non-finite values
  * are ignored, as is the position it already has or is going to). */

@@ -2,7 +2,7 @@
 # Release objects go to build/, sanitized (ASan+UBSan) objects to build/asan/.
 
 CC      ?= cc
-PKGS    := libuv jansson libsodium sqlite3 openssl libpq hiredis
+PKGS    := libuv jansson libsodium sqlite3 openssl libpq hiredis lua5.4
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -17,17 +17,18 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # every one before those it depends on. So the link lines are the dependency rule: code of a lower
 # layer calling a higher one fails to link in its unit tests. tests/layers checks the #includes and
 # these lines against the same rule (and that `game` reaches no libuv).
-LAYERS := core proto net store game cluster server
+LAYERS := core proto net store game cluster script server
 # What each layer's library needs after it on a link line: the layer itself and, transitively,
-# what it uses (core < proto < {net, store}; game uses store, proto, core; cluster uses the game;
-# server wires everything). Listed in link order.
+# what it uses (core < proto < {net, store}; game uses store, proto, core; cluster and script use
+# the game; server wires everything). Listed in link order.
 LINK_core    := core
 LINK_proto   := proto core
 LINK_net     := net core
 LINK_store   := store core
 LINK_game    := game store proto core
 LINK_cluster := cluster game store proto core
-LINK_server  := server cluster game net store proto core
+LINK_script  := script game store proto core
+LINK_server  := server script cluster game net store proto core
 LINK_ORDER   := $(LINK_server)
 # System libraries each layer's own code calls (pkg-config names, then plain -l flags).
 PKGS_core    := libuv
@@ -37,6 +38,7 @@ LIBS_net     := -lhttp_parser
 PKGS_store   := sqlite3 libpq
 PKGS_game    := libsodium openssl
 PKGS_cluster := libuv hiredis
+PKGS_script  := lua5.4
 PKGS_server  := libuv
 
 # The layers a source file names in its #include "layer/..." lines, closed over LINK_*, in link

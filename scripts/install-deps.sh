@@ -6,7 +6,7 @@ set -euo pipefail
 mode=${1:-test}
 
 run_pkgs=(build-essential pkg-config libuv1-dev libhttp-parser-dev libssl-dev
-  libjansson-dev libsodium-dev libsqlite3-dev libpq-dev libhiredis-dev)
+  libjansson-dev libsodium-dev libsqlite3-dev libpq-dev libhiredis-dev liblua5.4-dev)
 test_pkgs=(libcmocka-dev python3 python3-websockets clang libclang-rt-14-dev chromium nodejs npm
   sqlite3 procps postgresql redis-server nginx-light openssl systemd groff-base man-db)
 

@@ -39,6 +39,8 @@ static const char usage[] =
     "                      (docs/SCALING.md)                    CMMO_REDIS     (none)\n"
     "  --node-id NAME      this node's name in the cluster, unique, [A-Za-z0-9._:-]{1,64}\n"
     "                                                           CMMO_NODE_ID   (HOSTNAME:PORT)\n"
+    "  --script FILE       a Lua script of the game (docs/SCRIPTING.md)\n"
+    "                                                           CMMO_SCRIPT    (none)\n"
     "  --drain-seconds N   on SIGTERM/SIGINT, refuse logins and answer /healthz 503 for N s\n"
     "                      before the shutdown, 0..300          CMMO_DRAIN_SECONDS (3)\n"
     "  --log-level L       debug, info, warn or error           CMMO_LOG_LEVEL (info)\n"
@@ -54,7 +56,8 @@ static const char usage[] =
     "Precedence: flag, then environment, then config file, then default.\n"
     "SIGINT or SIGTERM: drain (see --drain-seconds; a second signal ends it), then tell players,\n"
     "save every position, close with 1001, exit 0.\n"
-    "SIGHUP: reopen the log file and reload the TLS certificate and key.\n";
+    "SIGHUP: reopen the log file, reload the TLS certificate and key, and reload the script\n"
+    "(the old one stays if the new one fails to load).\n";
 
 typedef struct option_def {
     const char *name; /* flag without the leading -- */
@@ -136,6 +139,7 @@ STRING_OPTION(tls_key, 1, "a PEM private key file")
 STRING_OPTION(admin_socket, 1, "a socket path")
 STRING_OPTION(log_file, 1, "a file path")
 STRING_OPTION(allowed_origins, 1, "comma-separated origins like https://example.com")
+STRING_OPTION(script, 1, "a Lua file path")
 
 static int apply_redis(config *c, const char *v, char *err, size_t n)
 {
@@ -318,6 +322,7 @@ static const option_def options[] = {
     {"log-level", "CMMO_LOG_LEVEL", apply_log_level, show_log_level},
     {"log-format", "CMMO_LOG_FORMAT", apply_log_format, show_log_format},
     {"log-file", "CMMO_LOG_FILE", apply_log_file, show_log_file},
+    {"script", "CMMO_SCRIPT", apply_script, show_script},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 _Static_assert(OPTION_COUNT <= CONFIG_OPTIONS_MAX, "config.sources has a slot per option");

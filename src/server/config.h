@@ -44,6 +44,7 @@ typedef struct config {
     char redis[CONFIG_PATH_MAX];   /* redis://HOST:PORT: join a cluster (docs/SCALING.md); empty:
                                       alone */
     char node_id[CONFIG_PATH_MAX]; /* this node's name in the cluster; empty: HOSTNAME:PORT */
+    char script[CONFIG_PATH_MAX];  /* a Lua script of the game (docs/SCRIPTING.md); empty: none */
     char config_file[CONFIG_PATH_MAX];
     int print_config;
     /* config_load answered a question (--help, --version, --print-config): exit 0, start nothing.

@@ -10,6 +10,7 @@
 #include "net/net.h"
 #include "net/ws.h"
 #include "proto/packet.h"
+#include "script/script.h"
 #include "server/admin.h"
 #include "server/metrics.h"
 #include "server/net_outbox.h"
@@ -45,6 +46,7 @@ typedef struct server {
     admin *admin; /* the operator socket, or NULL without --admin-socket */
     game *game;
     cluster *cluster; /* NULL without --redis */
+    script *script;   /* NULL without --script */
     store *store;
     auth *auth;
     uint64_t tick_period_ns;
@@ -205,7 +207,31 @@ static void on_sighup(uv_signal_t *sig, int signum)
 {
     server *s = sig->data;
     int logs = log_reopen(), tls = net_reload_tls(s->net);
-    log_info("reloaded", "logs=%s tls=%s", logs ? "failed" : "ok", tls ? "failed" : "ok");
+    /* The script last: a failed reload keeps the old one (script/script.h). */
+    int reload = s->script ? script_load(s->script, s->config->script) : 0;
+    log_info("reloaded", "logs=%s tls=%s script=%s", logs ? "failed" : "ok", tls ? "failed" : "ok",
+             !s->script ? "none"
+             : reload   ? "failed"
+                        : "ok");
+}
+
+static void script_store_loaded(void *user, int result)
+{
+    *(int *)user = result == 0 ? 1 : -1;
+}
+
+/* Starts the script of --script: cmmo.store's values are read first (the loop runs until they
+ * are: the port accepts nobody yet), then the file runs. Returns 0, or -1 (logged). */
+static int start_script(server *s)
+{
+    s->script = script_create(s->game, s->store);
+    if (!s->script) return -1;
+    int loaded = 0;
+    if (script_store_load(s->script, script_store_loaded, &loaded) != 0) return -1;
+    while (loaded == 0)
+        uv_run(&s->loop, UV_RUN_ONCE);
+    if (loaded < 0) return -1;
+    return script_load(s->script, s->config->script) == 0 ? 0 : -1;
 }
 
 /* SIGTERM/SIGINT. With a drain window, the first signal opens it: /healthz turns 503 so that a
@@ -315,6 +341,8 @@ int server_run(const config *c)
         s->cluster = cluster_start(&s->loop, &cc, s->game);
         if (!s->cluster) goto out;
     }
+    stage = "script";
+    if (c->script[0] && start_script(s) != 0) goto out;
     /* Everything is open: only now does the port accept anyone. Before, a connection is
      * refused, so a start that fails above never answered a player or a health check. */
     stage = "listen";
@@ -353,6 +381,8 @@ int server_run(const config *c)
     code = 0;
 out:
     admin_stop(s->admin); /* first: it calls into the game; its handles close in the run below */
+    /* Before the store closes: cmmo.store's last values are written with everything else. */
+    script_destroy(s->script);
     /* Order matters: auth callbacks refer to sessions and may submit store requests; store
      * callbacks refer to the game. */
     if (s->auth) auth_destroy(s->auth);

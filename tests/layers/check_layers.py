@@ -24,16 +24,21 @@ RULES = {
     "store": ["core"],
     "game": ["core", "proto", "store"],
     "cluster": ["core", "game"],
-    "server": ["core", "proto", "net", "store", "game", "cluster"],
+    "script": ["core", "game", "store"],
+    "server": ["core", "proto", "net", "store", "game", "cluster", "script"],
 }
 # Where a layer may use only the public headers of a layer below: the cluster knows the game
 # through its port (game.h: remote actors, regions, the observer of local players) and the actor
 # model, never the world itself.
 PUBLIC_ONLY = {
     "cluster": {"game": ["game/game.h", "game/actor.h", "game/outbox.h"]},
+    # A script reaches the game through game.h's public calls alone (the script port and the
+    # player and NPC calls), and the store through store.h, never a loop.
+    "script": {"game": ["game/game.h", "game/actor.h", "game/outbox.h"],
+               "store": ["store/store.h"]},
 }
 # Layers that must not reach libuv (or hiredis' libuv adapter), however indirectly.
-NO_LIBUV = ["game"]
+NO_LIBUV = ["game", "script"]
 LIBUV_INCLUDE = re.compile(r"^\s*#\s*include\s*<(uv\.h|uv/[^>]*|hiredis/adapters/libuv\.h)>")
 QUOTE_INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 

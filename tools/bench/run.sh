@@ -20,6 +20,10 @@
 #   BENCH_QUICK=1     a small, fast version of everything, to try the pipeline (~3 min)
 #   BENCH_VIEW_RADIUS the open world's --view-radius in px (default 1000)
 #   CMMO_SERVER       server binary (default build/cmmo-server)
+#   BENCH_SCRIPT      a Lua script every server runs (--script; docs/SCRIPTING.md), or
+#                     `examples`: the five scripts of examples/scripts in one (each in its own
+#                     do ... end block). Results then go to bench/results-script and BENCHMARKS.md
+#                     is left alone: compare the two sets of JSON (cpu, chat p99) by hand.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -64,6 +68,20 @@ for w in $WORKLOADS; do
 done
 
 tmp=$(mktemp -d /tmp/cmmo-bench.XXXXXX)
+if [ -n "${BENCH_SCRIPT:-}" ]; then
+  if [ "$BENCH_SCRIPT" = examples ]; then
+    BENCH_SCRIPT=$tmp/examples.lua
+    for f in chat_filter who_whisper greeter teleport_pads spawn_point; do
+      printf 'do -- %s.lua\n' "$f"
+      cat "examples/scripts/$f.lua"
+      printf 'end\n'
+    done >"$BENCH_SCRIPT"
+  fi
+  [ -r "$BENCH_SCRIPT" ] || { echo "bench: cannot read BENCH_SCRIPT=$BENCH_SCRIPT" >&2; exit 2; }
+  export CMMO_SCRIPT=$(realpath "$BENCH_SCRIPT")
+  OUT=bench/results-script
+  mkdir -p "$OUT"
+fi
 # Each run ends with a SIGTERM: no drain window before it (nobody balances load here).
 export CMMO_DRAIN_SECONDS=0
 SERVER_PID= PORT=
@@ -266,6 +284,11 @@ sys.exit(0 if (json.load(open(sys.argv[1])).get("ramp") or {}).get("subprotocol_
   esac
 done
 
+if [ -n "${BENCH_SCRIPT:-}" ]; then
+  echo "bench: with script $BENCH_SCRIPT: results in $OUT ($failures failures)" >&2
+  [ "$failures" -eq 0 ]
+  exit
+fi
 "$PY" tools/bench/report.py report --results "$OUT" --markdown BENCHMARKS.md --chart bench/chart.svg ||
   failures=$((failures + 1))
 echo "bench: results in $OUT, report in BENCHMARKS.md, chart in bench/chart.svg ($failures failures)" >&2

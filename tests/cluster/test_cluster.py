@@ -282,5 +282,63 @@ class TestRegions(ClusterCase):
         self.assertEqual(got["p0"], s.name)
 
 
+CLUSTER_SCRIPT = """
+cmmo.spawn_npc{name = "Node Guide*", x = 10, y = 10}
+cmmo.on("chat", function(p, t)
+  if t == "/local" then p:tell("local " .. #cmmo.players()) return false end
+  return (t:gsub("darn", "****"))
+end)
+"""
+
+
+class TestScripts(ClusterCase):
+    """Two nodes running one script (docs/SCRIPTING.md, "Clusters"): hooks run where the player
+    is, chat is shared after them, NPCs and the player list are node-local."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.script_dir = tempfile.mkdtemp(prefix="cmmo-cluster-script-")
+        path = os.path.join(cls.script_dir, "cluster.lua")
+        with open(path, "w") as f:
+            f.write(CLUSTER_SCRIPT)
+        cls.loop = asyncio.new_event_loop()
+        cls.redis = cluster.Redis().start()
+        cls.pg = cluster.Postgres()
+        cls.nodes = []
+        try:
+            cls.pg.start()
+            cls.a = cls.node("node-a", ["--script", path])
+            cls.b = cls.node("node-b", ["--script", path])
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.script_dir, ignore_errors=True)
+
+    @async_test
+    async def test_chat_is_filtered_where_said_and_npcs_and_players_stay_on_their_node(self):
+        pa = await self.player(self.a, "sa")
+        pb = await self.player(self.b, "sb")
+        await pa.chat("a darn fine day")
+        got = await pb.wait_for(is_chat("a **** fine day"), what="the filtered line on node b")
+        self.assertEqual(got["p0"], pa.name)
+        await pa.chat("/local")
+        await pa.wait_for(lambda q: is_chat("local 1")(q) and q["p0"] == "Server")
+        await asyncio.sleep(0.5)
+        for c in (pa, pb):
+            guides = [q for q in c.packets if q.get("a") == "ModelDelta" and
+                      q["p0"].get("instanced_entity", {}).get("entity", {}).get("name")
+                      == "Node Guide*"]
+            self.assertEqual(len(guides), 1, "%s sees its own node's guide only" % c.name)
+        self.assertEqual(pb.since(0, is_chat("/local")), [])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -18,6 +18,11 @@
 /* The budget is counted by a count hook every this many instructions: a hook per instruction
  * would cost more than the script; a thousand is a few microseconds. */
 #define BUDGET_STEP 1000
+/* What the runtime itself may allocate in a state past its cap, outside the script's calls: the
+ * player values and texts it pushes before a protected call. Those allocations must not fail:
+ * a memory error outside a protected call would end the process. A chat text and a player value
+ * are about 1 KiB; what they pushed is garbage after the call. */
+#define MEMORY_SLACK ((size_t)1 << 20)
 
 enum event { EV_LOGIN, EV_LOGOUT, EV_CHAT, EV_TARGET, EV_TICK, EV_COUNT };
 static const char *const event_names[EV_COUNT] = {"login", "logout", "chat", "target", "tick"};
@@ -35,6 +40,7 @@ typedef struct state {
     char path[512];
     size_t mem, mem_max;
     long budget;         /* instructions left in the current call */
+    int calls;           /* protected calls running (the cap is exact only inside them) */
     int handlers;        /* registry reference: { event = { fn, ... } } */
     int count[EV_COUNT]; /* handlers per event: no call into Lua for an event without any */
     int64_t npcs[GAME_NPC_MAX];
@@ -113,7 +119,8 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         st->mem -= old;
         return NULL;
     }
-    if (nsize > old && st->mem + (nsize - old) > st->mem_max) return NULL;
+    size_t cap = st->calls ? st->mem_max : st->mem_max + MEMORY_SLACK;
+    if (nsize > old && st->mem + (nsize - old) > cap) return NULL;
     void *p = realloc(ptr, nsize);
     if (!p) return NULL;
     st->mem = st->mem - old + nsize;
@@ -143,7 +150,9 @@ static int call(state *st, int nargs, int nresults, const char *what)
     lua_State *L = st->L;
     st->budget = SCRIPT_INSTRUCTIONS_MAX;
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_STEP);
+    st->calls++;
     int rc = lua_pcall(L, nargs, nresults, 0);
+    st->calls--;
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_STEP);
     if (rc == LUA_OK) return 0;
     char msg[400];

@@ -295,6 +295,14 @@ cmmo.on("chat", function(p, text)
     local t = {}
     for i = 1, 1e9 do t[i] = string.rep("x", 4096) .. i end
   end
+  if text == "/hoard" then
+    -- Big pieces, then a list of tiny ones: the state ends full to the last few bytes.
+    hoard, crumbs = {}, false
+    pcall(function() for i = 1, 1e9 do hoard[i] = string.rep("y", 4096) .. i end end)
+    pcall(function() while true do crumbs = {crumbs} end end)
+    error("hoarded")
+  end
+  if text == "/free" then hoard, crumbs = nil, nil end
   if text == "/after" then p:tell("still scripting") return false end
 end)
 ''')
@@ -347,6 +355,26 @@ cmmo.on("target", function(p, x, y) error("target boom") end)
 local once = false
 cmmo.on("tick", function(dt) if not once then once = true; error("tick boom") end end)
 ''')
+
+
+class ScriptHoard(ServerTestCase):
+    server_options = {"extra_args": ["--script", LIMITS]}
+
+    @async_test
+    async def test_a_script_that_keeps_its_memory_full_does_not_take_the_server_down(self):
+        a, b = await self.players(2, "hoard")
+        await a.chat("/hoard")
+        # Even the error's message may not fit any more: either line will do.
+        await wait_log(self.server, r"limits\.lua:\d+: hoarded|script_memory_exceeded",
+                       timeout=30)
+        # The state is full and stays full: the runtime still hands it each line, and the
+        # script's own allocations fail, not the server.
+        for i in range(3):
+            await a.chat("line %d" % i)
+            await b.wait_for(is_chat_from(a.name, "line %d" % i))
+        await a.chat("/free")
+        await a.chat("/after")
+        await a.wait_for(is_chat_from("Server", "still scripting"), timeout=10)
 
 
 class ScriptErrors(ServerTestCase):

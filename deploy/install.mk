@@ -5,7 +5,8 @@
 #   PREFIX/bin/cmmo-server, PREFIX/bin/cmmo-admin
 #   PREFIX/share/cmmo/web/                       the browser client (--web-root)
 #   PREFIX/share/man/man1/cmmo-admin.1, PREFIX/share/man/man8/cmmo-server.8
-#   PREFIX/share/doc/cmmo/                       README and docs/*.md, examples/
+#   PREFIX/share/doc/cmmo/                       README and docs/*.md, examples/ (deploy files,
+#                                                and the Lua scripts in examples/scripts/)
 #   SYSTEMD_UNITDIR/cmmo.service                 deploy/cmmo.service with /usr/local -> PREFIX
 
 PREFIX  ?= /usr/local
@@ -20,6 +21,7 @@ install: build/cmmo-server build/cmmo-admin
 	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cmmo/web \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/share/doc/cmmo/examples/nginx \
+		$(DESTDIR)$(PREFIX)/share/doc/cmmo/examples/scripts \
 		$(DESTDIR)$(SYSTEMD_UNITDIR)
 	$(INSTALL) -m 0755 build/cmmo-server build/cmmo-admin $(DESTDIR)$(PREFIX)/bin/
 	cd web && find . -type f ! -name README.md -exec $(INSTALL) -D -m 0644 {} \
@@ -29,6 +31,8 @@ install: build/cmmo-server build/cmmo-admin
 	$(INSTALL) -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/cmmo/
 	$(INSTALL) -m 0644 deploy/cmmo.conf deploy/Dockerfile $(DESTDIR)$(PREFIX)/share/doc/cmmo/examples/
 	$(INSTALL) -m 0644 deploy/nginx/cmmo.conf $(DESTDIR)$(PREFIX)/share/doc/cmmo/examples/nginx/
+	$(INSTALL) -m 0644 $(wildcard examples/scripts/*.lua) \
+		$(DESTDIR)$(PREFIX)/share/doc/cmmo/examples/scripts/
 	sed 's#/usr/local#$(PREFIX)#g' deploy/cmmo.service > $(DESTDIR)$(SYSTEMD_UNITDIR)/cmmo.service
 	sed 's#/usr/local#$(PREFIX)#g' deploy/cmmo.conf > $(DESTDIR)$(PREFIX)/share/doc/cmmo/examples/cmmo.conf
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/cmmo.service

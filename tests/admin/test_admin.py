@@ -1179,6 +1179,7 @@ def test_make_install_puts_everything_under_prefix():
                 "share/man/man8/cmmo-server.8",
                 "share/doc/cmmo/OPERATIONS.md", "share/doc/cmmo/PROTOCOL.md",
                 "share/doc/cmmo/examples/cmmo.conf", "share/doc/cmmo/examples/nginx/cmmo.conf",
+                "share/doc/cmmo/SCRIPTING.md", "share/doc/cmmo/examples/scripts/greeter.lua",
                 "lib/systemd/system/cmmo.service"):
         check(os.path.exists(os.path.join(prefix, rel)), "missing %s" % rel)
     for b in ("cmmo-server", "cmmo-admin"):

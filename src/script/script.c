@@ -727,29 +727,28 @@ void script_flush(script *sc)
 {
     if (sc->kv_dirty == 0) return;
     store_kv *batch = calloc(sc->kv_dirty, sizeof *batch);
-    size_t n = 0;
-    for (size_t b = 0; batch && b < KV_BUCKETS; b++) {
-        for (kv_entry **p = &sc->kv[b], *e; (e = *p);) {
-            if (e->dirty && n < sc->kv_dirty) {
-                batch[n].key = e->key;
-                batch[n].value = kv_encode(e);
-                e->dirty = 0;
-                if (e->type != 's' || batch[n].value) n++;
-            }
-            p = &e->next;
-        }
-    }
     if (!batch) return; /* out of memory: next time */
-    sc->kv_dirty = 0;
+    size_t n = 0;
+    for (size_t b = 0; b < KV_BUCKETS && n < sc->kv_dirty; b++)
+        for (kv_entry *e = sc->kv[b]; e && n < sc->kv_dirty; e = e->next) {
+            if (!e->dirty) continue;
+            char *value = kv_encode(e);
+            if (e->type != 0 && !value) continue; /* out of memory: stays dirty, next time */
+            batch[n].key = e->key;
+            batch[n].value = value;
+            e->dirty = 0;
+            n++;
+        }
+    sc->kv_dirty -= n;
     if (n > 0 && store_kv_save(sc->store, batch, n, kv_written, NULL) != 0)
-        log_error("script_store_failed", "request=save_submit");
+        log_error("script_store_failed", "request=save_submit keys=%zu", n);
     for (size_t i = 0; i < n; i++)
         free((char *)batch[i].value);
     free(batch);
-    /* Deleted entries are written now: they leave the cache. */
+    /* Deleted keys whose deletion went out leave the cache. */
     for (size_t b = 0; b < KV_BUCKETS; b++)
         for (kv_entry **p = &sc->kv[b], *e; (e = *p);) {
-            if (e->type == 0) {
+            if (e->type == 0 && !e->dirty) {
                 *p = e->next;
                 free(e->str);
                 free(e);

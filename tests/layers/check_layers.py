@@ -190,6 +190,8 @@ def self_test():
         write("src/store/store.h", '#include "core/pool.h"\n')
         write("src/game/world.c", '#include "store/store.h"\n')
         write("src/cluster/bad.c", '#include "game/game.h"\n#include "game/world.h"\n')
+        write("src/script/bad.c", '#include "store/store.h"\n#include "store/store_loop.h"\n'
+                                  '#include "net/net.h"\n')
         write("Makefile", "LINK_core := core\nLINK_proto := core proto\n")
         write("src/net/old.h", "/* Sends it. Returns 0 or -1. */\nint old_send(void);\n")
         found = dict(checks(tmp))
@@ -197,6 +199,9 @@ def self_test():
             "proto includes only itself and core": "src/proto/bad.c:1 includes game/session.h",
             "cluster includes only itself and core, game (of game only game/game.h, game/actor.h, "
             "game/outbox.h)": "src/cluster/bad.c:2 includes game/world.h, not a public header of game",
+            "script includes only itself and core, game, store (of game only game/game.h, "
+            "game/actor.h, game/outbox.h) (of store only store/store.h)":
+                "src/script/bad.c:2 includes store/store_loop.h, not a public header of store",
             "game reaches no libuv header, directly or through its includes":
                 "src/game/world.c -> store/store.h -> core/pool.h -> <uv.h>",
         }

@@ -38,6 +38,7 @@ typedef struct state {
     script *sc;
     lua_State *L;
     char path[512];
+    uint64_t digest; /* of the file's text it was loaded from */
     size_t mem, mem_max;
     long budget;         /* instructions left in the current call */
     int calls;           /* protected calls running (the cap is exact only inside them) */
@@ -1054,42 +1055,73 @@ int script_loaded(const script *sc)
     return sc->live != NULL;
 }
 
+/* FNV-1a, 64 bits: tells a changed file from the one running. */
+static uint64_t digest(const char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The script file's bytes (a malloc the caller frees, *len of them), or NULL (logged). */
+static char *read_script(const char *path, size_t *len)
+{
+    /* Bounded: a script is source text, not data. */
+    static const size_t max = 4 << 20;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        log_error("script_load_failed", "script=\"%s\" error=\"cannot open\"", path);
+        return NULL;
+    }
+    char *buf = malloc(max + 1);
+    *len = buf ? fread(buf, 1, max + 1, f) : 0;
+    int bad = !buf || ferror(f) || *len > max;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        log_error("script_load_failed", "script=\"%s\" error=\"unreadable or over 4 MiB\"", path);
+        return NULL;
+    }
+    return buf;
+}
+
 int script_load(script *sc, const char *path)
 {
+    size_t len;
+    char *text = read_script(path, &len);
+    if (!text) return SCRIPT_E_LOAD;
+    uint64_t sum = digest(text, len);
+    /* The same file unchanged (a SIGHUP for the log or the certificate): the running script,
+     * its NPCs and its state stay as they are. */
+    if (sc->live && sc->live->digest == sum && strcmp(sc->live->path, path) == 0) {
+        free(text);
+        log_info("script_unchanged", "script=\"%s\"", path);
+        return 0;
+    }
     state *st = state_open(sc, path);
     if (!st) {
+        free(text);
         log_error("script_load_failed", "script=\"%s\" error=out_of_memory", path);
         return SCRIPT_E_LOAD;
     }
+    st->digest = sum;
     char chunk[520];
     snprintf(chunk, sizeof chunk, "@%s", path);
-    FILE *f = fopen(path, "rb");
-    int rc = -1;
-    if (f) {
-        /* Read whole (bounded), then compiled as text: never a binary chunk. */
-        static const size_t max = 4 << 20;
-        char *buf = malloc(max + 1);
-        size_t len = buf ? fread(buf, 1, max + 1, f) : 0;
-        if (buf && len <= max) rc = luaL_loadbufferx(st->L, buf, len, chunk, "t");
-        free(buf);
-        fclose(f);
-        if (rc != LUA_OK && rc != -1) {
-            char msg[400];
-            log_text(lua_tostring(st->L, -1), msg, sizeof msg);
-            log_error("script_load_failed", "script=\"%s\" error=\"%s\"", path, msg);
-        } else if (rc == -1) {
-            log_error("script_load_failed", "script=\"%s\" error=\"too large or unreadable\"",
-                      path);
-        } else {
-            /* The main chunk runs as a call: same budget, errors logged with file:line. Meanwhile
-             * the new state is the live one, so that what it does lands in it. */
-            state *old = sc->live;
-            sc->live = st;
-            rc = call(st, 0, 0, "load");
-            sc->live = old;
-        }
+    /* Compiled as text: never a binary chunk. */
+    int rc = luaL_loadbufferx(st->L, text, len, chunk, "t");
+    free(text);
+    if (rc != LUA_OK) {
+        char msg[400];
+        log_text(lua_tostring(st->L, -1), msg, sizeof msg);
+        log_error("script_load_failed", "script=\"%s\" error=\"%s\"", path, msg);
     } else {
-        log_error("script_load_failed", "script=\"%s\" error=\"cannot open\"", path);
+        /* The main chunk runs as a call: same budget, errors logged with file:line. Meanwhile
+         * the new state is the live one, so that what it does lands in it. */
+        state *old = sc->live;
+        sc->live = st;
+        rc = call(st, 0, 0, "load");
+        sc->live = old;
     }
     if (rc != 0) {
         state_close(st); /* its NPCs go with it */

@@ -8,8 +8,9 @@
  * memory cap, and an error in any call is logged with the script's file and line and that call
  * alone is abandoned. Single-threaded (the loop thread).
  *
- * Reload (SIGHUP): script_load builds a new state from the file; if it fails, the old state stays
- * and the error is logged. If it loads, the old state is closed: its NPCs are removed (viewers get
+ * Reload (SIGHUP): script_load builds a new state from the file, unless its text is the one
+ * running (then nothing changes: a SIGHUP sent for the log file must not reset the game); if it
+ * fails, the old state stays and the error is logged. If it loads, the old state is closed: its NPCs are removed (viewers get
  * Disconnect on the next tick), its timers and handlers are dropped. The cmmo.store cache is the
  * runtime's, not a state's: it survives a reload.
  */
@@ -57,8 +58,9 @@ script *script_create(game *g, store *st);
  * answers nil. Returns 0, or SCRIPT_E_STORE (then done is never called). */
 int script_store_load(script *sc, void (*done)(void *user, int result), void *user);
 
-/* Loads (or reloads) the script at path: see the reload rules above. Returns 0 or SCRIPT_E_LOAD
- * (the old script, if any, still runs). */
+/* Loads (or reloads) the script at path: see the reload rules above. Returns 0 (also for an
+ * unchanged file, logged as script_unchanged) or SCRIPT_E_LOAD (the old script, if any, still
+ * runs). */
 int script_load(script *sc, const char *path);
 
 /* Whether a script is loaded. */

@@ -418,7 +418,7 @@ class ScriptReload(ServerTestCase):
     server_options = {"extra_args": ["--script", RELOAD]}
 
     @async_test
-    async def test_sighup_keeps_the_old_script_on_failure_and_swaps_npcs_on_success(self):
+    async def test_sighup_keeps_the_old_script_on_failure_swaps_npcs_on_success_and_skips_same(self):
         a = await self.player("rl")
         await a.wait_for(is_chat_from("Server", "v1"))
         old = await a.wait_for(is_npc_named("Old Guide*"))
@@ -439,6 +439,11 @@ class ScriptReload(ServerTestCase):
         c = await self.player("rl3")
         await c.wait_for(is_chat_from("Server", "v2"))
         self.assertEqual(c.since(0, is_npc_named("Old Guide*")), [])
+        new = await c.wait_for(is_npc_named("New Guide*"))
+        # A SIGHUP with the file unchanged (logrotate's nightly one) leaves the script alone.
+        self.server.proc.send_signal(signal.SIGHUP)
+        await wait_log(self.server, r"script_unchanged script=\"[^\"]*reload\.lua\"")
+        await self.assert_no_packet(c, is_disconnect(new["p0"]["id"]), 0.5)
         write(RELOAD, RELOAD_V1)
 
 

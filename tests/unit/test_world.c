@@ -894,6 +894,60 @@ static void test_world_radius_matches_distances_with_many_walkers(void **state)
     }
 }
 
+/* ---- teleports and actors without a viewer that walk (a script's NPCs) ---- */
+
+static void test_world_teleport_is_one_delta_to_every_viewer_on_the_next_tick(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    join(2, "bob", 50, 50, VB);
+    tick_n(1);
+    world_set_target(w, a, 100, 0);
+    tick_n(1);
+    records_clear();
+    world_teleport(w, a, 300, 2000); /* clamped to the world; the walk stops */
+    double x, y;
+    world_actor_position(a, &x, &y);
+    assert_true(x == 300 && y == 832);
+    assert_int_equal(count_for(VA) + count_for(VB), 0); /* nothing until the tick */
+    tick_n(1);
+    const char *moved = "{\"a\":\"ModelDelta\",\"p0\":{\"id\":1,\"model_type\":\"Actor\","
+                        "\"instanced_entity\":{\"id\":201,\"model_type\":\"InstancedEntity\","
+                        "\"x\":300.0,\"y\":832.0}}}";
+    assert_int_equal(count_for(VA), 1);
+    assert_int_equal(count_for(VB), 1);
+    assert_string_equal(nth_for(VA, 0)->text, moved);
+    assert_string_equal(nth_for(VB, 0)->text, moved);
+    tick_n(2);
+    assert_int_equal(count_for(VB), 1); /* stopped there */
+    world_teleport(w, a, NAN, 1);
+    tick_n(1);
+    assert_int_equal(count_for(VB), 1);
+}
+
+static void test_world_remote_actor_with_a_target_walks_like_a_player(void **state)
+{
+    join(1, "alice", 0, 0, VA);
+    game_actor npc = account(1000, "Guide Ann", 10, 10);
+    world_actor *n = world_join_remote(w, &npc);
+    assert_non_null(n);
+    tick_n(1);
+    assert_string_equal(nth_for(VA, 1)->text, full_text(1000, "Guide Ann", 10, 10));
+    records_clear();
+    world_set_target(w, n, 17, 10);
+    tick_n(3);
+    double x, y;
+    world_actor_position(n, &x, &y);
+    assert_true(x == 17 && y == 10);
+    assert_int_equal(count_for(VA), 2); /* 3.5 px a tick: two steps, then there */
+    /* Never saved, never counted as a player of this node. */
+    store_position p[4];
+    assert_int_equal(world_collect_moved(w, p, 4), 0);
+    assert_false(world_has_actor(w, 1000));
+    world_leave_remote(w, n);
+    tick_n(1);
+    assert_string_equal(nth_for(VA, 2)->text, disconnect_text(1000));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -919,6 +973,8 @@ int main(void)
         T(test_world_leave_reports_the_final_position),
         T(test_world_leave_before_introduction_tells_nobody),
         T(test_world_walker_leaving_mid_walk_stops_being_sent),
+        T(test_world_teleport_is_one_delta_to_every_viewer_on_the_next_tick),
+        T(test_world_remote_actor_with_a_target_walks_like_a_player),
         T(test_world_actor_can_rejoin_after_leaving),
         T(test_world_chat_reaches_everyone_but_the_sender),
         T(test_world_chat_escapes_the_line),

@@ -10,9 +10,9 @@
  *
  * Reload (SIGHUP): script_load builds a new state from the file, unless its text is the one
  * running (then nothing changes: a SIGHUP sent for the log file must not reset the game); if it
- * fails, the old state stays and the error is logged. If it loads, the old state is closed: its NPCs are removed (viewers get
- * Disconnect on the next tick), its timers and handlers are dropped. The cmmo.store cache is the
- * runtime's, not a state's: it survives a reload.
+ * fails, the old state stays and the error is logged. If it loads, the old state is closed: its
+ * NPCs are removed (viewers get Disconnect on the next tick), its timers and handlers are
+ * dropped. The cmmo.store cache is the runtime's, not a state's: it survives a reload.
  */
 #ifndef CMMO_SCRIPT_H
 #define CMMO_SCRIPT_H

@@ -402,6 +402,25 @@ static void request_failed(pg_store *s, const char *event, const PGresult *res)
     }
 }
 
+/* A statement with text parameters (or none), under the same deadline as exec_prepared. */
+static PGresult *exec_params(pg_store *s, const char *sql, int n, const char *const *values)
+{
+    if (!PQsendQueryParams(s->conn, sql, n, NULL, values, NULL, NULL, 0)) return NULL;
+    return await_result(s, "statement");
+}
+
+/* A statement whose result we do not need (BEGIN, COMMIT), under the request deadline. Returns 0
+ * or STORE_ERROR (logged; past the deadline the connection is abandoned). */
+static int exec_timed(pg_store *s, const char *sql)
+{
+    PGresult *res = exec_params(s, sql, 0, NULL);
+    ExecStatusType st = PQresultStatus(res);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok) request_failed(s, "pg_failed", res);
+    PQclear(res);
+    return ok ? 0 : STORE_ERROR;
+}
+
 static int64_t get_int8(const PGresult *res, int row, int col, int *ok)
 {
     if (PQgetisnull(res, row, col) || PQgetlength(res, row, col) != 8) {
@@ -637,7 +656,7 @@ static int pg_set_sanction(void *p, const char *username, int kind, int64_t ends
     char ends_text[24];
     snprintf(ends_text, sizeof ends_text, "%lld", (long long)ends_at);
     const char *values[4] = {username, store_sanction_kind_name(kind), ends_text, reason};
-    PGresult *res = PQexecPrepared(s->conn, "cmmo_set_sanction", 4, values, NULL, NULL, 0);
+    PGresult *res = exec_prepared(s, "cmmo_set_sanction", 4, values, 0);
     int result = STORE_ERROR;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         if (is_unstorable_text(res)) /* a name no account can have (reasons are UTF-8) */
@@ -656,7 +675,7 @@ static int pg_clear_sanction(void *p, const char *username, int kind)
     pg_store *s = p;
     if (ensure_ready(s) != 0) return STORE_ERROR;
     const char *values[2] = {username, store_sanction_kind_name(kind)};
-    PGresult *res = PQexecPrepared(s->conn, "cmmo_clear_sanction", 2, values, NULL, NULL, 1);
+    PGresult *res = exec_prepared(s, "cmmo_clear_sanction", 2, values, 1);
     int result = STORE_ERROR;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (is_unstorable_text(res))
@@ -678,7 +697,7 @@ static int pg_audit_add(void *p, const char *actor, const char *action, const ch
     pg_store *s = p;
     if (ensure_ready(s) != 0) return STORE_ERROR;
     const char *values[4] = {actor, action, target, detail};
-    PGresult *res = PQexecPrepared(s->conn, "cmmo_audit_add", 4, values, NULL, NULL, 0);
+    PGresult *res = exec_prepared(s, "cmmo_audit_add", 4, values, 0);
     int result = STORE_ERROR;
     if (PQresultStatus(res) == PGRES_COMMAND_OK)
         result = STORE_OK;
@@ -697,7 +716,7 @@ static int pg_audit_list(void *p, int64_t after_id, size_t limit, store_audit_en
     snprintf(after_text, sizeof after_text, "%lld", (long long)after_id);
     snprintf(limit_text, sizeof limit_text, "%zu", limit);
     const char *values[2] = {after_text, limit_text};
-    PGresult *res = PQexecPrepared(s->conn, "cmmo_audit_list", 2, values, NULL, NULL, 1);
+    PGresult *res = exec_prepared(s, "cmmo_audit_list", 2, values, 1);
     int result = STORE_ERROR;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         request_failed(s, "pg_audit_failed", res);
@@ -795,7 +814,7 @@ static int pg_kv_load(void *p, store_kv **out, size_t *n)
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT key, value FROM script_store ORDER BY key LIMIT %d",
              STORE_KV_LOAD_MAX);
-    PGresult *res = PQexec(s->conn, sql);
+    PGresult *res = exec_params(s, sql, 0, NULL);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         request_failed(s, "pg_kv_load_failed", res);
         PQclear(res);
@@ -828,26 +847,28 @@ static int pg_kv_save(void *p, const store_kv *kv, size_t n)
     pg_store *s = p;
     if (n == 0) return STORE_OK;
     if (ensure_ready(s) != 0) return STORE_ERROR;
-    if (exec(s, "BEGIN") != 0) return STORE_ERROR;
+    /* Every statement under the request deadline: a frozen server fails the batch (the script
+     * runtime keeps the keys dirty and writes them again) instead of stalling the store thread. */
+    if (exec_timed(s, "BEGIN") != 0) return STORE_ERROR;
     for (size_t i = 0; i < n; i++) {
         const char *values[2] = {kv[i].key, kv[i].value};
         PGresult *res =
             kv[i].value
-                ? PQexecParams(s->conn,
-                               "INSERT INTO script_store(key, value) VALUES ($1::text, $2::text) "
-                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                               2, NULL, values, NULL, NULL, 0)
-                : PQexecParams(s->conn, "DELETE FROM script_store WHERE key = $1::text", 1, NULL,
-                               values, NULL, NULL, 0);
+                ? exec_params(s,
+                              "INSERT INTO script_store(key, value) VALUES ($1::text, "
+                              "$2::text) ON CONFLICT (key) DO UPDATE SET value = "
+                              "excluded.value",
+                              2, values)
+                : exec_params(s, "DELETE FROM script_store WHERE key = $1::text", 1, values);
         int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!ok) request_failed(s, "pg_kv_save_failed", res);
         PQclear(res);
         if (!ok) {
-            exec(s, "ROLLBACK");
+            if (!s->abandoned && PQstatus(s->conn) == CONNECTION_OK) exec_timed(s, "ROLLBACK");
             return STORE_ERROR;
         }
     }
-    return exec(s, "COMMIT") == 0 ? STORE_OK : STORE_ERROR;
+    return exec_timed(s, "COMMIT") == 0 ? STORE_OK : STORE_ERROR;
 }
 
 static void pg_close(void *p)

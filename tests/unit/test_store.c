@@ -22,11 +22,13 @@
 #include <ftw.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -712,6 +714,64 @@ static void test_pg_requests_during_a_server_restart_fail_and_later_ones_succeed
     assert_int_equal(results[6].code, STORE_OK); /* nor did the create */
     find(7, "alice");
     assert_true(results[7].account.x == 11.0 && results[7].account.y == 12.0);
+}
+
+/* Freezes (SIGSTOP) the server processes serving the store's connection to the case database, and
+ * forks a child that thaws them after thaw_ms whatever happens (so a request with no deadline
+ * hangs only that long). Returns the child's pid. */
+static pid_t freeze_store_backends(int thaw_ms)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT pid FROM pg_stat_activity WHERE datname = '%s' AND application_name = 'cmmo'",
+             pg_db);
+    PGresult *res = pg_admin_exec(sql);
+    assert_non_null(res);
+    int n = PQntuples(res);
+    assert_true(n >= 1);
+    pid_t pids[16];
+    for (int i = 0; i < n && i < 16; i++) {
+        pids[i] = (pid_t)atoi(PQgetvalue(res, i, 0));
+        assert_int_equal(kill(pids[i], SIGSTOP), 0);
+    }
+    PQclear(res);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        usleep((useconds_t)thaw_ms * 1000);
+        for (int i = 0; i < n && i < 16; i++)
+            kill(pids[i], SIGCONT);
+        _exit(0);
+    }
+    return child;
+}
+
+/* Every statement, the sanction, audit and script-value ones too, is bounded by the store's
+ * request deadline: against a frozen server they fail in about a second, never wait for the thaw.
+ */
+static void test_pg_requests_to_a_frozen_server_fail_within_the_deadline(void **state)
+{
+    create(0, "alice", 2);
+    assert_int_equal(results[0].code, STORE_OK);
+    pid_t thaw = freeze_store_backends(8000);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int want = calls + 4;
+    assert_int_equal(store_set_sanction(st, "alice", STORE_BAN, 0, "", on_done, &results[1]), 0);
+    assert_int_equal(store_audit_add(st, "cli:0", "ban", "alice", "", on_done, &results[2]), 0);
+    store_kv kv = {"k", "s1"};
+    assert_int_equal(store_kv_save(st, &kv, 1, on_done, &results[3]), 0);
+    assert_int_equal(store_clear_sanction(st, "alice", STORE_MUTE, on_done, &results[4]), 0);
+    run_until_calls(want);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    for (int i = 1; i <= 4; i++)
+        assert_int_equal(results[i].code, STORE_ERROR);
+    int status;
+    waitpid(thaw, &status, 0);
+    /* The first request waits out the deadline (1 s) and abandons the connection; the others
+     * fail at once. Without deadlines they would all wait for the thaw, 8 s later. */
+    if (waited > 5.0) fail_msg("requests to a frozen server took %.1f s", waited);
 }
 
 /* Opens a connection of the test's own to the case's database. */
@@ -1428,6 +1488,7 @@ int main(void)
         const char *dir = getenv("CMMO_TEST_PG_DIR");
         if (dir && *dir) {
             PG_CASE(test_pg_requests_during_a_server_restart_fail_and_later_ones_succeed)
+            PG_CASE(test_pg_requests_to_a_frozen_server_fail_within_the_deadline)
         } else {
             fprintf(stderr, "test_store: server-restart case not registered "
                             "(CMMO_TEST_PG_DIR unset)\n");

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 struct store {
     store_backend backend;
@@ -26,7 +28,11 @@ enum job_kind {
     JOB_AUDIT_ADD,
     JOB_AUDIT_LIST,
     JOB_KV_LOAD,
-    JOB_KV_SAVE
+    JOB_KV_SAVE,
+    JOB_TOKEN_ISSUE,
+    JOB_TOKEN_RESUME,
+    JOB_TOKEN_REVOKE,
+    JOB_TOKEN_REVOKE_ACCOUNT,
 };
 
 typedef struct store_job {
@@ -54,6 +60,8 @@ typedef struct store_job {
     store_audit_entry *audit_entries; /* audit list: limit entries, count filled */
     store_audit_cb audit_cb;
     int64_t after_id;
+    char token_hex[STORE_TOKEN_HASH_HEX + 1]; /* tokens: the hash, never the token */
+    int64_t now_s, expires_s;                 /* tokens: wall clock at submission, expiry */
     store_position positions[];
 } store_job;
 
@@ -100,6 +108,25 @@ static void job_work(workpool_job *base)
         break;
     case JOB_KV_SAVE:
         j->result = b->kv_save(b->db, j->kv, j->count);
+        break;
+    case JOB_TOKEN_ISSUE:
+        j->result = b->token_issue(b->db, j->account.user_id, j->token_hex, j->now_s, j->expires_s);
+        break;
+    case JOB_TOKEN_RESUME: {
+        char owner[STORE_NAME_MAX + 1];
+        j->result = b->token_owner(b->db, j->token_hex, j->now_s, owner);
+        /* Another account's token is no token at all for this name. */
+        if (j->result == STORE_OK && strcasecmp(owner, j->username) != 0)
+            j->result = STORE_NOT_FOUND;
+        if (j->result == STORE_OK) j->result = b->find(b->db, owner, &j->account);
+        if (j->result != STORE_OK) memset(&j->account, 0, sizeof j->account);
+        break;
+    }
+    case JOB_TOKEN_REVOKE:
+        j->result = b->token_revoke(b->db, j->token_hex);
+        break;
+    case JOB_TOKEN_REVOKE_ACCOUNT:
+        j->result = b->token_revoke_account(b->db, j->username);
         break;
     }
 }
@@ -340,6 +367,65 @@ int store_set_sanction(store *s, const char *username, int kind, int64_t ends_at
     return job_submit(s, j);
 }
 
+/* ---------------------------------------------------------------- resume tokens */
+
+static void token_hex(const uint8_t hash[STORE_TOKEN_HASH_BYTES],
+                      char out[STORE_TOKEN_HASH_HEX + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < STORE_TOKEN_HASH_BYTES; i++) {
+        out[2 * i] = digits[hash[i] >> 4];
+        out[2 * i + 1] = digits[hash[i] & 15];
+    }
+    out[STORE_TOKEN_HASH_HEX] = '\0';
+}
+
+/* A token job: its hash and the wall clock now (the store's time, not the game's: expiry must
+ * hold across restarts and between servers sharing a database). */
+static store_job *token_job(store *s, enum job_kind kind, const uint8_t *hash)
+{
+    store_job *j = job_new(s, kind, 0);
+    if (!j) return NULL;
+    if (hash) token_hex(hash, j->token_hex);
+    j->now_s = (int64_t)time(NULL);
+    return j;
+}
+
+int store_token_issue(store *s, int64_t user_id, const uint8_t hash[STORE_TOKEN_HASH_BYTES],
+                      int64_t ttl_s, store_done_cb cb, void *user)
+{
+    if (ttl_s < 0) return CMMO_EINVALID;
+    store_job *j = token_job(s, JOB_TOKEN_ISSUE, hash);
+    if (!j) return -ENOMEM;
+    j->account.user_id = user_id;
+    j->expires_s = j->now_s + ttl_s;
+    j->done_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_token_resume(store *s, const char *username, const uint8_t hash[STORE_TOKEN_HASH_BYTES],
+                       store_account_cb cb, void *user)
+{
+    if (strlen(username) > STORE_NAME_MAX) return CMMO_ETOO_LONG;
+    store_job *j = token_job(s, JOB_TOKEN_RESUME, hash);
+    if (!j) return -ENOMEM;
+    strcpy(j->username, username);
+    j->account_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_token_revoke(store *s, const uint8_t hash[STORE_TOKEN_HASH_BYTES], store_done_cb cb,
+                       void *user)
+{
+    store_job *j = token_job(s, JOB_TOKEN_REVOKE, hash);
+    if (!j) return -ENOMEM;
+    j->done_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
 int store_kv_load(store *s, store_kv_cb cb, void *user)
 {
     store_job *j = job_new(s, JOB_KV_LOAD, 0);
@@ -429,6 +515,17 @@ int store_kv_save(store *s, const store_kv *entries, size_t n, store_done_cb cb,
             return -ENOMEM;
         }
     }
+    j->done_cb = cb;
+    j->user = user;
+    return job_submit(s, j);
+}
+
+int store_token_revoke_account(store *s, const char *username, store_done_cb cb, void *user)
+{
+    if (strlen(username) > STORE_NAME_MAX) return CMMO_ETOO_LONG;
+    store_job *j = token_job(s, JOB_TOKEN_REVOKE_ACCOUNT, NULL);
+    if (!j) return -ENOMEM;
+    strcpy(j->username, username);
     j->done_cb = cb;
     j->user = user;
     return job_submit(s, j);

@@ -129,7 +129,8 @@ int store_delete_account(store *s, const char *username, store_account_cb cb, vo
 
 /* Replaces the password hash of the account named username (letter case ignored). cb (may be
  * NULL: nobody waits for the answer) gets STORE_OK, STORE_NOT_FOUND or STORE_ERROR. Sessions
- * already logged in go on; the next Login compares with the new hash. */
+ * already logged in go on; the next Login compares with the new hash, and every resume token of
+ * the account is deleted in the same transaction (a password reset logs every browser out). */
 int store_set_password_hash(store *s, const char *username, const char *password_hash,
                             store_done_cb cb, void *user);
 
@@ -207,6 +208,44 @@ int store_kv_load(store *s, store_kv_cb cb, void *user);
 /* Writes n keys in one transaction (values NULL delete theirs); copied. Returns CMMO_EINVALID
  * (no callback) for a key or value out of bounds, or -ENOMEM. cb may be NULL. */
 int store_kv_save(store *s, const store_kv *entries, size_t n, store_done_cb cb, void *user);
+/* ---- Resume tokens (docs/SECURITY.md, "Resume tokens") ----
+ * A resume token lets cmmo's browser client log in again without its password. The store never
+ * sees a token: only its SHA-256, STORE_TOKEN_HASH_BYTES bytes, kept as lowercase hex. A token row
+ * belongs to one account and goes with it: deleting the account deletes its tokens, and so does
+ * any change of its password hash (store_set_password_hash, in the same transaction). Times are
+ * the store's wall clock (seconds since 1970), read when the request is submitted. */
+#define STORE_TOKEN_HASH_BYTES 32
+/* Live tokens kept per account: one per browser a player uses, with room to spare. Issuing one
+ * more deletes the oldest, so a script that logs in in a loop cannot grow the table without
+ * bound. */
+#define STORE_TOKENS_PER_ACCOUNT 8
+
+/* Records a token of the account user_id, valid for ttl_s seconds from now (ttl_s >= 0; 0 makes
+ * one that is already expired, for tests). Also deletes every expired token (of any account) and
+ * this account's oldest beyond STORE_TOKENS_PER_ACCOUNT. cb (may be NULL) gets STORE_OK or
+ * STORE_ERROR (also when no account has that id). Returns CMMO_EINVALID (no callback) for a
+ * negative ttl, or -ENOMEM. */
+int store_token_issue(store *s, int64_t user_id, const uint8_t hash[STORE_TOKEN_HASH_BYTES],
+                      int64_t ttl_s, store_done_cb cb, void *user);
+
+/* Looks up the account a token was issued to. cb gets STORE_OK with the account (as
+ * store_find_account gives it) only if a token with this hash exists, has not expired, and
+ * belongs to the account named username (letter case ignored); otherwise STORE_NOT_FOUND (the
+ * caller cannot tell which: neither can a client guessing), or STORE_ERROR. Returns CMMO_ETOO_LONG
+ * (no callback) for a name longer than STORE_NAME_MAX, or -ENOMEM. */
+int store_token_resume(store *s, const char *username, const uint8_t hash[STORE_TOKEN_HASH_BYTES],
+                       store_account_cb cb, void *user);
+
+/* Deletes one token (a logout). cb (may be NULL) gets STORE_OK, STORE_NOT_FOUND (no such token:
+ * already revoked or purged) or STORE_ERROR. */
+int store_token_revoke(store *s, const uint8_t hash[STORE_TOKEN_HASH_BYTES], store_done_cb cb,
+                       void *user);
+
+/* Deletes every token of the account named username (letter case ignored): what a ban or a
+ * forced logout calls. cb (may be NULL) gets STORE_OK (also when it had none), STORE_NOT_FOUND
+ * (no such account) or STORE_ERROR. Returns CMMO_ETOO_LONG (no callback) for a name too long, or
+ * -ENOMEM. */
+int store_token_revoke_account(store *s, const char *username, store_done_cb cb, void *user);
 
 /* Requests submitted and not finished. */
 size_t store_pending(const store *s);

@@ -16,6 +16,9 @@
 
 #include "store/store.h"
 
+/* A token hash as the backends keep it: lowercase hex of STORE_TOKEN_HASH_BYTES bytes. */
+#define STORE_TOKEN_HASH_HEX (2 * STORE_TOKEN_HASH_BYTES)
+
 typedef struct store_backend {
     void *db;
     /* Returns STORE_OK (filling *out), STORE_NOT_FOUND or STORE_ERROR. */
@@ -49,6 +52,21 @@ typedef struct store_backend {
     int (*kv_load)(void *db, store_kv **out, size_t *n);
     /* Returns STORE_OK or STORE_ERROR; one transaction. */
     int (*kv_save)(void *db, const store_kv *entries, size_t n);
+    /* Resume tokens (store.h). hash_hex: STORE_TOKEN_HASH_HEX characters. now_s: the wall clock
+     * when the request was submitted. */
+    /* Inserts a token expiring at expires_s, purging expired ones and the account's oldest past
+     * STORE_TOKENS_PER_ACCOUNT, in one transaction. Returns STORE_OK or STORE_ERROR. */
+    int (*token_issue)(void *db, int64_t user_id, const char *hash_hex, int64_t now_s,
+                       int64_t expires_s);
+    /* Finds the name of the account holding a live token: STORE_OK (filling name, at least
+     * STORE_NAME_MAX + 1 bytes), STORE_NOT_FOUND or STORE_ERROR. store.c compares the name and
+     * reads the account with find. */
+    int (*token_owner)(void *db, const char *hash_hex, int64_t now_s, char *name);
+    /* Returns STORE_OK (a row deleted), STORE_NOT_FOUND or STORE_ERROR. */
+    int (*token_revoke)(void *db, const char *hash_hex);
+    /* Returns STORE_OK (the account exists; its tokens, if any, deleted), STORE_NOT_FOUND or
+     * STORE_ERROR. */
+    int (*token_revoke_account)(void *db, const char *username);
     void (*close)(void *db);
 } store_backend;
 

@@ -21,6 +21,8 @@ typedef struct sqlite_store {
     sqlite3_stmt *set_sanction, *user_id, *clear_sanction, *audit_add, *audit_list,
         *delete_sanctions;
     sqlite3_stmt *kv_load, *kv_set, *kv_delete;
+    sqlite3_stmt *token_purge, *token_insert, *token_cap, *token_owner, *token_revoke;
+    sqlite3_stmt *token_revoke_account, *find_user_id;
 } sqlite_store;
 
 static const char schema[] =
@@ -66,7 +68,21 @@ static const char schema[] =
     /* cmmo.store of a game script (src/script): encoded values, the runtime's own format. */
     "CREATE TABLE IF NOT EXISTS script_store ("
     "  key TEXT NOT NULL PRIMARY KEY,"
-    "  value TEXT NOT NULL);";
+    "  value TEXT NOT NULL);"
+    /* Resume tokens (store.h): only their SHA-256, as hex. They go with their account (the
+     * cascade) and with its password (the trigger: a reset logs every browser out, whatever
+     * statement changed the hash). */
+    "CREATE TABLE IF NOT EXISTS resume_token ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS resume_token_user ON resume_token(user_id);"
+    "CREATE INDEX IF NOT EXISTS resume_token_expiry ON resume_token(expires_at);"
+    "CREATE TRIGGER IF NOT EXISTS resume_token_password_changed "
+    "  AFTER UPDATE OF password_hash ON user WHEN OLD.password_hash IS NOT NEW.password_hash "
+    "  BEGIN DELETE FROM resume_token WHERE user_id = NEW.id; END;";
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
 {
@@ -440,6 +456,91 @@ static int sq_kv_save(void *p, const store_kv *kv, size_t n)
     return exec(s->db, "COMMIT") == 0 ? STORE_OK : STORE_ERROR;
 }
 
+static int sq_token_issue(void *p, int64_t user_id, const char *hash_hex, int64_t now_s,
+                          int64_t expires_s)
+{
+    sqlite_store *s = p;
+    if (exec(s->db, "BEGIN IMMEDIATE") != 0) return STORE_ERROR;
+    sqlite3_bind_int64(s->token_purge, 1, now_s);
+    int ok = step_done(s->token_purge) == SQLITE_DONE;
+    if (ok) {
+        sqlite3_bind_text(s->token_insert, 1, hash_hex, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s->token_insert, 2, user_id);
+        sqlite3_bind_int64(s->token_insert, 3, now_s);
+        sqlite3_bind_int64(s->token_insert, 4, expires_s);
+        ok = step_done(s->token_insert) == SQLITE_DONE;
+    }
+    if (ok) {
+        sqlite3_bind_int64(s->token_cap, 1, user_id);
+        sqlite3_bind_int(s->token_cap, 2, STORE_TOKENS_PER_ACCOUNT);
+        ok = step_done(s->token_cap) == SQLITE_DONE;
+    }
+    if (!ok || exec(s->db, "COMMIT") != 0) {
+        log_error("sqlite_token_issue_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+        exec(s->db, "ROLLBACK");
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int sq_token_owner(void *p, const char *hash_hex, int64_t now_s, char *name)
+{
+    sqlite_store *s = p;
+    sqlite3_stmt *st = s->token_owner;
+    sqlite3_bind_text(st, 1, hash_hex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_s);
+    int rc = sqlite3_step(st);
+    int result = STORE_ERROR;
+    if (rc == SQLITE_ROW) {
+        snprintf(name, STORE_NAME_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        result = STORE_OK;
+    } else if (rc == SQLITE_DONE) {
+        result = STORE_NOT_FOUND;
+    } else {
+        log_error("sqlite_token_find_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return result;
+}
+
+static int sq_token_revoke(void *p, const char *hash_hex)
+{
+    sqlite_store *s = p;
+    sqlite3_bind_text(s->token_revoke, 1, hash_hex, -1, SQLITE_STATIC);
+    if (step_done(s->token_revoke) != SQLITE_DONE) {
+        log_error("sqlite_token_revoke_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+        return STORE_ERROR;
+    }
+    return sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+static int sq_token_revoke_account(void *p, const char *username)
+{
+    sqlite_store *s = p;
+    if (exec(s->db, "BEGIN IMMEDIATE") != 0) return STORE_ERROR;
+    sqlite3_stmt *st = s->find_user_id;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t user_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    int result = STORE_ERROR;
+    if (rc == SQLITE_DONE) {
+        result = STORE_NOT_FOUND;
+    } else if (rc == SQLITE_ROW) {
+        sqlite3_bind_int64(s->token_revoke_account, 1, user_id);
+        if (step_done(s->token_revoke_account) == SQLITE_DONE) result = STORE_OK;
+    }
+    if (result == STORE_ERROR)
+        log_error("sqlite_token_revoke_failed", "error=\"%s\"", sqlite3_errmsg(s->db));
+    if (result != STORE_OK || exec(s->db, "COMMIT") != 0) {
+        exec(s->db, "ROLLBACK");
+        return result == STORE_OK ? STORE_ERROR : result;
+    }
+    return STORE_OK;
+}
+
 static void sq_close(void *p)
 {
     sqlite_store *s = p;
@@ -464,7 +565,14 @@ static void sq_close(void *p)
                                   s->delete_sanctions,
                                   s->kv_load,
                                   s->kv_set,
-                                  s->kv_delete};
+                                  s->kv_delete,
+                                  s->token_purge,
+                                  s->token_insert,
+                                  s->token_cap,
+                                  s->token_owner,
+                                  s->token_revoke,
+                                  s->token_revoke_account,
+                                  s->find_user_id};
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
         sqlite3_finalize(statements[i]);
     sqlite3_close(s->db);
@@ -548,7 +656,23 @@ int store_sqlite_open(const char *path, store_backend *out)
                 "INSERT INTO script_store(key, value) VALUES (?1, ?2) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 &s->kv_set) ||
-        prepare(s->db, "DELETE FROM script_store WHERE key = ?1", &s->kv_delete)) {
+        prepare(s->db, "DELETE FROM script_store WHERE key = ?1", &s->kv_delete) ||
+        prepare(s->db, "DELETE FROM resume_token WHERE expires_at <= ?1", &s->token_purge) ||
+        prepare(s->db,
+                "INSERT INTO resume_token(token_hash, user_id, created_at, expires_at) "
+                "VALUES (?1, ?2, ?3, ?4)",
+                &s->token_insert) ||
+        prepare(s->db,
+                "DELETE FROM resume_token WHERE user_id = ?1 AND id NOT IN (SELECT id FROM "
+                "resume_token WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2)",
+                &s->token_cap) ||
+        prepare(s->db,
+                "SELECT u.username FROM resume_token t JOIN user u ON u.id = t.user_id "
+                "WHERE t.token_hash = ?1 AND t.expires_at > ?2",
+                &s->token_owner) ||
+        prepare(s->db, "DELETE FROM resume_token WHERE token_hash = ?1", &s->token_revoke) ||
+        prepare(s->db, "DELETE FROM resume_token WHERE user_id = ?1", &s->token_revoke_account) ||
+        prepare(s->db, "SELECT id FROM user WHERE username = ?1", &s->find_user_id)) {
         sq_close(s);
         return STORE_ERROR;
     }
@@ -565,6 +689,10 @@ int store_sqlite_open(const char *path, store_backend *out)
     out->audit_list = sq_audit_list;
     out->kv_load = sq_kv_load;
     out->kv_save = sq_kv_save;
+    out->token_issue = sq_token_issue;
+    out->token_owner = sq_token_owner;
+    out->token_revoke = sq_token_revoke;
+    out->token_revoke_account = sq_token_revoke_account;
     out->close = sq_close;
     return 0;
 }

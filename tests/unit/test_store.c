@@ -881,8 +881,8 @@ static void test_pg_two_stores_registering_one_name_at_once_give_exactly_one_ok(
 }
 
 /* Migrations in store_pg.c's list: 1 the tutorial's tables, 2 sanctions and the audit log,
- * 3 script_store. */
-#define PG_MIGRATIONS 3
+ * 3 script_store, 4 resume tokens. */
+#define PG_MIGRATIONS 4
 
 static void test_pg_schema_is_versioned_and_reopening_migrates_nothing(void **state)
 {
@@ -897,6 +897,29 @@ static void test_pg_schema_is_versioned_and_reopening_migrates_nothing(void **st
                                  "AND indexdef LIKE '%UNIQUE%lower(username)%'"),
                      1);
     PQfinish(c);
+}
+
+static void token_issue(int slot, int64_t user_id, int seed, int64_t ttl_s);
+static void token_resume(int slot, const char *name, int seed);
+
+/* A database of schema version 3 (before resume tokens) keeps its accounts and gains the table. */
+static void test_pg_version_1_database_migrates_to_resume_tokens(void **state)
+{
+    create(0, "alice", 2);
+    store_close(st);
+    st = NULL;
+    PGconn *c = pg_connect_case_db();
+    pg_run(c, "DROP TABLE resume_token");
+    pg_run(c, "DROP FUNCTION cmmo_revoke_resume_tokens CASCADE");
+    pg_run(c, "DELETE FROM schema_version WHERE version = 4");
+    st = store_open(&loop, url);
+    assert_non_null(st);
+    assert_int_equal(pg_value(c, "SELECT max(version) FROM schema_version"), PG_MIGRATIONS);
+    PQfinish(c);
+    token_issue(1, results[0].account.user_id, 1, 3600);
+    token_resume(2, "alice", 1);
+    assert_int_equal(results[2].code, STORE_OK);
+    assert_int_equal(results[2].account.avatar_id, 2);
 }
 
 typedef struct opener {
@@ -948,6 +971,7 @@ static void test_pg_servers_starting_together_on_an_empty_database_all_open(void
     PQclear(pg_admin_exec(sql));
     assert_int_equal(opened, OPENERS);
     assert_int_equal(versions, PG_MIGRATIONS); /* each migration applied once */
+    assert_int_equal(versions, PG_MIGRATIONS);
 }
 
 static void test_pg_open_refuses_a_database_from_a_newer_schema(void **state)
@@ -1307,6 +1331,182 @@ static void test_store_audit_log_lists_entries_in_order_by_page(void **state)
                      CMMO_EINVALID);
 }
 
+/* ---- resume tokens ---- */
+
+/* A token's hash for the store: any 32 bytes; seed makes them distinct. */
+static const uint8_t *token_hash(int seed)
+{
+    static uint8_t h[STORE_TOKEN_HASH_BYTES];
+    for (size_t i = 0; i < sizeof h; i++)
+        h[i] = (uint8_t)(seed * 31 + (int)i * 7);
+    return h;
+}
+
+static void token_issue(int slot, int64_t user_id, int seed, int64_t ttl_s)
+{
+    int want = calls + 1;
+    assert_int_equal(
+        store_token_issue(st, user_id, token_hash(seed), ttl_s, on_done, &results[slot]), 0);
+    run_until_calls(want);
+}
+
+static void token_resume(int slot, const char *name, int seed)
+{
+    int want = calls + 1;
+    memset(&results[slot], 0, sizeof results[slot]);
+    assert_int_equal(store_token_resume(st, name, token_hash(seed), on_account, &results[slot]), 0);
+    run_until_calls(want);
+}
+
+static void token_revoke(int slot, int seed)
+{
+    int want = calls + 1;
+    assert_int_equal(store_token_revoke(st, token_hash(seed), on_done, &results[slot]), 0);
+    run_until_calls(want);
+}
+
+static void token_revoke_account(int slot, const char *name)
+{
+    int want = calls + 1;
+    assert_int_equal(store_token_revoke_account(st, name, on_done, &results[slot]), 0);
+    run_until_calls(want);
+}
+
+static void test_store_token_resumes_its_account_in_any_letter_case_until_revoked(void **state)
+{
+    create(0, "alice", 3);
+    token_issue(1, results[0].account.user_id, 1, 3600);
+    assert_int_equal(results[1].code, STORE_OK);
+    token_resume(2, "ALICE", 1);
+    assert_int_equal(results[2].code, STORE_OK);
+    assert_string_equal(results[2].account.name, "alice");
+    assert_int_equal(results[2].account.actor_id, results[0].account.actor_id);
+    assert_int_equal(results[2].account.avatar_id, 3);
+    token_revoke(3, 1);
+    assert_int_equal(results[3].code, STORE_OK);
+    token_resume(4, "alice", 1);
+    assert_int_equal(results[4].code, STORE_NOT_FOUND);
+    token_revoke(5, 1);
+    assert_int_equal(results[5].code, STORE_NOT_FOUND);
+}
+
+static void test_store_token_of_another_account_or_unknown_is_not_found(void **state)
+{
+    create(0, "alice", 0);
+    create(1, "bob", 0);
+    token_issue(2, results[0].account.user_id, 1, 3600);
+    token_resume(3, "bob", 1); /* alice's token, bob's name */
+    assert_int_equal(results[3].code, STORE_NOT_FOUND);
+    assert_int_equal(results[3].account.user_id, 0);
+    token_resume(4, "alice", 2); /* a token never issued */
+    assert_int_equal(results[4].code, STORE_NOT_FOUND);
+    token_resume(5, "carol", 1); /* no such account */
+    assert_int_equal(results[5].code, STORE_NOT_FOUND);
+    token_resume(6, "alice", 1); /* and alice's own still works */
+    assert_int_equal(results[6].code, STORE_OK);
+}
+
+static void test_store_expired_token_is_not_found_and_purged(void **state)
+{
+    create(0, "alice", 0);
+    token_issue(1, results[0].account.user_id, 1, 0); /* expires now */
+    assert_int_equal(results[1].code, STORE_OK);
+    token_resume(2, "alice", 1);
+    assert_int_equal(results[2].code, STORE_NOT_FOUND);
+    token_issue(3, results[0].account.user_id, 2, 3600); /* purges the expired one */
+    token_revoke(4, 1);
+    assert_int_equal(results[4].code, STORE_NOT_FOUND);
+    token_resume(5, "alice", 2);
+    assert_int_equal(results[5].code, STORE_OK);
+}
+
+static void test_store_tokens_survive_close_and_reopen(void **state)
+{
+    create(0, "alice", 0);
+    token_issue(1, results[0].account.user_id, 1, 3600);
+    reopen();
+    token_resume(2, "alice", 1);
+    assert_int_equal(results[2].code, STORE_OK);
+}
+
+static void test_store_password_change_revokes_that_accounts_tokens_only(void **state)
+{
+    create(0, "alice", 0);
+    create(1, "bob", 0);
+    token_issue(2, results[0].account.user_id, 1, 3600);
+    token_issue(3, results[1].account.user_id, 2, 3600);
+    set_password(4, "Alice", "$argon2id$new");
+    assert_int_equal(results[4].code, STORE_OK);
+    token_resume(5, "alice", 1);
+    assert_int_equal(results[5].code, STORE_NOT_FOUND);
+    token_resume(6, "bob", 2);
+    assert_int_equal(results[6].code, STORE_OK);
+}
+
+static void test_store_revoke_account_deletes_every_token_of_that_account_only(void **state)
+{
+    create(0, "alice", 0);
+    create(1, "bob", 0);
+    token_issue(2, results[0].account.user_id, 1, 3600);
+    token_issue(3, results[0].account.user_id, 2, 3600);
+    token_issue(4, results[1].account.user_id, 3, 3600);
+    token_revoke_account(5, "ALICE");
+    assert_int_equal(results[5].code, STORE_OK);
+    token_resume(6, "alice", 1);
+    assert_int_equal(results[6].code, STORE_NOT_FOUND);
+    token_resume(7, "alice", 2);
+    assert_int_equal(results[7].code, STORE_NOT_FOUND);
+    token_resume(8, "bob", 3);
+    assert_int_equal(results[8].code, STORE_OK);
+    token_revoke_account(9, "alice"); /* none left: still OK */
+    assert_int_equal(results[9].code, STORE_OK);
+    token_revoke_account(10, "carol");
+    assert_int_equal(results[10].code, STORE_NOT_FOUND);
+}
+
+static void test_store_deleting_an_account_deletes_its_tokens(void **state)
+{
+    create(0, "alice", 0);
+    token_issue(1, results[0].account.user_id, 1, 3600);
+    delete_account(2, "alice");
+    assert_int_equal(results[2].code, STORE_OK);
+    create(3, "alice", 0); /* a new account of the same name is not the old one */
+    token_resume(4, "alice", 1);
+    assert_int_equal(results[4].code, STORE_NOT_FOUND);
+}
+
+static void test_store_tokens_per_account_are_capped_oldest_first(void **state)
+{
+    create(0, "alice", 0);
+    create(1, "bob", 0);
+    token_issue(2, results[1].account.user_id, 100, 3600);
+    for (int i = 0; i <= STORE_TOKENS_PER_ACCOUNT; i++) {
+        token_issue(3, results[0].account.user_id, i, 3600);
+        assert_int_equal(results[3].code, STORE_OK);
+    }
+    token_resume(4, "alice", 0); /* the oldest of cap + 1 */
+    assert_int_equal(results[4].code, STORE_NOT_FOUND);
+    for (int i = 1; i <= STORE_TOKENS_PER_ACCOUNT; i++) {
+        token_resume(5, "alice", i);
+        assert_int_equal(results[5].code, STORE_OK);
+    }
+    token_resume(6, "bob", 100); /* another account's are not counted */
+    assert_int_equal(results[6].code, STORE_OK);
+}
+
+static void test_store_token_requests_refuse_bad_input_without_calling_back(void **state)
+{
+    assert_int_equal(store_token_issue(st, 1, token_hash(1), -1, on_done, &results[0]),
+                     CMMO_EINVALID);
+    assert_int_equal(
+        store_token_resume(st, "a23456789012345678901", token_hash(1), on_account, &results[0]),
+        CMMO_ETOO_LONG);
+    assert_int_equal(store_token_revoke_account(st, "a23456789012345678901", on_done, &results[0]),
+                     CMMO_ETOO_LONG);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(results[0].called, 0);
+}
+
 /* The two dialects' DDL live in two files (store_backend.h says why): this keeps them one schema.
  * Column names per table must match those of a fresh SQLite store. */
 /* ---- cmmo.store's keyed values (both backends) ---- */
@@ -1385,7 +1585,7 @@ static void test_pg_schema_has_the_tables_and_columns_of_sqlite(void **state)
     assert_int_equal(sqlite3_open(sqlite_url + 7, &db), SQLITE_OK);
     PGconn *c = pg_connect_case_db();
     const char *tables[] = {"user",     "entity",    "instanced_entity", "actor",
-                            "sanction", "audit_log", "script_store"};
+                            "sanction", "audit_log", "script_store",     "resume_token"};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         char sql[256], sqlite_cols[512] = "", pg_cols[512] = "";
         snprintf(sql, sizeof sql,
@@ -1440,7 +1640,16 @@ static void test_pg_schema_has_the_tables_and_columns_of_sqlite(void **state)
     X(test_store_bans_and_mutes_are_read_with_the_account_until_they_end)                          \
     X(test_store_audit_log_lists_entries_in_order_by_page)                                         \
     X(test_store_kv_values_are_written_replaced_deleted_and_read_back)                             \
-    X(test_store_kv_refuses_keys_and_values_out_of_bounds_without_calling_back)
+    X(test_store_kv_refuses_keys_and_values_out_of_bounds_without_calling_back)                    \
+    X(test_store_token_resumes_its_account_in_any_letter_case_until_revoked)                       \
+    X(test_store_token_of_another_account_or_unknown_is_not_found)                                 \
+    X(test_store_expired_token_is_not_found_and_purged)                                            \
+    X(test_store_tokens_survive_close_and_reopen)                                                  \
+    X(test_store_password_change_revokes_that_accounts_tokens_only)                                \
+    X(test_store_revoke_account_deletes_every_token_of_that_account_only)                          \
+    X(test_store_deleting_an_account_deletes_its_tokens)                                           \
+    X(test_store_tokens_per_account_are_capped_oldest_first)                                       \
+    X(test_store_token_requests_refuse_bad_input_without_calling_back)
 
 #define MAX_CASES 96
 
@@ -1485,6 +1694,7 @@ int main(void)
         PG_CASE(test_pg_servers_starting_together_on_an_empty_database_all_open)
         PG_CASE(test_pg_open_refuses_a_database_from_a_newer_schema)
         PG_CASE(test_pg_schema_has_the_tables_and_columns_of_sqlite)
+        PG_CASE(test_pg_version_1_database_migrates_to_resume_tokens)
         const char *dir = getenv("CMMO_TEST_PG_DIR");
         if (dir && *dir) {
             PG_CASE(test_pg_requests_during_a_server_restart_fail_and_later_ones_succeed)

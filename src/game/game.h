@@ -37,6 +37,9 @@ typedef struct game_config {
     double view_radius; /* see world_config */
     int tick_hz;
     uint64_t save_interval_ms; /* write-behind period for positions */
+    /* How long a resume token lives (cmmo.v2, docs/SECURITY.md), in seconds; 0: none are issued
+     * (and Resume is still answered, always with a Deny). */
+    int64_t resume_ttl_s;
 } game_config;
 
 /* Creates the game context (clock, config and outbox are copied; their ctx are borrowed). The
@@ -136,6 +139,12 @@ void game_audit(game *g, const char *actor, const char *action, const char *targ
 /* From now on every Register and Login is answered Deny(reason) (a server draining before it
  * stops); players already in the world play on. reason is borrowed: a string literal. */
 void game_refuse_logins(game *g, const char *reason);
+
+/* Revokes every resume token of the account named name (any letter case), in the store: what a
+ * ban calls, so that a banned player's browser cannot log back in without a password. Sessions
+ * already in the world play on (kick them too). Returns 0 once the request is queued, or the
+ * store's refusal (CMMO_ETOO_LONG, -ENOMEM). */
+int game_revoke_resume_tokens(game *g, const char *name);
 
 /* ---- Clusters (see src/cluster): none of this is used without one ---- */
 

@@ -53,6 +53,10 @@ struct session {
     int64_t mute_ends_at;    /* seconds since 1970 UTC, for the notice; 0: never ends */
     uint64_t next_notice_ms; /* no notice to this player before this */
     char mute_reason[STORE_REASON_MAX + 1];
+    /* cmmo.v2 resume tokens (session_v2.c) */
+    unsigned resumed : 1;   /* entered with a resume token: no new token is issued */
+    unsigned has_token : 1; /* token_hash is this session's token (issued, or resumed with) */
+    uint8_t token_hash[STORE_TOKEN_HASH_BYTES];
 };
 
 struct game {
@@ -138,6 +142,31 @@ size_t game_script_chat(game *g, world_actor *a, const char *clean, size_t n, ch
 /* Returns 0 to drop the Target, else 1 with *x, *y the target to walk to. */
 int game_script_target(game *g, world_actor *a, double *x, double *y);
 void game_script_tick(game *g);
+
+/* ---- session.c, for session_v2.c ---- */
+
+/* A cmmo.v2 Resume in LOGIN (name and token already checked for form, token_hash its SHA-256):
+ * looks the token up, then joins as a Login does, without a password check. */
+void session_resume_start(session *s, const char *name,
+                          const uint8_t token_hash[STORE_TOKEN_HASH_BYTES]);
+
+/* Sends one packet to this session's connection alone (consumes the reference). */
+void session_send(session *s, rcbuf *b);
+
+/* ---- session_v2.c: what cmmo.v2 adds to a session (docs/PROTOCOL.md) ---- */
+
+/* A message that packet_decode called an unknown action, from a cmmo.v2 session: handles it if
+ * it is a cmmo.v2 action (Resume, Logout, Ping; counted for /metrics) and returns 1, else 0 (the
+ * caller answers it as an unknown action). */
+int session_v2_message(session *s, const uint8_t *data, size_t len);
+
+/* The session just entered the world (Ok, its model and World sent): every cmmo.v2 player is told
+ * (Joined); a cmmo.v2 newcomer is sent Players and, after a password login, a resume token. Called
+ * for every session, legacy ones included (they are sent nothing). */
+void session_v2_entered(session *s);
+
+/* The session's actor is about to leave the world: every other cmmo.v2 player is told (Left). */
+void session_v2_leaving(session *s);
 
 /* ---- game.c, for the login chain and the leavers ---- */
 

@@ -57,6 +57,11 @@ static void send_packet(session *s, rcbuf *b)
     rcbuf_unref(b);
 }
 
+void session_send(session *s, rcbuf *b)
+{
+    send_packet(s, b);
+}
+
 static void deny(session *s, const char *reason)
 {
     send_packet(s, packet_encode_deny(reason));
@@ -81,6 +86,8 @@ static void session_set_state(session *s, enum session_state to)
 static void session_idle(session *s)
 {
     session_set_state(s, SESSION_LOGIN_IDLE);
+    s->resumed = 0; /* a failed Resume: a later password Login gets a token of its own */
+    s->has_token = 0;
 }
 
 /* Forget the plaintext as soon as it is handed to the hasher. */
@@ -354,6 +361,7 @@ static void enter_world(session *s)
         world_actor_set_compact(g->world, s->actor);
         send_packet(s, packet_encode_world(g->config.world_width, g->config.world_height));
     }
+    session_v2_entered(s);
     g->counters.logins_ok++;
     log_info("player_joined", "user=%s actor=%lld peer=%s", s->account.name,
              (long long)s->account.actor_id, s->peer);
@@ -426,6 +434,77 @@ static void on_login(session *s, const packet_credentials *a)
     }
 }
 
+/* ---------------------------------------------------------------- Resume (cmmo.v2) */
+
+/* The store answered a resume token: like a matching password, on to the claim (in a cluster) or
+ * the re-read, and from there the same way into the world. */
+static void resume_found(void *user, int result, const store_account *account)
+{
+    session *s = user;
+    game *g = s->game;
+    assert(s->state == SESSION_RESUME_FINDING);
+    if (result != STORE_OK) {
+        session_idle(s);
+        if (result == STORE_ERROR) {
+            deny(s, "Server busy, try again");
+            return;
+        }
+        throttle_fail(g->by_address, s->peer, game_now_ms(g));
+        g->counters.logins_failed++;
+        log_info("resume_failed", "user=%s peer=%s", s->username, s->peer);
+        deny(s, "Resume token invalid or expired");
+        return;
+    }
+    s->account = *account;
+    sodium_memzero(s->account.password_hash, sizeof s->account.password_hash);
+    if (world_has_actor(g->world, s->account.actor_id)) {
+        /* The token proves this is the player: the old connection is one the player left (a
+         * reload, a network switch the server has not noticed yet). It is closed now, and the
+         * client's next attempt a moment later finds the actor gone. */
+        session_idle(s);
+        game_kick(g, s->account.name, GAME_CLOSE_ELSEWHERE);
+        deny(s, "You are already logged in");
+        return;
+    }
+    if (!s->link) {
+        session_idle(s);
+        return;
+    }
+    s->resumed = 1; /* until the session falls back to LOGIN_IDLE */
+    s->has_token = 1;
+    if (g->cluster.claim) {
+        session_set_state(s, SESSION_LOGIN_CLAIMING);
+        if (g->cluster.claim(g->cluster_ctx, s->account.actor_id, login_claimed, s) != 0) {
+            session_idle(s);
+            deny(s, "Server busy, try again");
+        }
+        return;
+    }
+    login_reread_start(s);
+}
+
+void session_resume_start(session *s, const char *name,
+                          const uint8_t token_hash[STORE_TOKEN_HASH_BYTES])
+{
+    game *g = s->game;
+    uint64_t wait = throttle_wait_ms(g->by_address, s->peer, game_now_ms(g));
+    if (wait > 0) {
+        char reason[96];
+        g->counters.logins_throttled++;
+        snprintf(reason, sizeof reason, "Too many failed attempts, try again in %llu seconds",
+                 (unsigned long long)((wait + 999) / 1000));
+        deny(s, reason);
+        return;
+    }
+    snprintf(s->username, sizeof s->username, "%s", name);
+    memcpy(s->token_hash, token_hash, STORE_TOKEN_HASH_BYTES);
+    session_set_state(s, SESSION_RESUME_FINDING);
+    if (store_token_resume(g->store, s->username, token_hash, resume_found, s) != 0) {
+        session_idle(s);
+        deny(s, "Server busy, try again");
+    }
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static void handle_message(session *s, const uint8_t *data, size_t len)
@@ -433,6 +512,8 @@ static void handle_message(session *s, const uint8_t *data, size_t len)
     game *g = s->game;
     packet *p = &g->scratch_packet;
     int rc = packet_decode((const char *)data, len, p);
+    /* cmmo.v2's own actions are unknown to the legacy table: a legacy client never reaches them. */
+    if (rc == PACKET_E_UNKNOWN_ACTION && s->v2 && session_v2_message(s, data, len)) return;
     int login = s->state != SESSION_PLAY;
     int slot =
         rc == PACKET_E_MALFORMED || rc == PACKET_E_UNKNOWN_ACTION ? GAME_INVALID : (int)p->action;
@@ -615,6 +696,7 @@ void session_free(game *g, session *s, int save)
 {
     if (s->actor) {
         store_position pos;
+        if (save) session_v2_leaving(s); /* not when the game itself is being destroyed */
         log_info("player_left", "user=%s actor=%lld", world_actor_name(s->actor),
                  (long long)world_actor_id(s->actor));
         game_script_logout(g, s->actor);

@@ -6,9 +6,9 @@
  *   LOGIN_IDLE --Register--> REGISTER_CHECKING -> REGISTER_HASHING -> REGISTER_CREATING
  *       |                     (name taken?)       (auth)              (insert)
  *       +------Login------> LOGIN_FINDING -> LOGIN_VERIFYING -> [LOGIN_CLAIMING] -> LOGIN_REREADING
- *                           (read account)   (password)         (cluster only)     (position)
- *                                                                                      |
- *                                                                                      v
+ *       |                   (read account)   (password)       ^ (cluster only)   ^  (position)
+ *       +-Resume (cmmo.v2)-> RESUME_FINDING ------------------+------------------+      |
+ *                            (token -> account)                                        v
  *                                                                                     PLAY
  *
  * Every waiting state falls back to LOGIN_IDLE on a refusal or a failure; PLAY is final (the
@@ -28,8 +28,9 @@ enum session_state {
     SESSION_LOGIN_CLAIMING,    /* cluster: claiming the account's presence */
     SESSION_LOGIN_REREADING,   /* store: reading the position again, just before joining */
     SESSION_PLAY,              /* in the world */
+    SESSION_RESUME_FINDING,    /* store: the account of a cmmo.v2 resume token */
 };
-#define SESSION_STATES 9
+#define SESSION_STATES 10
 
 /* Whether a session may go from `from` to `to`. Staying put is not a move (0). */
 int session_state_allowed(enum session_state from, enum session_state to);

@@ -43,6 +43,8 @@ static const char usage[] =
     "                                                           CMMO_SCRIPT    (none)\n"
     "  --drain-seconds N   on SIGTERM/SIGINT, refuse logins and answer /healthz 503 for N s\n"
     "                      before the shutdown, 0..300          CMMO_DRAIN_SECONDS (3)\n"
+    "  --resume-ttl N      seconds a browser's resume token lives, 0 = no tokens, up to\n"
+    "                      2592000 (30 days)                    CMMO_RESUME_TTL (86400)\n"
     "  --log-level L       debug, info, warn or error           CMMO_LOG_LEVEL (info)\n"
     "  --log-format F      text (key=value) or json             CMMO_LOG_FORMAT (text)\n"
     "  --log-file PATH     append logs here instead of stderr   CMMO_LOG_FILE  (stderr)\n"
@@ -236,6 +238,22 @@ static void show_drain_seconds(const config *c, char *out, size_t cap)
     snprintf(out, cap, "%d", c->drain_seconds);
 }
 
+static int apply_resume_ttl(config *c, const char *v, char *err, size_t n)
+{
+    long t;
+    if (parse_int(v, 0, CONFIG_RESUME_TTL_MAX_S, &t) != 0) {
+        snprintf(err, n, "expected an integer from 0 to %d, got '%s'", CONFIG_RESUME_TTL_MAX_S, v);
+        return -1;
+    }
+    c->resume_ttl_s = (int)t;
+    return 0;
+}
+
+static void show_resume_ttl(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%d", c->resume_ttl_s);
+}
+
 static int apply_world(config *c, const char *v, char *err, size_t n)
 {
     char buf[64];
@@ -319,6 +337,7 @@ static const option_def options[] = {
     {"redis", "CMMO_REDIS", apply_redis, show_redis},
     {"node-id", "CMMO_NODE_ID", apply_node_id, show_node_id},
     {"drain-seconds", "CMMO_DRAIN_SECONDS", apply_drain_seconds, show_drain_seconds},
+    {"resume-ttl", "CMMO_RESUME_TTL", apply_resume_ttl, show_resume_ttl},
     {"log-level", "CMMO_LOG_LEVEL", apply_log_level, show_log_level},
     {"log-format", "CMMO_LOG_FORMAT", apply_log_format, show_log_format},
     {"log-file", "CMMO_LOG_FILE", apply_log_file, show_log_file},
@@ -415,6 +434,7 @@ int config_load(config *c, int argc, char **argv)
     strcpy(c->web_root, "web");
     c->tick_hz = 20;
     c->drain_seconds = CONFIG_DRAIN_DEFAULT_S;
+    c->resume_ttl_s = CONFIG_RESUME_TTL_DEFAULT_S;
     c->world_width = 1344;
     c->world_height = 832;
     c->log_level = LOG_INFO;

@@ -21,6 +21,12 @@
 /* More than five minutes is a configuration mistake, not a drain. */
 #define CONFIG_DRAIN_MAX_S 300
 
+/* A resume token (cmmo.v2, docs/SECURITY.md) lives a day by default: a reload, a reconnect or
+ * tomorrow's visit needs no password, and a stolen token is worth at most a day. Longer than 30
+ * days is a password by another name. */
+#define CONFIG_RESUME_TTL_DEFAULT_S 86400
+#define CONFIG_RESUME_TTL_MAX_S 2592000
+
 typedef struct config {
     char host[256];
     int port;
@@ -30,6 +36,7 @@ typedef struct config {
     /* Seconds between SIGTERM/SIGINT and the shutdown: logins are refused and /healthz answers
      * 503 while players play on. 0: shut down at once. */
     int drain_seconds;
+    int resume_ttl_s; /* --resume-ttl: seconds a resume token lives; 0: none issued */
     double world_width, world_height;
     /* Area-of-interest radius in px; 0 = everyone sees everyone. Default (-1 until resolved):
      * 0 for worlds up to 2048 x 2048 (the tutorial map looks exactly as in the original), else

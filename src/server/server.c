@@ -300,6 +300,7 @@ int server_run(const config *c)
         .view_radius = c->view_radius,
         .tick_hz = c->tick_hz,
         .save_interval_ms = SAVE_INTERVAL_MS,
+        .resume_ttl_s = c->resume_ttl_s,
     };
     game_outbox outbox = net_outbox();
     game_clock clock = {game_clock_now_us, NULL};

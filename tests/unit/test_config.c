@@ -169,6 +169,19 @@ static void test_config_drain_seconds_defaults_to_a_few_and_is_bounded(void **st
     expect_error("--drain-seconds", "2.5");
 }
 
+static void test_config_resume_ttl_defaults_to_a_day_and_is_bounded(void **state)
+{
+    assert_int_equal(load(NO_ARGS), 0);
+    assert_int_equal(cfg.resume_ttl_s, 86400);
+    assert_int_equal(load("--resume-ttl", "0", NO_ARGS), 0);
+    assert_int_equal(cfg.resume_ttl_s, 0);
+    assert_int_equal(load("--resume-ttl=2592000", NO_ARGS), 0);
+    assert_int_equal(cfg.resume_ttl_s, 2592000);
+    expect_error("--resume-ttl", "2592001");
+    expect_error("--resume-ttl", "-1");
+    expect_error("--resume-ttl", "1h");
+}
+
 static void test_config_refuses_bad_ports(void **state)
 {
     expect_error("--port", "99999");
@@ -333,6 +346,7 @@ int main(void)
         T(test_config_view_radius_defaults_by_world_size),
         T(test_config_bounds_are_inclusive),
         T(test_config_drain_seconds_defaults_to_a_few_and_is_bounded),
+        T(test_config_resume_ttl_defaults_to_a_day_and_is_bounded),
         T(test_config_refuses_bad_ports),
         T(test_config_refuses_bad_world_sizes),
         T(test_config_refuses_bad_tick_rates),

@@ -1,4 +1,5 @@
-// Losing the connection: a clear message and a Reconnect button that brings the player back.
+// Losing the connection: the page tries again by itself (resume.test.mjs); once it gives up, a
+// clear message and a Reconnect button that brings the player back.
 // This test runs a server of its own, because it stops it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,12 +21,13 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the server going away shows Connection lost and Reconnect brings the player back', async () => {
+test('when reconnecting by itself gives up: Connection lost, and Reconnect brings the player back', async () => {
   const db = path.join(dir, 'reconnect.db');
   server = await startServer({ db });
   const port = server.port;
   const context = await browser.newContext({ viewport: { width: 1024, height: 600 } });
-  const page = await openGame(context, server.url);
+  // one automatic attempt (half a second) instead of a minute of them
+  const page = await openGame(context, `${server.url}?reconnect-attempts=1`);
   const name = uniqueName('rc');
   await registerAndEnter(page, name, 'rc-pw', 3);
 

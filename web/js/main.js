@@ -1,11 +1,25 @@
 // The page: wires the DOM, the WebSocket, the session and the renderer together.
 // Game logic lives in session.js / motion.js / model.js (unit tested); drawing in render.js.
 
-import { GameSession } from './session.js';
+import { GameSession, State } from './session.js';
 import { gameSocketUrl, negotiatedProtocol, OFFERED_SUBPROTOCOLS } from './protocol.js';
 import { Renderer } from './render.js';
 import { cameraOrigin, screenToWorld, WORLD_WIDTH, WORLD_HEIGHT } from './camera.js';
 import { avatarSprite, AVATARS, SPRITE_WIDTH, SPRITE_HEIGHT } from './sprites.js';
+import {
+  Bubbles,
+  clearResume,
+  loadResume,
+  logoutPacket,
+  pingPacket,
+  reconnectDelay,
+  RECONNECT_ATTEMPTS,
+  resumeRetryable,
+  RESUME_DENIED,
+  Roster,
+  saveResume,
+} from './v2.js';
+import { drawOverlay } from './overlay.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -15,6 +29,17 @@ const REQUEST_TIMEOUT_MS = 15000;
 const CHAT_LOG_MAX_LINES = 200;
 // While a finger or the mouse is held down and dragged, the target follows at most this often.
 const DRAG_TARGET_INTERVAL_MS = 100;
+// A cmmo.v2 Ping this often gives the latency figure; 0.5 of the server's 40 messages a second.
+const PING_INTERVAL_MS = 2000;
+// Chat lines kept for a reload (sessionStorage: this tab only, gone when it closes).
+const CHAT_HISTORY_KEY = 'cmmo.chat';
+const CHAT_HISTORY_MAX = 50;
+// How many reconnect attempts before the Reconnect button: ?reconnect-attempts=N (0 to 20) for
+// tests that cannot wait a minute; the default is about a minute of attempts.
+const RECONNECT_MAX = (() => {
+  const n = Number(new URLSearchParams(location.search).get('reconnect-attempts'));
+  return Number.isInteger(n) && n > 0 && n <= 20 ? n : RECONNECT_ATTEMPTS;
+})();
 
 const ui = {
   app: $('app'),
@@ -42,6 +67,15 @@ const ui = {
   overlayTitle: $('connection-title'),
   overlayMessage: $('connection-message'),
   reconnect: $('reconnect-button'),
+  corner: $('corner'),
+  latency: $('latency'),
+  playersButton: $('players-button'),
+  playersPanel: $('players-panel'),
+  playersList: $('players-list'),
+  playersMore: $('players-more'),
+  logout: $('logout-button'),
+  banner: $('reconnect-banner'),
+  chatToggle: $('chat-toggle'),
 };
 
 let socket = null;
@@ -57,6 +91,14 @@ let avatar = 0;
 let origin = { x: 0, y: 0 };
 let dragging = false;
 let lastDragTarget = 0;
+// cmmo.v2 (v2.js): who is around, chat bubbles, the latency figure, the automatic reconnect.
+const roster = new Roster();
+const bubbles = new Bubbles();
+let latencyMs = null;
+let lastRequest = null; // 'login' | 'register' | 'resume': what the pending Ok/Deny answers
+const retry = { attempt: 0, timer: null }; // the automatic reconnect's attempts and its wait
+let chatHistory = [];
+let overlay = { bubbles: [], arrows: [] }; // what the last frame drew over the world
 
 const session = new GameSession((text) => {
   if (!socket || socket.readyState !== WebSocket.OPEN) return false;
@@ -87,6 +129,7 @@ function connect({ offerV2 = true } = {}) {
     if (socket !== ws) return;
     everOpened = true;
     setProtocol(negotiatedProtocol(ws.protocol));
+    sendPing();
     const action = pendingAction;
     pendingAction = null;
     if (action) action();
@@ -110,6 +153,11 @@ function connect({ offerV2 = true } = {}) {
 // Shown as data-protocol on #app for the browser tests and for a look in the inspector.
 function setProtocol(next) {
   protocol = next;
+  if (next === null) {
+    latencyMs = null;
+    ui.latency.textContent = '';
+    roster.reset();
+  }
   if (next === null) delete ui.app.dataset.protocol;
   else ui.app.dataset.protocol = next;
 }
@@ -120,6 +168,9 @@ function connectionLost() {
   pendingAction = null;
   setBusy(false);
   const host = location.host;
+  // In the world, or coming back with a stored token: try again by ourselves, with backoff, and
+  // show the Reconnect button only when that gives up.
+  if ((screen === 'world' || lastRequest === 'resume') && !reconnecting && scheduleReconnect()) return;
   // On the login screen with nothing asked, a dropped idle connection is not news: the next
   // Login or Register connects again.
   if (screen === 'login' && !reconnecting && !waiting && everOpened) return;
@@ -178,13 +229,13 @@ function showOverlay(title, message) {
 
 ui.reconnect.addEventListener('click', () => {
   ui.reconnect.disabled = true;
-  if (screen === 'world' && credentials) {
+  if (screen === 'world' && canComeBack()) {
     reconnecting = true;
+    retry.attempt = 0;
     ui.overlayTitle.textContent = 'Reconnecting…';
     ui.overlayMessage.textContent = `Connecting to ${location.host}`;
-    const { username, password } = credentials;
     pendingAction = () => {
-      if (session.login(username, password)) startRequestTimer();
+      if (sendComeback()) startRequestTimer();
     };
     connect();
   } else {
@@ -205,23 +256,34 @@ function handleEvents(events) {
         showMessage('Account created. Logging in…', 'info');
         const username = ui.username.value;
         const password = ui.password.value;
+        lastRequest = 'login';
         if (session.login(username, password)) startRequestTimer();
         else setBusy(false);
         break;
       }
-      case 'logged-in':
+      case 'logged-in': {
         clearRequestTimer();
-        credentials = credentials && reconnecting ? credentials : { username: ui.username.value, password: ui.password.value };
-        if (reconnecting) addSystemLine('Reconnected.');
+        const back = reconnecting || retry.attempt > 0 || lastRequest === 'resume';
+        if (lastRequest === 'login' && !back) credentials = { username: ui.username.value, password: ui.password.value };
+        if (screen === 'world' && back) addSystemLine('Reconnected.');
+        else if (lastRequest === 'resume') restoreChatHistory();
         reconnecting = false;
+        lastRequest = null;
+        stopRetrying();
         ui.overlay.hidden = true;
         ui.reconnect.disabled = false;
         enterWorld();
         break;
+      }
       case 'denied':
         clearRequestTimer();
+        // Coming back (a token, or the password after a lost connection): some denials are
+        // worth another try in a moment; an invalid token asks for the password.
+        if ((lastRequest === 'resume' || retry.attempt > 0) && onResumeDenied(event.reason)) break;
+        lastRequest = null;
+        stopRetrying();
         setBusy(false);
-        if (reconnecting) {
+        if (reconnecting || screen === 'world') {
           reconnecting = false;
           ui.overlay.hidden = true;
           ui.reconnect.disabled = false;
@@ -238,10 +300,15 @@ function handleEvents(events) {
         );
         break;
       case 'actor-left':
-        addSystemLine(`${event.name || 'Someone'} has disconnected.`);
+        // cmmo.v2 says who left the world (Left); a Disconnect there may only mean out of view.
+        if (!roster.known) addSystemLine(`${event.name || 'Someone'} has disconnected.`);
         break;
       case 'chat':
         addChatLine(event.name, event.message, false);
+        bubbles.add(event.name, event.message, performance.now());
+        break;
+      default:
+        handleV2Event(event);
         break;
     }
   }
@@ -276,6 +343,7 @@ ui.loginForm.addEventListener('submit', (event) => {
   ui.username.value = username;
   showMessage(mode === 'register' ? 'Creating account…' : 'Logging in…', 'info');
   setBusy(true);
+  lastRequest = mode === 'register' ? 'register' : 'login';
   whenConnected(() => {
     const sent = mode === 'register' ? session.register(username, password, avatar) : session.login(username, password);
     if (sent) startRequestTimer();
@@ -345,6 +413,9 @@ function enterWorld() {
   ui.loginScreen.hidden = true;
   ui.hud.hidden = false;
   ui.chat.hidden = false;
+  ui.corner.hidden = false;
+  // A phone held upright starts with the chat on one line: the world is what it came for.
+  if (!chatToggled) setChatCollapsed(window.matchMedia('(max-width: 600px) and (orientation: portrait)').matches);
   ui.canvas.focus?.();
 }
 
@@ -353,12 +424,25 @@ function leaveWorld() {
   ui.loginScreen.hidden = false;
   ui.hud.hidden = true;
   ui.chat.hidden = true;
+  ui.corner.hidden = true;
+  ui.playersPanel.hidden = true;
+  ui.playersButton.setAttribute('aria-expanded', 'false');
+  hideBanner();
   setMode('login');
   if (credentials) ui.username.value = credentials.username;
   ui.password.focus();
 }
 
-function addLine(build, className) {
+function addLine(build, className, record) {
+  if (record) {
+    chatHistory.push(record);
+    if (chatHistory.length > CHAT_HISTORY_MAX) chatHistory.shift();
+    try {
+      sessionStorage.setItem(CHAT_HISTORY_KEY, JSON.stringify(chatHistory));
+    } catch {
+      // no storage: a reload starts an empty log
+    }
+  }
   const log = ui.chatLog;
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
   const li = document.createElement('li');
@@ -376,13 +460,13 @@ function addChatLine(name, message, own) {
     who.className = 'name';
     who.textContent = name;
     li.append(who, document.createTextNode(`: ${message}`));
-  }, own ? 'own' : '');
+  }, own ? 'own' : '', { name, message, own });
 }
 
 function addSystemLine(text) {
   addLine((li) => {
     li.textContent = text;
-  }, 'system');
+  }, 'system', { system: text });
 }
 
 ui.chatForm.addEventListener('submit', (event) => {
@@ -392,6 +476,7 @@ ui.chatForm.addEventListener('submit', (event) => {
     addSystemLine(line.error); // the text stays in the input, to send again
   } else if (line) {
     addChatLine(line.name, line.message, true);
+    bubbles.add(line.name, line.message, performance.now());
     ui.chatInput.value = '';
   } else if (ui.chatInput.value.trim() === '') {
     ui.chatInput.blur(); // Enter on an empty input leaves the chat
@@ -442,6 +527,257 @@ for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) {
 }
 ui.canvas.addEventListener('contextmenu', (event) => event.preventDefault());
 
+// ---- cmmo.v2: coming back, who is around, latency, logging out (v2.js) -------------------------
+
+// Whether the page can log in again by itself: a stored resume token, or the password of this
+// page's last login still in memory (a legacy server, or before a token arrived).
+function canComeBack() {
+  return !!loadResume(localStorage, Date.now()) || !!credentials?.password;
+}
+
+// Sends what logs this player in again on the open socket: Resume with the stored token on a
+// cmmo.v2 connection, else Login with the password kept in memory. false when neither is there.
+function sendComeback() {
+  const stored = protocol === 'cmmo.v2' ? loadResume(localStorage, Date.now()) : null;
+  if (stored && (!credentials || stored.username === credentials.username)) {
+    lastRequest = 'resume';
+    return session.resume(stored.username, stored.token);
+  }
+  if (credentials?.password) {
+    lastRequest = 'login';
+    return session.login(credentials.username, credentials.password);
+  }
+  return false;
+}
+
+// Schedules the next automatic attempt (backoff with jitter, v2.js). Returns false when there is
+// nothing to come back with or the attempts are used up: the caller then shows the Reconnect
+// button.
+function scheduleReconnect() {
+  if (retry.timer !== null) return true;
+  if (retry.attempt >= RECONNECT_MAX || !canComeBack()) {
+    retry.attempt = 0;
+    hideBanner();
+    return false;
+  }
+  const delay = reconnectDelay(retry.attempt);
+  retry.attempt += 1;
+  const of = `attempt ${retry.attempt} of ${RECONNECT_MAX}`;
+  showBanner(`Connection lost. Reconnecting in ${Math.max(1, Math.round(delay / 1000))} s… (${of})`);
+  retry.timer = setTimeout(() => {
+    retry.timer = null;
+    showBanner(`Reconnecting… (${of})`);
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      if (sendComeback()) startRequestTimer();
+      return;
+    }
+    pendingAction = () => {
+      if (sendComeback()) startRequestTimer();
+      else connectionLost();
+    };
+    connect();
+  }, delay);
+  return true;
+}
+
+function stopRetrying() {
+  if (retry.timer !== null) clearTimeout(retry.timer);
+  retry.timer = null;
+  retry.attempt = 0;
+  hideBanner();
+}
+
+function showBanner(text) {
+  ui.banner.textContent = text;
+  ui.banner.hidden = false;
+}
+
+function hideBanner() {
+  ui.banner.hidden = true;
+  ui.banner.textContent = '';
+}
+
+// A Deny of a Resume. Returns true when it was handled here (a retry is scheduled).
+function onResumeDenied(reason) {
+  if (resumeRetryable(reason) && scheduleReconnect()) return true;
+  if (reason === RESUME_DENIED) {
+    // Expired, revoked (logged out elsewhere, password reset, ban) or unknown: ask for the password.
+    const stored = loadResume(localStorage, Date.now());
+    clearResume(localStorage);
+    if (credentials?.password && socket && socket.readyState === WebSocket.OPEN) {
+      lastRequest = 'login';
+      if (session.login(credentials.username, credentials.password)) {
+        startRequestTimer();
+        return true;
+      }
+    }
+    const name = stored?.username ?? credentials?.username ?? ui.username.value;
+    stopRetrying();
+    lastRequest = null;
+    setBusy(false);
+    reconnecting = false;
+    ui.overlay.hidden = true;
+    ui.reconnect.disabled = false;
+    if (screen === 'world') leaveWorld();
+    setMode('login');
+    ui.username.value = name;
+    showMessage('Your session has ended. Log in again.');
+    ui.password.focus();
+    return true;
+  }
+  return false;
+}
+
+function handleV2Event(event) {
+  switch (event.type) {
+    case 'token': {
+      const username = session.ownName || credentials?.username;
+      if (!username) break;
+      saveResume(localStorage, username, event.token, event.ttl, Date.now());
+      // The token logs this page back in from now on: the password need not stay in memory.
+      if (credentials) credentials = { username: credentials.username, password: null };
+      break;
+    }
+    case 'players':
+      roster.apply(event);
+      renderPlayers();
+      break;
+    case 'joined':
+      roster.apply(event);
+      renderPlayers();
+      if (event.name !== session.ownName) addSystemLine(`${event.name} joined.`);
+      break;
+    case 'left':
+      roster.apply(event);
+      renderPlayers();
+      addSystemLine(`${event.name} left.`);
+      break;
+    case 'pong':
+      latencyMs = Math.round(event.rtt);
+      ui.latency.textContent = `${latencyMs} ms`;
+      ui.latency.classList.toggle('slow', latencyMs >= 150 && latencyMs < 400);
+      ui.latency.classList.toggle('bad', latencyMs >= 400);
+      break;
+  }
+}
+
+function renderPlayers() {
+  const own = session.ownName;
+  const names = roster.sorted();
+  ui.playersList.replaceChildren(
+    ...names.map((name) => {
+      const li = document.createElement('li');
+      li.textContent = name; // names are [A-Za-z0-9_-], and text all the same
+      if (name === own) li.className = 'me';
+      return li;
+    }),
+  );
+  const more = roster.count - names.length;
+  ui.playersMore.textContent = more > 0 ? `and ${more} more` : '';
+}
+
+ui.playersButton.addEventListener('click', () => {
+  const open = ui.playersPanel.hidden;
+  if (open) renderPlayers();
+  ui.playersPanel.hidden = !open;
+  ui.playersButton.setAttribute('aria-expanded', String(open));
+});
+
+function sendPing() {
+  if (protocol === 'cmmo.v2' && socket && socket.readyState === WebSocket.OPEN) socket.send(pingPacket(performance.now()));
+  if (protocol !== 'cmmo.v2') ui.latency.textContent = '';
+}
+
+// Log out: the server revokes the token (a packet sent just before the close is still handled),
+// this page forgets it and the password, and shows the login form.
+ui.logout.addEventListener('click', () => {
+  const ws = socket;
+  if (ws && ws.readyState === WebSocket.OPEN && protocol === 'cmmo.v2') ws.send(logoutPacket());
+  clearResume(localStorage);
+  credentials = null;
+  stopRetrying();
+  clearRequestTimer();
+  if (ws) {
+    socket = null;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    ws.close(1000);
+  }
+  setProtocol(null);
+  chatHistory = [];
+  try {
+    sessionStorage.removeItem(CHAT_HISTORY_KEY);
+  } catch {
+    // nothing stored
+  }
+  ui.chatLog.replaceChildren();
+  leaveWorld();
+  ui.username.value = '';
+  showMessage('Logged out.', 'info');
+  connect();
+  ui.username.focus();
+});
+
+// ---- the chat on one line ----
+
+let chatToggled = false; // the player chose: keep their choice
+
+function setChatCollapsed(collapsed) {
+  ui.chat.classList.toggle('collapsed', collapsed);
+  ui.chatToggle.setAttribute('aria-expanded', String(!collapsed));
+  ui.chatToggle.setAttribute('aria-label', collapsed ? 'Expand the chat' : 'Collapse the chat');
+  ui.chatToggle.textContent = collapsed ? '\u25B4' : '\u25BE';
+  ui.chatLog.scrollTop = ui.chatLog.scrollHeight;
+}
+
+ui.chatToggle.addEventListener('click', () => {
+  chatToggled = true;
+  setChatCollapsed(!ui.chat.classList.contains('collapsed'));
+});
+
+// The part of the screen the arrows to off-screen players keep to: below the HUD, above the chat.
+function freeArea() {
+  const top = Math.max(ui.hud.getBoundingClientRect().bottom, ui.corner.getBoundingClientRect().bottom) + 18;
+  const bottom = ui.chat.getBoundingClientRect().top - 18;
+  return { left: 18, top, right: renderer.width - 18, bottom: Math.max(top + 40, bottom) };
+}
+
+// ---- a reload ----
+
+function restoreChatHistory() {
+  if (ui.chatLog.children.length > 0) return;
+  let lines = [];
+  try {
+    lines = JSON.parse(sessionStorage.getItem(CHAT_HISTORY_KEY)) ?? [];
+  } catch {
+    lines = [];
+  }
+  chatHistory = [];
+  for (const line of Array.isArray(lines) ? lines.slice(-CHAT_HISTORY_MAX) : []) {
+    if (typeof line?.system === 'string') addSystemLine(line.system);
+    else if (typeof line?.name === 'string' && typeof line?.message === 'string') addChatLine(line.name, line.message, !!line.own);
+  }
+}
+
+// A stored token: log straight back in (a reload, or a visit within its lifetime).
+function resumeAtStart() {
+  const stored = loadResume(localStorage, Date.now());
+  if (!stored) return false;
+  ui.username.value = stored.username;
+  showMessage(`Welcome back, ${stored.username}…`, 'info');
+  setBusy(true);
+  lastRequest = 'resume';
+  whenConnected(() => {
+    if (protocol === 'cmmo.v2' && session.resume(stored.username, stored.token)) {
+      startRequestTimer();
+    } else {
+      lastRequest = null;
+      setBusy(false);
+      showMessage('');
+    }
+  });
+  return true;
+}
+
 // ---- Layout and the frame loop ----------------------------------------------------------------
 
 // The app box follows the visual viewport, so a phone's on-screen keyboard pushes the chat input up
@@ -461,6 +797,10 @@ window.addEventListener('resize', fitViewport);
 window.visualViewport?.addEventListener('resize', fitViewport);
 window.visualViewport?.addEventListener('scroll', fitViewport);
 
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
 function frame(now) {
   fitViewport();
   if (screen === 'world') {
@@ -469,7 +809,12 @@ function frame(now) {
     const { world } = session;
     origin = cameraOrigin(renderer.width, renderer.height, own ?? { x: world.width / 2, y: world.height / 2 }, world);
     renderer.draw(views, origin, now, world);
-    ui.hudOnline.textContent = `${session.store.size} online`;
+    overlay = drawOverlay(ui.canvas.getContext('2d'), renderer, views, origin, bubbles, freeArea(), now);
+    const online = roster.known ? roster.count : session.store.size;
+    // Only when it changed: a DOM write every frame would make the next layout read (freeArea)
+    // lay the page out again every frame.
+    setText(ui.hudOnline, `${online} online`);
+    setText(ui.playersButton, session.state === State.PLAY ? `${online} online` : 'offline');
   } else {
     // The login screen's backdrop: the default map, whatever server comes next.
     origin = cameraOrigin(renderer.width, renderer.height, { x: WORLD_WIDTH / 2 + Math.sin(now / 9000) * 200, y: WORLD_HEIGHT / 2 });
@@ -492,6 +837,13 @@ window.cmmo = Object.freeze({
       ownName: session.ownName,
       camera: { ...origin },
       world: { ...session.world },
+      players: { known: roster.known, count: roster.count, names: roster.sorted() },
+      latencyMs,
+      reconnect: { attempt: retry.attempt, waiting: retry.timer !== null, banner: ui.banner.hidden ? '' : ui.banner.textContent },
+      chatCollapsed: ui.chat.classList.contains('collapsed'),
+      bubbles: [...overlay.bubbles],
+      arrows: [...overlay.arrows],
+      resumable: loadResume(localStorage, Date.now())?.username ?? null,
       actors: [...session.store.actors.keys()].map((id) => {
         const actor = session.store.get(id);
         const motion = session.motion.get(id);
@@ -519,4 +871,5 @@ setMode('login');
 fitViewport();
 connect();
 requestAnimationFrame(frame);
-ui.username.focus();
+setInterval(sendPing, PING_INTERVAL_MS);
+if (!resumeAtStart()) ui.username.focus();

@@ -6,6 +6,7 @@ import { Action, decodePacket, decodeMove, decodeWorld, loginPacket, registerPac
 import { ActorStore, actorName, actorPosition, actorAvatar } from './model.js';
 import { Predictor, Interpolator } from './motion.js';
 import { DEFAULT_WORLD } from './camera.js';
+import { resumePacket, v2Events } from './v2.js';
 
 // The server cuts chat to 256 code points (docs/PROTOCOL.md, Chat); cut here too, so the line the
 // sender sees is the line the others get.
@@ -62,6 +63,14 @@ export class GameSession {
     return true;
   }
 
+  // cmmo.v2: logs in with a resume token instead of the password (answered like a Login).
+  resume(username, token) {
+    if (this.state !== State.LOGIN) return false;
+    if (!this.send(resumePacket(username, token))) return false;
+    this.pending = 'resume';
+    return true;
+  }
+
   get ownActor() {
     return this.ownId === null ? undefined : this.store.get(this.ownId);
   }
@@ -103,6 +112,7 @@ export class GameSession {
   //   {type:'registered'} {type:'logged-in'} {type:'denied', reason}
   //   {type:'own-actor', id, name} {type:'actor-joined', id, name} {type:'actor-left', id, name}
   //   {type:'chat', name, message} {type:'world', width, height}
+  //   and cmmo.v2's (v2.js): {type:'token'|'players'|'joined'|'left'|'pong', ...}
   handleMessage(text, now) {
     const packet = decodePacket(text);
     if (!packet) return [];
@@ -139,7 +149,8 @@ export class GameSession {
         if (this.state !== State.PLAY || typeof p1 !== 'string') return [];
         return [{ type: 'chat', name: typeof p0 === 'string' ? p0 : '?', message: plainBrackets(p1) }];
       default:
-        return [];
+        // cmmo.v2's sessions: tokens, who is around, Pong (v2.js). A legacy server sends none.
+        return v2Events(packet, now);
     }
   }
 
@@ -147,7 +158,7 @@ export class GameSession {
     const request = this.pending;
     this.pending = null;
     if (request === 'register') return [{ type: 'registered' }];
-    if (request === 'login') {
+    if (request === 'login' || request === 'resume') {
       this.state = State.PLAY;
       this.awaitingOwnActor = true;
       return [{ type: 'logged-in' }];

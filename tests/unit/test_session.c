@@ -72,6 +72,12 @@ static void test_waiting_states_fall_back_to_idle_and_only_the_reread_enters_pla
     }
     assert_false(session_state_allowed(SESSION_STATES, SESSION_LOGIN_IDLE));
     assert_string_equal(session_state_name(SESSION_LOGIN_CLAIMING), "login_claiming");
+    /* A resume token stands in for the password check: on to the claim or the re-read. */
+    assert_true(session_state_allowed(SESSION_LOGIN_IDLE, SESSION_RESUME_FINDING));
+    assert_true(session_state_allowed(SESSION_RESUME_FINDING, SESSION_LOGIN_CLAIMING));
+    assert_true(session_state_allowed(SESSION_RESUME_FINDING, SESSION_LOGIN_REREADING));
+    assert_false(session_state_allowed(SESSION_RESUME_FINDING, SESSION_LOGIN_VERIFYING));
+    assert_string_equal(session_state_name(SESSION_RESUME_FINDING), "resume_finding");
     assert_string_equal(session_state_name(SESSION_STATES), "?");
 }
 
@@ -81,6 +87,7 @@ typedef struct fake_link {
     session *s;
     char last[256]; /* the last packet pushed, as text */
     size_t pushes;
+    char token[64]; /* the last cmmo.v2 resume token pushed, or "" */
 } fake_link;
 
 static size_t closes;
@@ -93,6 +100,9 @@ static void fake_push(void *ctx, void *link, rcbuf *const *msgs, size_t n)
         memcpy(l->last, rcbuf_data(msgs[i]), len);
         l->last[len] = '\0';
         l->pushes++;
+        static const char token_head[] = "{\"a\":\"Token\",\"p0\":\"";
+        if (strncmp(l->last, token_head, sizeof token_head - 1) == 0)
+            snprintf(l->token, sizeof l->token, "%.43s", l->last + sizeof token_head - 1);
     }
 }
 
@@ -171,8 +181,11 @@ static int open_game(const char *url)
     closes = 0;
     memset(&cluster, 0, sizeof cluster);
     game_clock clock = {fake_now_us, NULL};
-    game_config config = {
-        .world_width = 1344, .world_height = 832, .tick_hz = 20, .save_interval_ms = 1000};
+    game_config config = {.world_width = 1344,
+                          .world_height = 832,
+                          .tick_hz = 20,
+                          .save_interval_ms = 1000,
+                          .resume_ttl_s = 3600};
     g = game_create(&clock, &config, &fake_outbox, st, au);
     return g ? 0 : -1;
 }
@@ -537,6 +550,167 @@ static void test_a_claim_that_cannot_be_asked_answers_server_busy(void **state)
     close_link(&l);
 }
 
+/* ---- cmmo.v2: resume tokens, who is around ---- */
+
+#define RESUME_DENIED "Resume token invalid or expired"
+
+/* A cmmo.v2 link registered and logged in with the password as name; its token in l->token. */
+static void v2_play(fake_link *l, const char *name)
+{
+    char msg[160];
+    open_link(l);
+    game_session_set_v2(l->s);
+    snprintf(msg, sizeof msg, "{\"a\":\"Register\",\"p0\":\"%s\",\"p1\":\"Password1\",\"p2\":1}",
+             name);
+    send_and_settle(l, msg);
+    snprintf(msg, sizeof msg, "{\"a\":\"Login\",\"p0\":\"%s\",\"p1\":\"Password1\"}", name);
+    send_and_settle(l, msg);
+    assert_string_equal(game_session_state_name(l->s), "play");
+    game_tick(g); /* the token is sent once the store has it */
+    run_until_idle();
+    for (int i = 0; i < 1000 && store_pending(st) > 0; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+}
+
+static void send_resume(fake_link *l, const char *name, const char *token)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "{\"a\":\"Resume\",\"p0\":\"%s\",\"p1\":\"%s\"}", name, token);
+    send_and_settle(l, msg);
+}
+
+/* Runs the store's queue dry (requests the game does not wait for: issuing, revoking). */
+static void run_store(void)
+{
+    for (int i = 0; i < 10000 && store_pending(st) > 0; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(store_pending(st), 0);
+}
+
+static void test_a_v2_login_gets_a_token_that_resumes_on_another_connection(void **state)
+{
+    fake_link a, b;
+    v2_play(&a, "alice");
+    assert_int_equal(strlen(a.token), 43);
+    close_link(&a);
+    open_link(&b);
+    game_session_set_v2(b.s);
+    send_resume(&b, "ALICE", a.token);
+    assert_string_equal(game_session_state_name(b.s), "play");
+    assert_int_equal(game_get_counters(g)->logins_ok, 2);
+    run_store();
+    game_tick(g);
+    assert_string_equal(b.token, ""); /* a resume issues no new token */
+    assert_string_equal(b.last, "{\"a\":\"Players\",\"p0\":1,\"p1\":[\"alice\"]}");
+    close_link(&b);
+}
+
+static void test_a_legacy_session_gets_no_token_and_resume_is_an_unknown_action(void **state)
+{
+    fake_link a, b, c;
+    v2_play(&a, "alice");
+    open_link(&b);
+    send_and_settle(&b, REGISTER("bob", "Password1"));
+    send_and_settle(&b, LOGIN("bob", "Password1"));
+    run_store();
+    game_tick(g);
+    assert_string_equal(b.token, "");
+    assert_null(strstr(b.last, "Players"));
+    open_link(&c); /* legacy */
+    send_resume(&c, "alice", a.token);
+    expect_deny(&c, "Unknown action");
+    assert_string_equal(game_session_state_name(c.s), "login_idle");
+    close_link(&c);
+    close_link(&b);
+    close_link(&a);
+}
+
+static void test_forged_malformed_or_other_accounts_tokens_are_denied_and_throttled(void **state)
+{
+    fake_link a, b, c;
+    v2_play(&a, "alice");
+    v2_play(&b, "bob");
+    close_link(&b);
+    open_link(&c);
+    game_session_set_v2(c.s);
+    send_resume(&c, "bob", a.token); /* alice's token, bob's name */
+    expect_deny(&c, RESUME_DENIED);
+    send_resume(&c, "alice", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    expect_deny(&c, RESUME_DENIED);
+    send_resume(&c, "alice", "short"); /* never reaches the store, still an answer */
+    expect_deny(&c, RESUME_DENIED);
+    send_and_settle(&c, "{\"a\":\"Resume\",\"p0\":\"alice\"}");
+    expect_deny(&c, "Malformed Resume");
+    /* Failures of the address, like wrong passwords: 20 a minute. Two counted above. */
+    for (int i = 0; i < 18; i++)
+        send_resume(&c, "bob", "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
+    send_resume(&c, "bob", b.token);
+    expect_deny(&c, "Too many failed attempts, try again in 60 seconds");
+    now_us += 61 * 1000000ull;
+    send_resume(&c, "bob", b.token);
+    assert_string_equal(game_session_state_name(c.s), "play");
+    close_link(&c);
+    close_link(&a);
+}
+
+static void test_a_resume_closes_the_accounts_other_connection_and_gets_in_after(void **state)
+{
+    fake_link a, b;
+    v2_play(&a, "alice");
+    open_link(&b);
+    game_session_set_v2(b.s);
+    size_t before = closes;
+    send_resume(&b, "alice", a.token);
+    expect_deny(&b, "You are already logged in");
+    assert_int_equal(closes, before + 1);
+    close_link(&a); /* the network reports the kicked connection gone */
+    send_resume(&b, "alice", a.token);
+    assert_string_equal(game_session_state_name(b.s), "play");
+    close_link(&b);
+}
+
+static void test_logout_and_revoking_the_account_end_its_tokens(void **state)
+{
+    fake_link a, b, c;
+    v2_play(&a, "alice");
+    char first[64];
+    snprintf(first, sizeof first, "%s", a.token);
+    send_and_settle(&a, "{\"a\":\"Logout\"}");
+    close_link(&a);
+    run_store();
+    open_link(&b);
+    game_session_set_v2(b.s);
+    send_resume(&b, "alice", first);
+    expect_deny(&b, RESUME_DENIED);
+    send_and_settle(&b, LOGIN("alice", "Password1"));
+    run_store();
+    game_tick(g);
+    assert_int_equal(strlen(b.token), 43);
+    close_link(&b);
+    assert_int_equal(game_revoke_resume_tokens(g, "ALICE"), 0); /* what a ban calls */
+    run_store();
+    open_link(&c);
+    game_session_set_v2(c.s);
+    send_resume(&c, "alice", b.token);
+    expect_deny(&c, RESUME_DENIED);
+    close_link(&c);
+}
+
+static void test_v2_players_are_told_who_joins_and_leaves_legacy_or_not(void **state)
+{
+    fake_link a, b;
+    v2_play(&a, "alice");
+    open_link(&b);
+    send_and_settle(&b, REGISTER("bob", "Password1"));
+    send_and_settle(&b, LOGIN("bob", "Password1"));
+    assert_string_equal(a.last, "{\"a\":\"Joined\",\"p0\":\"bob\",\"p1\":2}");
+    close_link(&b);
+    assert_string_equal(a.last, "{\"a\":\"Left\",\"p0\":\"bob\",\"p1\":1}");
+    send_and_settle(&a, "{\"a\":\"Ping\",\"p0\":42}");
+    assert_string_equal(a.last, "{\"a\":\"Pong\",\"p0\":42.0}");
+    close_link(&a);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -560,6 +734,12 @@ int main(void)
         T(test_a_granted_claim_rereads_and_enters_play),
         T(test_a_claim_that_cannot_be_asked_answers_server_busy),
         T(test_a_player_still_mirrored_from_another_node_is_refused_before_ok),
+        T(test_a_v2_login_gets_a_token_that_resumes_on_another_connection),
+        T(test_a_legacy_session_gets_no_token_and_resume_is_an_unknown_action),
+        T(test_forged_malformed_or_other_accounts_tokens_are_denied_and_throttled),
+        T(test_a_resume_closes_the_accounts_other_connection_and_gets_in_after),
+        T(test_logout_and_revoking_the_account_end_its_tokens),
+        T(test_v2_players_are_told_who_joins_and_leaves_legacy_or_not),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

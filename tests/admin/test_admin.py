@@ -954,6 +954,35 @@ def test_reset_password_then_only_the_new_one_logs_in():
 
 
 @test
+def test_reset_password_revokes_the_browsers_resume_tokens():
+    """A password reset logs every browser out: the cmmo.v2 resume token stops working
+    (docs/SECURITY.md, "Resume tokens")."""
+    s = world()
+
+    async def resume(token):
+        ws = await connect(s.url, subprotocols=["cmmo.v2"])
+        await ws.send(json.dumps({"a": "Resume", "p0": "bob", "p1": token}))
+        reply = await recv_until(ws, lambda p: p.get("a") in ("Ok", "Deny"))
+        await ws.close()
+        return reply
+
+    async def go():
+        ws, reply = await login(s.url, "bob", "bob pw", subprotocols=["cmmo.v2"])
+        check(reply == {"a": "Ok"}, "login: %s" % reply)
+        token = (await recv_until(ws, lambda p: p.get("a") == "Token"))["p0"]
+        await ws.close()
+        await asyncio.sleep(0.3)  # bob has left the world
+        check(await resume(token) == {"a": "Ok"}, "the token resumes before the reset")
+        await asyncio.sleep(0.3)
+        rc, out, err = admin("reset-password", "bob", stdin="bob pw\n", db=s.db)
+        check(rc == 0, "reset: %s" % err)
+        reply = await resume(token)
+        check(reply == {"a": "Deny", "p0": "Resume token invalid or expired"},
+              "after the reset: %s" % reply)
+    run(go())
+
+
+@test
 def test_delete_of_an_online_player_kicks_them_and_removes_every_row():
     s = world()
 

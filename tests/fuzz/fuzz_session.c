@@ -10,11 +10,13 @@
  *   2     raw message already inside wslay's buffer: delivered even while paused
  *   3     a well-formed packet from a small dictionary (next bytes choose it), so that inputs
  *         reach Register, Login and PLAY quickly; one choice repeats a Target a few hundred
- *         times (the flood path)
+ *         times (the flood path); half of the Chat choices are cmmo.v2's Resume (with the last
+ *         token any link was sent, so resumes succeed and take over), Logout or Ping
  *   4     a tick (the loop runs once without waiting, the game clock moves 50 ms, game_tick)
  *   5     wait until every pending store/auth answer has come back
  *   6     the link's connection is gone (net's on_close)
  *   7     the link reconnects (a new session)
+ * The first input byte's bit 1 makes every link a cmmo.v2 one (else all are legacy).
  * At the end every link closes and the game runs until every session is freed.
  *
  * Checked beyond "no crash, no sanitizer report, no leak":
@@ -22,7 +24,10 @@
  *   - every message sent is a JSON object with a string "a";
  *   - the first ModelDelta a connection receives follows an Ok and is a full Actor model;
  *   - no password from the dictionary appears in anything sent;
- *   - the game closes connections only for a flood (no kick, no cluster here);
+ *   - the game closes connections only for a flood, or for a Resume of the account elsewhere
+ *     (no kick, no cluster here);
+ *   - a legacy link is never sent anything but the tutorial's actions (no Token, Players,
+ *     Joined, Left, Pong, Move or World);
  *   - every session is freed once its connection is gone and its answers are in.
  */
 #include "core/log.h"
@@ -63,6 +68,8 @@ typedef struct fake_link {
 static uv_loop_t loop;
 static game *g;
 static fake_link links[LINKS];
+static int links_v2;        /* this run's links negotiated cmmo.v2 */
+static char last_token[64]; /* the last resume token sent to any link, or "" */
 
 static const char *const passwords[] = {"pw-secret-zero", "pw-secret-one", "pw-secret-two"};
 static const char *const names[] = {"alice", "Alice", "bob", "Server", "carol_-9"};
@@ -80,6 +87,18 @@ static void link_send(fake_link *l, rcbuf *msg)
     const char *a = json_string_value(json_object_get(j, "a"));
     assert(a);
     if (strcmp(a, "Ok") == 0) l->seen_ok = 1;
+    if (!links_v2) {
+        static const char *const legacy[] = {"Ok", "Deny", "Chat", "ModelDelta", "Disconnect"};
+        int known = 0;
+        for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++)
+            known |= strcmp(a, legacy[i]) == 0;
+        assert(known);
+    }
+    if (strcmp(a, "Token") == 0) {
+        const char *token = json_string_value(json_object_get(j, "p0"));
+        assert(token && strlen(token) == 43);
+        snprintf(last_token, sizeof last_token, "%s", token);
+    }
     if (strcmp(a, "ModelDelta") == 0 && !l->seen_model) {
         assert(l->seen_ok);
         json_t *m = json_object_get(j, "p0");
@@ -104,7 +123,8 @@ static void link_close(void *ctx, void *lp, game_close_reason why)
     (void)ctx;
     fake_link *l = lp;
     assert(l->open);
-    assert(why == GAME_CLOSE_MESSAGE_FLOOD || why == GAME_CLOSE_CHAT_FLOOD);
+    assert(why == GAME_CLOSE_MESSAGE_FLOOD || why == GAME_CLOSE_CHAT_FLOOD ||
+           (links_v2 && why == GAME_CLOSE_ELSEWHERE));
     l->closing = 1;
 }
 
@@ -173,6 +193,7 @@ static void link_open(fake_link *l)
     snprintf(peer, sizeof peer, "10.0.0.%d", l->index % 2);
     l->s = game_session_open(g, l, peer);
     assert(l->s);
+    if (links_v2) game_session_set_v2(l->s);
     l->open = 1;
 }
 
@@ -237,6 +258,16 @@ static void send_template(fake_link *l, const uint8_t **p, const uint8_t *end)
         n = snprintf(buf, sizeof buf, "{\"a\":\"Login\",\"p0\":\"%s\",\"p1\":\"%s\"}", name, pw);
         break;
     case 3:
+        if (t & 0x80) { /* cmmo.v2 */
+            if (a % 3 == 0)
+                n = snprintf(buf, sizeof buf, "{\"a\":\"Resume\",\"p0\":\"%s\",\"p1\":\"%s\"}",
+                             name, last_token[0] ? last_token : "forged");
+            else if (a % 3 == 1)
+                n = snprintf(buf, sizeof buf, "{\"a\":\"Logout\"}");
+            else
+                n = snprintf(buf, sizeof buf, "{\"a\":\"Ping\",\"p0\":%d}", a);
+            break;
+        }
         n = snprintf(buf, sizeof buf, "{\"a\":\"Chat\",\"p0\":\"x\",\"p1\":\"[b]hi %d[/b]\"}", a);
         break;
     case 4:
@@ -280,7 +311,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .view_radius = (data[0] & 1) ? 120 : 0,
         .tick_hz = 20,
         .save_interval_ms = 1000,
+        .resume_ttl_s = 3600,
     };
+    links_v2 = (data[0] & 2) != 0;
+    last_token[0] = '\0';
     fake_now = 0;
     game_clock clock = {fake_clock_now_us, NULL};
     g = game_create(&clock, &config, &outbox, st, au);

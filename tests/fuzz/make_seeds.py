@@ -194,13 +194,19 @@ def session_seeds():
         + bytes([TICK, TICK]),
         b"\x00" + reg0 + bytes([TICK, IDLE]) + login0 + bytes([TICK]) + tmpl(0, 6, 39)
         + bytes([TICK]),
+        # cmmo.v2 links (first byte's bit 1): a password login gets a token; link 1 resumes with
+        # it (the first try closes link 0, the second gets in), pings, logs out.
+        b"\x02" + reg0 + bytes([TICK, IDLE]) + login0 + bytes([TICK, IDLE, TICK, IDLE])
+        + tmpl(1, 0x83, 0) + bytes([TICK, IDLE, TICK, IDLE]) + tmpl(1, 0x83, 0)
+        + bytes([TICK, IDLE, TICK]) + tmpl(1, 0x83, 2) + tmpl(1, 0x83, 1) + bytes([TICK, IDLE]),
     ]
     for s in seqs:
         put("session", s)
 
 
 DICT = [b'"a"', b'"p0"', b'"p1"', b'"p2"', b'"Register"', b'"Login"', b'"Chat"', b'"Target"',
-        b'"Ok"', b'"Deny"', b'"ModelDelta"', b'"Disconnect"', b'\\u0000', b'\\ud83d\\ude00',
+        b'"Ok"', b'"Deny"', b'"ModelDelta"', b'"Disconnect"', b'"Resume"', b'"Logout"',
+        b'"Ping"', b'\\u0000', b'\\ud83d\\ude00',
         b'1e308', b'-0.0', b'null', b'true', b'[', b']', b'{', b'}', b':', b',']
 
 

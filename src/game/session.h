@@ -3,6 +3,7 @@
  * protocol.py:
  *   LOGIN --Register--> (hash, create account) --> LOGIN
  *   LOGIN --Login--> (find account, verify password) --> PLAY
+ *   LOGIN --Resume (cmmo.v2)--> (the account of a resume token) --> PLAY   (session_v2.c)
  * each asynchronous step its own state, moved by one function that asserts the move is legal
  * (the states and the table: game/sessionstate.h).
  * Client messages are queued as they arrive and handled at the start of the next tick, in order;
@@ -40,7 +41,8 @@ session *game_session_open(game *g, void *link, const char *peer);
 const char *game_session_state_name(const session *s);
 
 /* The connection negotiated cmmo.v2 (docs/PROTOCOL.md): once in the world, this session is sent
- * movement as compact Move packets. */
+ * movement as compact Move packets, a resume token after a password login, and who is around
+ * (Players, Joined, Left); it may send Resume, Logout and Ping. */
 void game_session_set_v2(session *s);
 
 /* A client message (copied). Returns true if the connection should stop reading until resumed. */

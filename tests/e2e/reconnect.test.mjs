@@ -35,6 +35,7 @@ test('when reconnecting by itself gives up: Connection lost, and Reconnect bring
   server = null;
   await page.waitForSelector('#connection-overlay', { state: 'visible', timeout: 10000 });
   assert.match(await page.textContent('#connection-title'), /Connection lost/);
+  assert.match(await page.textContent('#connection-message'), /Could not reconnect .* \(1 try\)/);
   assert.equal(await page.isVisible('#reconnect-button'), true);
   await screenshot(page, 'connection-lost.png');
 

@@ -96,7 +96,9 @@ const roster = new Roster();
 const bubbles = new Bubbles();
 let latencyMs = null;
 let lastRequest = null; // 'login' | 'register' | 'resume': what the pending Ok/Deny answers
-const retry = { attempt: 0, timer: null }; // the automatic reconnect's attempts and its wait
+// The automatic reconnect: attempts so far, the wait for the next, how many it made before it
+// last gave up (for the message beside the Reconnect button).
+const retry = { attempt: 0, timer: null, gaveUpAfter: 0 };
 let chatHistory = [];
 let overlay = { bubbles: [], arrows: [] }; // what the last frame drew over the world
 
@@ -175,9 +177,13 @@ function connectionLost() {
   // Login or Register connects again.
   if (screen === 'login' && !reconnecting && !waiting && everOpened) return;
   if (screen === 'world' || reconnecting) {
+    const tries = retry.gaveUpAfter;
+    retry.gaveUpAfter = 0;
     showOverlay('Connection lost', reconnecting
       ? `Still cannot reach the server at ${host}. Check your connection and try again.`
-      : `The connection to the server at ${host} was closed. Your position is saved.`);
+      : tries > 0
+        ? `Could not reconnect to the server at ${host} (${tries} ${tries === 1 ? 'try' : 'tries'}). Your position is saved.`
+        : `The connection to the server at ${host} was closed. Your position is saved.`);
   } else {
     showOverlay('Not connected', everOpened
       ? `The server at ${host} closed the connection.`
@@ -556,6 +562,7 @@ function sendComeback() {
 function scheduleReconnect() {
   if (retry.timer !== null) return true;
   if (retry.attempt >= RECONNECT_MAX || !canComeBack()) {
+    retry.gaveUpAfter = retry.attempt;
     retry.attempt = 0;
     hideBanner();
     return false;

@@ -124,6 +124,7 @@ int game_ban(game *g, const char *name, const game_sanction *how)
     int rc = store_set_sanction(g->store, name, STORE_BAN, how->ends_at, how->reason, NULL, NULL);
     if (rc != 0) return rc;
     log_info("player_banned", "user=%s ends_at=%lld", name, (long long)how->ends_at);
+    game_revoke_resume_tokens(g, name);    /* a browser must not log back in with one */
     game_kick(g, name, GAME_CLOSE_KICKED); /* not online here: nothing to kick */
     return 0;
 }

@@ -457,6 +457,16 @@ static void resume_found(void *user, int result, const store_account *account)
     }
     s->account = *account;
     sodium_memzero(s->account.password_hash, sizeof s->account.password_hash);
+    if (s->account.ban.active) {
+        /* As after a matching password: a token is no way around a ban (one recorded in the
+         * database alone, by cmmo-admin with no server, revoked no token). */
+        char text[STORE_REASON_MAX + 96];
+        session_idle(s);
+        log_info("resume_banned", "user=%s peer=%s", s->account.name, s->peer);
+        deny(s, session_ban_text(&s->account.ban, text, sizeof text));
+        return;
+    }
+    session_take_mute(s, &s->account.mute);
     if (world_has_actor(g->world, s->account.actor_id)) {
         /* The token proves this is the player: the old connection is one the player left (a
          * reload, a network switch the server has not noticed yet). It is closed now, and the

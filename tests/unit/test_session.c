@@ -696,6 +696,40 @@ static void test_logout_and_revoking_the_account_end_its_tokens(void **state)
     close_link(&c);
 }
 
+/* A token is no way around a ban: a ban made through the game revokes the account's tokens, and
+ * one recorded in the database alone (cmmo-admin with no server) is checked at resume as at a
+ * password login. */
+static void test_a_banned_account_cannot_resume(void **state)
+{
+    fake_link a, b, c;
+    v2_play(&a, "alice");
+    char token[64];
+    snprintf(token, sizeof token, "%s", a.token);
+    close_link(&a);
+    run_store();
+    /* In the database only: the token is still there, the ban is what refuses it. */
+    assert_int_equal(store_set_sanction(st, "alice", STORE_BAN, 0, "cheating", NULL, NULL), 0);
+    run_store();
+    open_link(&b);
+    game_session_set_v2(b.s);
+    send_resume(&b, "alice", token);
+    expect_deny(&b, "You are banned: cheating");
+    close_link(&b);
+    /* Through the game: the token itself is gone. */
+    assert_int_equal(store_clear_sanction(st, "alice", STORE_BAN, NULL, NULL), 0);
+    run_store();
+    game_sanction for_good = {.ends_at = 0, .seconds = 0, .reason = ""};
+    assert_int_equal(game_ban(g, "alice", &for_good), 0);
+    run_store();
+    assert_int_equal(store_clear_sanction(st, "alice", STORE_BAN, NULL, NULL), 0);
+    run_store();
+    open_link(&c);
+    game_session_set_v2(c.s);
+    send_resume(&c, "alice", token);
+    expect_deny(&c, RESUME_DENIED);
+    close_link(&c);
+}
+
 static void test_v2_players_are_told_who_joins_and_leaves_legacy_or_not(void **state)
 {
     fake_link a, b;
@@ -740,6 +774,7 @@ int main(void)
         T(test_a_resume_closes_the_accounts_other_connection_and_gets_in_after),
         T(test_logout_and_revoking_the_account_end_its_tokens),
         T(test_v2_players_are_told_who_joins_and_leaves_legacy_or_not),
+        T(test_a_banned_account_cannot_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -657,6 +657,21 @@ void game_session_set_v2(session *s)
     s->v2 = 1;
 }
 
+/* In play, with nothing queued before it and nothing being checked, a message is handled the
+ * moment it is read instead of at the next tick: a Chat is relayed in the same loop iteration
+ * (the wiring flushes what the game pushed outside the tick before the loop sleeps again). Order
+ * holds because the queue is empty: every earlier message of this session has been handled, and
+ * while one waits (a Login's check, a pause) later ones queue behind it. A Target only sets the
+ * walking target, whatever the moment; its movement still goes out at the tick, after any chat
+ * line read before that tick, exactly the order the tick's own handling gave. Returns true if
+ * the message was handled. */
+static bool session_handle_now(session *s, const uint8_t *data, size_t len)
+{
+    if (s->state != SESSION_PLAY || s->q_len > 0 || !s->link) return false;
+    handle_message(s, data, len);
+    return true;
+}
+
 bool game_session_message(game *g, session *s, const uint8_t *data, size_t len)
 {
     int over = bucket_take(&s->packets, RATE_PACKETS_PER_S, RATE_PACKETS_BURST, game_now_ms(g));
@@ -670,6 +685,7 @@ bool game_session_message(game *g, session *s, const uint8_t *data, size_t len)
         }
         return 0;
     }
+    if (session_handle_now(s, data, len)) return 0;
     if (s->q_len >= SESSION_QUEUE_HARD) {
         log_debug("message_dropped", "peer=%s reason=queue_full", s->peer);
         return 1;

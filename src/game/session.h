@@ -6,8 +6,10 @@
  *   LOGIN --Resume (cmmo.v2)--> (the account of a resume token) --> PLAY   (session_v2.c)
  * each asynchronous step its own state, moved by one function that asserts the move is legal
  * (the states and the table: game/sessionstate.h).
- * Client messages are queued as they arrive and handled at the start of the next tick, in order;
- * while a Register or Login is being checked, later messages wait. A session outlives its
+ * Client messages are handled in order. In play, a message is handled as it arrives (a Chat is
+ * relayed at once; a Target's movement goes out at the next tick); otherwise it is queued and
+ * handled at the start of the next tick, and while a Register or Login is being checked later
+ * messages wait, queued behind it. A session outlives its
  * connection until its queue is handled (a Chat sent just before closing is still relayed) and
  * its pending checks have answered.
  *
@@ -45,7 +47,9 @@ const char *game_session_state_name(const session *s);
  * (Players, Joined, Left); it may send Resume, Logout and Ping. */
 void game_session_set_v2(session *s);
 
-/* A client message (copied). Returns true if the connection should stop reading until resumed. */
+/* A client message: handled now if the session is in play with nothing queued, else copied and
+ * queued. May push to the outbox (and close the link) from within the call. Returns true if
+ * the connection should stop reading until resumed. */
 bool game_session_message(game *g, session *s, const uint8_t *data, size_t len);
 
 /* The connection is gone: the link must not be used again. */

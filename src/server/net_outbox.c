@@ -53,6 +53,21 @@ static rcbuf *outbox_pack(void *ctx, rcbuf *const *msgs, size_t n)
     return ws_frames_pack(msgs, n);
 }
 
+static void outbox_push_marking(void *ctx, void *link, rcbuf *const *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (msgs[i]->tag == PACKET_TAG(PACKET_CHAT)) *(int *)ctx = 1;
+    net_conn_send_many(link, msgs, n);
+}
+
+game_outbox net_outbox_marking(int *pushed)
+{
+    game_outbox o = net_outbox();
+    o.push = outbox_push_marking;
+    o.ctx = pushed;
+    return o;
+}
+
 game_outbox net_outbox(void)
 {
     return (game_outbox){

@@ -41,6 +41,9 @@ typedef struct server {
     const config *config;
     uv_loop_t loop;
     uv_timer_t tick_timer;
+    /* After each I/O phase: sends what the game pushed outside the tick (game_pushed). */
+    uv_check_t flush_check;
+    int game_pushed; /* a chat line was pushed (net_outbox_marking) since the last flush */
     uv_signal_t sigint, sigterm, sighup;
     net *net;
     admin *admin; /* the operator socket, or NULL without --admin-socket */
@@ -122,6 +125,8 @@ static void finish_shutdown(server *s)
     net_abort_all(s->net); /* whoever has not finished closing by now is cut */
     uv_timer_stop(&s->tick_timer);
     uv_close((uv_handle_t *)&s->tick_timer, NULL);
+    uv_check_stop(&s->flush_check);
+    uv_close((uv_handle_t *)&s->flush_check, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
@@ -156,6 +161,7 @@ static void run_tick(server *s)
     game_tick(s->game);
     if (s->cluster) cluster_tick(s->cluster, uv_now(&s->loop));
     net_flush(s->net);
+    s->game_pushed = 0;
     s->ticks++;
     uint64_t hz = (uint64_t)s->config->tick_hz;
     size_t players = game_player_count(s->game);
@@ -201,6 +207,19 @@ static void on_tick_timer(uv_timer_t *t)
     now = uv_hrtime();
     uint64_t wait_ns = s->next_tick_ns > now ? s->next_tick_ns - now : 0;
     uv_timer_start(&s->tick_timer, on_tick_timer, (wait_ns + 999999) / 1000000, 0);
+}
+
+/* Runs once per loop iteration, right after the I/O callbacks: a chat line read in this iteration
+ * (relayed by the game as it was read, or arriving from another node) goes out now instead of
+ * with the next tick, together with whatever else is queued for its recipients. Only when a
+ * chat line was pushed: a ping read alone still waits for the tick's flush, so a ping flood
+ * never costs a write per read. */
+static void on_flush_check(uv_check_t *h)
+{
+    server *s = h->data;
+    if (!s->game_pushed) return;
+    s->game_pushed = 0;
+    net_flush(s->net);
 }
 
 static void on_sighup(uv_signal_t *sig, int signum)
@@ -302,7 +321,7 @@ int server_run(const config *c)
         .save_interval_ms = SAVE_INTERVAL_MS,
         .resume_ttl_s = c->resume_ttl_s,
     };
-    game_outbox outbox = net_outbox();
+    game_outbox outbox = net_outbox_marking(&s->game_pushed);
     game_clock clock = {game_clock_now_us, NULL};
     s->game = game_create(&clock, &gc, &outbox, s->store, s->auth);
     if (!s->game) goto out;
@@ -362,6 +381,9 @@ int server_run(const config *c)
     s->tick_period_ns = 1000000000ull / (uint64_t)c->tick_hz;
     s->next_tick_ns = uv_hrtime() + s->tick_period_ns;
     uv_timer_start(&s->tick_timer, on_tick_timer, s->tick_period_ns / 1000000, 0);
+    uv_check_init(&s->loop, &s->flush_check);
+    s->flush_check.data = s;
+    uv_check_start(&s->flush_check, on_flush_check);
     tickstats_reset(&s->stats);
     tickstats_reset(&s->lifetime);
 

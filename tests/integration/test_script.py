@@ -11,8 +11,8 @@ import time
 import unittest
 
 from harness import (SERVER_BIN, Server, ServerTestCase, async_test, is_at, is_chat,
-                     is_disconnect, is_full_actor, is_model_delta, is_move_of, pkt, position_of,
-                     unique_name)
+                     is_disconnect, is_full_actor, is_full_model_of, is_model_delta, is_move_of,
+                     pkt, position_of, unique_name)
 
 _dir = tempfile.mkdtemp(prefix="cmmo-it-script-")
 
@@ -144,6 +144,9 @@ class ScriptApi(ServerTestCase):
     @async_test
     async def test_position_teleport_and_move_to(self):
         a, b = await self.players(2, "tp")
+        # b must see a before the jump to see it as a move (a chat command runs when read, and b
+        # may otherwise first see a, already there, in a full model).
+        await b.wait_for(is_full_model_of(a.aid), what="a seen from b")
         await self.cmd(a, "/pos", "pos 0 0")
         await a.chat("/tp")
         await b.wait_for(is_at(a.aid, 300, 200), what="the teleported position")

@@ -172,6 +172,24 @@ static void test_pushed_packets_are_counted_per_action(void **state)
     close_all(links, 3);
 }
 
+/* A chat line from a player in the world is pushed as it is read, without waiting for a tick,
+ * to every other player and not to its sender; one queued behind a message still waiting keeps
+ * its place (pushed at the tick, after that message). */
+static void test_a_chat_in_play_is_pushed_when_read_not_at_the_tick(void **state)
+{
+    fake_link links[] = {{NULL, "alice"}, {NULL, "bob"}};
+    play(&links[0]);
+    play(&links[1]);
+    game_tick(g);
+    fake_clear();
+    send_text(&links[1], "{\"a\":\"Chat\",\"p0\":\"bob\",\"p1\":\"hello\"}");
+    assert_int_equal(fake.pushes_len, 1);
+    assert_ptr_equal(fake.pushes[0].link, &links[0]);
+    assert_true(contains(fake.pushes[0].msgs[0], "\"p1\":\"hello\""));
+    assert_int_equal(pushes_to(&links[1]), 0);
+    close_all(links, 2);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -183,6 +201,7 @@ int main(void)
         T(test_a_message_flood_closes_with_the_flood_reason),
         T(test_nothing_is_pushed_to_a_link_after_its_connection_is_gone),
         T(test_pushed_packets_are_counted_per_action),
+        T(test_a_chat_in_play_is_pushed_when_read_not_at_the_tick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

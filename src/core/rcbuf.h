@@ -17,7 +17,7 @@
 
 typedef struct rcbuf {
     uint32_t refs;
-    uint16_t flags;   /* for the layer that prepends a header: set once it has done so */
+    uint16_t flags;   /* RCBUF_BINARY from the encoder; the framing layer's own bits above */
     uint16_t tag;     /* what the bytes are, set by their encoder (for counting); 0: unknown */
     uint32_t packets; /* how many packets the bytes hold (1, or more for a packed batch) */
     size_t start;     /* offset of the first byte of data in bytes[] */
@@ -25,6 +25,10 @@ typedef struct rcbuf {
     size_t capacity;  /* bytes available after start */
     uint8_t bytes[];
 } rcbuf;
+
+/* flags: the bytes are a binary message, not text (a WebSocket layer frames them with the
+ * binary opcode). Set by the encoder. The framing layer's own flags use other bits. */
+#define RCBUF_BINARY 0x8000u
 
 /* The largest headroom any layer needs (a WebSocket server frame header is at most 10 bytes). */
 #define RCBUF_HEADROOM 10

@@ -69,6 +69,7 @@ game *game_create(const game_clock *clock, const game_config *config, const game
         .speed = 70.0,
         .tick_hz = config->tick_hz,
         .view_radius = config->view_radius,
+        .v2_budget = config->v2_budget,
         .outbox = *outbox,
         .packets_out = g->counters.packets_out,
         .bytes_out = g->counters.bytes_out,

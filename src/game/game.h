@@ -35,6 +35,7 @@ typedef struct game_clock {
 typedef struct game_config {
     double world_width, world_height;
     double view_radius; /* see world_config */
+    double v2_budget;   /* bytes per second per cmmo.v2 viewer, 0 none: see world_config */
     int tick_hz;
     uint64_t save_interval_ms; /* write-behind period for positions */
     /* How long a resume token lives (cmmo.v2, docs/SECURITY.md), in seconds; 0: none are issued

@@ -1,6 +1,7 @@
 #include "game/world.h"
 
 #include "core/grow.h"
+#include "game/priority.h"
 #include "proto/packet.h"
 
 #include <assert.h>
@@ -30,7 +31,7 @@ struct world_actor {
     unsigned jumped : 1;     /* teleported since the last tick: moves as one step */
     void *link;              /* its viewer's connection (game/outbox.h); NULL for a remote
                               * actor, and once the connection is gone */
-    unsigned compact : 1;    /* its viewer takes cmmo.v2 Move packets: encoding ENC_V2 */
+    unsigned compact : 1;    /* its viewer takes cmmo.v2: movement in one Moves frame a tick */
     /* This tick's movement delta in each encoding (NULL if it did not move, or no viewer
      * takes that encoding), shared by all viewers. */
     rcbuf *delta[ENC_COUNT];
@@ -49,6 +50,18 @@ struct world_actor {
      * did, so that it walks as smoothly here as there. */
     double path[WORLD_REMOTE_PATH][2];
     uint8_t path_head, path_len;
+    /* cmmo.v2 (viewer_moves). As an actor: its current position as a Moves record, the tick it
+     * last moved and the tick it last turned (changed direction, started or stopped), with the
+     * step that told (last_dx, last_dy). */
+    uint8_t record[PACKET_MOVE_RECORD];
+    uint32_t moved_tick, turned_tick;
+    float last_dx, last_dy;
+    /* As a cmmo.v2 viewer: the tick it was last sent each actor's position, parallel to known
+     * with a view radius, indexed by slot without one (sent_cap entries); and its bandwidth
+     * bucket, in bytes. */
+    uint32_t *sent;
+    size_t sent_cap;
+    double tokens;
 };
 
 /* The area-of-interest grid: square cells half the hysteresis radius wide, so everything a viewer
@@ -84,6 +97,17 @@ typedef struct grid_cell {
 /* A remote actor that falls more than this many positions behind its owner skips ahead: the
  * hop's jitter is absorbed, a stalled node is not replayed in slow motion. */
 #define REMOTE_PATH_SLACK 2
+/* The bandwidth budget of a cmmo.v2 viewer (world_config.v2_budget): the nearest actors are
+ * sent every tick whatever it says (20: a screenful around the player), one whose position
+ * waited this long goes before all others (250 ms: an actor shown that late still looks like it
+ * walks when the client interpolates), and a quiet viewer may save up to this many ticks'
+ * budget for a burst (or owe as much after one: the join burst of a crowd must not silence
+ * everyone but the nearest for seconds). */
+#define BUDGET_NEAREST 20
+#define BUDGET_STALE_MS 250
+#define BUDGET_BURST_TICKS 2
+/* The WebSocket header of a Moves frame (at most 4 bytes below 64 KiB) plus its kind byte. */
+#define MOVES_OVERHEAD 5
 
 struct world {
     world_config config;
@@ -130,6 +154,14 @@ struct world {
     void *observer_ctx;
     int32_t *interest; /* scratch for world_interest */
     size_t interest_cap;
+    /* cmmo.v2 scratch: the candidates of one viewer, the records of its frame, and each slot's
+     * sent tick while a viewer's known set is rebuilt. */
+    priority_candidate *cands;
+    size_t cands_cap;
+    uint8_t *records;
+    size_t records_cap;
+    uint32_t *slot_sent;
+    size_t slot_sent_cap;
 };
 
 /* Squares of side `size` (at most GRID_MAX_SIDE a side: larger squares in a huge world) over
@@ -276,6 +308,7 @@ static void actor_free(world *w, world_actor *a)
     rcbuf_unref(a->full);
     rcbuf_unref(a->gone);
     free(a->known);
+    free(a->sent);
     free(a);
 }
 
@@ -303,6 +336,9 @@ void world_destroy(world *w)
     free(w->entering);
     free(w->out);
     free(w->interest);
+    free(w->cands);
+    free(w->records);
+    free(w->slot_sent);
     if (w->cells)
         for (int i = 0; i < w->cols * w->rows; i++)
             free(w->cells[i].entries);
@@ -368,6 +404,14 @@ static void push(world *w, world_actor *v, rcbuf *const *msgs, size_t n)
 {
     w->config.outbox.push(w->config.outbox.ctx, v->link, msgs, n);
     game_outbox_count(w->config.packets_out, w->config.bytes_out, msgs, n);
+    if (v->compact && w->config.v2_budget > 0) {
+        /* Everything a cmmo.v2 viewer is sent counts against its budget: full models and chat
+         * go whatever it says, and movement makes room for them. */
+        for (size_t i = 0; i < n; i++)
+            v->tokens -= (double)msgs[i]->len;
+        double floor = -BUDGET_BURST_TICKS * w->config.v2_budget / w->config.tick_hz;
+        if (v->tokens < floor) v->tokens = floor;
+    }
 }
 
 static void send_to(world *w, world_actor *viewer, rcbuf *b)
@@ -431,6 +475,8 @@ static world_actor *actor_add(world *w, const game_actor *account, void *link, i
     a->remote = (unsigned)remote;
     a->cell = -1;
     a->region = world_region_of(w, a->x, a->y);
+    packet_move_record(a->record, a->id, a->x, a->y);
+    a->moved_tick = a->turned_tick = (uint32_t)w->ticks;
     if (slot_take(w, a) != 0) {
         free(a);
         return NULL;
@@ -496,6 +542,9 @@ static void actor_remove(world *w, world_actor *a)
     free(a->known);
     a->known = NULL;
     a->known_len = a->known_cap = 0;
+    free(a->sent);
+    a->sent = NULL;
+    a->sent_cap = 0;
     actor_gone(a);
     assert(w->departed_len < w->departed_cap);
     w->departed[w->departed_len++] = a;
@@ -505,7 +554,15 @@ static void actor_remove(world *w, world_actor *a)
 void world_actor_set_compact(world *w, world_actor *a)
 {
     if (a->compact || a->remote || a->left) return;
+    /* With a view radius its sent ticks run beside its known set, which holds itself already
+     * (sent with its full model). Without one they are per slot, grown by viewer_moves. */
+    if (w->cells) {
+        if (grow(&a->sent, &a->sent_cap, a->known_cap, sizeof *a->sent) != 0) return;
+        for (size_t i = 0; i < a->known_len; i++)
+            a->sent[i] = (uint32_t)w->ticks;
+    }
     a->compact = 1;
+    a->tokens = BUDGET_BURST_TICKS * w->config.v2_budget / w->config.tick_hz;
     w->compact_viewers++;
 }
 
@@ -590,15 +647,32 @@ void world_chat(world *w, world_actor *from, const char *text, size_t len)
 }
 
 /* Marks a position change: the cached full model is stale, this tick's delta is built. */
-static void actor_moved(world *w, world_actor *a)
+/* A step (dx, dy) turned from the last one: not within about 10 degrees of it, or the actor was
+ * standing the tick before (it started). The viewer's interpolation goes wrong at a turn. */
+static void note_turn(world *w, world_actor *a, float dx, float dy)
+{
+    uint32_t now = (uint32_t)w->ticks;
+    float dot = dx * a->last_dx + dy * a->last_dy;
+    float norms = sqrtf((dx * dx + dy * dy) * (a->last_dx * a->last_dx + a->last_dy * a->last_dy));
+    if (a->moved_tick + 1 != now || dot < 0.985f * norms) a->turned_tick = now;
+    a->last_dx = dx;
+    a->last_dy = dy;
+}
+
+static void actor_moved(world *w, world_actor *a, double from_x, double from_y)
 {
     a->moved = 1;
     rcbuf_unref(a->full);
     a->full = NULL;
-    /* Only the encodings some viewer takes. */
+    note_turn(w, a, (float)(a->x - from_x), (float)(a->y - from_y));
+    a->moved_tick = (uint32_t)w->ticks;
+    packet_move_record(a->record, a->id, a->x, a->y);
+    /* Only the encodings some viewer takes: cmmo.v2 viewers get the record in their Moves
+     * frame, a JSON Move only for an actor whose id a record cannot carry. */
     if (w->all_len - w->remote_count > w->compact_viewers)
         a->delta[ENC_LEGACY] = packet_encode_actor_moved(a->id, a->instanced_entity_id, a->x, a->y);
-    if (w->compact_viewers > 0) a->delta[ENC_V2] = packet_encode_move(a->id, a->x, a->y);
+    if (w->compact_viewers > 0 && (uint64_t)a->id > PACKET_MOVE_ID_MAX)
+        a->delta[ENC_V2] = packet_encode_move(a->id, a->x, a->y);
     w->slot_delta[ENC_LEGACY][a->slot] = a->delta[ENC_LEGACY];
     w->slot_delta[ENC_V2][a->slot] = a->delta[ENC_V2];
     grid_update(w, a);
@@ -608,6 +682,7 @@ static void actor_moved(world *w, world_actor *a)
 static void remote_step(world *w, world_actor *a)
 {
     if (a->path_len == 0) return;
+    double from_x = a->x, from_y = a->y;
     do {
         const double *p = a->path[a->path_head];
         a->x = p[0];
@@ -615,14 +690,14 @@ static void remote_step(world *w, world_actor *a)
         a->path_head = (uint8_t)((a->path_head + 1) % WORLD_REMOTE_PATH);
         a->path_len--;
     } while (a->path_len > REMOTE_PATH_SLACK);
-    actor_moved(w, a);
+    actor_moved(w, a, from_x, from_y);
 }
 
 static void actor_step(world *w, world_actor *a)
 {
     double step = w->config.speed / w->config.tick_hz;
     double dx = a->target_x - a->x, dy = a->target_y - a->y;
-    double dist = hypot(dx, dy);
+    double dist = hypot(dx, dy), from_x = a->x, from_y = a->y;
     if (dist <= step) {
         /* Arrive exactly on the target, not a rounding error away from it. */
         a->x = a->target_x;
@@ -634,7 +709,8 @@ static void actor_step(world *w, world_actor *a)
     }
     if (dist > 0) {
         a->save_dirty = 1;
-        actor_moved(w, a);
+        actor_moved(w, a, from_x, from_y);
+        if (!a->walking) a->turned_tick = (uint32_t)w->ticks; /* it stops here */
     }
 }
 
@@ -735,9 +811,28 @@ static void viewer_update_known(world *w, world_actor *v)
             continue;
         }
         if (deltas[k]) out_push(w, v, deltas[k]);
+        if (v->sent) v->sent[n] = v->sent[i];
         v->known[n++] = k;
     }
     v->known_len = n;
+}
+
+/* A cmmo.v2 viewer's sent ticks for its new known set vis (before it replaces the old one,
+ * whose members carry the current stamp in mark_known): kept for actors it knew, now for those
+ * entering (they are sent a full model this tick). Returns 0, or -1 out of memory (nothing
+ * changed). */
+static int known_sent_rebuild(world *w, world_actor *v, const uint32_t *vis, size_t vis_len,
+                              uint32_t stamp)
+{
+    if (grow(&w->slot_sent, &w->slot_sent_cap, w->slot_cap, sizeof *w->slot_sent) != 0 ||
+        grow(&v->sent, &v->sent_cap, vis_len, sizeof *v->sent) != 0)
+        return -1;
+    for (size_t i = 0; i < v->known_len; i++)
+        w->slot_sent[v->known[i]] = v->sent[i];
+    uint32_t now = (uint32_t)w->ticks;
+    for (size_t i = 0; i < vis_len; i++)
+        v->sent[i] = w->mark_known[vis[i]] == stamp ? w->slot_sent[vis[i]] : now;
+    return 0;
 }
 
 /* Compares what viewer knows with what it sees now, as Quake III's snapshots do, in linear time
@@ -778,8 +873,105 @@ static void viewer_update(world *w, world_actor *v)
     for (size_t i = 0; i < entering; i++)
         out_push(w, v, actor_full(w->by_slot[w->entering[i]]));
     if (grow(&v->known, &v->known_cap, vis_len, sizeof *v->known) != 0) return;
+    if (v->compact && known_sent_rebuild(w, v, vis, vis_len, stamp) != 0) return;
     memcpy(v->known, vis, vis_len * sizeof *v->known);
     v->known_len = vis_len;
+}
+
+/* One candidate for v's Moves frame: actor a, whose position v was last sent at tick sent.
+ * Returns 1 if it is one (it moved since, and a record can carry it). */
+static int moves_candidate(world *w, const world_actor *v, const world_actor *a, uint32_t sent,
+                           priority_candidate *out)
+{
+    uint32_t now = (uint32_t)w->ticks;
+    if (a->moved_tick <= sent || (uint64_t)a->id > PACKET_MOVE_ID_MAX) return 0;
+    float dx = (float)(a->x - v->x), dy = (float)(a->y - v->y);
+    *out = (priority_candidate){
+        .slot = a->slot,
+        .waited = now - sent,
+        .distance2 = dx * dx + dy * dy,
+        .turned = a->turned_tick > sent,
+    };
+    return 1;
+}
+
+/* The sent tick of slot k for v: beside its known set with a view radius (index i), by slot
+ * without one. */
+static uint32_t *sent_of(world *w, world_actor *v, size_t i, uint32_t k)
+{
+    return w->cells ? &v->sent[i] : &v->sent[k];
+}
+
+/* cmmo.v2: this tick's movement for viewer v, in one Moves frame (returned, one reference for
+ * the caller to drop after the flush; NULL if nothing moved or out of memory). Candidates are
+ * the actors v sees whose position moved since v was last sent it; the budget's room this tick
+ * decides how many go, priority_select which (game/priority.h). A legacy viewer never gets here.
+ * Cost: one pass over what v knows (the world without a view radius), a selection only when
+ * the budget binds, and one copy of 12 bytes per record. */
+static rcbuf *viewer_moves(world *w, world_actor *v)
+{
+    uint32_t now = (uint32_t)w->ticks;
+    size_t n = 0;
+    if (w->cells) {
+        if (grow(&w->cands, &w->cands_cap, v->known_len, sizeof *w->cands) != 0) return NULL;
+        for (size_t i = 0; i < v->known_len; i++) {
+            const world_actor *a = w->by_slot[v->known[i]];
+            n += (size_t)moves_candidate(w, v, a, v->sent[i], &w->cands[n]);
+        }
+    } else {
+        if (grow(&w->cands, &w->cands_cap, w->all_len, sizeof *w->cands) != 0) return NULL;
+        if (v->sent_cap < w->slot_top) {
+            size_t old = v->sent_cap;
+            if (grow(&v->sent, &v->sent_cap, w->slot_top, sizeof *v->sent) != 0) return NULL;
+            for (size_t k = old; k < v->sent_cap; k++)
+                v->sent[k] = now;
+        }
+        for (size_t i = 0; i < w->all_len; i++) {
+            const world_actor *a = w->all[i];
+            if (v->fresh || a->fresh) {
+                v->sent[a->slot] = now; /* sent in full this tick */
+                continue;
+            }
+            n += (size_t)moves_candidate(w, v, a, v->sent[a->slot], &w->cands[n]);
+        }
+    }
+    if (n == 0) return NULL;
+    size_t room = SIZE_MAX;
+    double budget = w->config.v2_budget;
+    if (budget > 0) {
+        double per_tick = budget / w->config.tick_hz;
+        v->tokens += per_tick;
+        if (v->tokens > BUDGET_BURST_TICKS * per_tick) v->tokens = BUDGET_BURST_TICKS * per_tick;
+        room = v->tokens > MOVES_OVERHEAD
+                   ? (size_t)((v->tokens - MOVES_OVERHEAD) / PACKET_MOVE_RECORD)
+                   : 0;
+    }
+    uint32_t stale = (uint32_t)ceil(BUDGET_STALE_MS * w->config.tick_hz / 1000.0);
+    size_t k = priority_select(w->cands, n, BUDGET_NEAREST, room, stale ? stale : 1);
+    if (grow(&w->records, &w->records_cap, k * PACKET_MOVE_RECORD, 1) != 0) return NULL;
+    for (size_t i = 0; i < k; i++) {
+        const world_actor *a = w->by_slot[w->cands[i].slot];
+        memcpy(w->records + i * PACKET_MOVE_RECORD, a->record, PACKET_MOVE_RECORD);
+    }
+    rcbuf *frame = packet_encode_moves(w->records, k);
+    if (!frame) return NULL;
+    /* Only now, with the frame built, are they sent: on failure all stay candidates. */
+    if (w->cells) {
+        if (grow(&w->slot_sent, &w->slot_sent_cap, w->slot_cap, sizeof *w->slot_sent) != 0) {
+            rcbuf_unref(frame);
+            return NULL;
+        }
+        /* Index the known set by slot for this viewer's marks. */
+        for (size_t i = 0; i < v->known_len; i++)
+            w->slot_sent[v->known[i]] = (uint32_t)i;
+        for (size_t i = 0; i < k; i++)
+            *sent_of(w, v, w->slot_sent[w->cands[i].slot], 0) = now;
+    } else {
+        for (size_t i = 0; i < k; i++)
+            *sent_of(w, v, 0, w->cands[i].slot) = now;
+    }
+    out_push(w, v, frame);
+    return frame;
 }
 
 /* Tells the observer what local actors did this tick: leaves first (one who left and came back
@@ -820,7 +1012,8 @@ void world_tick(world *w)
         if (a->jumped) {
             a->jumped = 0;
             a->save_dirty = 1;
-            actor_moved(w, a);
+            actor_moved(w, a, a->x, a->y);
+            a->turned_tick = (uint32_t)w->ticks; /* a jump: as urgent as a turn for the budget */
         } else if (a->walking) {
             actor_step(w, a); /* a remote actor only as an NPC (world_set_target) */
         } else if (a->remote) {
@@ -843,11 +1036,14 @@ void world_tick(world *w)
             w->tick_deltas[e] =
                 w->config.outbox.pack(w->config.outbox.ctx, w->movers[e], w->movers_len[e]);
     }
-    for (size_t i = 0; i < w->all_len; i++)
-        if (!w->all[i]->remote) {
-            viewer_update(w, w->all[i]);
-            out_flush(w, w->all[i]);
-        }
+    for (size_t i = 0; i < w->all_len; i++) {
+        world_actor *v = w->all[i];
+        if (v->remote) continue;
+        viewer_update(w, v);
+        rcbuf *moves = v->compact && v->link ? viewer_moves(w, v) : NULL;
+        out_flush(w, v);
+        rcbuf_unref(moves); /* pushed: the outbox took its own reference */
+    }
     if (w->observer) report_changes(w);
     for (size_t i = 0; i < w->joined_len; i++)
         w->joined[i]->fresh = 0; /* departed ones too: they are freed just below */

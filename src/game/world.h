@@ -10,6 +10,14 @@
  * The world knows nothing of sockets: it pushes bytes to the game's outbox (game/outbox.h) with
  * each viewer's opaque link, a viewer's packets of one tick in one push. Single-threaded (the
  * loop thread).
+ *
+ * A cmmo.v2 viewer instead gets all of a tick's movement in one binary Moves frame (after the
+ * tick's other packets), each mover's 12-byte record encoded once and copied into every frame.
+ * Under a bandwidth budget (world_config.v2_budget) the frame holds the moves that fit: the
+ * nearest actors every tick, then those whose shown position waited longest or matters most
+ * (game/priority.h); an actor not sent this tick stays a candidate, its newest position sent
+ * later. Everything else (full models, Disconnect, chat) is sent whatever the budget and counts
+ * against it.
  */
 #ifndef CMMO_WORLD_H
 #define CMMO_WORLD_H
@@ -35,6 +43,9 @@ typedef struct world_config {
      * knows until it is 25% farther (hysteresis, so an actor on the edge does not flicker in and
      * out). 0: everyone sees everyone. */
     double view_radius;
+    /* Bytes per second each cmmo.v2 viewer may be sent (its bandwidth budget, world_tick says
+     * how it is spent); 0: no budget, every move goes out. Legacy viewers have none. */
+    double v2_budget;
     /* Where viewers' packets go: complete (world_create asserts it), copied. */
     game_outbox outbox;
     /* Tallies of what was pushed, per action slot (GAME_ACTION_SLOTS entries each): the game's
@@ -56,8 +67,8 @@ world_actor *world_join(world *w, const game_actor *actor, void *link);
  * world_leave). */
 void world_actor_unlink(world *w, world_actor *a);
 
-/* The actor's viewer takes movement in cmmo.v2's compact form (packet_encode_move) from the
- * next tick on; its own full model and every other packet are unchanged. */
+/* The actor's viewer takes movement in cmmo.v2's Moves frames from the next tick on; its own
+ * full model and every other packet are unchanged. */
 void world_actor_set_compact(world *w, world_actor *a);
 
 /* Takes the actor out of the world; its final position is written to *saved. Viewers that knew

@@ -21,7 +21,7 @@ void ws_frame_seal_text(rcbuf *b)
         for (int i = 0; i < 8; i++)
             h[2 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
     }
-    h[0] = 0x81; /* FIN, opcode text */
+    h[0] = (b->flags & RCBUF_BINARY) ? 0x82 : 0x81; /* FIN, opcode binary or text */
     b->flags |= WS_FRAME_SEALED;
 }
 

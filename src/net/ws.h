@@ -17,7 +17,8 @@ enum { WS_CLOSE_GOING_AWAY = 1001, WS_CLOSE_POLICY_VIOLATION = 1008 };
 /* rcbuf flag: the buffer already holds a complete frame. */
 #define WS_FRAME_SEALED 1u
 
-/* Prepends a FIN text-frame header to b's payload, once (later calls do nothing). */
+/* Prepends a FIN frame header to b's payload, once (later calls do nothing): a text frame, or a
+ * binary one if b is flagged RCBUF_BINARY. */
 void ws_frame_seal_text(rcbuf *b);
 
 /* A complete unmasked control frame (payload at most 125 bytes), sealed. NULL on failure. */

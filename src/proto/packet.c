@@ -279,3 +279,40 @@ rcbuf *packet_encode_actor_moved(int64_t actor_id, int64_t instanced_entity_id, 
     jsonw_raw(&w, "}}}");
     return finish(&w, PACKET_MODEL_DELTA);
 }
+
+static void put_u32le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* Hundredths of a px as a u32: positions are inside the world (at most 1e6 px, --world). */
+static uint32_t hundredths_u32(double v)
+{
+    if (!(v > 0)) return 0;
+    if (v > 4e7) v = 4e7;
+    return (uint32_t)llround(v * 100.0);
+}
+
+void packet_move_record(uint8_t out[PACKET_MOVE_RECORD], int64_t actor_id, double x, double y)
+{
+    put_u32le(out, (uint32_t)actor_id);
+    put_u32le(out + 4, hundredths_u32(x));
+    put_u32le(out + 8, hundredths_u32(y));
+}
+
+rcbuf *packet_encode_moves(const uint8_t *records, size_t n)
+{
+    rcbuf *b = rcbuf_new(1 + n * PACKET_MOVE_RECORD);
+    if (!b) return NULL;
+    uint8_t *p = rcbuf_data(b);
+    p[0] = PACKET_MOVES_KIND;
+    if (n) memcpy(p + 1, records, n * PACKET_MOVE_RECORD);
+    b->len = 1 + n * PACKET_MOVE_RECORD;
+    b->flags |= RCBUF_BINARY;
+    b->tag = PACKET_TAG(PACKET_MODEL_DELTA);
+    b->packets = (uint32_t)n;
+    return b;
+}

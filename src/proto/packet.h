@@ -142,4 +142,21 @@ rcbuf *packet_encode_move(int64_t actor_id, double x, double y);
  * an Ok: it is part of the answer to a Login. */
 rcbuf *packet_encode_world(double width, double height);
 
+/* ---- cmmo.v2's Moves frame (docs/PROTOCOL.md, "One frame per tick"): a binary message, one
+ * kind byte then records of PACKET_MOVE_RECORD bytes, little-endian: actor id (u32), x and y
+ * (u32, hundredths of a px). A record is encoded once per move and copied into each viewer's
+ * frame. ---- */
+#define PACKET_MOVES_KIND 1
+#define PACKET_MOVE_RECORD 12
+/* Actor ids a record can carry; an actor with a larger id is sent as a JSON Move instead. */
+#define PACKET_MOVE_ID_MAX UINT32_MAX
+
+/* The record of actor_id at (x, y) (x, y rounded to hundredths, like a Move; in [0, 1e6] as
+ * --world bounds them; a negative or non-finite value is written as 0). actor_id must be at
+ * most PACKET_MOVE_ID_MAX. */
+void packet_move_record(uint8_t out[PACKET_MOVE_RECORD], int64_t actor_id, double x, double y);
+/* A Moves frame of the n records at records (n * PACKET_MOVE_RECORD bytes): a new rcbuf flagged
+ * RCBUF_BINARY, tagged as MODEL_DELTA and counting n packets. NULL on allocation failure. */
+rcbuf *packet_encode_moves(const uint8_t *records, size_t n);
+
 #endif

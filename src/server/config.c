@@ -28,6 +28,9 @@ static const char usage[] =
     "  --world WxH         world size in px, 64..1000000 each   CMMO_WORLD     (1344x832)\n"
     "  --view-radius N     area of interest in px, 0 = all      CMMO_VIEW_RADIUS (auto:\n"
     "                      0 for worlds up to 2048x2048, else 600)\n"
+    "  --compact-budget KIB bytes a cmmo.v2 client may be sent, KiB/s, 0 = no budget\n"
+    "                      (the nearest 20 actors move every tick regardless)\n"
+    "                                                           CMMO_COMPACT_BUDGET (40)\n"
     "  --tls-cert FILE     PEM certificate chain: serve wss:// and https:// too\n"
     "                                                           CMMO_TLS_CERT  (none)\n"
     "  --tls-key FILE      PEM private key for --tls-cert       CMMO_TLS_KEY   (none)\n"
@@ -243,7 +246,7 @@ static int apply_resume_ttl(config *c, const char *v, char *err, size_t n)
     long t;
     if (parse_int(v, 0, CONFIG_RESUME_TTL_MAX_S, &t) != 0) {
         snprintf(err, n, "expected an integer from 0 to %d, got '%s'", CONFIG_RESUME_TTL_MAX_S, v);
-        return -1;
+        return CMMO_ECONFIG;
     }
     c->resume_ttl_s = (int)t;
     return 0;
@@ -252,6 +255,24 @@ static int apply_resume_ttl(config *c, const char *v, char *err, size_t n)
 static void show_resume_ttl(const config *c, char *out, size_t cap)
 {
     snprintf(out, cap, "%d", c->resume_ttl_s);
+}
+
+/* A cmmo.v2 client's budget in KiB/s: 0 (none) or 4..100000. Below 4 KiB/s the nearest 20
+ * actors' moves alone (5 KiB/s at 20 Hz) would always overrun it. */
+static int apply_v2_budget(config *c, const char *v, char *err, size_t n)
+{
+    long k;
+    if (parse_int(v, 0, 100000, &k) != 0 || (k > 0 && k < 4)) {
+        snprintf(err, n, "expected 0 (no budget) or KiB/s from 4 to 100000, got '%s'", v);
+        return CMMO_ECONFIG;
+    }
+    c->v2_budget_kib = (int)k;
+    return 0;
+}
+
+static void show_v2_budget(const config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%d", c->v2_budget_kib);
 }
 
 static int apply_world(config *c, const char *v, char *err, size_t n)
@@ -330,6 +351,7 @@ static const option_def options[] = {
     {"tick-hz", "CMMO_TICK_HZ", apply_tick_hz, show_tick_hz},
     {"world", "CMMO_WORLD", apply_world, show_world},
     {"view-radius", "CMMO_VIEW_RADIUS", apply_view_radius, show_view_radius},
+    {"compact-budget", "CMMO_COMPACT_BUDGET", apply_v2_budget, show_v2_budget},
     {"tls-cert", "CMMO_TLS_CERT", apply_tls_cert, show_tls_cert},
     {"tls-key", "CMMO_TLS_KEY", apply_tls_key, show_tls_key},
     {"admin-socket", "CMMO_ADMIN_SOCKET", apply_admin_socket, show_admin_socket},
@@ -439,6 +461,7 @@ int config_load(config *c, int argc, char **argv)
     c->world_height = 832;
     c->log_level = LOG_INFO;
     c->view_radius = -1;
+    c->v2_budget_kib = CONFIG_V2_BUDGET_KIB;
     for (size_t i = 0; i < OPTION_COUNT; i++)
         strcpy(c->sources[i], "default");
 

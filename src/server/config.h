@@ -20,6 +20,9 @@
 #define CONFIG_DRAIN_DEFAULT_S 3
 /* More than five minutes is a configuration mistake, not a drain. */
 #define CONFIG_DRAIN_MAX_S 300
+/* A cmmo.v2 client's default bandwidth budget, KiB/s: what a phone on a mobile network takes
+ * for the game without trouble (the issue asked for 32-48). */
+#define CONFIG_V2_BUDGET_KIB 40
 
 /* A resume token (cmmo.v2, docs/SECURITY.md) lives a day by default: a reload, a reconnect or
  * tomorrow's visit needs no password, and a stolen token is worth at most a day. Longer than 30
@@ -42,6 +45,7 @@ typedef struct config {
      * 0 for worlds up to 2048 x 2048 (the tutorial map looks exactly as in the original), else
      * 600, about the half-diagonal of a 1024 x 600 view. */
     double view_radius;
+    int v2_budget_kib; /* per cmmo.v2 client, KiB/s; 0: no budget (--compact-budget) */
     enum log_level log_level;
     int log_json;                                             /* --log-format json */
     char log_file[CONFIG_PATH_MAX];                           /* empty: stderr */

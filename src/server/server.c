@@ -317,6 +317,7 @@ int server_run(const config *c)
         .world_width = c->world_width,
         .world_height = c->world_height,
         .view_radius = c->view_radius,
+        .v2_budget = (double)c->v2_budget_kib * 1024.0,
         .tick_hz = c->tick_hz,
         .save_interval_ms = SAVE_INTERVAL_MS,
         .resume_ttl_s = c->resume_ttl_s,

@@ -20,6 +20,16 @@ function countReceived(page) {
   page.received = { byAction: {}, movementDeltas: 0 };
   page.on('websocket', (ws) => {
     ws.on('framereceived', ({ payload }) => {
+      if (typeof payload !== 'string') {
+        // cmmo.v2's binary Moves frame: kind 1, then 12-byte records, one per move.
+        const bytes = Buffer.from(payload);
+        if (bytes.length >= 1 && bytes[0] === 1 && (bytes.length - 1) % 12 === 0) {
+          const counts = page.received;
+          counts.movesFrames = (counts.movesFrames ?? 0) + 1;
+          counts.byAction.Move = (counts.byAction.Move ?? 0) + (bytes.length - 1) / 12;
+        }
+        return;
+      }
       let packet;
       try {
         packet = JSON.parse(payload);
@@ -98,10 +108,11 @@ test('a cmmo.v2 player and a legacy player see each other walk', async () => {
   assert.deepEqual(legacy.errors, []);
 });
 
-test('movement reaches the cmmo.v2 page as Move packets and the legacy page as ModelDeltas', () => {
+test('movement reaches the cmmo.v2 page in binary Moves frames and the legacy page as ModelDeltas', () => {
   const v2 = compact.received;
   const old = legacy.received;
-  assert.ok((v2.byAction.Move ?? 0) > 10, `the cmmo.v2 page got ${v2.byAction.Move ?? 0} Move packets`);
+  assert.ok((v2.byAction.Move ?? 0) > 10, `the cmmo.v2 page got ${v2.byAction.Move ?? 0} moves`);
+  assert.ok((v2.movesFrames ?? 0) > 0, 'the moves came in binary Moves frames');
   assert.equal(v2.movementDeltas, 0, 'the cmmo.v2 page got movement as ModelDeltas');
   assert.ok(old.movementDeltas > 10, `the legacy page got ${old.movementDeltas} movement ModelDeltas`);
   assert.equal(old.byAction.Move ?? 0, 0, 'the legacy page got Move packets');

@@ -35,6 +35,7 @@
 #include "game/auth.h"
 #include "game/game.h"
 #include "game/session.h"
+#include "proto/packet.h"
 #include "store/store_loop.h"
 
 #include <assert.h>
@@ -81,6 +82,13 @@ static void link_send(fake_link *l, rcbuf *msg)
     assert(l->open);        /* never after on_close */
     assert(l->got_message); /* never before the client's first request */
     if (l->closing) return; /* net drops frames once a close started */
+    if (msg->flags & RCBUF_BINARY) {
+        /* cmmo.v2's Moves frame: only to cmmo.v2 links, after their own model, whole records. */
+        assert(links_v2 && l->seen_model);
+        assert(msg->len >= 1 && rcbuf_data(msg)[0] == PACKET_MOVES_KIND);
+        assert((msg->len - 1) % PACKET_MOVE_RECORD == 0);
+        return;
+    }
     json_error_t err;
     json_t *j = json_loadb((const char *)rcbuf_data(msg), msg->len, 0, &err);
     assert(j && json_is_object(j));

@@ -323,6 +323,29 @@ def find_keys(obj, pred, path=""):
 # --------------------------------------------------------------------------------------------
 
 
+MOVES_KIND = 1
+MOVE_RECORD = struct.Struct("<III")
+
+
+def decode_moves(msg):
+    """The (actor id, x, y) records of a cmmo.v2 Moves frame (a binary message of kind 1,
+    docs/PROTOCOL.md), x and y in px; None for anything else."""
+    if not isinstance(msg, (bytes, bytearray)) or len(msg) < 1 or msg[0] != MOVES_KIND:
+        return None
+    if (len(msg) - 1) % MOVE_RECORD.size:
+        raise ValueError("a Moves frame of %d bytes is not whole records" % len(msg))
+    out = []
+    for off in range(1, len(msg), MOVE_RECORD.size):
+        aid, x, y = MOVE_RECORD.unpack_from(msg, off)
+        out.append((aid, hundredths(x), hundredths(y)))
+    return out
+
+
+def hundredths(n):
+    """n hundredths as the number a JSON Move would print: an int when whole."""
+    return n // 100 if n % 100 == 0 else n / 100
+
+
 class Client:
     """A game connection. Every received packet is kept in .packets (with arrival times in
     .times and the raw frames in .raws); .cursor marks what wait_for() has consumed."""
@@ -334,6 +357,7 @@ class Client:
         self.raws = []
         self.times = []
         self.cursor = 0
+        self.frames = 0  # WebSocket messages received (a Moves frame holds many packets)
         self.closed = False
         self.name = None
         self.password = None
@@ -356,8 +380,20 @@ class Client:
     async def _read(self):
         try:
             async for msg in self.ws:
+                now = time.monotonic()
+                self.frames += 1
+                moves = decode_moves(msg)
+                if moves is not None:
+                    # A cmmo.v2 Moves frame: each record is kept as the Move it means, with the
+                    # frame's bytes as its raw (docs/PROTOCOL.md, "One frame per tick").
+                    for m in moves:
+                        self.raws.append(msg)
+                        self.times.append(now)
+                        self.packets.append({"a": "Move", "p0": list(m)})
+                    self._new.set()
+                    continue
                 self.raws.append(msg)
-                self.times.append(time.monotonic())
+                self.times.append(now)
                 try:
                     p = json.loads(msg)
                 except ValueError:

@@ -213,6 +213,21 @@ static void test_config_refuses_bad_tick_rates(void **state)
     expect_error("--tick-hz", "-20");
 }
 
+static void test_config_v2_budget_defaults_to_40_kib_and_takes_0_or_4_and_more(void **state)
+{
+    assert_int_equal(load(NO_ARGS), 0);
+    assert_int_equal(cfg.v2_budget_kib, 40);
+    assert_int_equal(load("--compact-budget", "0", NO_ARGS), 0);
+    assert_int_equal(cfg.v2_budget_kib, 0);
+    setenv("CMMO_COMPACT_BUDGET", "4", 1);
+    assert_int_equal(load(NO_ARGS), 0);
+    assert_int_equal(cfg.v2_budget_kib, 4);
+    unsetenv("CMMO_COMPACT_BUDGET");
+    expect_error("--compact-budget", "3");
+    expect_error("--compact-budget", "-1");
+    expect_error("--compact-budget", "100001");
+}
+
 static void test_config_refuses_other_bad_values(void **state)
 {
     expect_error("--db", "mysql://localhost/cmmo");
@@ -344,6 +359,7 @@ int main(void)
         T(test_config_environment_sets_options),
         T(test_config_flag_wins_over_environment),
         T(test_config_view_radius_defaults_by_world_size),
+        T(test_config_v2_budget_defaults_to_40_kib_and_takes_0_or_4_and_more),
         T(test_config_bounds_are_inclusive),
         T(test_config_drain_seconds_defaults_to_a_few_and_is_bounded),
         T(test_config_resume_ttl_defaults_to_a_day_and_is_bounded),

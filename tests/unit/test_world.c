@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "game/world.h"
+#include "proto/packet.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -41,12 +42,57 @@ static void record_one(void *viewer, rcbuf *msg)
     r->text[msg->len] = 0;
 }
 
+static uint32_t u32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Hundredths as a Move prints them: no trailing zeros, no point for a whole number. */
+static int hundredths_text(char *out, size_t cap, uint32_t h)
+{
+    if (h % 100 == 0) return snprintf(out, cap, "%u", h / 100);
+    if (h % 10 == 0) return snprintf(out, cap, "%u.%u", h / 100, h % 100 / 10);
+    return snprintf(out, cap, "%u.%02u", h / 100, h % 100);
+}
+
+/* Frames of a tick's binary Moves to a cmmo.v2 viewer, and the flagged moves frames themselves. */
+static size_t moves_frames;
+static size_t moves_records;
+static void *moves_bytes_viewer; /* whose Moves frames moves_bytes sums */
+static size_t moves_bytes;
+
+/* A cmmo.v2 Moves frame is recorded as the JSON Moves its records mean, one record each (the
+ * buffer shared), so that the tests read both encodings alike; each frame is counted. */
 static void record_push(void *ctx, void *viewer, rcbuf *const *msgs, size_t n)
 {
     assert_ptr_equal(ctx, &records);
     assert_true(n >= 1);
-    for (size_t i = 0; i < n; i++)
-        record_one(viewer, msgs[i]);
+    for (size_t i = 0; i < n; i++) {
+        rcbuf *m = msgs[i];
+        if (!(m->flags & RCBUF_BINARY)) {
+            record_one(viewer, m);
+            continue;
+        }
+        const uint8_t *p = rcbuf_data(m);
+        assert_true(m->len >= 1 && p[0] == PACKET_MOVES_KIND);
+        assert_int_equal((m->len - 1) % PACKET_MOVE_RECORD, 0);
+        assert_int_equal(m->packets, (m->len - 1) / PACKET_MOVE_RECORD);
+        assert_int_equal(i, n - 1); /* the tick's movement comes last */
+        moves_frames++;
+        if (viewer == moves_bytes_viewer) moves_bytes += m->len;
+        for (size_t k = 1; k < m->len; k += PACKET_MOVE_RECORD) {
+            char x[24], y[24], text[96];
+            hundredths_text(x, sizeof x, u32le(p + k + 4));
+            hundredths_text(y, sizeof y, u32le(p + k + 8));
+            int len = snprintf(text, sizeof text, "{\"a\":\"Move\",\"p0\":[%u,%s,%s]}",
+                               u32le(p + k), x, y);
+            rcbuf *one = rcbuf_from(text, (size_t)len);
+            assert_non_null(one);
+            record_one(viewer, one);
+            rcbuf_unref(one);
+            moves_records++;
+        }
+    }
 }
 
 static void record_close(void *ctx, void *link, game_close_reason why)
@@ -785,6 +831,127 @@ static void test_world_compact_viewer_in_a_radius_world(void **state)
     assert_int_equal(count_containing(VB, "\"y\":7.0"), 1);
 }
 
+/* ---- cmmo.v2 bandwidth budget ---- */
+
+/* A tick's movement reaches a cmmo.v2 viewer as one binary frame, however many moved; a legacy
+ * viewer still gets one packet per move. */
+static void test_world_v2_viewer_gets_a_ticks_moves_in_one_frame(void **state)
+{
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_actor_set_compact(w, a);
+    world_actor *b = join(2, "bob", 10, 0, VB), *c = join(3, "carol", 50, 0, VC);
+    tick_n(1);
+    records_clear();
+    moves_frames = 0;
+    world_set_target(w, a, 100, 0);
+    world_set_target(w, b, 100, 0);
+    world_set_target(w, c, 100, 0);
+    tick_n(3);
+    assert_int_equal(moves_frames, 3); /* one a tick, to alice only */
+    assert_int_equal(count_containing(VA, "\"Move\""), 9);
+    assert_int_equal(count_containing(VB, "\"x\":"), 9);
+}
+
+#define CROWD 60
+
+/* A crowd walking around a cmmo.v2 viewer on a budget of 10,000 B/s (500 bytes, 41 records a
+ * tick): its Moves frames stay within the budget (plus the two ticks it may save), the 20 nearest
+ * movers are in every frame, and no actor's last sent position is more than 250 ms (5 ticks)
+ * behind it. The same with and without a view radius. */
+static void budget_crowd(double radius)
+{
+    world_config c = {.width = 1344,
+                      .height = 832,
+                      .speed = 70,
+                      .tick_hz = 20,
+                      .view_radius = radius,
+                      .v2_budget = 10000,
+                      RECORDING_OUTBOX};
+    w = world_create(&c);
+    assert_non_null(w);
+    world_actor *v = join(1, "viewer", 672, 416, VA);
+    world_actor_set_compact(w, v);
+    static int links[CROWD];
+    static world_actor *walkers[CROWD];
+    double home[CROWD][2], sent[CROWD][2];
+    uint32_t sent_tick[CROWD];
+    for (int i = 0; i < CROWD; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "w%d", i);
+        home[i][0] = 672 + (i % 10 - 5) * 50 + 7;
+        home[i][1] = 416 + (i / 10 - 3) * 50 + 3;
+        walkers[i] = join(i + 2, name, home[i][0], home[i][1], &links[i]);
+        sent[i][0] = home[i][0];
+        sent[i][1] = home[i][1];
+        sent_tick[i] = 0;
+    }
+    world_tick(w); /* everyone meets everyone in full */
+    moves_bytes_viewer = VA;
+    size_t from = records_len, bytes_from = 0;
+    for (uint32_t t = 1; t <= 120; t++) {
+        if (t % 30 == 1)
+            for (int i = 0; i < CROWD; i++)
+                world_set_target(w, walkers[i], home[i][0] + (t % 60 == 1 ? 100 : -100),
+                                 home[i][1] + (i % 2 ? 40 : -40));
+        if (t == 21) bytes_from = moves_bytes;
+        world_tick(w);
+        /* Candidates: actors now elsewhere than the viewer was last sent. */
+        int dirty[CROWD];
+        for (int i = 0; i < CROWD; i++) {
+            double x, y;
+            world_actor_position(walkers[i], &x, &y);
+            dirty[i] = fabs(x - sent[i][0]) > 0.006 || fabs(y - sent[i][1]) > 0.006;
+        }
+        int got[CROWD] = {0};
+        for (size_t k = from; k < records_len; k++) {
+            long long id;
+            double x, y;
+            if (records[k].viewer != VA ||
+                sscanf(records[k].text, "{\"a\":\"Move\",\"p0\":[%lld,%lf,%lf]}", &id, &x, &y) !=
+                    3 ||
+                id < 2)
+                continue;
+            got[id - 2] = 1;
+            sent[id - 2][0] = x;
+            sent[id - 2][1] = y;
+            sent_tick[id - 2] = t;
+        }
+        from = records_len;
+        /* The 20 nearest candidates are in this tick's frame. */
+        double d[CROWD];
+        int moved = 0;
+        for (int i = 0; i < CROWD; i++) {
+            double x, y;
+            world_actor_position(walkers[i], &x, &y);
+            moved += dirty[i];
+            d[i] = dirty[i] ? hypot(x - 672, y - 416) : INFINITY;
+            if (t > 10 && (fabs(x - sent[i][0]) > 0.006 || fabs(y - sent[i][1]) > 0.006))
+                assert_true(t - sent_tick[i] <= 5); /* shown position at most 250 ms behind */
+        }
+        for (int i = 0; i < CROWD && moved >= 20; i++) {
+            int nearer = 0;
+            for (int j = 0; j < CROWD; j++)
+                nearer += d[j] < d[i] || (d[j] == d[i] && j < i);
+            if (nearer < 20) assert_true(got[i]);
+        }
+    }
+    /* 100 ticks, 5 s: at most the budget and the two ticks saved up. */
+    assert_true(moves_bytes - bytes_from <= 10000 * 5 + 2 * 500);
+    assert_true(moves_bytes - bytes_from > 10000 * 4); /* and it is used: the crowd needs more */
+    moves_bytes_viewer = NULL;
+    moves_bytes = 0;
+}
+
+static void test_world_v2_budget_holds_in_a_crowd_without_a_view_radius(void **state)
+{
+    budget_crowd(0);
+}
+
+static void test_world_v2_budget_holds_in_a_crowd_with_a_view_radius(void **state)
+{
+    budget_crowd(2000);
+}
+
 /* ---- area of interest: what each viewer is told matches distances, with many walkers ---- */
 
 #define PROP_ACTORS 240
@@ -987,6 +1154,11 @@ int main(void)
         TR(test_world_leaving_the_world_is_told_on_the_next_tick_in_a_radius_world),
         T(test_world_compact_viewer_gets_move_and_legacy_viewer_model_delta),
         TR(test_world_compact_viewer_in_a_radius_world),
+        T(test_world_v2_viewer_gets_a_ticks_moves_in_one_frame),
+        cmocka_unit_test_setup_teardown(test_world_v2_budget_holds_in_a_crowd_without_a_view_radius,
+                                        NULL, teardown),
+        cmocka_unit_test_setup_teardown(test_world_v2_budget_holds_in_a_crowd_with_a_view_radius,
+                                        NULL, teardown),
         cmocka_unit_test_teardown(test_world_radius_matches_distances_with_many_walkers, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

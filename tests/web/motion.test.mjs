@@ -136,3 +136,18 @@ test('Interpolator bounds its history', () => {
   for (let i = 1; i <= 1000; i++) ip.push(i, 0, i * TICK_MS);
   assert.ok(ip.snapshots.length <= 24);
 });
+
+test('Interpolator keeps a sparsely updated walker walking (a bandwidth budget sends it every 5 ticks)', () => {
+  const ip = new Interpolator(0, 0, 0);
+  // walking at 70 px/s, its position sent only every 250 ms (17.5 px apart)
+  for (let i = 1; i <= 12; i++) ip.push(17.5 * i, 0, 1000 + i * 5 * TICK_MS);
+  let prev = ip.sample(2000);
+  let stopped = 0;
+  for (let t = 2000; t <= 4000; t += 16) {
+    const s = ip.sample(t);
+    assert.ok(distance(prev.x, prev.y, s.x, s.y) < 6, `jump at ${t}: ${prev.x} -> ${s.x}`);
+    if (s.vx < 35) stopped++;
+    prev = s;
+  }
+  assert.equal(stopped, 0, 'never drawn standing while it walks');
+});

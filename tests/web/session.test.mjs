@@ -273,3 +273,43 @@ test('a World packet right after the own model leaves the own actor as it was', 
   assert.equal(s.ownName, 'alice');
   assert.equal(s.store.size, 1);
 });
+
+// A cmmo.v2 Moves frame: kind 1, then [id, x, y] records as little-endian u32, x and y in hundredths.
+function movesFrame(moves) {
+  const buffer = new ArrayBuffer(1 + 12 * moves.length);
+  const view = new DataView(buffer);
+  view.setUint8(0, 1);
+  moves.forEach(([id, x, y], i) => {
+    view.setUint32(1 + 12 * i, id, true);
+    view.setUint32(5 + 12 * i, Math.round(x * 100), true);
+    view.setUint32(9 + 12 * i, Math.round(y * 100), true);
+  });
+  return buffer;
+}
+
+test('a Moves frame applies each record as the Move it means', () => {
+  const framed = loggedIn().s;
+  const single = loggedIn().s;
+  for (const s of [framed, single]) {
+    s.handleMessage(delta(fullActor(6, 'bob', 1, 0, 0)), 1000);
+    s.handleMessage(delta(fullActor(7, 'carol', 2, 100, 100)), 1000);
+  }
+  for (let i = 1; i <= 4; i++) {
+    const now = 1000 + 50 * i;
+    assert.deepEqual(framed.handleBinary(movesFrame([[6, 3.5 * i, 0], [7, 100, 100 + 3.5 * i]]), now), []);
+    single.handleMessage(compactMove(6, 3.5 * i, 0), now);
+    single.handleMessage(compactMove(7, 100, 100 + 3.5 * i), now);
+  }
+  assert.deepEqual(framed.actorsAt(1300), single.actorsAt(1300));
+  assert.deepEqual(framed.store.get(7), single.store.get(7));
+});
+
+test('a binary message that is not a whole Moves frame is ignored', () => {
+  const { s } = loggedIn();
+  s.handleMessage(delta(fullActor(6, 'bob', 1, 0, 0)), 1000);
+  const bad = new Uint8Array([1, 6, 0, 0, 0, 1]).buffer; // a record cut short
+  assert.deepEqual(s.handleBinary(bad, 1050), []);
+  const other = new Uint8Array([2]).buffer; // an unknown kind
+  assert.deepEqual(s.handleBinary(other, 1050), []);
+  assert.deepEqual(s.motion.get(6).latest(), { x: 0, y: 0 });
+});

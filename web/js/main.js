@@ -136,9 +136,11 @@ function connect({ offerV2 = true } = {}) {
     pendingAction = null;
     if (action) action();
   };
+  ws.binaryType = 'arraybuffer'; // cmmo.v2's Moves frames
   ws.onmessage = (event) => {
-    if (socket !== ws || typeof event.data !== 'string') return;
-    handleEvents(session.handleMessage(event.data, performance.now()));
+    if (socket !== ws) return;
+    if (typeof event.data === 'string') handleEvents(session.handleMessage(event.data, performance.now()));
+    else if (event.data instanceof ArrayBuffer) handleEvents(session.handleBinary(event.data, performance.now()));
   };
   ws.onclose = () => {
     if (socket !== ws) return;

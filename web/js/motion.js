@@ -118,12 +118,23 @@ export class Predictor {
 
 // Keeps this many server positions per actor: a second of history at 20 Hz, more than the delay needs.
 const MAX_SNAPSHOTS = 24;
+// The longest delay an actor is drawn with: a cmmo.v2 server under a bandwidth budget sends a far
+// actor's position as seldom as every 250 ms (docs/PROTOCOL.md, "Bandwidth budget"); one tick of
+// jitter on top.
+export const MAX_INTERPOLATION_DELAY_MS = 250 + 2 * TICK_MS;
+// A walking actor's update gap is remembered, decaying by this factor per update, so that the
+// delay follows a sparser schedule at once and a denser one gently (no jump back in time).
+const GAP_DECAY = 0.9;
 
-// Another actor: drawn INTERPOLATION_DELAY_MS in the past, on the line between the two server
-// positions around that moment. Never extrapolates: when updates stop, it stops at the last one.
+// Another actor: drawn in the past (INTERPOLATION_DELAY_MS, or one tick more than the gaps
+// between its updates while it walks, when a bandwidth budget sends it seldom), on the line
+// between the two server positions around that moment. Never extrapolates: when updates stop, it
+// stops at the last one.
 export class Interpolator {
   constructor(x, y, now = 0, delayMs = INTERPOLATION_DELAY_MS) {
+    this.baseDelay = delayMs;
     this.delay = delayMs;
+    this.gap = 0;
     this.snapshots = [{ t: now, x, y }];
   }
 
@@ -131,9 +142,19 @@ export class Interpolator {
   push(x, y, now) {
     const last = this.snapshots[this.snapshots.length - 1];
     if (now < last.t) now = last.t; // clocks only go forward
-    // After a pause (the actor stood still, so no deltas came), the walk starts now, not at the
-    // last old snapshot: insert a copy of the old position one tick before this one.
-    if (now - last.t > 2 * TICK_MS) this.snapshots.push({ t: now - TICK_MS, x: last.x, y: last.y });
+    // The actor walks at WALK_SPEED, so it left the last position at least d / speed ago. When
+    // that is well after the last snapshot it stood still first (no updates came because it did
+    // not move): its walk starts then, not at the old snapshot. For one step after a pause that
+    // is one tick before now; a sparse update of a walking actor (a bandwidth budget) covers the
+    // whole gap and inserts nothing.
+    const walked = (distance(last.x, last.y, x, y) / WALK_SPEED) * 1000;
+    const gap = now - last.t;
+    if (gap > 2 * TICK_MS && gap - walked > TICK_MS) {
+      this.snapshots.push({ t: now - Math.max(walked, TICK_MS), x: last.x, y: last.y });
+    } else if (gap > 0) {
+      this.gap = Math.max(gap, this.gap * GAP_DECAY);
+      this.delay = Math.min(MAX_INTERPOLATION_DELAY_MS, Math.max(this.baseDelay, this.gap + TICK_MS));
+    }
     this.snapshots.push({ t: now, x, y });
     if (this.snapshots.length > MAX_SNAPSHOTS) this.snapshots.splice(0, this.snapshots.length - MAX_SNAPSHOTS);
   }

@@ -76,6 +76,29 @@ export function decodeMove(payload) {
   return { id, x, y };
 }
 
+// cmmo.v2's Moves frame: a binary message, one kind byte (1), then records of 12 bytes, each the
+// actor id, x and y as little-endian unsigned 32-bit integers, x and y in hundredths of a px. All
+// of a tick's movement comes in one (docs/PROTOCOL.md, "One frame per tick").
+export const MOVES_KIND = 1;
+const MOVE_RECORD = 12;
+
+// Decodes a Moves frame (an ArrayBuffer). Returns [{id, x, y}, ...], or null unless it is one: the
+// kind byte, then whole records.
+export function decodeMoves(buffer) {
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < 1) return null;
+  const view = new DataView(buffer);
+  if (view.getUint8(0) !== MOVES_KIND || (buffer.byteLength - 1) % MOVE_RECORD !== 0) return null;
+  const moves = [];
+  for (let at = 1; at < buffer.byteLength; at += MOVE_RECORD) {
+    moves.push({
+      id: view.getUint32(at, true),
+      x: view.getUint32(at + 4, true) / 100,
+      y: view.getUint32(at + 8, true) / 100,
+    });
+  }
+  return moves;
+}
+
 // The server's --world bound on each side; a larger size is not a size this protocol sends.
 export const WORLD_SIZE_MAX = 1000000;
 

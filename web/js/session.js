@@ -2,7 +2,7 @@
 // how each one moves on screen. No DOM and no socket: `send` is injected, messages come in through
 // handleMessage(), and what the page must show comes back as a list of events.
 
-import { Action, decodePacket, decodeMove, decodeWorld, loginPacket, registerPacket, chatPacket, targetPacket } from './protocol.js';
+import { Action, decodePacket, decodeMove, decodeMoves, decodeWorld, loginPacket, registerPacket, chatPacket, targetPacket } from './protocol.js';
 import { ActorStore, actorName, actorPosition, actorAvatar } from './model.js';
 import { Predictor, Interpolator } from './motion.js';
 import { DEFAULT_WORLD } from './camera.js';
@@ -152,6 +152,16 @@ export class GameSession {
         // cmmo.v2's sessions: tokens, who is around, Pong (v2.js). A legacy server sends none.
         return v2Events(packet, now);
     }
+  }
+
+  // Handles one binary message (cmmo.v2's Moves frame: a tick's movement), received at `now` (ms).
+  // Each move is what a Move packet means. Returns the events for the page, as handleMessage.
+  handleBinary(buffer, now) {
+    const moves = this.state === State.PLAY ? decodeMoves(buffer) : null;
+    if (!moves) return [];
+    const events = [];
+    for (const move of moves) events.push(...this.onActorMerged(this.store.move(move.id, move.x, move.y), now));
+    return events;
   }
 
   onOk() {

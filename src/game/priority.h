@@ -1,0 +1,43 @@
+/*
+ * priority: which of the actors a cmmo.v2 viewer sees get their position sent this tick, when a
+ * bandwidth budget allows fewer than have moved (the "priority accumulator" of networked physics,
+ * Quake III's per-client snapshot rate).
+ *
+ * Each candidate is an actor whose position the viewer has not been sent since it last moved.
+ * Its priority grows with every tick it waits, faster the nearer it is, and jumps when it turned
+ * since the viewer last got it (the viewer's interpolation is then wrong, not merely late). What
+ * is chosen, in order of precedence:
+ *   1. the `nearest` candidates nearest to the viewer, every tick, whatever the budget;
+ *   2. candidates that have waited `stale_ticks` or more, longest wait first;
+ *   3. the rest by priority, highest first;
+ * up to `room` in all (at least the nearest). Ties break on the slot, so the choice is a pure
+ * function of its input (the unit tests pin it).
+ *
+ * Pure computation: no allocation, no world, no clock; the caller keeps what was sent when.
+ */
+#ifndef CMMO_PRIORITY_H
+#define CMMO_PRIORITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct priority_candidate {
+    uint32_t slot;   /* the caller's name for the actor (the world's slot) */
+    uint32_t waited; /* ticks since the viewer was last sent this actor (>= 1) */
+    float distance2; /* squared distance to the viewer, px^2 */
+    uint8_t turned;  /* changed direction (or started, or stopped) since last sent */
+    float priority;  /* filled by priority_select */
+} priority_candidate;
+
+/* The accumulated priority of one candidate: ticks waited times a weight that halves every
+ * PRIORITY_HALF_DISTANCE px, plus a bonus of PRIORITY_TURN_TICKS ticks' worth if it turned. */
+#define PRIORITY_HALF_DISTANCE 200.0f
+#define PRIORITY_TURN_TICKS 3.0f
+float priority_of(const priority_candidate *c);
+
+/* Reorders c[0..n) so that the first k are the ones to send, and returns k:
+ * min(n, max(room, min(n, nearest))). Cost: O(n) expected (selection, no full sort). */
+size_t priority_select(priority_candidate *c, size_t n, size_t nearest, size_t room,
+                       uint32_t stale_ticks);
+
+#endif

@@ -111,8 +111,9 @@ json_t *bench_report_json(const struct bench_results *r)
             latency_json(&r->chat_latency), "echoed", (json_int_t)r->chats_echoed, "wrong_sender",
             (json_int_t)r->chats_wrong_sender, "unparsed", (json_int_t)r->chats_unparsed));
     json_object_set_new(root, "movement",
-                        json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I}", "targets_sent",
-                                  (json_int_t)r->targets_sent, "self_ms",
+                        json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "targets_sent",
+                                  (json_int_t)r->targets_sent, "staleness_ms",
+                                  latency_json(&r->staleness), "self_ms",
                                   latency_json(&r->move_self_latency), "observer_ms",
                                   latency_json(&r->move_observer_latency), "observer_remote_ms",
                                   latency_json(&r->move_observer_remote_latency), "self_superseded",
@@ -204,6 +205,7 @@ void bench_report_summary(const struct bench_results *r, FILE *out)
     latency_line(out, "move (observer)", &r->move_observer_latency);
     if (r->opts->n_ports > 1)
         latency_line(out, "move (observer, other node)", &r->move_observer_remote_latency);
+    latency_line(out, "staleness", &r->staleness);
     fprintf(out, "  traffic per client: %.1f frames/s, %.0f bytes/s (max %.0f), %.1f deltas/s\n",
             r->frames_per_client_s, r->bytes_per_client_s, r->max_client_bytes_s,
             r->deltas_per_client_s);

@@ -57,6 +57,8 @@ struct bench_results {
     struct bench_hist move_observer_latency;
     /* With --ports: the observer's node is not the mover's (a subset of the above). */
     struct bench_hist move_observer_remote_latency;
+    /* Per viewer: how old a walking actor's shown position was when the next arrived (us). */
+    struct bench_hist staleness;
     uint64_t frames_in, bytes_in, deltas_in, chats_in, disconnects_in, other_in;
     double frames_per_client_s, bytes_per_client_s, deltas_per_client_s;
     double max_client_bytes_s;

@@ -46,6 +46,12 @@ enum player_state {
 
 struct bench;
 
+/* Actors whose staleness each player measures: a sample of its view, enough for percentiles
+ * over hundreds of players without a table of every pair. */
+#define STALE_WATCH 16
+/* The walking speed (docs/PROTOCOL.md): how long a position change took the mover. */
+#define WALK_PX_PER_S 70.0
+
 struct player {
     struct bench_conn conn;
     struct bench *bench;
@@ -75,6 +81,14 @@ struct player {
     /* Traffic marks at the window's start. */
     uint64_t bytes_mark, frames_mark;
     uint64_t deltas_in, deltas_mark;
+    /* Staleness: the first STALE_WATCH other actors this player got positions of, with when and
+     * where it last got each. */
+    struct watched {
+        int64_t id;
+        uint64_t t;
+        double x, y;
+    } watched[STALE_WATCH];
+    uint8_t watched_len;
 };
 
 /* actor id -> player index, open addressing; actors are only added during a run. */
@@ -328,17 +342,64 @@ static void on_chat(struct bench *b, struct player *p, const char *data, size_t 
     }
 }
 
+/* How stale the position p was showing of actor id had become when a new one (x, y) arrived:
+ * the time since the previous one, but only as long as the actor was walking (it walks at 70 px/s,
+ * so it covered the distance in d / 70 s; a gap longer than that plus a tick is standing still,
+ * which no update would have changed). Only in the window. */
+static void note_staleness(struct bench *b, struct player *p, int64_t id, double x, double y,
+                           uint64_t now)
+{
+    size_t i = 0;
+    while (i < p->watched_len && p->watched[i].id != id)
+        i++;
+    if (i == p->watched_len) {
+        if (p->watched_len == STALE_WATCH) return;
+        p->watched[p->watched_len++] = (struct watched){id, now, x, y};
+        return;
+    }
+    struct watched *w = &p->watched[i];
+    if (b->phase == PH_WINDOW && (x != w->x || y != w->y)) {
+        uint64_t gap_us = (now - w->t) / 1000;
+        double walked_us = hypot(x - w->x, y - w->y) / WALK_PX_PER_S * 1e6 + 1e6 / 20;
+        if ((double)gap_us > walked_us) gap_us = (uint64_t)walked_us;
+        bench_hist_add(&b->r->staleness, gap_us);
+    }
+    *w = (struct watched){id, now, x, y};
+}
+
+/* One position of actor id at (x, y), from a delta or a Moves frame's record. */
+static void on_move(struct bench *b, struct player *p, int64_t id, double x, double y,
+                    uint64_t now);
+
+/* Whether p measures anything with actor id's position: its own, an actor it observes (or may
+ * start to), one it watches for staleness. Most legacy deltas are then only counted: reading
+ * x and y of millions of them a second would make the benchmark the bottleneck. */
+static int wants_position(struct bench *b, struct player *p, int64_t id)
+{
+    if (id == p->actor_id || p->watched_len < STALE_WATCH) return 1;
+    for (size_t i = 0; i < p->watched_len; i++)
+        if (p->watched[i].id == id) return 1;
+    int32_t mi = actor_map_get(&b->actors, id);
+    return mi >= 0 && (b->players[mi].observer < 0 || b->players[mi].observer == (int32_t)p->index);
+}
+
 static void on_delta(struct bench *b, struct player *p, const char *data, size_t len, uint64_t now)
 {
-    struct bench_results *r = b->r;
     int64_t id;
     double x, y;
-    if (bench_scan_delta_id(data, len, &id) != 0) return;
+    if (bench_scan_delta_id(data, len, &id) != 0 || !wants_position(b, p, id)) return;
+    if (bench_scan_delta_xy(data, len, &x, &y) != 0) return;
+    on_move(b, p, id, x, y, now);
+}
+
+static void on_move(struct bench *b, struct player *p, int64_t id, double x, double y, uint64_t now)
+{
+    struct bench_results *r = b->r;
+    if (id != p->actor_id) note_staleness(b, p, id, x, y, now);
     int32_t mi = actor_map_get(&b->actors, id);
     if (mi < 0) return;
     struct player *m = &b->players[mi];
     if (m == p) {
-        if (bench_scan_delta_xy(data, len, &x, &y) != 0) return;
         if (p->mv_self_pending && p->pos_known &&
             step_points_at(p->x, p->y, x, y, p->mv_tx, p->mv_ty)) {
             bench_hist_add(&r->move_self_latency, (now - p->mv_sent) / 1000);
@@ -350,7 +411,6 @@ static void on_delta(struct bench *b, struct player *p, const char *data, size_t
         return;
     }
     if (m->observer < 0) {
-        if (bench_scan_delta_xy(data, len, &x, &y) != 0) return;
         m->observer = (int32_t)p->index;
         m->obs_x = x;
         m->obs_y = y;
@@ -358,7 +418,6 @@ static void on_delta(struct bench *b, struct player *p, const char *data, size_t
         return;
     }
     if (m->observer != (int32_t)p->index) return;
-    if (bench_scan_delta_xy(data, len, &x, &y) != 0) return;
     if (m->mv_obs_pending && m->obs_known &&
         step_points_at(m->obs_x, m->obs_y, x, y, m->mv_tx, m->mv_ty)) {
         bench_hist_add(&r->move_observer_latency, (now - m->mv_sent) / 1000);
@@ -478,6 +537,12 @@ static void on_message(struct bench_conn *c, const char *data, size_t len, uint6
             r->deltas_in++;
             p->deltas_in++;
             break;
+        case BENCH_PKT_MOVES: {
+            long n = bench_scan_moves(data, len);
+            r->deltas_in += (uint64_t)n;
+            p->deltas_in += (uint64_t)n;
+            break;
+        }
         case BENCH_PKT_CHAT:
             r->chats_in++;
             break;
@@ -512,6 +577,14 @@ static void on_message(struct bench_conn *c, const char *data, size_t len, uint6
         on_chat(b, p, data, len, now);
     } else if (kind == BENCH_PKT_DELTA) {
         on_delta(b, p, data, len, now);
+    } else if (kind == BENCH_PKT_MOVES) {
+        long n = bench_scan_moves(data, len);
+        for (long i = 0; i < n; i++) {
+            int64_t id;
+            double x, y;
+            bench_scan_move_record(data, (size_t)i, &id, &x, &y);
+            on_move(b, p, id, x, y, now);
+        }
     } else if (kind == BENCH_PKT_DISCONNECT) {
         int64_t id;
         if (bench_scan_disconnect(data, len, &id) == 0) {

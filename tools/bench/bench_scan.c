@@ -15,8 +15,29 @@ static int has_prefix(const char *p, size_t len, const char *pre, size_t plen)
  * it with this key order and no spaces. */
 static const char move_head[] = "{\"a\":\"Move\",\"p0\":[";
 
+long bench_scan_moves(const char *p, size_t len)
+{
+    if (len < 1 || (uint8_t)p[0] != 1 || (len - 1) % BENCH_MOVE_RECORD != 0) return -1;
+    return (long)((len - 1) / BENCH_MOVE_RECORD);
+}
+
+static uint32_t u32le(const char *p)
+{
+    const uint8_t *u = (const uint8_t *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+void bench_scan_move_record(const char *p, size_t i, int64_t *id, double *x, double *y)
+{
+    const char *r = p + 1 + i * BENCH_MOVE_RECORD;
+    *id = u32le(r);
+    *x = u32le(r + 4) / 100.0;
+    *y = u32le(r + 8) / 100.0;
+}
+
 enum bench_packet bench_scan_classify(const char *p, size_t len)
 {
+    if (bench_scan_moves(p, len) >= 0) return BENCH_PKT_MOVES;
     if (has_prefix(p, len, PREFIX("{\"a\":\"ModelDelta\""))) return BENCH_PKT_DELTA;
     if (has_prefix(p, len, PREFIX(move_head))) return BENCH_PKT_DELTA;
     if (has_prefix(p, len, PREFIX("{\"a\":\"Chat\""))) return BENCH_PKT_CHAT;

@@ -28,6 +28,7 @@ enum bench_packet {
     BENCH_PKT_DENY,
     BENCH_PKT_DISCONNECT,
     BENCH_PKT_OTHER,
+    BENCH_PKT_MOVES, /* cmmo.v2's binary Moves frame: many deltas (bench_scan_moves) */
 };
 
 enum bench_packet bench_scan_classify(const char *p, size_t len);
@@ -39,6 +40,14 @@ int bench_scan_delta_id(const char *p, size_t len, int64_t *id);
 /* The position of a delta: "x" and "y" of a ModelDelta's instanced_entity (both must be present:
  * the server always sends them together), or p0's second and third element of a Move. */
 int bench_scan_delta_xy(const char *p, size_t len, double *x, double *y);
+
+/* A cmmo.v2 Moves frame (docs/PROTOCOL.md, "One frame per tick"): a binary message of kind 1,
+ * then 12-byte records, little-endian u32 actor id, x and y in hundredths. Returns how many
+ * records it holds, or -1 if p is not one. */
+#define BENCH_MOVE_RECORD 12
+long bench_scan_moves(const char *p, size_t len);
+/* Record i (below the count bench_scan_moves returned) of a Moves frame. */
+void bench_scan_move_record(const char *p, size_t i, int64_t *id, double *x, double *y);
 
 /* The benchmark's chat text is "t=<send ns> s=<sender index> n=<sequence>". */
 struct bench_chat_fields {

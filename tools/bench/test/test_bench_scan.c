@@ -115,6 +115,27 @@ static void test_scan_legacy_full_model_still_reads_the_top_level_id(void **stat
                 5, 1.5, 2);
 }
 
+static void test_scan_moves_frame_reads_every_record(void **state)
+{
+    /* kind 1, then (7, 12.25, 0) and (70000, 1344, 3.5) */
+    const unsigned char f[] = {1,    7,    0, 0, 0, 0xc9, 4, 0, 0, 0, 0, 0, 0,
+                               0x70, 0x11, 1, 0, 0x00, 0x0d, 2, 0, 0x5e, 1, 0, 0};
+    const char *p = (const char *)f;
+    assert_int_equal(bench_scan_classify(p, sizeof f), BENCH_PKT_MOVES);
+    assert_int_equal(bench_scan_moves(p, sizeof f), 2);
+    int64_t id;
+    double x, y;
+    bench_scan_move_record(p, 0, &id, &x, &y);
+    assert_int_equal(id, 7);
+    assert_true(x == 12.25 && y == 0);
+    bench_scan_move_record(p, 1, &id, &x, &y);
+    assert_int_equal(id, 70000);
+    assert_true(x == 1344 && y == 3.5);
+    /* Not whole records, or another kind: not a Moves frame. */
+    assert_int_equal(bench_scan_moves(p, sizeof f - 1), -1);
+    assert_int_equal(bench_scan_moves("{\"a\":\"Ok\"}", 10), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_scan_move_truncated_or_malformed_is_not_read),
         cmocka_unit_test(test_scan_move_look_alikes_are_not_deltas),
         cmocka_unit_test(test_scan_legacy_full_model_still_reads_the_top_level_id),
+        cmocka_unit_test(test_scan_moves_frame_reads_every_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

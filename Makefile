@@ -161,6 +161,7 @@ bench: deps build
 -include tools/admin/admin.mk
 -include deploy/install.mk
 -include tools/bench/cluster.mk
+-include tools/bench/floor.mk
 
 fmt:
 	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(UNIT_SRC) $(BENCH_SRC) $(wildcard src/*/*.h tests/unit/*.h tools/bench/*.h)

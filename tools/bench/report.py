@@ -430,6 +430,39 @@ def commands_section(runs):
     return out
 
 
+def floor_section(runs, mach):
+    """cmmo against its floor (cmmo-floor: the same clients sent the same frames and bytes with no
+    game), run by run, and what cmmo.v2's budget trades: bytes per client, staleness, chat."""
+    rs = [r for r in runs if r.get("floor") or protocol(r) == "cmmo.v2"]
+    out = ["## Ratios: cmmo against its floor, and what the budget trades", ""]
+    if not rs:
+        return out + ["Not run (no floor in these results: `BENCH_FLOOR=0`, or an older run).", ""]
+    out += [
+        f"Measured on {mach.get('cpu_model', 'an unknown CPU')} ({mach.get('nproc', '?')} CPUs), "
+        f"kernel {mach.get('kernel', '?')}. The floor (`build/cmmo-floor`, tools/bench/floor/floor.c) "
+        "writes each of the same number of clients the frames and bytes per second the run measured, "
+        "one write per client per tick, on the server's core: the kernel's share of serving them. "
+        "The ratio (server CPU / floor CPU) is the figure that travels between machines; the "
+        "absolute percentages are this machine's.",
+        "",
+        "| run | protocol | players | server CPU % | floor CPU % | ratio | KiB / client / s (max client) | frames / client / s | staleness p50 / p99 / max ms | chat p50 / p99 ms | dropped |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in sorted(rs, key=lambda r: (r.get("workload", ""), protocol(r), get(r, "config", "players") or 0)):
+        bps, mx = get(r, "traffic", "bytes_per_client_s"), get(r, "traffic", "max_client_bytes_s")
+        out.append("| {label} | {proto} | {n} | {cpu} | {fc} | {ratio} | {b} ({m}) | {f} | {s50} / {s99} / {smax} | {c50} / {c99} | {drop} |".format(
+            label=r.get("label", "?"), proto=protocol(r), n=fmt(get(r, "players_in_window"), 0),
+            cpu=fmt(get(r, "server", "cpu_percent")), fc=fmt(get(r, "floor", "cpu_percent")),
+            ratio=fmt(get(r, "floor", "ratio"), 2),
+            b=fmt(bps / 1024 if bps is not None else None), m=fmt(mx / 1024 if mx is not None else None),
+            f=fmt(get(r, "traffic", "frames_per_client_s"), 0),
+            s50=fmt(get(r, "movement", "staleness_ms", "p50")), s99=fmt(get(r, "movement", "staleness_ms", "p99")),
+            smax=fmt(get(r, "movement", "staleness_ms", "max")),
+            c50=fmt(get(r, "chat", "latency_ms", "p50")), c99=fmt(get(r, "chat", "latency_ms", "p99")),
+            drop=fmt(dropped(r), 0)))
+    return out + [""]
+
+
 def markdown(runs, mach):
     free = mach.get("free", "")
     lines = [
@@ -458,6 +491,7 @@ def markdown(runs, mach):
     lines += open_section(runs)
     lines += storm_section(runs)
     lines += memory_section(runs)
+    lines += floor_section(runs, mach)
     # Hand-written analysis (what each change bought, where it breaks), kept beside the results
     # because it quotes runs made outside make bench (tools/bench/ab.sh).
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "NOTES.md")

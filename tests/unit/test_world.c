@@ -852,6 +852,30 @@ static void test_world_v2_viewer_gets_a_ticks_moves_in_one_frame(void **state)
     assert_int_equal(count_containing(VB, "\"x\":"), 9);
 }
 
+/* A cmmo.v2 viewer that walks in its very first tick is sent that step (its own full model went
+ * out at its join, before it), with and without a view radius. */
+static void first_step_is_sent(void)
+{
+    join(2, "bob", 50, 0, VB);
+    tick_n(1);
+    world_actor *a = join(1, "alice", 0, 0, VA);
+    world_actor_set_compact(w, a);
+    world_set_target(w, a, 100, 0);
+    records_clear();
+    tick_n(1);
+    assert_int_equal(count_text(VA, "{\"a\":\"Move\",\"p0\":[1,3.5,0]}"), 1);
+}
+
+static void test_world_v2_viewer_gets_its_first_step(void **state)
+{
+    first_step_is_sent();
+}
+
+static void test_world_v2_viewer_gets_its_first_step_in_a_radius_world(void **state)
+{
+    first_step_is_sent();
+}
+
 #define CROWD 60
 
 /* A crowd walking around a cmmo.v2 viewer on a budget of 10,000 B/s (500 bytes, 41 records a
@@ -1155,6 +1179,8 @@ int main(void)
         T(test_world_compact_viewer_gets_move_and_legacy_viewer_model_delta),
         TR(test_world_compact_viewer_in_a_radius_world),
         T(test_world_v2_viewer_gets_a_ticks_moves_in_one_frame),
+        T(test_world_v2_viewer_gets_its_first_step),
+        TR(test_world_v2_viewer_gets_its_first_step_in_a_radius_world),
         cmocka_unit_test_setup_teardown(test_world_v2_budget_holds_in_a_crowd_without_a_view_radius,
                                         NULL, teardown),
         cmocka_unit_test_setup_teardown(test_world_v2_budget_holds_in_a_crowd_with_a_view_radius,

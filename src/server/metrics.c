@@ -89,7 +89,8 @@ static void net_metrics(page *p, const metrics_snapshot *m)
             ns->bytes_in);
     counter(p, "cmmo_network_sent_bytes_total", "Bytes written to sockets (TLS included).",
             ns->bytes_out);
-    counter(p, "cmmo_socket_writes_total", "Socket writes (at most one per connection per tick).",
+    counter(p, "cmmo_socket_writes_total",
+            "Socket writes (one per connection per flush: each tick, and chat between ticks).",
             ns->writes);
     counter(p, "cmmo_outbound_dropped_total",
             "Connections dropped because their unsent output passed the bound.", ns->slow_dropped);

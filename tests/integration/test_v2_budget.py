@@ -58,7 +58,9 @@ class Budget(ServerTestCase):
         rate = sent / (t1 - t0)
         self.assertLessEqual(rate, BUDGET_KIB * 1024 * 1.10,
                              "%.0f B/s to the cmmo.v2 client, budget %d KiB/s" % (rate, BUDGET_KIB))
-        self.assertGreater(rate, BUDGET_KIB * 1024 * 0.5, "the crowd needs more than the budget")
+        per_tick = sent / max(1, v2.frames - frames_before)
+        self.assertGreater(per_tick, BUDGET_KIB * 1024 / 20 * 0.5,
+                           "the crowd needs more than the budget (bytes per tick)")
         # One frame a tick (20 Hz), not one per move.
         frames = v2.frames - frames_before
         self.assertLessEqual(frames, 20 * (t1 - t0) + 4)
@@ -77,7 +79,9 @@ class Budget(ServerTestCase):
             last[aid] = frame
         self.assertEqual(set(last), ids, "every walker was updated in the window")
         self.assertLessEqual(worst, STALE_MAX_TICKS, "a walker's position waited %d ticks" % worst)
-        # The legacy client has no budget: every tick of a walker's walk, one delta per frame.
+        # The legacy client has no budget: every tick of a walker's walk (as many as the cmmo.v2
+        # client got Moves frames in the window: ticks, however loaded the machine), one delta per
+        # frame.
         deltas = legacy.since(legacy_mark, is_move_of(walkers[1].aid))
-        self.assertGreaterEqual(len(deltas), 20 * WINDOW_S - 4)
+        self.assertGreaterEqual(len(deltas), frame - 3)
         self.assertTrue(all(isinstance(r, str) for r in legacy.raws))

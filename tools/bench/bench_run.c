@@ -588,6 +588,12 @@ static void on_message(struct bench_conn *c, const char *data, size_t len, uint6
     } else if (kind == BENCH_PKT_DISCONNECT) {
         int64_t id;
         if (bench_scan_disconnect(data, len, &id) == 0) {
+            /* Out of view is not stale: a watched actor that comes back starts afresh. */
+            for (size_t i = 0; i < p->watched_len; i++)
+                if (p->watched[i].id == id) {
+                    p->watched[i] = p->watched[--p->watched_len];
+                    break;
+                }
             int32_t mi = actor_map_get(&b->actors, id);
             /* The observer lost sight of the mover: pick another on the next delta. */
             if (mi >= 0 && b->players[mi].observer == (int32_t)p->index) {

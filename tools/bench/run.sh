@@ -21,6 +21,8 @@
 #   BENCH_REPEAT      runs per data point; the report shows the median (default 1)
 #   BENCH_QUICK=1     a small, fast version of everything, to try the pipeline (~3 min)
 #   BENCH_VIEW_RADIUS the open world's --view-radius in px (default 1000)
+#   BENCH_OPEN_PLAYERS the open world's players (default 5,000), on a square world of the same
+#                     density as 5,000 on 16000 x 16000
 #   BENCH_FLOOR=0     skip the floor (default 1: after each crowded and open-world run,
 #                     build/cmmo-floor sends the same clients the same frames and bytes per second
 #                     with no game at all, on the same core; the result gets "floor" and the
@@ -71,6 +73,11 @@ else
   CROWDED_DURATION=30 OPEN_PLAYERS=5000 OPEN_DURATION=60 STORM_BASE=200 STORM_LOGINS=1000
   STORM_DURATION=45 MEMORY_PLAYERS=5000
 fi
+# BENCH_OPEN_PLAYERS changes the open world's players at the same density as 5,000 on 16000 x 16000
+# (10,000: 22627 x 22627), the 10,000-player target.
+OPEN_PLAYERS=${BENCH_OPEN_PLAYERS:-$OPEN_PLAYERS}
+OPEN_SIDE=$("$PY" -c 'import math, sys; print(round(16000 * math.sqrt(int(sys.argv[1]) / 5000)))' "$OPEN_PLAYERS")
+[ "$QUICK" = 1 ] && [ -z "${BENCH_OPEN_PLAYERS:-}" ] && OPEN_SIDE=16000
 # Accounts to register: as many as the largest selected workload logs in.
 ACCOUNTS=0
 for w in $WORKLOADS; do
@@ -279,7 +286,7 @@ cp "$DB" "$tmp/open.db"
 # The open world starts spread out: every account stands on its cell of the even grid the bench's
 # --spread uses (positions persist, as if everyone had walked there in an earlier session).
 # Walking 5,000 players out from the shared spawn point would take minutes and measure a crowd.
-"$PY" tools/bench/place_grid.py "$tmp/open.db" "$OPEN_PLAYERS" 16000 16000 ||
+"$PY" tools/bench/place_grid.py "$tmp/open.db" "$OPEN_PLAYERS" "$OPEN_SIDE" "$OPEN_SIDE" ||
   { echo "bench: placing the open world's players failed" >&2; exit 1; }
 
 # A copy of the grid database for one open-world run (each run saves where its players walked
@@ -338,7 +345,7 @@ for w in $WORKLOADS; do
     done
     ;;
   open)
-    start_server open "$(fresh_open_db)" --world 16000x16000 --view-radius "$VIEW_RADIUS"
+    start_server open "$(fresh_open_db)" --world "${OPEN_SIDE}x$OPEN_SIDE" --view-radius "$VIEW_RADIUS"
     rc=$?
     if [ $rc -eq 2 ]; then
       echo "bench: open world not supported by this server yet" >&2
@@ -356,13 +363,13 @@ EOF
     # grid database: legacy (ModelDelta), then cmmo.v2 (--compact: {"a":"Move","p0":[id,x,y]}).
     for rep in $(seq 1 "$REPEAT"); do
       for proto in legacy cmmo.v2; do
-        [ -n "$SERVER_PID" ] || start_server open "$(fresh_open_db)" --world 16000x16000 \
+        [ -n "$SERVER_PID" ] || start_server open "$(fresh_open_db)" --world "${OPEN_SIDE}x$OPEN_SIDE" \
           --view-radius "$VIEW_RADIUS" || { failures=$((failures + 1)); continue; }
         compact=()
         [ "$proto" = cmmo.v2 ] && compact=(--compact)
         # Everyone already stands on the grid (placed above), so the spread ends at once.
         run_bench "open-world-$proto-r$rep" open ${compact[@]+"${compact[@]}"} --reuse --prefix a \
-          --players "$OPEN_PLAYERS" --world 16000x16000 --spread --spread-timeout 400 \
+          --players "$OPEN_PLAYERS" --world "${OPEN_SIDE}x$OPEN_SIDE" --spread --spread-timeout 400 \
           --target-interval 3 --target-radius 1000 --chat-interval 60 --warmup 5 \
           --duration "$OPEN_DURATION" --drain 5 --rate 500 --max-runtime 2400 ||
           failures=$((failures + 1))

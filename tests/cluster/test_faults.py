@@ -91,8 +91,33 @@ class FaultCase(ClusterCase):
             replies = [p for p in c.packets if is_reply(p)]
             self.assertEqual(len(replies), 1, "%s: %s" % (c.label, replies))
 
+    async def cluster_ready(self, within=15):
+        """Waits until a Login is served on every node: the tests of a class share the nodes and
+        Redis, and a test that restarted Redis may end while a node is still reconnecting (its
+        Logins then get "Server busy, try again", as they should)."""
+        deadline = time.monotonic() + within
+        for node in (self.a, self.b):
+            name = unique_name("probe")
+            while True:
+                reg = await self.connect(node, "probe " + name)
+                r = await reg.register(name, PASSWORD)
+                await reg.close()
+                if r["a"] == "Ok":
+                    break
+                self.assertLess(time.monotonic(), deadline, "%s not serving: %s" % (node.node_id, r))
+                await asyncio.sleep(0.2)
+            while True:
+                c = await self.connect(node, name)
+                r = await c.login(name, PASSWORD)
+                await c.close()
+                if r["a"] == "Ok":
+                    break
+                self.assertLess(time.monotonic(), deadline, "%s not serving: %s" % (node.node_id, r))
+                await asyncio.sleep(0.2)
+
     async def watched_pair(self, tag):
         """A player on a and one on b who see each other."""
+        await self.cluster_ready()
         p = await self.player(self.a, tag + "A")
         w = await self.player(self.b, tag + "B")
         await w.wait_for(is_full_model_of(p.aid), timeout=5, what="a's player seen from b")

@@ -261,6 +261,38 @@ static void login_reread(void *user, int result, const store_account *account)
         deny(s, "Server busy, try again");
 }
 
+/* The account is proven (a password or a resume token) and free here: in a cluster, one more
+ * asynchronous step asks whether it plays on another node; then the position is read again. */
+static void claim_or_reread(session *s)
+{
+    game *g = s->game;
+    if (g->cluster.claim) {
+        session_set_state(s, SESSION_LOGIN_CLAIMING);
+        if (g->cluster.claim(g->cluster_ctx, s->account.actor_id, login_claimed, s) != 0) {
+            session_idle(s);
+            deny(s, "Server busy, try again");
+        }
+        return;
+    }
+    login_reread_start(s);
+}
+
+/* The account (s->account, just proven by a password or a resume token) is banned: the Login is
+ * answered with the ban's Deny and true returned. Else its mute becomes the session's, and false.
+ * Told only to whoever proved the account: a ban says nothing to someone guessing. */
+static bool refused_by_ban(session *s, const char *event)
+{
+    if (!s->account.ban.active) {
+        session_take_mute(s, &s->account.mute);
+        return false;
+    }
+    char text[STORE_REASON_MAX + 96];
+    session_idle(s);
+    log_info(event, "user=%s peer=%s", s->account.name, s->peer);
+    deny(s, session_ban_text(&s->account.ban, text, sizeof text));
+    return true;
+}
+
 static void login_verified(void *user, int match)
 {
     session *s = user;
@@ -276,16 +308,7 @@ static void login_verified(void *user, int match)
         return;
     }
     throttle_clear(g->by_account, s->username);
-    if (s->account.ban.active) {
-        /* Told only to whoever knows the password: a ban says nothing about the account to
-         * someone guessing. */
-        char text[STORE_REASON_MAX + 96];
-        session_idle(s);
-        log_info("login_banned", "user=%s peer=%s", s->account.name, s->peer);
-        deny(s, session_ban_text(&s->account.ban, text, sizeof text));
-        return;
-    }
-    session_take_mute(s, &s->account.mute);
+    if (refused_by_ban(s, "login_banned")) return;
     if (world_has_actor(g->world, s->account.actor_id)) {
         session_idle(s);
         deny(s, "You are already logged in");
@@ -295,16 +318,7 @@ static void login_verified(void *user, int match)
         session_idle(s);
         return;
     }
-    if (g->cluster.claim) {
-        /* One more asynchronous step in a cluster: is the account playing on another node? */
-        session_set_state(s, SESSION_LOGIN_CLAIMING);
-        if (g->cluster.claim(g->cluster_ctx, s->account.actor_id, login_claimed, s) != 0) {
-            session_idle(s);
-            deny(s, "Server busy, try again");
-        }
-        return;
-    }
-    login_reread_start(s);
+    claim_or_reread(s);
 }
 
 /* The password check answered. An imported account's PBKDF2 hash that matched is replaced by
@@ -457,16 +471,9 @@ static void resume_found(void *user, int result, const store_account *account)
     }
     s->account = *account;
     sodium_memzero(s->account.password_hash, sizeof s->account.password_hash);
-    if (s->account.ban.active) {
-        /* As after a matching password: a token is no way around a ban (one recorded in the
-         * database alone, by cmmo-admin with no server, revoked no token). */
-        char text[STORE_REASON_MAX + 96];
-        session_idle(s);
-        log_info("resume_banned", "user=%s peer=%s", s->account.name, s->peer);
-        deny(s, session_ban_text(&s->account.ban, text, sizeof text));
-        return;
-    }
-    session_take_mute(s, &s->account.mute);
+    /* As after a matching password: a token is no way around a ban (one recorded in the
+     * database alone, by cmmo-admin with no server, revoked no token). */
+    if (refused_by_ban(s, "resume_banned")) return;
     if (world_has_actor(g->world, s->account.actor_id)) {
         /* The token proves this is the player: the old connection is one the player left (a
          * reload, a network switch the server has not noticed yet). It is closed now, and the
@@ -482,15 +489,7 @@ static void resume_found(void *user, int result, const store_account *account)
     }
     s->resumed = 1; /* until the session falls back to LOGIN_IDLE */
     s->has_token = 1;
-    if (g->cluster.claim) {
-        session_set_state(s, SESSION_LOGIN_CLAIMING);
-        if (g->cluster.claim(g->cluster_ctx, s->account.actor_id, login_claimed, s) != 0) {
-            session_idle(s);
-            deny(s, "Server busy, try again");
-        }
-        return;
-    }
-    login_reread_start(s);
+    claim_or_reread(s);
 }
 
 void session_resume_start(session *s, const char *name,

@@ -50,7 +50,8 @@
     X(FULL, "a bounded table or queue is full")                                                    \
     X(THROTTLED, "too many attempts")                                                              \
     X(EXISTS, "already exists")                                                                    \
-    X(CLUSTER, "the cluster could not be reached")
+    X(CLUSTER, "the cluster could not be reached")                                                 \
+    X(SCRIPT, "the script could not be loaded")
 
 enum { CMMO_OK = 0, CMMO_ERROR_FIRST = -2000 };
 

@@ -16,6 +16,7 @@
 #include "game/outbox.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -215,15 +216,14 @@ size_t game_interest(game *g, const int32_t **regions);
 
 /* ---- Scripts (see src/script): none of this is used without one ---- */
 
-/* Errors of the calls below: 0 or one of these. */
+/* Errors of the calls below: 0 or one of these, the game's names for codes of the one error
+ * table (core/error.h: cmmo_strerror names them for logs). */
 enum {
-    GAME_E_NOT_FOUND = -1, /* no such player online here, or no such NPC */
-    GAME_E_INVALID = -2,   /* a bad name, text or number */
-    GAME_E_FULL = -3,      /* GAME_NPC_MAX NPCs are in the world */
-    GAME_E_NOMEM = -4,
+    GAME_E_NOT_FOUND = CMMO_ENOTFOUND, /* no such player online here, or no such NPC */
+    GAME_E_INVALID = CMMO_EINVALID,    /* a bad name, text or number */
+    GAME_E_FULL = CMMO_EFULL,          /* GAME_NPC_MAX NPCs are in the world */
+    GAME_E_NOMEM = -ENOMEM,
 };
-/* "not_found", "invalid", ... for logs; "unknown" for anything else. */
-const char *game_strerror(int err);
 
 /* What a hook asks of the game. */
 enum { GAME_HOOK_PASS = 0, GAME_HOOK_DROP = 1, GAME_HOOK_REPLACE = 2 };

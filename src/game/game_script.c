@@ -13,24 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *game_strerror(int err)
-{
-    switch (err) {
-    case 0:
-        return "ok";
-    case GAME_E_NOT_FOUND:
-        return "not_found";
-    case GAME_E_INVALID:
-        return "invalid";
-    case GAME_E_FULL:
-        return "full";
-    case GAME_E_NOMEM:
-        return "out_of_memory";
-    default:
-        return "unknown";
-    }
-}
-
 void game_set_script(game *g, const game_script_ops *ops, void *ctx)
 {
     if (!ops) {

@@ -76,17 +76,19 @@ struct script {
     void *kv_done_user;
 };
 
-const char *script_strerror(int err)
+/* The reason a failed game call gives a script (docs/SCRIPTING.md: part of the script API, so
+ * names of its own rather than the log's texts). */
+static const char *script_reason(int rc)
 {
-    switch (err) {
-    case 0:
-        return "ok";
-    case SCRIPT_E_LOAD:
-        return "load_failed";
-    case SCRIPT_E_NOMEM:
+    switch (rc) {
+    case GAME_E_NOT_FOUND:
+        return "not_found";
+    case GAME_E_INVALID:
+        return "invalid";
+    case GAME_E_FULL:
+        return "full";
+    case GAME_E_NOMEM:
         return "out_of_memory";
-    case SCRIPT_E_STORE:
-        return "store_failed";
     default:
         return "unknown";
     }
@@ -202,7 +204,7 @@ static int push_result(lua_State *L, int rc)
 {
     lua_pushboolean(L, rc == 0);
     if (rc == 0) return 1;
-    lua_pushstring(L, game_strerror(rc));
+    lua_pushstring(L, script_reason(rc));
     return 2;
 }
 
@@ -509,7 +511,7 @@ static int l_spawn_npc(lua_State *L)
                           "character no account name has (a space, for example)",
                           name, GAME_ACTOR_NAME_MAX);
     int64_t id = game_npc_spawn(st->sc->game, name, (int)avatar, x, y);
-    if (id < 0) return luaL_error(L, "spawn_npc: %s", game_strerror((int)id));
+    if (id < 0) return luaL_error(L, "spawn_npc: %s", script_reason((int)id));
     st->npcs[st->npc_len++] = id; /* GAME_NPC_MAX bounds both */
     push_actor(L, id, name, NPC_MT);
     return 1;

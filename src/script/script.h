@@ -17,9 +17,11 @@
 #ifndef CMMO_SCRIPT_H
 #define CMMO_SCRIPT_H
 
+#include "core/error.h"
 #include "game/game.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <stddef.h>
 
 /* VM instructions one call into Lua (a hook, a timer, the file's main chunk) may run before it is
@@ -39,13 +41,14 @@
 #define SCRIPT_STORE_VALUE_MAX 1024
 #define SCRIPT_STORE_ENTRIES_MAX 10000
 
-/* Errors: 0 or one of these. */
+/* Errors: 0 or one of these, the runtime's names for codes of the one error table
+ * (core/error.h: cmmo_strerror names them for logs). */
 enum {
-    SCRIPT_E_LOAD = -1,  /* the file could not be read, compiled or run (logged with file:line) */
-    SCRIPT_E_NOMEM = -2, /* out of memory */
-    SCRIPT_E_STORE = -3, /* cmmo.store could not be read from the store */
+    SCRIPT_E_LOAD =
+        CMMO_ESCRIPT,         /* the file could not be read, compiled or run (logged, file:line) */
+    SCRIPT_E_NOMEM = -ENOMEM, /* out of memory */
+    SCRIPT_E_STORE = CMMO_ESTORE, /* cmmo.store could not be read from the store */
 };
-const char *script_strerror(int err);
 
 typedef struct script script;
 

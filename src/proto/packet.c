@@ -17,10 +17,6 @@ static const struct {
 } actions[PACKET_ACTION_COUNT] = {PACKET_ACTIONS(ACTION_ROW)};
 #undef ACTION_ROW
 
-/* Payloads the decoder keeps a handle on: more than any shape has (Register's 3). A packet with
- * more is still an envelope the decoder checks, then refused by its action's shape. */
-#define PAYLOADS_KEPT 8
-
 const char *packet_action_name(enum packet_action action)
 {
     return (unsigned)action < PACKET_ACTION_COUNT ? actions[action].name : "?";
@@ -74,37 +70,58 @@ static int matches_shape(const char *shape, json_t *const *payload, int count)
     return 1;
 }
 
-int packet_decode(const char *data, size_t len, packet *out)
+int packet_envelope_open(const char *data, size_t len, packet_envelope *env)
 {
-    memset(out, 0, offsetof(packet, text));
+    memset(env, 0, sizeof *env);
     if (len == 0 || len > PACKET_MAX_BYTES) return PACKET_E_MALFORMED;
     json_error_t err;
     /* REJECT_DUPLICATES: {"a":"Chat","a":"Login"} is ambiguous, so it is malformed. */
     /* ALLOW_NUL: a "\u0000" inside a string is valid JSON; the validators decide about it. */
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (!root) return PACKET_E_MALFORMED;
-    int rc = PACKET_E_MALFORMED;
-    json_t *payload[PAYLOADS_KEPT] = {0};
-    int count = 0;
+    json_t *a = json_object_get(root, "a");
+    if (!json_is_object(root) || !json_is_string(a)) goto malformed;
+    /* Every key is `a` or pN; the pN are exactly p0..p(count-1). */
+    int count = 0, max_index = -1;
     const char *key;
     json_t *value;
-    if (!json_is_object(root)) goto done;
-    json_t *a = json_object_get(root, "a");
-    if (!json_is_string(a)) goto done;
-    /* Every key is `a` or pN; the pN are exactly p0..p(count-1). */
-    int max_index = -1;
     json_object_foreach(root, key, value)
     {
         if (strcmp(key, "a") == 0) continue;
         int idx = payload_index(key);
-        if (idx < 0) goto done;
-        if (idx < PAYLOADS_KEPT) payload[idx] = value;
+        if (idx < 0) goto malformed;
+        if (idx < PACKET_ENVELOPE_KEPT) env->payload[idx] = value;
         if (idx > max_index) max_index = idx;
         count++;
     }
-    if (count != max_index + 1) goto done;
+    if (count != max_index + 1) goto malformed;
+    env->root = root;
+    env->action = json_string_value(a);
+    env->action_len = json_string_length(a);
+    env->count = count;
+    return 0;
+malformed:
+    json_decref(root);
+    memset(env, 0, sizeof *env);
+    return PACKET_E_MALFORMED;
+}
 
-    int action = packet_action_from_name(json_string_value(a), json_string_length(a));
+void packet_envelope_close(packet_envelope *env)
+{
+    json_decref(env->root);
+    env->root = NULL;
+}
+
+int packet_decode(const char *data, size_t len, packet *out)
+{
+    memset(out, 0, offsetof(packet, text));
+    if (len == 0 || len > PACKET_MAX_BYTES) return PACKET_E_MALFORMED;
+    packet_envelope env;
+    if (packet_envelope_open(data, len, &env) != 0) return PACKET_E_MALFORMED;
+    int rc;
+    json_t *const *payload = env.payload;
+    int count = env.count;
+    int action = packet_action_from_name(env.action, env.action_len);
     if (action < 0) {
         rc = action;
         goto done;
@@ -148,7 +165,7 @@ int packet_decode(const char *data, size_t len, packet *out)
     rc = 0;
 done:
     if (rc != 0) memset(&out->as, 0, sizeof out->as); /* as the header says: no member filled */
-    json_decref(root);
+    packet_envelope_close(&env);
     return rc;
 }
 
@@ -158,12 +175,12 @@ done:
  * message characters, each escaped to at most 12 bytes, plus the envelope. */
 #define ENCODE_MAX 4096
 
-static rcbuf *finish(jsonw *w, enum packet_action action)
+rcbuf *packet_from_writer(jsonw *w, enum packet_action tag)
 {
     long n = jsonw_finish(w);
     if (n < 0) return NULL;
     rcbuf *b = rcbuf_from(w->out, (size_t)n);
-    if (b) b->tag = PACKET_TAG(action);
+    if (b) b->tag = PACKET_TAG(tag);
     return b;
 }
 
@@ -182,7 +199,7 @@ rcbuf *packet_encode_deny(const char *reason)
     jsonw_raw(&w, "{\"a\":\"Deny\",\"p0\":");
     jsonw_string(&w, reason, strlen(reason));
     jsonw_raw(&w, "}");
-    return finish(&w, PACKET_DENY);
+    return packet_from_writer(&w, PACKET_DENY);
 }
 
 rcbuf *packet_encode_chat(const char *name, size_t name_len, const char *message, size_t msg_len)
@@ -195,7 +212,7 @@ rcbuf *packet_encode_chat(const char *name, size_t name_len, const char *message
     jsonw_raw(&w, ",\"p1\":");
     jsonw_string(&w, message, msg_len);
     jsonw_raw(&w, "}");
-    return finish(&w, PACKET_CHAT);
+    return packet_from_writer(&w, PACKET_CHAT);
 }
 
 rcbuf *packet_encode_disconnect(int64_t actor_id)
@@ -206,7 +223,7 @@ rcbuf *packet_encode_disconnect(int64_t actor_id)
     jsonw_raw(&w, "{\"a\":\"Disconnect\",\"p0\":");
     jsonw_int(&w, actor_id);
     jsonw_raw(&w, "}");
-    return finish(&w, PACKET_DISCONNECT);
+    return packet_from_writer(&w, PACKET_DISCONNECT);
 }
 
 rcbuf *packet_encode_actor_full(const packet_actor *a)
@@ -232,7 +249,7 @@ rcbuf *packet_encode_actor_full(const packet_actor *a)
     jsonw_raw(&w, ",\"model_type\":\"Entity\"},\"model_type\":\"InstancedEntity\"},\"avatar_id\":");
     jsonw_int(&w, a->avatar_id);
     jsonw_raw(&w, ",\"model_type\":\"Actor\"}}");
-    return finish(&w, PACKET_MODEL_DELTA);
+    return packet_from_writer(&w, PACKET_MODEL_DELTA);
 }
 
 rcbuf *packet_encode_move(int64_t actor_id, double x, double y)
@@ -247,7 +264,7 @@ rcbuf *packet_encode_move(int64_t actor_id, double x, double y)
     jsonw_raw(&w, ",");
     jsonw_hundredths(&w, y);
     jsonw_raw(&w, "]}");
-    return finish(&w, PACKET_MODEL_DELTA);
+    return packet_from_writer(&w, PACKET_MODEL_DELTA);
 }
 
 rcbuf *packet_encode_world(double width, double height)
@@ -260,7 +277,7 @@ rcbuf *packet_encode_world(double width, double height)
     jsonw_raw(&w, ",\"p1\":");
     jsonw_hundredths(&w, height);
     jsonw_raw(&w, "}");
-    return finish(&w, PACKET_OK);
+    return packet_from_writer(&w, PACKET_OK);
 }
 
 rcbuf *packet_encode_actor_moved(int64_t actor_id, int64_t instanced_entity_id, double x, double y)
@@ -277,7 +294,7 @@ rcbuf *packet_encode_actor_moved(int64_t actor_id, int64_t instanced_entity_id, 
     jsonw_raw(&w, ",\"y\":");
     jsonw_double(&w, y);
     jsonw_raw(&w, "}}}");
-    return finish(&w, PACKET_MODEL_DELTA);
+    return packet_from_writer(&w, PACKET_MODEL_DELTA);
 }
 
 static void put_u32le(uint8_t *p, uint32_t v)

@@ -110,10 +110,36 @@ const char *packet_action_name(enum packet_action action);
  * PACKET_E_UNKNOWN_ACTION. */
 int packet_action_from_name(const char *name, size_t len);
 
+/* The envelope every message shares, whatever its action or protocol ({"a": NAME, "p0": ...,
+ * "p(n-1)": ...}), for a decoder of further actions (cmmo.v2's, proto/v2.h) to read by the same
+ * rule as packet_decode. */
+struct json_t;
+/* Payloads kept: more than any action takes (Register's 3). A message with more is still an
+ * envelope, then refused by its action's shape. */
+#define PACKET_ENVELOPE_KEPT 8
+typedef struct packet_envelope {
+    struct json_t *root; /* owned until packet_envelope_close */
+    const char *action;  /* the `a` string (NUL-terminated; may hold NULs: action_len) */
+    size_t action_len;
+    struct json_t *payload[PACKET_ENVELOPE_KEPT]; /* p0.., NULL past count */
+    int count;
+} packet_envelope;
+
+/* Parses len bytes (1..PACKET_MAX_BYTES) as an envelope: a JSON object without duplicate keys
+ * whose keys are `a` (a string) and exactly p0..p(count-1) (no gap, no leading zero, at most
+ * p99). Returns 0 (close it after), or PACKET_E_MALFORMED (nothing to close). */
+int packet_envelope_open(const char *data, size_t len, packet_envelope *env);
+void packet_envelope_close(packet_envelope *env);
+
 /* ---- Encoders: each returns a new rcbuf (one reference, caller owns) holding the packet's
  * JSON text, or NULL on allocation failure or if the text would not fit. The rcbuf's tag is the
  * action + 1 (PACKET_TAG). ---- */
 #define PACKET_TAG(action) ((uint16_t)((action) + 1))
+
+/* The text a JSON writer holds as a packet buffer tagged with PACKET_TAG(tag), for the encoders
+ * of further actions (proto/v2.h); NULL if the writer overflowed or on allocation failure. */
+struct jsonw;
+rcbuf *packet_from_writer(struct jsonw *w, enum packet_action tag);
 
 rcbuf *packet_encode_ok(void);
 rcbuf *packet_encode_deny(const char *reason);

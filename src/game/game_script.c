@@ -116,22 +116,26 @@ int game_player_tell(game *g, int64_t actor_id, const char *text)
     return a ? tell(g, a, text) : GAME_E_NOT_FOUND;
 }
 
-int game_player_move_to(game *g, int64_t actor_id, double x, double y)
+/* Walks a (a player or an NPC, NULL if not found) towards (x, y), or puts it there at once. */
+static int move_actor(game *g, world_actor *a, double x, double y, bool jump)
 {
-    world_actor *a = local_player(g, actor_id);
     if (!a) return GAME_E_NOT_FOUND;
     if (!isfinite(x) || !isfinite(y)) return GAME_E_INVALID;
-    world_set_target(g->world, a, x, y);
+    if (jump)
+        world_teleport(g->world, a, x, y);
+    else
+        world_set_target(g->world, a, x, y);
     return 0;
+}
+
+int game_player_move_to(game *g, int64_t actor_id, double x, double y)
+{
+    return move_actor(g, local_player(g, actor_id), x, y, false);
 }
 
 int game_player_teleport(game *g, int64_t actor_id, double x, double y)
 {
-    world_actor *a = local_player(g, actor_id);
-    if (!a) return GAME_E_NOT_FOUND;
-    if (!isfinite(x) || !isfinite(y)) return GAME_E_INVALID;
-    world_teleport(g->world, a, x, y);
-    return 0;
+    return move_actor(g, local_player(g, actor_id), x, y, true);
 }
 
 int game_player_kick(game *g, int64_t actor_id, const char *reason)
@@ -203,20 +207,12 @@ int64_t game_npc_spawn(game *g, const char *name, int avatar, double x, double y
 
 int game_npc_walk_to(game *g, int64_t npc_id, double x, double y)
 {
-    world_actor *a = npc_find(g, npc_id);
-    if (!a) return GAME_E_NOT_FOUND;
-    if (!isfinite(x) || !isfinite(y)) return GAME_E_INVALID;
-    world_set_target(g->world, a, x, y);
-    return 0;
+    return move_actor(g, npc_find(g, npc_id), x, y, false);
 }
 
 int game_npc_teleport(game *g, int64_t npc_id, double x, double y)
 {
-    world_actor *a = npc_find(g, npc_id);
-    if (!a) return GAME_E_NOT_FOUND;
-    if (!isfinite(x) || !isfinite(y)) return GAME_E_INVALID;
-    world_teleport(g->world, a, x, y);
-    return 0;
+    return move_actor(g, npc_find(g, npc_id), x, y, true);
 }
 
 int game_npc_say(game *g, int64_t npc_id, const char *text)

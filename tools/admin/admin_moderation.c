@@ -8,7 +8,6 @@
 #include "server/admin_cmd.h"
 
 #include <string.h>
-#include <time.h>
 
 typedef struct find_answer {
     admin_store *a;
@@ -86,10 +85,8 @@ static void on_audit_page(void *user, int result, const store_audit_entry *entri
     audit_state *l = user;
     for (size_t i = 0; i < n; i++) {
         const store_audit_entry *e = &entries[i];
-        char at[32] = "-";
-        time_t t = (time_t)e->at;
-        struct tm tm;
-        if (gmtime_r(&t, &tm)) strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        char at[32];
+        admin_time_text(e->at, at);
         if (l->json) {
             fprintf(l->out, "%s\n  {\"id\":%lld,\"at\":\"%s\",\"actor\":", l->count + i ? "," : "",
                     (long long)e->id, at);

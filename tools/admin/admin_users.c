@@ -52,10 +52,8 @@ static void on_page(void *user, int result, const store_account_entry *entries, 
     list_state *l = user;
     for (size_t i = 0; i < n; i++) {
         const store_account_entry *e = &entries[i];
-        char created[32] = "-";
-        time_t t = (time_t)e->created_at;
-        struct tm tm;
-        if (gmtime_r(&t, &tm)) strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        char created[32];
+        admin_time_text(e->created_at, created);
         if (l->json) {
             fprintf(l->out, "%s\n  {\"id\":%lld,\"name\":", l->count + i ? "," : "",
                     (long long)e->user_id);
@@ -73,6 +71,13 @@ static void on_page(void *user, int result, const store_account_entry *entries, 
     l->page = n;
     l->a->result = result;
     l->a->done = 1;
+}
+
+void admin_time_text(int64_t seconds, char *out)
+{
+    time_t t = (time_t)seconds;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) strcpy(out, "-");
 }
 
 void admin_json_string(FILE *out, const char *s)

@@ -44,6 +44,9 @@ int admin_users_list(const char *db_url, int json, FILE *out, char *why);
 /* Writes s to out as a JSON string (quotes, backslashes and control characters escaped; other
  * bytes as they are: names are UTF-8). */
 void admin_json_string(FILE *out, const char *s);
+/* seconds since 1970 as "2026-12-04T23:00:00Z" into out (at least 32 bytes); "-" if it cannot be.
+ */
+void admin_time_text(int64_t seconds, char *out);
 
 /* Every change below is recorded in the audit log as done by "cli:<uid>" (admin_store.h). */
 

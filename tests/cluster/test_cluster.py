@@ -34,7 +34,11 @@ def async_test(fn):
 
 
 class ClusterCase(unittest.TestCase):
-    """One PostgreSQL, one Redis and three nodes (a, b, c) for the whole class."""
+    """One PostgreSQL, one Redis and the nodes of node_ids (bound as a, b, c in that order), each
+    started with node_args, for the whole class."""
+
+    node_ids = ("node-a", "node-b", "node-c")
+    node_args = ()
 
     @classmethod
     def setUpClass(cls):
@@ -44,9 +48,8 @@ class ClusterCase(unittest.TestCase):
         cls.nodes = []
         try:
             cls.pg.start()
-            cls.a = cls.node("node-a")
-            cls.b = cls.node("node-b")
-            cls.c = cls.node("node-c")
+            for attr, node_id in zip("abc", cls.node_ids):
+                setattr(cls, attr, cls.node(node_id, list(cls.node_args)))
         except Exception:
             cls.tearDownClass()
             raise
@@ -239,21 +242,8 @@ class TestRemoteActors(ClusterCase):
 class TestRegions(ClusterCase):
     """A large world with a view radius: nodes follow only the regions their players see."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.loop = asyncio.new_event_loop()
-        cls.redis = cluster.Redis().start()
-        cls.pg = cluster.Postgres()
-        cls.nodes = []
-        try:
-            cls.pg.start()
-            args = ["--world", "4000x4000", "--view-radius", "200"]
-            cls.a = cls.node("grid-a", args)
-            cls.b = cls.node("grid-b", args)
-            cls.c = cls.node("grid-c", args)
-        except Exception:
-            cls.tearDownClass()
-            raise
+    node_ids = ("grid-a", "grid-b", "grid-c")
+    node_args = ("--world", "4000x4000", "--view-radius", "200")
 
     @async_test
     async def test_remote_players_appear_only_within_the_view_radius(self):
@@ -302,17 +292,9 @@ class TestScripts(ClusterCase):
         path = os.path.join(cls.script_dir, "cluster.lua")
         with open(path, "w") as f:
             f.write(CLUSTER_SCRIPT)
-        cls.loop = asyncio.new_event_loop()
-        cls.redis = cluster.Redis().start()
-        cls.pg = cluster.Postgres()
-        cls.nodes = []
-        try:
-            cls.pg.start()
-            cls.a = cls.node("node-a", ["--script", path])
-            cls.b = cls.node("node-b", ["--script", path])
-        except Exception:
-            cls.tearDownClass()
-            raise
+        cls.node_ids = ("node-a", "node-b")
+        cls.node_args = ("--script", path)
+        super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
 from harness import (is_chat, is_disconnect, is_full_model_of, is_model_delta,  # noqa: E402
-                     is_move_of, pkt, position_of, unique_name)
+                     is_move_of, is_reply, pkt, position_of, unique_name)
 from test_cluster import CLAIM_EXPIRY_S, PASSWORD, ClusterCase, async_test  # noqa: E402
 
 # A Login is answered within this long whatever is down (the issue's bound).
@@ -27,26 +27,13 @@ SLACK_S = 0.5
 TRY_AGAIN = "Server busy, try again"
 
 
-def is_reply(p):
-    return p.get("a") in ("Ok", "Deny")
-
-
 class FaultCase(ClusterCase):
     """One PostgreSQL, one Redis and two nodes (a, b)."""
 
     @classmethod
     def setUpClass(cls):
-        cls.loop = asyncio.new_event_loop()
-        cls.redis = cluster.Redis().start()
-        cls.pg = cluster.Postgres()
-        cls.nodes = []
-        try:
-            cls.pg.start()
-            cls.a = cls.node(cls.prefix + "-a", cls.node_args)
-            cls.b = cls.node(cls.prefix + "-b", cls.node_args)
-        except Exception:
-            cls.tearDownClass()
-            raise
+        cls.node_ids = (cls.prefix + "-a", cls.prefix + "-b")
+        super().setUpClass()
 
     prefix = "f"
     node_args = ()

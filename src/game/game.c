@@ -61,6 +61,7 @@ game *game_create(const game_clock *clock, const game_config *config, const game
     g->clock = *clock;
     g->config = *config;
     g->outbox = *outbox;
+    game_set_script(g, NULL, NULL); /* the port that passes everything, until a script attaches */
     g->store = st;
     g->auth = au;
     world_config wc = {

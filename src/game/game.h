@@ -250,7 +250,7 @@ typedef struct game_script_ops {
 } game_script_ops;
 
 /* Attaches a script (ops copied, complete; ctx must outlive the attachment), or detaches it
- * with NULL. */
+ * with NULL: then a port whose every hook passes stands in (also the game's from creation). */
 void game_set_script(game *g, const game_script_ops *ops, void *ctx);
 
 /* The world's size in px. */

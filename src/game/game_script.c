@@ -13,12 +13,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The port while no script is attached: every hook passes, so the callers need no "is there a
+ * script" test and the game behaves exactly as without scripting. */
+static void none_player(void *ctx, int64_t actor_id, const char *name) {}
+
+static int none_chat(void *ctx, int64_t actor_id, const char *text, size_t len, char *out,
+                     size_t cap)
+{
+    return GAME_HOOK_PASS;
+}
+
+static int none_target(void *ctx, int64_t actor_id, double *x, double *y)
+{
+    return GAME_HOOK_PASS;
+}
+
+static void none_tick(void *ctx, uint64_t now_us) {}
+
+static const game_script_ops no_script = {none_player, none_player, none_chat, none_target,
+                                          none_tick};
+
 void game_set_script(game *g, const game_script_ops *ops, void *ctx)
 {
     if (!ops) {
-        memset(&g->script, 0, sizeof g->script);
-        g->script_ctx = NULL;
-        return;
+        ops = &no_script;
+        ctx = NULL;
     }
     assert(ops->login && ops->logout && ops->chat && ops->target && ops->tick);
     g->script = *ops;
@@ -40,20 +59,16 @@ uint64_t game_time_us(const game *g)
 
 void game_script_login(game *g, world_actor *a)
 {
-    if (g->script.login) g->script.login(g->script_ctx, world_actor_id(a), world_actor_name(a));
+    g->script.login(g->script_ctx, world_actor_id(a), world_actor_name(a));
 }
 
 void game_script_logout(game *g, world_actor *a)
 {
-    if (g->script.logout) g->script.logout(g->script_ctx, world_actor_id(a), world_actor_name(a));
+    g->script.logout(g->script_ctx, world_actor_id(a), world_actor_name(a));
 }
 
 size_t game_script_chat(game *g, world_actor *a, const char *clean, size_t n, char *out)
 {
-    if (!g->script.chat) {
-        memcpy(out, clean, n + 1);
-        return n;
-    }
     /* The script's replacement may be anything: it is cleaned like a client's line. */
     char raw[VALIDATE_CHAT_BYTES + 1];
     int verdict = g->script.chat(g->script_ctx, world_actor_id(a), clean, n, raw, sizeof raw);
@@ -69,13 +84,12 @@ size_t game_script_chat(game *g, world_actor *a, const char *clean, size_t n, ch
 
 int game_script_target(game *g, world_actor *a, double *x, double *y)
 {
-    if (!g->script.target) return 1;
     return g->script.target(g->script_ctx, world_actor_id(a), x, y) != GAME_HOOK_DROP;
 }
 
 void game_script_tick(game *g)
 {
-    if (g->script.tick) g->script.tick(g->script_ctx, game_now_us(g));
+    g->script.tick(g->script_ctx, game_now_us(g));
 }
 
 /* ---------------------------------------------------------------- players */

@@ -53,7 +53,7 @@ struct world_actor {
     /* cmmo.v2 (viewer_moves). As an actor: its current position as a Moves record, the tick it
      * last moved and the tick it last turned (changed direction, started or stopped), with the
      * step that told (last_dx, last_dy). */
-    uint8_t record[PACKET_MOVE_RECORD];
+    uint8_t record[PACKET_MOVE_RECORD_MAX];
     uint32_t moved_tick, turned_tick;
     float last_dx, last_dy;
     /* As a cmmo.v2 viewer: the tick it was last sent each actor's position, parallel to known
@@ -106,12 +106,14 @@ typedef struct grid_cell {
 #define BUDGET_NEAREST 20
 #define BUDGET_STALE_MS 250
 #define BUDGET_BURST_TICKS 2
-/* The WebSocket header of a Moves frame (at most 4 bytes below 64 KiB) plus its kind byte. */
-#define MOVES_OVERHEAD 5
+/* The WebSocket header of a Moves frame (at most 4 bytes below 64 KiB); its own header
+ * (world.moves.header) comes on top. */
+#define MOVES_WS_HEADER 4
 
 struct world {
     world_config config;
-    world_actor **all; /* actors in play, sorted by id */
+    packet_moves_format moves; /* cmmo.v2's Moves frames, from the world's size */
+    world_actor **all;         /* actors in play, sorted by id */
     size_t all_len, all_cap;
     world_actor **departed; /* left since the last tick; freed after viewers were told */
     size_t departed_len, departed_cap;
@@ -181,6 +183,7 @@ world *world_create(const world_config *config)
     world *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->config = *config;
+    w->moves = packet_moves_format_for(config->width, config->height);
     if (config->view_radius > 0) {
         double keep = config->view_radius * HYSTERESIS;
         w->region_size = squares(config, keep, &w->region_cols, &w->region_rows);
@@ -475,7 +478,7 @@ static world_actor *actor_add(world *w, const game_actor *account, void *link, i
     a->remote = (unsigned)remote;
     a->cell = -1;
     a->region = world_region_of(w, a->x, a->y);
-    packet_move_record(a->record, a->id, a->x, a->y);
+    packet_move_record(&w->moves, a->record, a->id, a->x, a->y);
     a->moved_tick = a->turned_tick = (uint32_t)w->ticks;
     if (slot_take(w, a) != 0) {
         free(a);
@@ -666,7 +669,7 @@ static void actor_moved(world *w, world_actor *a, double from_x, double from_y)
     a->full = NULL;
     note_turn(w, a, (float)(a->x - from_x), (float)(a->y - from_y));
     a->moved_tick = (uint32_t)w->ticks;
-    packet_move_record(a->record, a->id, a->x, a->y);
+    packet_move_record(&w->moves, a->record, a->id, a->x, a->y);
     /* Only the encodings some viewer takes: cmmo.v2 viewers get the record in their Moves
      * frame, a JSON Move only for an actor whose id a record cannot carry. */
     if (w->all_len - w->remote_count > w->compact_viewers)
@@ -907,7 +910,7 @@ static uint32_t *sent_of(world *w, world_actor *v, size_t i, uint32_t k)
  * the actors v sees whose position moved since v was last sent it; the budget's room this tick
  * decides how many go, priority_select which (game/priority.h). A legacy viewer never gets here.
  * Cost: one pass over what v knows (the world without a view radius), a selection only when
- * the budget binds, and one copy of 12 bytes per record. */
+ * the budget binds, and one copy of a record (8 or 12 bytes) per move sent. */
 static rcbuf *viewer_moves(world *w, world_actor *v)
 {
     uint32_t now = (uint32_t)w->ticks;
@@ -946,18 +949,18 @@ static rcbuf *viewer_moves(world *w, world_actor *v)
         double per_tick = budget / w->config.tick_hz;
         v->tokens += per_tick;
         if (v->tokens > BUDGET_BURST_TICKS * per_tick) v->tokens = BUDGET_BURST_TICKS * per_tick;
-        room = v->tokens > MOVES_OVERHEAD
-                   ? (size_t)((v->tokens - MOVES_OVERHEAD) / PACKET_MOVE_RECORD)
-                   : 0;
+        double overhead = MOVES_WS_HEADER + w->moves.header;
+        room = v->tokens > overhead ? (size_t)((v->tokens - overhead) / w->moves.record) : 0;
     }
     uint32_t stale = (uint32_t)ceil(BUDGET_STALE_MS * w->config.tick_hz / 1000.0);
     size_t k = priority_select(w->cands, n, BUDGET_NEAREST, room, stale ? stale : 1);
-    if (grow(&w->records, &w->records_cap, k * PACKET_MOVE_RECORD, 1) != 0) return NULL;
+    size_t rec = w->moves.record;
+    if (grow(&w->records, &w->records_cap, k * rec, 1) != 0) return NULL;
     for (size_t i = 0; i < k; i++) {
         const world_actor *a = w->by_slot[w->cands[i].slot];
-        memcpy(w->records + i * PACKET_MOVE_RECORD, a->record, PACKET_MOVE_RECORD);
+        memcpy(w->records + i * rec, a->record, rec);
     }
-    rcbuf *frame = packet_encode_moves(w->records, k);
+    rcbuf *frame = packet_encode_moves(&w->moves, w->records, k);
     if (!frame) return NULL;
     /* Only now, with the frame built, are they sent: on failure all stay candidates. */
     if (w->cells) {

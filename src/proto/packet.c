@@ -313,21 +313,55 @@ static uint32_t hundredths_u32(double v)
     return (uint32_t)llround(v * 100.0);
 }
 
-void packet_move_record(uint8_t out[PACKET_MOVE_RECORD], int64_t actor_id, double x, double y)
+static void put_u16le(uint8_t *p, uint16_t v)
 {
-    put_u32le(out, (uint32_t)actor_id);
-    put_u32le(out + 4, hundredths_u32(x));
-    put_u32le(out + 8, hundredths_u32(y));
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
 }
 
-rcbuf *packet_encode_moves(const uint8_t *records, size_t n)
+/* v in units of 2^-scale px as a u16, clamped (the world fits, so only rounding at its far edge
+ * can reach the clamp). */
+static uint16_t scaled_u16(double v, unsigned scale)
 {
-    rcbuf *b = rcbuf_new(1 + n * PACKET_MOVE_RECORD);
+    if (!(v > 0)) return 0;
+    double u = ldexp(v, (int)scale);
+    return u >= 65535.0 ? 65535 : (uint16_t)llround(u);
+}
+
+packet_moves_format packet_moves_format_for(double width, double height)
+{
+    double side = width > height ? width : height;
+    if (!(side <= 65535.0)) /* also NaN */
+        return (packet_moves_format){PACKET_MOVES_KIND, 0, 1, PACKET_MOVE_RECORD};
+    unsigned s = 0;
+    while (s < PACKET_MOVE_SCALE_MAX && ldexp(side, (int)s + 1) <= 65535.0)
+        s++;
+    return (packet_moves_format){PACKET_MOVES_KIND_SHORT, (uint8_t)s, 2, PACKET_MOVE_RECORD_SHORT};
+}
+
+void packet_move_record(const packet_moves_format *f, uint8_t out[PACKET_MOVE_RECORD_MAX],
+                        int64_t actor_id, double x, double y)
+{
+    put_u32le(out, (uint32_t)actor_id);
+    if (f->kind == PACKET_MOVES_KIND_SHORT) {
+        put_u16le(out + 4, scaled_u16(x, f->scale));
+        put_u16le(out + 6, scaled_u16(y, f->scale));
+    } else {
+        put_u32le(out + 4, hundredths_u32(x));
+        put_u32le(out + 8, hundredths_u32(y));
+    }
+}
+
+rcbuf *packet_encode_moves(const packet_moves_format *f, const uint8_t *records, size_t n)
+{
+    size_t body = n * f->record;
+    rcbuf *b = rcbuf_new(f->header + body);
     if (!b) return NULL;
     uint8_t *p = rcbuf_data(b);
-    p[0] = PACKET_MOVES_KIND;
-    if (n) memcpy(p + 1, records, n * PACKET_MOVE_RECORD);
-    b->len = 1 + n * PACKET_MOVE_RECORD;
+    p[0] = f->kind;
+    if (f->header == 2) p[1] = f->scale;
+    if (n) memcpy(p + f->header, records, body);
+    b->len = f->header + body;
     b->flags |= RCBUF_BINARY;
     b->tag = PACKET_TAG(PACKET_MODEL_DELTA);
     b->packets = (uint32_t)n;

@@ -168,21 +168,42 @@ rcbuf *packet_encode_move(int64_t actor_id, double x, double y);
  * an Ok: it is part of the answer to a Login. */
 rcbuf *packet_encode_world(double width, double height);
 
-/* ---- cmmo.v2's Moves frame (docs/PROTOCOL.md, "One frame per tick"): a binary message, one
- * kind byte then records of PACKET_MOVE_RECORD bytes, little-endian: actor id (u32), x and y
- * (u32, hundredths of a px). A record is encoded once per move and copied into each viewer's
- * frame. ---- */
+/* ---- cmmo.v2's Moves frame (docs/PROTOCOL.md, "One frame per tick"): a binary message of one
+ * of two kinds, little-endian throughout:
+ *   kind 2 ("short"): bytes 1 (kind) and s, then 8-byte records: actor id (u32), x and y (u16)
+ *           in units of 2^-s px (s in 0..PACKET_MOVE_SCALE_MAX);
+ *   kind 1: byte 1 (kind), then 12-byte records: actor id (u32), x and y (u32) in hundredths of
+ *           a px.
+ * A server uses one format for its whole life, chosen from its world's size: kind 2 with the
+ * finest s at which both sides fit in a u16 (1/32 px on the tutorial's 1344 px map, 1/4 px on
+ * 16000 px), kind 1 only for worlds wider than 65,535 px. Kind 2 is a third smaller: with a
+ * bandwidth budget that is a third more actors updated per tick. A record is encoded once per
+ * move and copied into each viewer's frame. ---- */
 #define PACKET_MOVES_KIND 1
+#define PACKET_MOVES_KIND_SHORT 2
 #define PACKET_MOVE_RECORD 12
+#define PACKET_MOVE_RECORD_SHORT 8
+#define PACKET_MOVE_RECORD_MAX 12
+#define PACKET_MOVE_SCALE_MAX 6
 /* Actor ids a record can carry; an actor with a larger id is sent as a JSON Move instead. */
 #define PACKET_MOVE_ID_MAX UINT32_MAX
 
-/* The record of actor_id at (x, y) (x, y rounded to hundredths, like a Move; in [0, 1e6] as
- * --world bounds them; a negative or non-finite value is written as 0). actor_id must be at
- * most PACKET_MOVE_ID_MAX. */
-void packet_move_record(uint8_t out[PACKET_MOVE_RECORD], int64_t actor_id, double x, double y);
-/* A Moves frame of the n records at records (n * PACKET_MOVE_RECORD bytes): a new rcbuf flagged
+typedef struct packet_moves_format {
+    uint8_t kind;   /* PACKET_MOVES_KIND or PACKET_MOVES_KIND_SHORT */
+    uint8_t scale;  /* kind 2: positions in units of 2^-scale px; 0 for kind 1 */
+    uint8_t header; /* bytes before the first record: 1 or 2 */
+    uint8_t record; /* bytes per record: PACKET_MOVE_RECORD or PACKET_MOVE_RECORD_SHORT */
+} packet_moves_format;
+
+/* The format for a world of width x height px (both >= 0, as --world bounds them). */
+packet_moves_format packet_moves_format_for(double width, double height);
+/* The record (f->record bytes at out) of actor_id at (x, y): x, y rounded to the format's unit
+ * and clamped to what it can carry (a negative or non-finite value is written as 0). An actor_id
+ * above PACKET_MOVE_ID_MAX is cut to 32 bits: such a record must not be sent. */
+void packet_move_record(const packet_moves_format *f, uint8_t out[PACKET_MOVE_RECORD_MAX],
+                        int64_t actor_id, double x, double y);
+/* A Moves frame of the n records at records (n * f->record bytes): a new rcbuf flagged
  * RCBUF_BINARY, tagged as MODEL_DELTA and counting n packets. NULL on allocation failure. */
-rcbuf *packet_encode_moves(const uint8_t *records, size_t n);
+rcbuf *packet_encode_moves(const packet_moves_format *f, const uint8_t *records, size_t n);
 
 #endif

@@ -21,12 +21,14 @@ function countReceived(page) {
   page.on('websocket', (ws) => {
     ws.on('framereceived', ({ payload }) => {
       if (typeof payload !== 'string') {
-        // cmmo.v2's binary Moves frame: kind 1, then 12-byte records, one per move.
+        // cmmo.v2's binary Moves frame: kind 1 (then 12-byte records) or kind 2 (a scale byte,
+        // then 8-byte records), one record per move.
         const bytes = Buffer.from(payload);
-        if (bytes.length >= 1 && bytes[0] === 1 && (bytes.length - 1) % 12 === 0) {
+        const [head, record] = bytes[0] === 1 ? [1, 12] : bytes[0] === 2 ? [2, 8] : [0, 0];
+        if (head && bytes.length >= head && (bytes.length - head) % record === 0) {
           const counts = page.received;
           counts.movesFrames = (counts.movesFrames ?? 0) + 1;
-          counts.byAction.Move = (counts.byAction.Move ?? 0) + (bytes.length - 1) / 12;
+          counts.byAction.Move = (counts.byAction.Move ?? 0) + (bytes.length - head) / record;
         }
         return;
       }

@@ -85,8 +85,12 @@ static void link_send(fake_link *l, rcbuf *msg)
     if (msg->flags & RCBUF_BINARY) {
         /* cmmo.v2's Moves frame: only to cmmo.v2 links, after their own model, whole records. */
         assert(links_v2 && l->seen_model);
-        assert(msg->len >= 1 && rcbuf_data(msg)[0] == PACKET_MOVES_KIND);
-        assert((msg->len - 1) % PACKET_MOVE_RECORD == 0);
+        const uint8_t *p = rcbuf_data(msg);
+        assert(msg->len >= 2 && (p[0] == PACKET_MOVES_KIND || p[0] == PACKET_MOVES_KIND_SHORT));
+        if (p[0] == PACKET_MOVES_KIND)
+            assert((msg->len - 1) % PACKET_MOVE_RECORD == 0);
+        else
+            assert(p[1] <= PACKET_MOVE_SCALE_MAX && (msg->len - 2) % PACKET_MOVE_RECORD_SHORT == 0);
         return;
     }
     json_error_t err;

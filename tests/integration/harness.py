@@ -324,21 +324,40 @@ def find_keys(obj, pred, path=""):
 
 
 MOVES_KIND = 1
+MOVES_KIND_SHORT = 2
 MOVE_RECORD = struct.Struct("<III")
+MOVE_RECORD_SHORT = struct.Struct("<IHH")
+MOVE_SCALE_MAX = 6
 
 
 def decode_moves(msg):
-    """The (actor id, x, y) records of a cmmo.v2 Moves frame (a binary message of kind 1,
+    """The (actor id, x, y) records of a cmmo.v2 Moves frame (a binary message of kind 1 or 2,
     docs/PROTOCOL.md), x and y in px; None for anything else."""
-    if not isinstance(msg, (bytes, bytearray)) or len(msg) < 1 or msg[0] != MOVES_KIND:
+    if not isinstance(msg, (bytes, bytearray)) or len(msg) < 1:
         return None
-    if (len(msg) - 1) % MOVE_RECORD.size:
-        raise ValueError("a Moves frame of %d bytes is not whole records" % len(msg))
     out = []
-    for off in range(1, len(msg), MOVE_RECORD.size):
-        aid, x, y = MOVE_RECORD.unpack_from(msg, off)
-        out.append((aid, hundredths(x), hundredths(y)))
+    if msg[0] == MOVES_KIND:
+        if (len(msg) - 1) % MOVE_RECORD.size:
+            raise ValueError("a Moves frame of %d bytes is not whole records" % len(msg))
+        for off in range(1, len(msg), MOVE_RECORD.size):
+            aid, x, y = MOVE_RECORD.unpack_from(msg, off)
+            out.append((aid, hundredths(x), hundredths(y)))
+        return out
+    if msg[0] != MOVES_KIND_SHORT:
+        return None
+    if len(msg) < 2 or msg[1] > MOVE_SCALE_MAX or (len(msg) - 2) % MOVE_RECORD_SHORT.size:
+        raise ValueError("a Moves frame of kind 2 and %d bytes is malformed" % len(msg))
+    unit = 1 / (1 << msg[1])
+    for off in range(2, len(msg), MOVE_RECORD_SHORT.size):
+        aid, x, y = MOVE_RECORD_SHORT.unpack_from(msg, off)
+        out.append((aid, units(x * unit), units(y * unit)))
     return out
+
+
+def units(v):
+    """A kind 2 position (an exact binary fraction) as a JSON Move would print it: an int when
+    whole."""
+    return int(v) if v == int(v) else v
 
 
 def hundredths(n):

@@ -74,16 +74,32 @@ static void record_push(void *ctx, void *viewer, rcbuf *const *msgs, size_t n)
             continue;
         }
         const uint8_t *p = rcbuf_data(m);
-        assert_true(m->len >= 1 && p[0] == PACKET_MOVES_KIND);
-        assert_int_equal((m->len - 1) % PACKET_MOVE_RECORD, 0);
-        assert_int_equal(m->packets, (m->len - 1) / PACKET_MOVE_RECORD);
+        /* Either kind (packet.h); kind 2's units are turned into hundredths, rounded. */
+        assert_true(m->len >= 1 && (p[0] == PACKET_MOVES_KIND || p[0] == PACKET_MOVES_KIND_SHORT));
+        size_t head = p[0] == PACKET_MOVES_KIND ? 1 : 2;
+        size_t rec = p[0] == PACKET_MOVES_KIND ? PACKET_MOVE_RECORD : PACKET_MOVE_RECORD_SHORT;
+        assert_true(m->len >= head);
+        unsigned scale = head == 2 ? p[1] : 0;
+        assert_true(scale <= PACKET_MOVE_SCALE_MAX);
+        assert_int_equal((m->len - head) % rec, 0);
+        assert_int_equal(m->packets, (m->len - head) / rec);
         assert_int_equal(i, n - 1); /* the tick's movement comes last */
         moves_frames++;
         if (viewer == moves_bytes_viewer) moves_bytes += m->len;
-        for (size_t k = 1; k < m->len; k += PACKET_MOVE_RECORD) {
+        for (size_t k = head; k < m->len; k += rec) {
             char x[24], y[24], text[96];
-            hundredths_text(x, sizeof x, u32le(p + k + 4));
-            hundredths_text(y, sizeof y, u32le(p + k + 8));
+            uint32_t hx, hy;
+            if (head == 1) {
+                hx = u32le(p + k + 4);
+                hy = u32le(p + k + 8);
+            } else {
+                hx =
+                    (uint32_t)llround(ldexp((double)(p[k + 4] | p[k + 5] << 8), -(int)scale) * 100);
+                hy =
+                    (uint32_t)llround(ldexp((double)(p[k + 6] | p[k + 7] << 8), -(int)scale) * 100);
+            }
+            hundredths_text(x, sizeof x, hx);
+            hundredths_text(y, sizeof y, hy);
             int len = snprintf(text, sizeof text, "{\"a\":\"Move\",\"p0\":[%u,%s,%s]}",
                                u32le(p + k), x, y);
             rcbuf *one = rcbuf_from(text, (size_t)len);
@@ -1045,6 +1061,7 @@ static void test_world_radius_matches_distances_with_many_walkers(void **state)
         for (int j = 0; j < PROP_ACTORS; j++)
             known[i][j] = PROP_KNOWN_NONE;
     }
+    packet_moves_format unit = packet_moves_format_for(size, size);
     size_t from = 0;
     for (int t = 0; t < 120; t++) {
         if (t % 20 == 0)
@@ -1066,8 +1083,9 @@ static void test_world_radius_matches_distances_with_many_walkers(void **state)
                 if (d <= r - lag) assert_true(known[v][j] != PROP_KNOWN_NONE);   /* in view */
                 if (d > keep + lag) assert_true(known[v][j] == PROP_KNOWN_NONE); /* far: not */
                 if (known[v][j] == PROP_KNOWN_NONE) continue;
-                /* What it knows is where the actor is (to hundredths for cmmo.v2). */
-                double tol = (v % 2) ? 0.005 + 1e-9 : 0;
+                /* What it knows is where the actor is (for cmmo.v2 to half the Moves frame's
+                 * unit, then to hundredths as record_push writes it). */
+                double tol = (v % 2) ? ldexp(0.5, -(int)unit.scale) + 0.005 + 1e-9 : 0;
                 assert_true(fabs(pos[v][j][0] - x) <= tol);
                 assert_true(fabs(pos[v][j][1] - y) <= tol);
             }

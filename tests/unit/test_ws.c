@@ -115,10 +115,12 @@ static void test_ws_seal_of_an_encoded_packet_frames_its_json(void **state)
 /* A cmmo.v2 Moves frame is binary: sealed with opcode 2, its records intact, in a pack too. */
 static void test_ws_seal_of_a_moves_frame_is_a_binary_frame(void **state)
 {
-    uint8_t rec[2][PACKET_MOVE_RECORD];
-    packet_move_record(rec[0], 7, 12.25, 0);
-    packet_move_record(rec[1], 70000, 1344, 3.5);
-    rcbuf *b = packet_encode_moves(&rec[0][0], 2);
+    packet_moves_format f = packet_moves_format_for(1e6, 1e6); /* kind 1: too wide for kind 2 */
+    assert_int_equal(f.kind, PACKET_MOVES_KIND);
+    uint8_t rec[2][PACKET_MOVE_RECORD_MAX];
+    packet_move_record(&f, rec[0], 7, 12.25, 0);
+    packet_move_record(&f, rec[1], 70000, 1344, 3.5);
+    rcbuf *b = packet_encode_moves(&f, &rec[0][0], 2);
     assert_non_null(b);
     assert_int_equal(b->packets, 2);
     const uint8_t want[] = {0x82, 25,   1,    7, 0, 0,    0,    0xc9, 4, 0,    0, 0, 0, 0,
@@ -135,6 +137,44 @@ static void test_ws_seal_of_a_moves_frame_is_a_binary_frame(void **state)
     rcbuf_unref(b);
 }
 
+/* Kind 2 on the tutorial's 1344 px map: kind, scale 5 (1/32 px), 8-byte records, x and y in u16;
+ * positions rounded to the unit, the far edge of the map still carried. */
+static void test_ws_short_moves_frame_on_the_tutorial_map(void **state)
+{
+    packet_moves_format f = packet_moves_format_for(1344, 1344);
+    assert_int_equal(f.kind, PACKET_MOVES_KIND_SHORT);
+    assert_int_equal(f.scale, 5);
+    assert_int_equal(f.record, PACKET_MOVE_RECORD_SHORT);
+    uint8_t rec[2 * PACKET_MOVE_RECORD_SHORT + PACKET_MOVE_RECORD_MAX];
+    packet_move_record(&f, rec, 7, 12.25, 0.01);
+    packet_move_record(&f, rec + PACKET_MOVE_RECORD_SHORT, 70000, 1344, -3);
+    rcbuf *b = packet_encode_moves(&f, rec, 2);
+    assert_non_null(b);
+    assert_int_equal(b->packets, 2);
+    /* 12.25 * 32 = 392 = 0x188; 0.01 * 32 rounds to 0; 1344 * 32 = 43008 = 0xa800; -3 is 0. */
+    const uint8_t want[] = {2, 5, 7, 0, 0, 0, 0x88, 1, 0, 0, 0x70, 0x11, 1, 0, 0x00, 0xa8, 0, 0};
+    assert_int_equal(b->len, sizeof want);
+    assert_memory_equal(rcbuf_data(b), want, sizeof want);
+    rcbuf *packed = ws_frames_pack(&b, 1);
+    assert_non_null(packed);
+    assert_memory_equal(rcbuf_data(packed), "\x82\x12", 2);
+    rcbuf_unref(packed);
+    rcbuf_unref(b);
+}
+
+/* The finest scale at which the world's wider side fits a u16; kind 1 beyond 65,535 px. */
+static void test_ws_moves_format_follows_the_world_size(void **state)
+{
+    assert_int_equal(packet_moves_format_for(16000, 16000).scale, 2);
+    assert_int_equal(packet_moves_format_for(22627, 100).scale, 1);
+    assert_int_equal(packet_moves_format_for(100, 65535).scale, 0);
+    assert_int_equal(packet_moves_format_for(100, 65535).kind, PACKET_MOVES_KIND_SHORT);
+    assert_int_equal(packet_moves_format_for(10, 10).scale, PACKET_MOVE_SCALE_MAX);
+    assert_int_equal(packet_moves_format_for(65536, 10).kind, PACKET_MOVES_KIND);
+    assert_int_equal(packet_moves_format_for(65536, 10).record, PACKET_MOVE_RECORD);
+    assert_int_equal(packet_moves_format_for(65536, 10).header, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +187,8 @@ int main(void)
         cmocka_unit_test(test_ws_sealing_twice_is_a_no_op),
         cmocka_unit_test(test_ws_seal_of_an_encoded_packet_frames_its_json),
         cmocka_unit_test(test_ws_seal_of_a_moves_frame_is_a_binary_frame),
+        cmocka_unit_test(test_ws_short_moves_frame_on_the_tutorial_map),
+        cmocka_unit_test(test_ws_moves_format_follows_the_world_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

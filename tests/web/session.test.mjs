@@ -274,7 +274,7 @@ test('a World packet right after the own model leaves the own actor as it was', 
   assert.equal(s.store.size, 1);
 });
 
-// A cmmo.v2 Moves frame: kind 1, then [id, x, y] records as little-endian u32, x and y in hundredths.
+// A cmmo.v2 Moves frame of kind 1: [id, x, y] records as little-endian u32, x and y in hundredths.
 function movesFrame(moves) {
   const buffer = new ArrayBuffer(1 + 12 * moves.length);
   const view = new DataView(buffer);
@@ -286,6 +286,33 @@ function movesFrame(moves) {
   });
   return buffer;
 }
+
+// The same as kind 2, scale s: [id, x, y] records as u32 id and u16 x, y in 2^-s px.
+function shortMovesFrame(moves, scale) {
+  const buffer = new ArrayBuffer(2 + 8 * moves.length);
+  const view = new DataView(buffer);
+  view.setUint8(0, 2);
+  view.setUint8(1, scale);
+  moves.forEach(([id, x, y], i) => {
+    view.setUint32(2 + 8 * i, id, true);
+    view.setUint16(6 + 8 * i, Math.round(x * (1 << scale)), true);
+    view.setUint16(8 + 8 * i, Math.round(y * (1 << scale)), true);
+  });
+  return buffer;
+}
+
+test('a Moves frame of kind 2 means what the same frame of kind 1 means', () => {
+  const short = loggedIn().s;
+  const long = loggedIn().s;
+  for (const s of [short, long]) s.handleMessage(delta(fullActor(6, 'bob', 1, 0, 0)), 1000);
+  for (let i = 1; i <= 4; i++) {
+    const now = 1000 + 50 * i;
+    assert.deepEqual(short.handleBinary(shortMovesFrame([[6, 3.5 * i, 1343.75]], 5), now), []);
+    long.handleBinary(movesFrame([[6, 3.5 * i, 1343.75]]), now);
+  }
+  assert.deepEqual(short.actorsAt(1300), long.actorsAt(1300));
+  assert.deepEqual(short.motion.get(6).latest(), { x: 14, y: 1343.75 });
+});
 
 test('a Moves frame applies each record as the Move it means', () => {
   const framed = loggedIn().s;
@@ -309,7 +336,13 @@ test('a binary message that is not a whole Moves frame is ignored', () => {
   s.handleMessage(delta(fullActor(6, 'bob', 1, 0, 0)), 1000);
   const bad = new Uint8Array([1, 6, 0, 0, 0, 1]).buffer; // a record cut short
   assert.deepEqual(s.handleBinary(bad, 1050), []);
-  const other = new Uint8Array([2]).buffer; // an unknown kind
+  const other = new Uint8Array([3]).buffer; // an unknown kind
   assert.deepEqual(s.handleBinary(other, 1050), []);
+  const noScale = new Uint8Array([2]).buffer; // kind 2 without its scale byte
+  assert.deepEqual(s.handleBinary(noScale, 1050), []);
+  const badScale = new Uint8Array([2, 7, 6, 0, 0, 0, 1, 0, 1, 0]).buffer; // scale above 6
+  assert.deepEqual(s.handleBinary(badScale, 1050), []);
+  const cut = new Uint8Array([2, 5, 6, 0, 0, 0, 1, 0, 1]).buffer; // a record cut short
+  assert.deepEqual(s.handleBinary(cut, 1050), []);
   assert.deepEqual(s.motion.get(6).latest(), { x: 0, y: 0 });
 });

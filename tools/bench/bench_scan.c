@@ -15,10 +15,26 @@ static int has_prefix(const char *p, size_t len, const char *pre, size_t plen)
  * it with this key order and no spaces. */
 static const char move_head[] = "{\"a\":\"Move\",\"p0\":[";
 
+/* Kind 1: the kind byte, then 12-byte records (u32 id, x, y in hundredths); kind 2: the kind
+ * byte, a scale byte s, then 8-byte records (u32 id, u16 x, y in 2^-s px). */
+static size_t moves_header(const char *p, size_t len, size_t *record)
+{
+    if (len >= 1 && (uint8_t)p[0] == 1) {
+        *record = 12;
+        return 1;
+    }
+    if (len >= 2 && (uint8_t)p[0] == 2 && (uint8_t)p[1] <= BENCH_MOVE_SCALE_MAX) {
+        *record = 8;
+        return 2;
+    }
+    return 0;
+}
+
 long bench_scan_moves(const char *p, size_t len)
 {
-    if (len < 1 || (uint8_t)p[0] != 1 || (len - 1) % BENCH_MOVE_RECORD != 0) return -1;
-    return (long)((len - 1) / BENCH_MOVE_RECORD);
+    size_t record, head = moves_header(p, len, &record);
+    if (head == 0 || (len - head) % record != 0) return -1;
+    return (long)((len - head) / record);
 }
 
 static uint32_t u32le(const char *p)
@@ -27,12 +43,26 @@ static uint32_t u32le(const char *p)
     return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
 }
 
+static uint32_t u16le(const char *p)
+{
+    const uint8_t *u = (const uint8_t *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8;
+}
+
 void bench_scan_move_record(const char *p, size_t i, int64_t *id, double *x, double *y)
 {
-    const char *r = p + 1 + i * BENCH_MOVE_RECORD;
+    if ((uint8_t)p[0] == 1) {
+        const char *r = p + 1 + i * 12;
+        *id = u32le(r);
+        *x = u32le(r + 4) / 100.0;
+        *y = u32le(r + 8) / 100.0;
+        return;
+    }
+    const char *r = p + 2 + i * 8;
+    double unit = 1.0 / (double)(1u << (uint8_t)p[1]);
     *id = u32le(r);
-    *x = u32le(r + 4) / 100.0;
-    *y = u32le(r + 8) / 100.0;
+    *x = u16le(r + 4) * unit;
+    *y = u16le(r + 6) * unit;
 }
 
 enum bench_packet bench_scan_classify(const char *p, size_t len)

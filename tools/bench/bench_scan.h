@@ -41,10 +41,11 @@ int bench_scan_delta_id(const char *p, size_t len, int64_t *id);
  * the server always sends them together), or p0's second and third element of a Move. */
 int bench_scan_delta_xy(const char *p, size_t len, double *x, double *y);
 
-/* A cmmo.v2 Moves frame (docs/PROTOCOL.md, "One frame per tick"): a binary message of kind 1,
- * then 12-byte records, little-endian u32 actor id, x and y in hundredths. Returns how many
- * records it holds, or -1 if p is not one. */
-#define BENCH_MOVE_RECORD 12
+/* A cmmo.v2 Moves frame (docs/PROTOCOL.md, "One frame per tick"): a binary message of kind 1
+ * (then 12-byte records, little-endian u32 actor id, x and y in hundredths) or of kind 2 (then a
+ * scale byte s up to BENCH_MOVE_SCALE_MAX and 8-byte records, u32 id, u16 x and y in 2^-s px).
+ * Returns how many records it holds, or -1 if p is not one. */
+#define BENCH_MOVE_SCALE_MAX 6
 long bench_scan_moves(const char *p, size_t len);
 /* Record i (below the count bench_scan_moves returned) of a Moves frame. */
 void bench_scan_move_record(const char *p, size_t i, int64_t *id, double *x, double *y);

@@ -76,24 +76,44 @@ export function decodeMove(payload) {
   return { id, x, y };
 }
 
-// cmmo.v2's Moves frame: a binary message, one kind byte (1), then records of 12 bytes, each the
-// actor id, x and y as little-endian unsigned 32-bit integers, x and y in hundredths of a px. All
-// of a tick's movement comes in one (docs/PROTOCOL.md, "One frame per tick").
+// cmmo.v2's Moves frame: a binary message of one of two kinds, little-endian (docs/PROTOCOL.md,
+// "One frame per tick"). Kind 2: the kind byte, a scale byte s, then records of 8 bytes, each the
+// actor id (u32), x and y (u16) in units of 2^-s px. Kind 1: the kind byte, then records of 12
+// bytes, the actor id, x and y (u32), x and y in hundredths of a px. A server sends one kind all
+// its life (kind 1 only for worlds wider than 65,535 px). All of a tick's movement comes in one.
 export const MOVES_KIND = 1;
+export const MOVES_KIND_SHORT = 2;
 const MOVE_RECORD = 12;
+const MOVE_RECORD_SHORT = 8;
+const MOVE_SCALE_MAX = 6;
 
 // Decodes a Moves frame (an ArrayBuffer). Returns [{id, x, y}, ...], or null unless it is one: the
-// kind byte, then whole records.
+// kind byte (and a scale byte up to 6 for kind 2), then whole records.
 export function decodeMoves(buffer) {
   if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < 1) return null;
   const view = new DataView(buffer);
-  if (view.getUint8(0) !== MOVES_KIND || (buffer.byteLength - 1) % MOVE_RECORD !== 0) return null;
+  const kind = view.getUint8(0);
   const moves = [];
-  for (let at = 1; at < buffer.byteLength; at += MOVE_RECORD) {
+  if (kind === MOVES_KIND) {
+    if ((buffer.byteLength - 1) % MOVE_RECORD !== 0) return null;
+    for (let at = 1; at < buffer.byteLength; at += MOVE_RECORD) {
+      moves.push({
+        id: view.getUint32(at, true),
+        x: view.getUint32(at + 4, true) / 100,
+        y: view.getUint32(at + 8, true) / 100,
+      });
+    }
+    return moves;
+  }
+  if (kind !== MOVES_KIND_SHORT || buffer.byteLength < 2) return null;
+  const scale = view.getUint8(1);
+  if (scale > MOVE_SCALE_MAX || (buffer.byteLength - 2) % MOVE_RECORD_SHORT !== 0) return null;
+  const unit = 1 / (1 << scale);
+  for (let at = 2; at < buffer.byteLength; at += MOVE_RECORD_SHORT) {
     moves.push({
       id: view.getUint32(at, true),
-      x: view.getUint32(at + 4, true) / 100,
-      y: view.getUint32(at + 8, true) / 100,
+      x: view.getUint16(at + 4, true) * unit,
+      y: view.getUint16(at + 6, true) * unit,
     });
   }
   return moves;

@@ -118,7 +118,7 @@ static void test_scan_legacy_full_model_still_reads_the_top_level_id(void **stat
 static void test_scan_moves_frame_reads_every_record(void **state)
 {
     /* kind 1, then (7, 12.25, 0) and (70000, 1344, 3.5) */
-    const unsigned char f[] = {1,    7,    0, 0, 0, 0xc9, 4, 0, 0, 0, 0, 0, 0,
+    const unsigned char f[] = {1,    7,    0, 0, 0,    0xc9, 4, 0, 0,    0, 0, 0, 0,
                                0x70, 0x11, 1, 0, 0x00, 0x0d, 2, 0, 0x5e, 1, 0, 0};
     const char *p = (const char *)f;
     assert_int_equal(bench_scan_classify(p, sizeof f), BENCH_PKT_MOVES);
@@ -136,6 +136,36 @@ static void test_scan_moves_frame_reads_every_record(void **state)
     assert_int_equal(bench_scan_moves("{\"a\":\"Ok\"}", 10), -1);
 }
 
+/* Kind 2: a scale byte, then 8-byte records (u32 id, u16 x and y in 2^-s px). */
+static void test_scan_short_moves_frame_reads_every_record(void **state)
+{
+    (void)state;
+    /* s = 5: 392 / 32 = 12.25 px, 43008 / 32 = 1344 px. */
+    const unsigned char f[] = {2, 5,    7,    0, 0, 0,    0x88, 1,    0,
+                               0, 0x70, 0x11, 1, 0, 0x00, 0xa8, 0x20, 0};
+    char *p = malloc(sizeof f);
+    assert_non_null(p);
+    memcpy(p, f, sizeof f);
+    assert_int_equal(bench_scan_moves(p, sizeof f), 2);
+    assert_int_equal(bench_scan_classify(p, sizeof f), BENCH_PKT_MOVES);
+    int64_t id;
+    double x, y;
+    bench_scan_move_record(p, 0, &id, &x, &y);
+    assert_int_equal(id, 7);
+    assert_float_equal(x, 12.25, 1e-9);
+    assert_float_equal(y, 0, 1e-9);
+    bench_scan_move_record(p, 1, &id, &x, &y);
+    assert_int_equal(id, 70000);
+    assert_float_equal(x, 1344, 1e-9);
+    assert_float_equal(y, 1, 1e-9);
+    /* Not whole records, a scale above 6, or no scale byte: not a Moves frame. */
+    assert_int_equal(bench_scan_moves(p, sizeof f - 1), -1);
+    p[1] = 7;
+    assert_int_equal(bench_scan_moves(p, sizeof f), -1);
+    assert_int_equal(bench_scan_moves(p, 1), -1);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +175,7 @@ int main(void)
         cmocka_unit_test(test_scan_move_look_alikes_are_not_deltas),
         cmocka_unit_test(test_scan_legacy_full_model_still_reads_the_top_level_id),
         cmocka_unit_test(test_scan_moves_frame_reads_every_record),
+        cmocka_unit_test(test_scan_short_moves_frame_reads_every_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,7 +50,7 @@ if [ -z "$port" ]; then cat "$tmp/server.log"; finish; fi
 
 tools/bench/test/run.sh >"$tmp/selftest.log" 2>&1
 rc=$?
-check "bench self-test: the scanner reads Move frames, the handshake requires cmmo.v2" "$rc"
+check "bench self-test: the scanner reads Move frames, the handshake requires cmmo.v2, the client's interpolation" "$rc"
 [ "$rc" -ne 0 ] && tail -n 20 "$tmp/selftest.log"
 
 timeout 120 "$BENCH" --host 127.0.0.1 --port "$port" --players 20 --register --rate 100 \
@@ -76,10 +76,11 @@ ok = (r["config"]["protocol"] == "cmmo.v2" and r["ramp"]["subprotocol_refused"] 
       and r["ramp"]["logged_in"] == 20 and r["traffic"]["deltas"] > 0
       and r["movement"]["self_ms"]["count"] > 0 and r["movement"]["observer_ms"]["count"] > 0
       and r["movement"]["staleness_ms"]["count"] > 0
+      and r["movement"]["position_lag_px"]["count"] == r["movement"]["position_error_px"]["count"] > 0
       and r["chat"]["delivered"] == r["chat"]["expected"] > 0)
 sys.exit(0 if ok else 1)
 EOF
-check "cmmo.v2: selected, every player in, Moves frames seen by mover and observer, staleness measured, chats delivered" $?
+check "cmmo.v2: selected, every player in, Moves frames seen by mover and observer, staleness and position error measured, chats delivered" $?
 
 # The floor make bench measures against (~3 s): cmmo-floor serves 5 readers 2 frames a tick.
 FLOOR=${CMMO_FLOOR:-build/cmmo-floor}
@@ -119,6 +120,8 @@ every chat delivered once (ratio 1.0)	r["chat"]["delivered"] == r["chat"]["expec
 chats not echoed and p0 is the sender	r["chat"]["echoed"] == 0 and r["chat"]["wrong_sender"] == 0
 deltas received	r["traffic"]["deltas"] > 0 and r["traffic"]["deltas_per_client_s"] > 0
 moves seen by the mover and an observer	r["movement"]["self_ms"]["count"] > 0 and r["movement"]["observer_ms"]["count"] > 0
+position error and lag sampled in the window	r["movement"]["position_lag_px"]["count"] == r["movement"]["position_error_px"]["count"] > 0
+observers draw walkers about 70 px/s x 0.1 s behind	5 <= r["movement"]["position_lag_px"]["p50"] <= 24.5
 no connection dropped	r["connections"]["dropped_ramp"] == 0 and r["connections"]["dropped_window"] == 0
 server stats endpoint reports tick times	r["server"]["stats"] is not None and r["server"]["tick_ms"]["max"] >= 0
 server CPU and RSS sampled from /proc	r["server"]["sampled"] and r["server"]["rss_window_start_kb"] > 0

@@ -13,6 +13,18 @@ static json_t *latency_json(const struct bench_hist *h)
                      bench_hist_mean_ms(h), "min", h->count ? (double)h->min_us / 1000.0 : 0.0);
 }
 
+/* A distance histogram (BENCH_PX_UNITS per px) in px, with latency_json's fields. bench_hist
+ * reports its integer unit divided by 1000 ("ms"). */
+static json_t *distance_json(const struct bench_hist *h)
+{
+    const double px = 1000.0 / BENCH_PX_UNITS;
+    return json_pack(
+        "{s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "count", (json_int_t)h->count, "p50",
+        bench_hist_quantile_ms(h, 0.50) * px, "p90", bench_hist_quantile_ms(h, 0.90) * px, "p99",
+        bench_hist_quantile_ms(h, 0.99) * px, "max", bench_hist_quantile_ms(h, 1.0) * px, "mean",
+        bench_hist_mean_ms(h) * px, "min", h->count ? (double)h->min_us / BENCH_PX_UNITS : 0.0);
+}
+
 static double ratio(uint64_t num, uint64_t den)
 {
     return den ? (double)num / (double)den : 0.0;
@@ -110,16 +122,17 @@ json_t *bench_report_json(const struct bench_results *r)
             "delivery_ratio", ratio(r->chats_delivered, r->chats_expected), "latency_ms",
             latency_json(&r->chat_latency), "echoed", (json_int_t)r->chats_echoed, "wrong_sender",
             (json_int_t)r->chats_wrong_sender, "unparsed", (json_int_t)r->chats_unparsed));
-    json_object_set_new(root, "movement",
-                        json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "targets_sent",
-                                  (json_int_t)r->targets_sent, "staleness_ms",
-                                  latency_json(&r->staleness), "self_ms",
-                                  latency_json(&r->move_self_latency), "observer_ms",
-                                  latency_json(&r->move_observer_latency), "observer_remote_ms",
-                                  latency_json(&r->move_observer_remote_latency), "self_superseded",
-                                  (json_int_t)r->move_self_superseded, "observer_superseded",
-                                  (json_int_t)r->move_observer_superseded, "no_observer",
-                                  (json_int_t)r->move_no_observer));
+    json_object_set_new(
+        root, "movement",
+        json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "targets_sent",
+                  (json_int_t)r->targets_sent, "staleness_ms", latency_json(&r->staleness),
+                  "position_error_px", distance_json(&r->position_error), "position_lag_px",
+                  distance_json(&r->position_lag), "self_ms", latency_json(&r->move_self_latency),
+                  "observer_ms", latency_json(&r->move_observer_latency), "observer_remote_ms",
+                  latency_json(&r->move_observer_remote_latency), "self_superseded",
+                  (json_int_t)r->move_self_superseded, "observer_superseded",
+                  (json_int_t)r->move_observer_superseded, "no_observer",
+                  (json_int_t)r->move_no_observer));
     json_object_set_new(
         root, "traffic",
         json_pack("{s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I}", "frames_per_client_s",
@@ -161,6 +174,19 @@ json_t *bench_report_json(const struct bench_results *r)
                   "rss_kb", (int)r->self_window_end.rss_kb, "loop_lag_ms",
                   latency_json(&r->loop_lag)));
     return root;
+}
+
+static void distance_line(FILE *out, const char *name, const struct bench_hist *h)
+{
+    const double px = 1000.0 / BENCH_PX_UNITS;
+    if (!h->count) {
+        fprintf(out, "  %-22s -\n", name);
+        return;
+    }
+    fprintf(out, "  %-22s p50 %8.1f  p90 %8.1f  p99 %8.1f  max %8.1f px  (n=%llu)\n", name,
+            bench_hist_quantile_ms(h, 0.5) * px, bench_hist_quantile_ms(h, 0.9) * px,
+            bench_hist_quantile_ms(h, 0.99) * px, bench_hist_quantile_ms(h, 1.0) * px,
+            (unsigned long long)h->count);
 }
 
 static void latency_line(FILE *out, const char *name, const struct bench_hist *h)
@@ -206,6 +232,8 @@ void bench_report_summary(const struct bench_results *r, FILE *out)
     if (r->opts->n_ports > 1)
         latency_line(out, "move (observer, other node)", &r->move_observer_remote_latency);
     latency_line(out, "staleness", &r->staleness);
+    distance_line(out, "position error", &r->position_error);
+    distance_line(out, "position lag", &r->position_lag);
     fprintf(out, "  traffic per client: %.1f frames/s, %.0f bytes/s (max %.0f), %.1f deltas/s\n",
             r->frames_per_client_s, r->bytes_per_client_s, r->max_client_bytes_s,
             r->deltas_per_client_s);

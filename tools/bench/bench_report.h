@@ -3,7 +3,10 @@
  * for tools/bench/report.py and anyone scripting) and a short human summary on stderr.
  *
  * The engine (bench_run) fills struct bench_results; this module only formats. Latencies are kept
- * as histograms (bench_hist) and rendered as {count, p50, p90, p99, max, mean} in milliseconds.
+ * as histograms (bench_hist) and rendered as {count, p50, p90, p99, max, mean, min} in
+ * milliseconds; distances the same way in px, counted in tenths of a px (BENCH_PX_UNITS: the
+ * histogram's integer unit, so values below 12.8 px are exact to 0.1 px and larger ones within
+ * 1/64 of themselves).
  */
 #ifndef CMMO_BENCH_REPORT_H
 #define CMMO_BENCH_REPORT_H
@@ -15,6 +18,9 @@
 #include "bench_hist.h"
 #include "bench_opts.h"
 #include "bench_proc.h"
+
+/* A distance histogram counts this many units per px. */
+#define BENCH_PX_UNITS 10
 
 struct bench_results {
     const struct bench_opts *opts;
@@ -59,6 +65,13 @@ struct bench_results {
     struct bench_hist move_observer_remote_latency;
     /* Per viewer: how old a walking actor's shown position was when the next arrived (us). */
     struct bench_hist staleness;
+    /* One observer per mover, sampled every tick while the mover walks and until the observer's
+     * drawing has caught up after it stopped (tenths of a px, BENCH_PX_UNITS): the distance
+     * between where the browser client's interpolation (web/js/motion.js) draws the mover and
+     * where the mover was at the time drawn (now minus the client's delay) ... */
+    struct bench_hist position_error;
+    /* ... and where it is now: the error plus what the delay costs (about 70 px/s times it). */
+    struct bench_hist position_lag;
     uint64_t frames_in, bytes_in, deltas_in, chats_in, disconnects_in, other_in;
     double frames_per_client_s, bytes_per_client_s, deltas_per_client_s;
     double max_client_bytes_s;

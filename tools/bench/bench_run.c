@@ -11,6 +11,7 @@
 
 #include "bench_conn.h"
 #include "bench_http.h"
+#include "bench_interp.h"
 #include "bench_scan.h"
 
 /* The engine's clock: one tick drives pacing, activity and phase changes. 10 ms is well below the
@@ -51,6 +52,15 @@ struct bench;
 #define STALE_WATCH 16
 /* The walking speed (docs/PROTOCOL.md): how long a position change took the mover. */
 #define WALK_PX_PER_S 70.0
+/* The position error is sampled at the server's tick rate: at each of the mover's own positions
+ * while it walks, then every tick while its observer's drawing catches up with where it stopped.
+ * It has stopped when its own position missed a tick (1.5 ticks without one); a drawing within
+ * 0.05 px of the mover has caught up (half the histogram's 0.1 px). A budget sends the last step
+ * in a later frame; 5 s bounds the sampling should that never come. */
+#define POSITION_SAMPLE_NS 50000000ull
+#define MOVER_STOPPED_NS 75000000ull
+#define DRAWING_CAUGHT_UP_PX 0.05
+#define CATCH_UP_LIMIT_NS 5000000000ull
 
 struct player {
     struct bench_conn conn;
@@ -91,6 +101,17 @@ struct player {
     uint8_t watched_len;
 };
 
+/* A mover's position error (one per playing player, not for the storm, which never walks): where
+ * it really was, from its own connection, and what its observer's browser client draws of it, from
+ * the positions the observer receives (bench_interp.h). */
+struct track {
+    struct bench_path path;
+    struct bench_interp seen; /* valid while the mover's obs_known */
+    uint64_t last_own;        /* when its own position last arrived */
+    uint64_t last_sample;
+    uint8_t catching_up; /* the last sample found the drawing off the mover's position */
+};
+
 /* actor id -> player index, open addressing; actors are only added during a run. */
 struct actor_map {
     int64_t *keys;
@@ -106,11 +127,12 @@ struct bench {
     uv_signal_t sigint, sigterm;
     struct bench_net nets[BENCH_MAX_PORTS]; /* one per port (--ports); player i on i % n */
     struct player *players;
-    uint32_t n_players; /* the playing ones: players[0 .. n_players) */
-    uint32_t n_total;   /* plus the storm */
-    uint32_t started;   /* players connected so far (ramp) */
-    uint32_t inflight;  /* between connect and the login reply */
-    uint32_t resolved;  /* playing players that are in PLAY with their actor, or failed */
+    struct track *tracks; /* tracks[i] is players[i]'s, for i < n_players */
+    uint32_t n_players;   /* the playing ones: players[0 .. n_players) */
+    uint32_t n_total;     /* plus the storm */
+    uint32_t started;     /* players connected so far (ramp) */
+    uint32_t inflight;    /* between connect and the login reply */
+    uint32_t resolved;    /* playing players that are in PLAY with their actor, or failed */
     uint32_t n_in_play;
     uint32_t storm_resolved;
     struct actor_map actors;
@@ -139,6 +161,12 @@ static double rand_unit(struct bench *b)
 static double clamp(double v, double lo, double hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* A time of the run in milliseconds, the unit of bench_interp (web/js/motion.js's). */
+static double run_ms(const struct bench *b, uint64_t now)
+{
+    return (double)(int64_t)(now - b->t_begin) / 1e6;
 }
 
 static void progress(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -367,6 +395,51 @@ static void note_staleness(struct bench *b, struct player *p, int64_t id, double
     *w = (struct watched){id, now, x, y};
 }
 
+/* A histogram value of a distance: tenths of a px (bench_report.h). */
+static uint64_t px_tenths(double px)
+{
+    return (uint64_t)llround(px * BENCH_PX_UNITS);
+}
+
+/* What mover mi's observer's browser client draws of it at `now`, against where it was at the time
+ * drawn (now minus the client's delay: the position error) and where it is now (the lag, the
+ * delay included). Recorded in the window only, and only while the bench's copy of the client's
+ * history reaches back to the time drawn: the client had history from before the bench picked
+ * this observer, which the copy lacks. */
+static void note_position_error(struct bench *b, uint32_t mi, uint64_t now)
+{
+    struct track *k = &b->tracks[mi];
+    k->last_sample = now;
+    k->catching_up = 0;
+    if (!b->players[mi].obs_known) return;
+    double t = run_ms(b, now), dx, dy, nx, ny, sx, sy;
+    bench_interp_sample(&k->seen, t, &dx, &dy);
+    if (bench_path_at(&k->path, t, &nx, &ny) != 0) return;
+    double lag = hypot(dx - nx, dy - ny);
+    k->catching_up = lag >= DRAWING_CAUGHT_UP_PX;
+    if (b->phase != PH_WINDOW || !bench_interp_covers(&k->seen, t) ||
+        bench_path_at(&k->path, t - bench_interp_delay_ms(&k->seen), &sx, &sy) != 0)
+        return;
+    bench_hist_add(&b->r->position_error, px_tenths(hypot(dx - sx, dy - sy)));
+    bench_hist_add(&b->r->position_lag, px_tenths(lag));
+}
+
+/* Movers that stopped while their observer's drawing still walks toward them (for the delay, or
+ * longer when a budget sends the last step late): sampled every tick until it has caught up. */
+static void sample_catching_up(struct bench *b, uint64_t now)
+{
+    for (uint32_t i = 0; i < b->n_players; i++) {
+        struct track *k = &b->tracks[i];
+        if (!k->catching_up || now - k->last_own < MOVER_STOPPED_NS ||
+            now - k->last_sample < POSITION_SAMPLE_NS)
+            continue;
+        if (b->players[i].state != PS_PLAYING || now - k->last_own > CATCH_UP_LIMIT_NS)
+            k->catching_up = 0;
+        else
+            note_position_error(b, i, now);
+    }
+}
+
 /* One position of actor id at (x, y), from a delta or a Moves frame's record. */
 static void on_move(struct bench *b, struct player *p, int64_t id, double x, double y,
                     uint64_t now);
@@ -408,6 +481,11 @@ static void on_move(struct bench *b, struct player *p, int64_t id, double x, dou
         p->x = x;
         p->y = y;
         p->pos_known = 1;
+        if ((uint32_t)mi < b->n_players) {
+            bench_path_add(&b->tracks[mi].path, x, y, run_ms(b, now));
+            b->tracks[mi].last_own = now;
+            note_position_error(b, (uint32_t)mi, now);
+        }
         return;
     }
     if (m->observer < 0) {
@@ -415,6 +493,9 @@ static void on_move(struct bench *b, struct player *p, int64_t id, double x, dou
         m->obs_x = x;
         m->obs_y = y;
         m->obs_known = 1;
+        /* The client starts drawing an actor at its first position; this is the bench's first. */
+        if ((uint32_t)mi < b->n_players)
+            bench_interp_init(&b->tracks[mi].seen, x, y, run_ms(b, now));
         return;
     }
     if (m->observer != (int32_t)p->index) return;
@@ -429,6 +510,7 @@ static void on_move(struct bench *b, struct player *p, int64_t id, double x, dou
     m->obs_x = x;
     m->obs_y = y;
     m->obs_known = 1;
+    if ((uint32_t)mi < b->n_players) bench_interp_push(&b->tracks[mi].seen, x, y, run_ms(b, now));
 }
 
 /* The first ModelDelta after Ok: our own actor (docs/PROTOCOL.md, Login). */
@@ -445,7 +527,10 @@ static void on_own_model(struct bench *b, struct player *p, const char *data, si
     }
     p->actor_id = id;
     actor_map_put(&b->actors, id, (int32_t)p->index);
-    if (bench_scan_delta_xy(data, len, &p->x, &p->y) == 0) p->pos_known = 1;
+    if (bench_scan_delta_xy(data, len, &p->x, &p->y) == 0) {
+        p->pos_known = 1;
+        if (!p->storm) bench_path_add(&b->tracks[p->index].path, p->x, p->y, run_ms(b, now));
+    }
     if (!p->storm) bench_hist_add(&r->own_model_latency, (now - p->t_login) / 1000);
     p->state = PS_PLAYING;
     resolve(p);
@@ -939,6 +1024,7 @@ static void on_tick(uv_timer_t *t)
             break;
         }
         play(b, now);
+        sample_catching_up(b, now);
         if (!b->storm_started && b->n_total > b->n_players && now >= b->t_storm) {
             b->storm_started = 1;
             progress(b, "storm: %u logins at once", b->n_total - b->n_players);
@@ -996,7 +1082,8 @@ int bench_run(const struct bench_opts *o, struct bench_results *r)
     b.n_players = o->players;
     b.n_total = o->players + o->storm;
     b.players = calloc(b.n_total, sizeof(*b.players));
-    if (!b.players || actor_map_init(&b.actors, b.n_total) != 0) {
+    b.tracks = calloc(b.n_players, sizeof(*b.tracks));
+    if (!b.players || !b.tracks || actor_map_init(&b.actors, b.n_total) != 0) {
         fprintf(stderr, "cmmo-bench: out of memory for %u players\n", b.n_total);
         return -1;
     }
@@ -1058,5 +1145,6 @@ int bench_run(const struct bench_opts *o, struct bench_results *r)
     free(b.actors.keys);
     free(b.actors.values);
     free(b.players);
+    free(b.tracks);
     return 0;
 }

@@ -432,7 +432,8 @@ def commands_section(runs):
 
 def floor_section(runs, mach):
     """cmmo against its floor (cmmo-floor: the same clients sent the same frames and bytes with no
-    game), run by run, and what cmmo.v2's budget trades: bytes per client, staleness, chat."""
+    game), run by run, and what cmmo.v2's budget trades: bytes per client, staleness, the position
+    error an observer's browser client draws, chat."""
     rs = [r for r in runs if r.get("floor") or protocol(r) == "cmmo.v2"]
     out = ["## Ratios: cmmo against its floor, and what the budget trades", ""]
     if not rs:
@@ -443,14 +444,16 @@ def floor_section(runs, mach):
         "writes each of the same number of clients the frames and bytes per second the run measured, "
         "one write per client per tick, on the server's core: the kernel's share of serving them. "
         "The ratio (server CPU / floor CPU) is the figure that travels between machines; the "
-        "absolute percentages are this machine's.",
+        "absolute percentages are this machine's. Position error: where an observer's browser client "
+        "draws a walking mover (web/js/motion.js's interpolation) against where the mover was at the "
+        "time drawn; lag: against where it is (the client's delay included, about 70 px/s times it).",
         "",
-        "| run | protocol | players | server CPU % | floor CPU % | ratio | KiB / client / s (max client) | frames / client / s | staleness p50 / p99 / max ms | chat p50 / p99 ms | dropped |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | protocol | players | server CPU % | floor CPU % | ratio | KiB / client / s (max client) | frames / client / s | staleness p50 / p99 / max ms | position error p50 / p99 / max px | lag p50 / p99 px | chat p50 / p99 ms | dropped |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in sorted(rs, key=lambda r: (r.get("workload", ""), protocol(r), get(r, "config", "players") or 0)):
         bps, mx = get(r, "traffic", "bytes_per_client_s"), get(r, "traffic", "max_client_bytes_s")
-        out.append("| {label} | {proto} | {n} | {cpu} | {fc} | {ratio} | {b} ({m}) | {f} | {s50} / {s99} / {smax} | {c50} / {c99} | {drop} |".format(
+        out.append("| {label} | {proto} | {n} | {cpu} | {fc} | {ratio} | {b} ({m}) | {f} | {s50} / {s99} / {smax} | {e50} / {e99} / {emax} | {l50} / {l99} | {c50} / {c99} | {drop} |".format(
             label=r.get("label", "?"), proto=protocol(r), n=fmt(get(r, "players_in_window"), 0),
             cpu=fmt(get(r, "server", "cpu_percent")), fc=fmt(get(r, "floor", "cpu_percent")),
             ratio=fmt(get(r, "floor", "ratio"), 2),
@@ -458,11 +461,18 @@ def floor_section(runs, mach):
             f=fmt(get(r, "traffic", "frames_per_client_s"), 0),
             s50=fmt(get(r, "movement", "staleness_ms", "p50")), s99=fmt(get(r, "movement", "staleness_ms", "p99")),
             smax=fmt(get(r, "movement", "staleness_ms", "max")),
+            e50=fmt(get(r, "movement", "position_error_px", "p50")),
+            e99=fmt(get(r, "movement", "position_error_px", "p99")),
+            emax=fmt(get(r, "movement", "position_error_px", "max")),
+            l50=fmt(get(r, "movement", "position_lag_px", "p50")),
+            l99=fmt(get(r, "movement", "position_lag_px", "p99")),
             c50=fmt(get(r, "chat", "latency_ms", "p50")), c99=fmt(get(r, "chat", "latency_ms", "p99")),
             drop=fmt(dropped(r), 0)))
     if any(not r.get("floor") for r in rs):
         out += ["", "n/a: a run made before `make bench` measured the floor and staleness (the "
                 "cmmo.v2 runs without them also predate the Moves frame and the budget)."]
+    if any(get(r, "movement", "position_error_px") is None for r in rs):
+        out += ["", "Position error and lag n/a: a run made before cmmo-bench measured them."]
     return out + [""]
 
 

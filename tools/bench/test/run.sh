@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Self-test of cmmo-bench's pure parts (~2 s, no server): the frame scanner (bench_scan, both
-# movement encodings) and the handshake's subprotocol check (bench_ws). Builds each test_*.c here
+# movement encodings), the handshake's subprotocol check (bench_ws) and the browser client's
+# interpolation behind the position error (bench_interp). Builds each test_*.c here
 # with its module under ASan+UBSan into build/asan/bench-test/ and runs it (cmocka).
 # Last line: "RESULT: P passed, F failed"; exits non-zero if anything failed or nothing ran.
 set -uo pipefail
@@ -16,7 +17,7 @@ pass=0 fail=0
 for t in tools/bench/test/test_*.c; do
   name=$(basename "$t" .c)
   module=tools/bench/${name#test_}.c
-  if ! "$CC" "${FLAGS[@]}" -o "$OUTDIR/$name" "$t" "$module" -lcmocka -lcrypto; then
+  if ! "$CC" "${FLAGS[@]}" -o "$OUTDIR/$name" "$t" "$module" -lcmocka -lcrypto -lm; then
     echo "bench-test: $name does not build"
     fail=$((fail + 1))
     continue

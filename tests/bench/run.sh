@@ -114,8 +114,13 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 floor_out=$([ -n "$fport" ] && "$FLOOR" read --port "$fport" --clients 3 --seconds 1)
+kill -USR1 "$floor_pid" 2>/dev/null
+sleep 0.3
+usr1_alive=1; kill -0 "$floor_pid" 2>/dev/null && usr1_alive=0
 kill -TERM "$floor_pid" 2>/dev/null
 wait "$floor_pid" 2>/dev/null
+[ "$usr1_alive" -eq 0 ] && [ "$(grep -c '^floor ticks=' "$tmp/floor-uring.log")" -eq 2 ]
+check "cmmo-floor prints its ticks on SIGUSR1 and keeps serving (uring_ab.sh counts them)" $?
 "$PY" -c 'import json, sys
 r = json.loads(sys.argv[1])
 short = int(open(sys.argv[2]).read().rsplit("short_writes=", 1)[1])

@@ -6,7 +6,8 @@ set -euo pipefail
 mode=${1:-test}
 
 run_pkgs=(build-essential pkg-config libuv1-dev libhttp-parser-dev libssl-dev
-  libjansson-dev libsodium-dev libsqlite3-dev libpq-dev libhiredis-dev liblua5.4-dev)
+  libjansson-dev libsodium-dev libsqlite3-dev libpq-dev libhiredis-dev liblua5.4-dev
+  liburing-dev) # liburing: cmmo-floor --io uring (the bench's floor, built by make build)
 test_pkgs=(libcmocka-dev python3 python3-websockets clang libclang-rt-14-dev chromium nodejs npm
   sqlite3 procps postgresql redis-server nginx-light openssl systemd groff-base man-db)
 

@@ -101,6 +101,39 @@ r = json.loads(sys.argv[1])
 sys.exit(0 if r["connected"] == 5 and r["bytes"] > 5 * 600 * 20 else 1)' "$floor_out" >/dev/null 2>&1
 check "cmmo-floor sends every reader its frames each tick" $?
 
+# The same through io_uring (~1 s): 3 readers must get what 20 ticks of 600 bytes make, give or
+# take the ticks lost to connecting and a rate that sags (no fewer than 14 ticks' worth, no more
+# than 22 plus the 101 replies). A kernel without io_uring fails this: CI's has it, and a floor
+# that cannot measure the batched path is a failure, not a skip.
+"$FLOOR" serve --frames 2 --bytes 600 --io uring 2>"$tmp/floor-uring.log" &
+floor_pid=$!
+fport=
+for _ in $(seq 1 50); do
+  fport=$(sed -nE 's/.*port=([0-9]+) io=uring.*/\1/p' "$tmp/floor-uring.log" | head -n1)
+  [ -n "$fport" ] && break
+  kill -0 "$floor_pid" 2>/dev/null || break
+  sleep 0.1
+done
+floor_out=$([ -n "$fport" ] && "$FLOOR" read --port "$fport" --clients 3 --seconds 1)
+kill -USR1 "$floor_pid" 2>/dev/null
+sleep 0.3
+usr1_alive=1; kill -0 "$floor_pid" 2>/dev/null && usr1_alive=0
+kill -TERM "$floor_pid" 2>/dev/null
+wait "$floor_pid" 2>/dev/null
+[ "$usr1_alive" -eq 0 ] && [ "$(grep -c '^floor ticks=' "$tmp/floor-uring.log")" -eq 2 ]
+check "cmmo-floor prints its ticks on SIGUSR1 and keeps serving (uring_ab.sh counts them)" $?
+"$PY" -c 'import json, sys
+r = json.loads(sys.argv[1])
+short = int(open(sys.argv[2]).read().rsplit("short_writes=", 1)[1])
+sys.exit(0 if r["connected"] == 3 and 3 * 600 * 14 <= r["bytes"] <= 3 * (600 * 22 + 200)
+         and short == 0 else 1)' "$floor_out" "$tmp/floor-uring.log" >/dev/null 2>&1
+rc=$?
+check "cmmo-floor --io uring sends every reader its frames each tick (one submit a tick)" $rc
+[ "$rc" -ne 0 ] && { echo "--- floor --io uring: $floor_out"; cat "$tmp/floor-uring.log"; }
+
+timeout 5 "$FLOOR" serve --frames 2 --bytes 600 --io epoll >/dev/null 2>&1
+check "cmmo-floor refuses an unknown --io with status 2" "$([ $? -eq 2 ]; echo $?)"
+
 # Each assertion is one line: name<TAB>python expression over the result object r.
 while IFS=$'\t' read -r name expr; do
   [ -z "$name" ] && continue

@@ -1,11 +1,20 @@
 /*
  * cmmo-floor: the floor a benchmark of cmmo is measured against (`make bench`, BENCHMARKS.md).
  *
- *   cmmo-floor serve --frames F --bytes B [--tick-hz 20] [--port 0]
+ *   cmmo-floor serve --frames F --bytes B [--tick-hz 20] [--port 0] [--io write|uring]
  *       accepts WebSocket connections on 127.0.0.1 (answering any upgrade with 101, selecting
  *       cmmo.v2 when offered) and, every tick, writes F frames holding B bytes in all to each of
  *       them in one write: no game, no parsing, no per-client encoding. Prints "listening
- *       port=N" on stderr. Runs until killed.
+ *       port=N io=MODE" on stderr. Runs until SIGTERM, then prints "floor ticks=T
+ *       short_writes=S" on stderr (and on SIGUSR1, without stopping).
+ *       --io write (the default): one uv_try_write (write(2)) per client per tick.
+ *       --io uring: one io_uring; every tick one IORING_OP_SEND per client, all of them handed
+ *       to the kernel by one io_uring_submit (one io_uring_enter), the previous tick's
+ *       completions reaped without waiting first. The sends carry MSG_DONTWAIT, so a socket
+ *       without room completes at once with -EAGAIN (counted as a short write, as a write(2)
+ *       would be) instead of being parked on a poll or an io-wq worker thread: every send runs
+ *       inline in io_uring_enter, on this thread, and its CPU is this process's. Exits with
+ *       status 2 and a message if the kernel refuses io_uring (disabled, ENOSYS, EPERM).
  *   cmmo-floor read --port P --clients N --seconds S
  *       connects N WebSocket clients to P, reads and discards for S seconds, and prints one JSON
  *       line: {"clients":N,"connected":C,"bytes":B,"seconds":S}.
@@ -15,6 +24,9 @@
  * machines, where a bare percentage does not. A write the kernel does not take at once is dropped
  * (the floor never queues): a floor that falls behind reports it as "short_writes".
  */
+#include <assert.h>
+#include <errno.h>
+#include <liburing.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -27,6 +39,13 @@
 #define FLOOR_HEAD_MAX 4096
 /* A tick's bytes for one client: more than any budget or crowd measured sends in a tick. */
 #define FLOOR_TICK_MAX (4u << 20)
+/* Submission entries of the --io uring ring: a tick of up to 8,192 clients goes to the kernel in
+ * one io_uring_submit; more clients are submitted in chunks of this many. The completion ring is
+ * twice as large (the kernel's default), and is reaped before each further chunk. */
+#define FLOOR_RING_ENTRIES 8192
+
+/* How a tick's bytes reach the sockets. */
+typedef enum { FLOOR_IO_WRITE, FLOOR_IO_URING } floor_io;
 
 typedef struct floor_conn {
     uv_tcp_t tcp;
@@ -34,6 +53,9 @@ typedef struct floor_conn {
     char head[FLOOR_HEAD_MAX];
     size_t head_len;
     int upgraded, closing;
+    int fd;            /* the socket, for --io uring */
+    unsigned inflight; /* --io uring: sends submitted whose completions are not reaped yet */
+    int released;      /* closed while sends were in flight: the reaper frees it */
 } floor_conn;
 
 static uv_loop_t *loop;
@@ -41,6 +63,8 @@ static floor_conn *conns;
 static uv_buf_t tick_bytes; /* the F frames of a tick, built once */
 static unsigned long long ticks, short_writes, read_bytes;
 static char read_scratch[65536];
+static floor_io io_mode = FLOOR_IO_WRITE;
+static struct io_uring ring; /* --io uring only */
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -56,7 +80,11 @@ static void on_closed(uv_handle_t *h)
             *p = c->next;
             break;
         }
-    free(c);
+    /* A completion still names c: the ring's reaper frees it then. */
+    if (c->inflight)
+        c->released = 1;
+    else
+        free(c);
 }
 
 static void conn_close(floor_conn *c)
@@ -143,15 +171,92 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return;
+    }
+    c->fd = fd;
     c->next = conns;
     conns = c;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_server_read);
 }
 
+/* ---------------------------------------------------------------- --io uring */
+
+/* Opens the ring; 0, or a negative errno (the kernel refuses io_uring, or no memory). */
+static int uring_open(void)
+{
+    return io_uring_queue_init(FLOOR_RING_ENTRIES, &ring, 0);
+}
+
+/* Reaps every completion already posted, without waiting: a send that did not take the whole tick
+ * (short count, -EAGAIN, an error) is a short write; an error other than -EAGAIN closes the
+ * connection, as the write path does. */
+static void uring_reap(void)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, seen = 0;
+    io_uring_for_each_cqe(&ring, head, cqe)
+    {
+        floor_conn *c = io_uring_cqe_get_data(cqe);
+        if (cqe->res != (int)tick_bytes.len) short_writes++;
+        c->inflight--;
+        if (c->released) {
+            if (!c->inflight) free(c);
+        } else if (cqe->res < 0 && cqe->res != -EAGAIN) {
+            conn_close(c);
+        }
+        seen++;
+    }
+    io_uring_cq_advance(&ring, seen);
+}
+
+/* Hands every prepared send to the kernel in one io_uring_enter. A refused submission leaves the
+ * floor unable to measure anything: it says so and exits. */
+static void uring_submit(void)
+{
+    int ret = io_uring_submit(&ring);
+    if (ret < 0) {
+        fprintf(stderr, "cmmo-floor: io_uring_submit: %s\n", strerror(-ret));
+        exit(1);
+    }
+}
+
+static void tick_uring(void)
+{
+    uring_reap();
+    unsigned prepared = 0;
+    for (floor_conn *c = conns; c; c = c->next) {
+        if (!c->upgraded || c->closing) continue;
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+        if (!sqe) { /* more clients than entries: this chunk now, then the next */
+            uring_submit();
+            uring_reap();
+            sqe = io_uring_get_sqe(&ring);
+            assert(sqe); /* the submission ring was just emptied */
+        }
+        /* MSG_DONTWAIT: never parked (see the header); MSG_NOSIGNAL: a reset peer is an error
+         * value, not a SIGPIPE. */
+        io_uring_prep_send(sqe, c->fd, tick_bytes.base, tick_bytes.len,
+                           MSG_DONTWAIT | MSG_NOSIGNAL);
+        io_uring_sqe_set_data(sqe, c);
+        c->inflight++;
+        prepared++;
+    }
+    if (prepared) uring_submit();
+}
+
+/* ---------------------------------------------------------------- the tick */
+
 static void on_tick(uv_timer_t *t)
 {
     (void)t;
     ticks++;
+    if (io_mode == FLOOR_IO_URING) {
+        tick_uring();
+        return;
+    }
     for (floor_conn *c = conns; c; c = c->next) {
         if (!c->upgraded || c->closing) continue;
         int wrote = uv_try_write((uv_stream_t *)&c->tcp, &tick_bytes, 1);
@@ -185,11 +290,15 @@ static int build_tick(long frames, long bytes)
     return 0;
 }
 
+/* SIGTERM: the stats, then stop. SIGUSR1: the stats only, so a measurement can count the ticks of
+ * its window (a tick that costs a good part of the period delays the next: libuv times the next
+ * tick from before this one ran, so the rate sags below --tick-hz under load). */
 static void on_stats_signal(uv_signal_t *s, int signum)
 {
-    (void)s, (void)signum;
+    (void)s;
+    if (io_mode == FLOOR_IO_URING) uring_reap(); /* the last tick's sends count too */
     fprintf(stderr, "floor ticks=%llu short_writes=%llu\n", ticks, short_writes);
-    uv_stop(loop);
+    if (signum == SIGTERM) uv_stop(loop);
 }
 
 static int serve(long frames, long bytes, int tick_hz, int port)
@@ -198,6 +307,16 @@ static int serve(long frames, long bytes, int tick_hz, int port)
         fprintf(stderr, "cmmo-floor: need 1 <= frames, 3 * frames <= bytes <= %u\n",
                 FLOOR_TICK_MAX);
         return 2;
+    }
+    if (io_mode == FLOOR_IO_URING) {
+        int err = uring_open();
+        if (err < 0) {
+            fprintf(stderr,
+                    "cmmo-floor: --io uring: the kernel refuses io_uring (%s); "
+                    "see sysctl kernel.io_uring_disabled\n",
+                    strerror(-err));
+            return 2;
+        }
     }
     uv_tcp_t server;
     struct sockaddr_in addr;
@@ -211,13 +330,17 @@ static int serve(long frames, long bytes, int tick_hz, int port)
     struct sockaddr_storage bound;
     int len = sizeof bound;
     uv_tcp_getsockname(&server, (struct sockaddr *)&bound, &len);
-    fprintf(stderr, "listening port=%d\n", ntohs(((struct sockaddr_in *)&bound)->sin_port));
+    fprintf(stderr, "listening port=%d io=%s\n", ntohs(((struct sockaddr_in *)&bound)->sin_port),
+            io_mode == FLOOR_IO_URING ? "uring" : "write");
     uv_timer_t tick;
     uv_timer_init(loop, &tick);
     uv_timer_start(&tick, on_tick, 1000 / (uint64_t)tick_hz, 1000 / (uint64_t)tick_hz);
     uv_signal_t term;
     uv_signal_init(loop, &term);
     uv_signal_start(&term, on_stats_signal, SIGTERM);
+    uv_signal_t usr1;
+    uv_signal_init(loop, &usr1);
+    uv_signal_start(&usr1, on_stats_signal, SIGUSR1);
     uv_run(loop, UV_RUN_DEFAULT);
     return 0;
 }
@@ -280,17 +403,26 @@ static int read_clients(int port, long clients, double seconds)
     return connected == (unsigned long)clients ? 0 : 1;
 }
 
-static long arg_long(int argc, char **argv, const char *name, long dflt)
+static const char *arg_string(int argc, char **argv, const char *name, const char *dflt)
 {
     for (int i = 2; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0) return strtol(argv[i + 1], NULL, 10);
+        if (strcmp(argv[i], name) == 0) return argv[i + 1];
     return dflt;
+}
+
+static long arg_long(int argc, char **argv, const char *name, long dflt)
+{
+    const char *s = arg_string(argc, argv, name, NULL);
+    return s ? strtol(s, NULL, 10) : dflt;
 }
 
 int main(int argc, char **argv)
 {
     loop = uv_default_loop();
-    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+    const char *io = arg_string(argc, argv, "--io", "write");
+    int io_known = strcmp(io, "write") == 0 || strcmp(io, "uring") == 0;
+    if (strcmp(io, "uring") == 0) io_mode = FLOOR_IO_URING;
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0 && io_known)
         return serve(arg_long(argc, argv, "--frames", 0), arg_long(argc, argv, "--bytes", 0),
                      (int)arg_long(argc, argv, "--tick-hz", 20),
                      (int)arg_long(argc, argv, "--port", 0));
@@ -299,6 +431,7 @@ int main(int argc, char **argv)
                             arg_long(argc, argv, "--clients", 0),
                             (double)arg_long(argc, argv, "--seconds", 10));
     fprintf(stderr, "usage: cmmo-floor serve --frames F --bytes B [--tick-hz HZ] [--port P]\n"
+                    "                        [--io write|uring]\n"
                     "       cmmo-floor read --port P --clients N --seconds S\n");
     return 2;
 }

@@ -22,10 +22,8 @@
 # with short writes is flagged BAD (its CPU % is of a different workload) and left out of the
 # CPU % medians.
 #
-# The floor's tick rate sags when a tick costs a good part of its 50 ms (libuv times the next
-# tick from before the last one ran: the period is 50 ms plus the tick), and then its bytes check
-# fails: at 5,000 clients that can halve the rate, and a cheaper mode gets more ticks a second.
-# So each run also counts the floor's ticks in the window (SIGUSR1 makes the floor print them)
+# The floor ticks on absolute deadlines; should a tick still cost more than its 50 ms, the rate
+# falls, the bytes check fails and a cheaper mode gets more ticks a second. So each run also counts the floor's ticks in the window (SIGUSR1 makes the floor print them)
 # and reports CPU ms per tick: every tick is the same bytes to every client at any rate, so that
 # figure compares the modes even in a sagging run, if every reader connected and no write was
 # short.

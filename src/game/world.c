@@ -99,12 +99,14 @@ typedef struct grid_cell {
 #define REMOTE_PATH_SLACK 2
 /* The bandwidth budget of a cmmo.v2 viewer (world_config.v2_budget): the nearest actors are
  * sent every tick whatever it says (20: a screenful around the player), one whose position
- * waited this long goes before all others (250 ms: an actor shown that late still looks like it
- * walks when the client interpolates), and a quiet viewer may save up to this many ticks'
+ * waited this long goes before all others (200 ms, 4 ticks: a tick under the 250 ms PROTOCOL.md
+ * promises, so that a frame's jitter on the way keeps its p99 inside; an actor shown 250 ms late
+ * still looks like it walks when the client interpolates), and a quiet viewer may save up to this
+ * many ticks'
  * budget for a burst (or owe as much after one: the join burst of a crowd must not silence
  * everyone but the nearest for seconds). */
 #define BUDGET_NEAREST 20
-#define BUDGET_STALE_MS 250
+#define BUDGET_STALE_MS 200
 #define BUDGET_BURST_TICKS 2
 /* The WebSocket header of a Moves frame (at most 4 bytes below 64 KiB); its own header
  * (world.moves.header) comes on top. */

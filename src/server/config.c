@@ -31,6 +31,9 @@ static const char usage[] =
     "  --compact-budget KIB bytes a cmmo.v2 client may be sent, KiB/s, 0 = no budget\n"
     "                      (the nearest 20 actors move every tick regardless)\n"
     "                                                           CMMO_COMPACT_BUDGET (40)\n"
+    "  --chat-share PCT    share of a core, 0..50 %, spent relaying chat between ticks\n"
+    "                      (0 = chat waits for the tick)  CMMO_CHAT_SHARE (auto: 5 up to\n"
+    "                      256 connections, 0 above)\n"
     "  --tls-cert FILE     PEM certificate chain: serve wss:// and https:// too\n"
     "                                                           CMMO_TLS_CERT  (none)\n"
     "  --tls-key FILE      PEM private key for --tls-cert       CMMO_TLS_KEY   (none)\n"
@@ -275,6 +278,29 @@ static void show_v2_budget(const config *c, char *out, size_t cap)
     snprintf(out, cap, "%d", c->v2_budget_kib);
 }
 
+static int apply_chat_share(config *c, const char *v, char *err, size_t n)
+{
+    long p;
+    if (strcmp(v, "auto") == 0) {
+        c->chat_share = CONFIG_CHAT_SHARE_AUTO;
+        return 0;
+    }
+    if (parse_int(v, 0, 50, &p) != 0) {
+        snprintf(err, n, "expected auto or a percentage from 0 to 50, got '%s'", v);
+        return CMMO_ECONFIG;
+    }
+    c->chat_share = (int)p;
+    return 0;
+}
+
+static void show_chat_share(const config *c, char *out, size_t cap)
+{
+    if (c->chat_share == CONFIG_CHAT_SHARE_AUTO)
+        snprintf(out, cap, "auto");
+    else
+        snprintf(out, cap, "%d", c->chat_share);
+}
+
 static int apply_world(config *c, const char *v, char *err, size_t n)
 {
     char buf[64];
@@ -352,6 +378,7 @@ static const option_def options[] = {
     {"world", "CMMO_WORLD", apply_world, show_world},
     {"view-radius", "CMMO_VIEW_RADIUS", apply_view_radius, show_view_radius},
     {"compact-budget", "CMMO_COMPACT_BUDGET", apply_v2_budget, show_v2_budget},
+    {"chat-share", "CMMO_CHAT_SHARE", apply_chat_share, show_chat_share},
     {"tls-cert", "CMMO_TLS_CERT", apply_tls_cert, show_tls_cert},
     {"tls-key", "CMMO_TLS_KEY", apply_tls_key, show_tls_key},
     {"admin-socket", "CMMO_ADMIN_SOCKET", apply_admin_socket, show_admin_socket},
@@ -462,6 +489,7 @@ int config_load(config *c, int argc, char **argv)
     c->log_level = LOG_INFO;
     c->view_radius = -1;
     c->v2_budget_kib = CONFIG_V2_BUDGET_KIB;
+    c->chat_share = CONFIG_CHAT_SHARE_AUTO;
     for (size_t i = 0; i < OPTION_COUNT; i++)
         strcpy(c->sources[i], "default");
 

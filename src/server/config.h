@@ -23,6 +23,8 @@
 /* A cmmo.v2 client's default bandwidth budget, KiB/s: what a phone on a mobile network takes
  * for the game without trouble (the issue asked for 32-48). */
 #define CONFIG_V2_BUDGET_KIB 40
+/* --chat-share auto: 5 % up to 256 connections, 0 above (server.c says why). */
+#define CONFIG_CHAT_SHARE_AUTO (-1)
 
 /* A resume token (cmmo.v2, docs/SECURITY.md) lives a day by default: a reload, a reconnect or
  * tomorrow's visit needs no password, and a stolen token is worth at most a day. Longer than 30
@@ -46,6 +48,9 @@ typedef struct config {
      * 600, about the half-diagonal of a 1024 x 600 view. */
     double view_radius;
     int v2_budget_kib; /* per cmmo.v2 client, KiB/s; 0: no budget (--compact-budget) */
+    /* --chat-share: percent of a core chat flushes between ticks may use, 0..50; 0: chat waits
+     * for the tick; CONFIG_CHAT_SHARE_AUTO: 5 up to 256 connections, 0 above. */
+    int chat_share;
     enum log_level log_level;
     int log_json;                                             /* --log-format json */
     char log_file[CONFIG_PATH_MAX];                           /* empty: stderr */

@@ -30,18 +30,19 @@
 
 /* Between ticks a chat line goes out in the loop pass that read it, but a flush writes to every
  * connection the line reached (all of them: chat is global), so flushes between ticks are
- * budgeted: after one that took t, the next waits t / CHAT_FLUSH_DUTY, so the flush itself uses
- * at most a twentieth of the core however fast lines arrive, on whatever machine (a fixed gap of 10 us per
- * connection took the crowded run of 500 from 25% to 60% of a core on an AMD EPYC). And never
+ * budgeted by --chat-share: after one that took t, the next waits t / share, so the flushes use at
+ * most that share of the core however fast lines arrive, on whatever machine (a fixed gap of 10 us
+ * per connection took the crowded run of 500 from 25% to 60% of a core on an AMD EPYC). And never
  * less than 10 us per connection apart, nor more than a tick (then the tick's own flush carries
  * the line, as before). Lines that arrive meanwhile share the next flush. */
-#define CHAT_FLUSH_DUTY 0.05
 #define CHAT_FLUSH_GAP_NS_PER_CONN 10000
-/* Above this many connections a chat line waits for the tick's flush, as every packet did
- * before: flushes between ticks then cost more than the budget above sees (the kernel's share
- * of a write lands later), and on an AMD EPYC the crowded run of 500 used 28-42% of a core with
- * them against 23-25% without, in the same sitting. */
-#define CHAT_FLUSH_MAX_CONNS 256
+/* --chat-share auto: this share up to CHAT_FLUSH_AUTO_MAX_CONNS connections, none above, where a
+ * line waits for the tick's flush as every packet did before. Above it the early flushes cost
+ * more than the crowd gains from them: on an AMD EPYC, the crowded cmmo.v2 run of 500 used 26-28%
+ * of a core with 5% flushes against 20-21% without, for a chat p50 of 19-20 ms instead of 32-35 ms
+ * (and 36% for 9 ms at 25%), in one sitting; the operator who wants it buys it with the option. */
+#define CHAT_FLUSH_AUTO_SHARE 5
+#define CHAT_FLUSH_AUTO_MAX_CONNS 256
 /* Positions are written behind at most this often (and on leave and shutdown). */
 #define SAVE_INTERVAL_MS 1000
 /* Password hashing threads: two keep logins flowing while leaving a core for the tick. */
@@ -256,9 +257,12 @@ static void on_flush_check(uv_check_t *h)
     server *s = h->data;
     if (!s->game_pushed || s->chat_timer_armed) return;
     size_t conns = net_connection_count(s->net);
-    if (conns > CHAT_FLUSH_MAX_CONNS) return; /* the tick's flush takes it */
+    int share = s->config->chat_share;
+    if (share == CONFIG_CHAT_SHARE_AUTO)
+        share = conns > CHAT_FLUSH_AUTO_MAX_CONNS ? 0 : CHAT_FLUSH_AUTO_SHARE;
+    if (share <= 0) return; /* the tick's flush takes it */
     uint64_t gap = (uint64_t)conns * CHAT_FLUSH_GAP_NS_PER_CONN;
-    uint64_t budget = (uint64_t)((double)s->chat_flush_cost / CHAT_FLUSH_DUTY);
+    uint64_t budget = (uint64_t)((double)s->chat_flush_cost * 100.0 / share);
     uint64_t tick = 1000000000ull / (uint64_t)s->config->tick_hz;
     if (gap < budget) gap = budget;
     if (gap > tick) gap = tick;

@@ -73,3 +73,24 @@ class ChatNow(ServerTestCase):
         await asyncio.sleep(0.3)
         got = [p["p1"] for p in listener.packets if is_chat()(p) and p["p1"].startswith("burst")]
         self.assertEqual(got, ["burst %d" % i for i in range(10)])
+
+
+class ChatShareZero(ServerTestCase):
+    """--chat-share 0: no flushes between ticks; a chat line waits for the tick, as before
+    chat was sent when read (what --chat-share auto does above 256 connections)."""
+
+    server_options = {"tick_hz": 2, "extra_args": ["--chat-share", "0"]}
+
+    @async_test
+    async def test_chat_waits_for_the_tick(self):
+        speaker, listener = await self.player("wait"), await self.player("waitl")
+        await ChatNow.just_after_a_tick(self, speaker, listener)
+        sent = time.monotonic()
+        mark = listener.mark()
+        await speaker.chat("later")
+        await listener.wait_for(is_chat("later"), timeout=3, what="the chat line")
+        index = next(k for k in range(mark, len(listener.packets))
+                     if is_chat("later")(listener.packets[k]))
+        took = listener.times[index] - sent
+        self.assertGreater(took, LATE_S, "the line came %.0f ms after it was sent, before the "
+                           "next tick" % (took * 1000))

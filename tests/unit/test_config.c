@@ -228,6 +228,25 @@ static void test_config_v2_budget_defaults_to_40_kib_and_takes_0_or_4_and_more(v
     expect_error("--compact-budget", "100001");
 }
 
+static void test_config_chat_share_is_auto_or_a_percentage_up_to_50(void **state)
+{
+    assert_int_equal(load(NO_ARGS), 0);
+    assert_int_equal(cfg.chat_share, CONFIG_CHAT_SHARE_AUTO);
+    assert_int_equal(load("--chat-share", "0", NO_ARGS), 0);
+    assert_int_equal(cfg.chat_share, 0);
+    assert_int_equal(load("--chat-share", "50", NO_ARGS), 0);
+    assert_int_equal(cfg.chat_share, 50);
+    setenv("CMMO_CHAT_SHARE", "25", 1);
+    assert_int_equal(load(NO_ARGS), 0);
+    assert_int_equal(cfg.chat_share, 25);
+    assert_int_equal(load("--chat-share", "auto", NO_ARGS), 0);
+    assert_int_equal(cfg.chat_share, CONFIG_CHAT_SHARE_AUTO);
+    unsetenv("CMMO_CHAT_SHARE");
+    expect_error("--chat-share", "51");
+    expect_error("--chat-share", "-1");
+    expect_error("--chat-share", "5%");
+}
+
 static void test_config_refuses_other_bad_values(void **state)
 {
     expect_error("--db", "mysql://localhost/cmmo");
@@ -360,6 +379,7 @@ int main(void)
         T(test_config_flag_wins_over_environment),
         T(test_config_view_radius_defaults_by_world_size),
         T(test_config_v2_budget_defaults_to_40_kib_and_takes_0_or_4_and_more),
+        T(test_config_chat_share_is_auto_or_a_percentage_up_to_50),
         T(test_config_bounds_are_inclusive),
         T(test_config_drain_seconds_defaults_to_a_few_and_is_bounded),
         T(test_config_resume_ttl_defaults_to_a_day_and_is_bounded),

@@ -147,6 +147,7 @@ def run_mode(pg, redis, spec, mode, label):
         "redis_cpu_ms_per_player_s": round(1000 * redis_cpu / (window * max(in_play, 1)), 4),
         "chat": result.get("chat", {}), "move_observer_ms": move.get("observer_ms"),
         "move_observer_remote_ms": move.get("observer_remote_ms"),
+        "move_observer_local_ms": move.get("observer_local_ms"),
         "problems": [p for n in nodes for p in n.problems],
     }
 
@@ -195,15 +196,17 @@ def main():
     print("\ncmmo bench-cluster: %d nodes vs one, %.0f s windows, %s"
           % (NODES, DURATION, results["server"]))
     print("| workload | run | players | CPU ms per player-second | chat delivered | chat p99 ms "
-          "| move seen by observer p99 ms | ... on another node p99 ms |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| move seen by observer p99 ms | ... on the mover's node p99 ms "
+          "| ... on another node p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
     problems = []
     for w, runs in results["workloads"].items():
         for m, r in runs.items():
             chat = r["chat"]
-            print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 w, m, r["in_play"], r["cpu_ms_per_player_s"], chat.get("delivery_ratio"),
                 p99(chat.get("latency_ms")), p99(r["move_observer_ms"]),
+                p99(r["move_observer_local_ms"]) if m == "cluster" else "-",
                 p99(r["move_observer_remote_ms"]) if m == "cluster" else "-"))
             problems += r["problems"]
         ratio = runs["cluster"]["cpu_ms_per_player_s"] / max(runs["single"]["cpu_ms_per_player_s"],

@@ -124,12 +124,13 @@ json_t *bench_report_json(const struct bench_results *r)
             (json_int_t)r->chats_wrong_sender, "unparsed", (json_int_t)r->chats_unparsed));
     json_object_set_new(
         root, "movement",
-        json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "targets_sent",
+        json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "targets_sent",
                   (json_int_t)r->targets_sent, "staleness_ms", latency_json(&r->staleness),
                   "position_error_px", distance_json(&r->position_error), "position_lag_px",
                   distance_json(&r->position_lag), "self_ms", latency_json(&r->move_self_latency),
                   "observer_ms", latency_json(&r->move_observer_latency), "observer_remote_ms",
-                  latency_json(&r->move_observer_remote_latency), "self_superseded",
+                  latency_json(&r->move_observer_remote_latency), "observer_local_ms",
+                  latency_json(&r->move_observer_local_latency), "self_superseded",
                   (json_int_t)r->move_self_superseded, "observer_superseded",
                   (json_int_t)r->move_observer_superseded, "no_observer",
                   (json_int_t)r->move_no_observer));
@@ -229,8 +230,10 @@ void bench_report_summary(const struct bench_results *r, FILE *out)
     latency_line(out, "chat latency", &r->chat_latency);
     latency_line(out, "move (own client)", &r->move_self_latency);
     latency_line(out, "move (observer)", &r->move_observer_latency);
-    if (r->opts->n_ports > 1)
+    if (r->opts->n_ports > 1) {
         latency_line(out, "move (observer, other node)", &r->move_observer_remote_latency);
+        latency_line(out, "move (observer, same node)", &r->move_observer_local_latency);
+    }
     latency_line(out, "staleness", &r->staleness);
     distance_line(out, "position error", &r->position_error);
     distance_line(out, "position lag", &r->position_lag);

@@ -63,6 +63,8 @@ struct bench_results {
     struct bench_hist move_observer_latency;
     /* With --ports: the observer's node is not the mover's (a subset of the above). */
     struct bench_hist move_observer_remote_latency;
+    /* With --ports: the observer's node is the mover's (the rest of move_observer_latency). */
+    struct bench_hist move_observer_local_latency;
     /* Per viewer: how old a walking actor's shown position was when the next arrived (us). */
     struct bench_hist staleness;
     /* One observer per mover, sampled every tick while the mover walks and until the observer's

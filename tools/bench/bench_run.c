@@ -505,6 +505,8 @@ static void on_move(struct bench *b, struct player *p, int64_t id, double x, dou
         int n = b->opts->n_ports;
         if (n > 1 && m->index % (uint32_t)n != p->index % (uint32_t)n)
             bench_hist_add(&r->move_observer_remote_latency, (now - m->mv_sent) / 1000);
+        else if (n > 1)
+            bench_hist_add(&r->move_observer_local_latency, (now - m->mv_sent) / 1000);
         m->mv_obs_pending = 0;
     }
     m->obs_x = x;

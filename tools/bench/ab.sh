@@ -8,7 +8,9 @@
 #   tools/bench/ab.sh run SERVER TAG [ARGS...]  one run of SERVER (a binary), result in TAG.json;
 #                                               ARGS go to cmmo-bench (e.g. --compact)
 #
-# Environment: AB_DIR (default /tmp/cmmo-ab), PLAYERS (5000), PERF=1 to record a 10 s perf
+# Environment: AB_DIR (default /tmp/cmmo-ab), PLAYERS (5000), PERF_AT (when the 10 s CPU sample
+# or profile starts, default 60 s after the server), SIDE (the world's side in px,
+# default 16000; 22600 keeps 10,000 players as dense as 5,000 on 16000), PERF=1 to record a 10 s perf
 # profile of the server (AB_DIR/perf.TAG.data) 60 s after start. The server is pinned to CPU 0,
 # the benchmark to CPU 1. Prints the summary lines and the server's user/system CPU split.
 set -uo pipefail
@@ -16,6 +18,7 @@ cd "$(dirname "$0")/../.."
 
 DIR=${AB_DIR:-/tmp/cmmo-ab}
 PLAYERS=${PLAYERS:-5000}
+SIDE=${SIDE:-16000}
 BENCH=build/cmmo-bench
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -50,7 +53,7 @@ prepare)
   taskset -c 1 "$BENCH" --port "$PORT" --register-only --prefix a --players "$PLAYERS" \
     --rate 500 --max-runtime 3600 --json "$DIR/register.json" >/dev/null || exit 1
   stop
-  "$PY" tools/bench/place_grid.py "$DIR/grid.db" "$PLAYERS" 16000 16000 || exit 1
+  "$PY" tools/bench/place_grid.py "$DIR/grid.db" "$PLAYERS" "$SIDE" "$SIDE" || exit 1
   echo "ab: $PLAYERS accounts on the grid in $DIR/grid.db"
   ;;
 run)
@@ -60,9 +63,9 @@ run)
   [ -f "$DIR/grid.db" ] || { echo "ab: run '$0 prepare' first" >&2; exit 2; }
   cp "$DIR/grid.db" "$DIR/run.db"
   rm -f "$DIR"/run.db-wal "$DIR"/run.db-shm
-  start "$bin" "$DIR/run.db" --world 16000x16000 --view-radius 1000
+  start "$bin" "$DIR/run.db" --world "${SIDE}x$SIDE" --view-radius 1000
   (
-    sleep 60
+    sleep "${PERF_AT:-60}"
     read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$SERVER_PID/stat")
     if [ "${PERF:-0}" = 1 ]; then
       perf record -e cpu-clock -F 999 -g -p "$SERVER_PID" -o "$DIR/perf.$tag.data" -- sleep 10 \
@@ -75,7 +78,7 @@ run)
   ) &
   sampler=$!
   taskset -c 1 "$BENCH" --port "$PORT" --players "$PLAYERS" --reuse --prefix a \
-    --world 16000x16000 --target-interval 3 --target-radius 1000 --chat-interval 60 --warmup 5 \
+    --world "${SIDE}x$SIDE" --target-interval 3 --target-radius 1000 --chat-interval 60 --warmup 5 \
     --duration 30 --rate 500 --max-inflight 64 --server-pid "$SERVER_PID" "$@" \
     --json "$DIR/$tag.json" 2>&1 | grep -E "chat latency|tick|server:|observer|per client|bench itself"
   wait "$sampler" 2>/dev/null

@@ -102,9 +102,8 @@ typedef struct grid_cell {
  * waited this long goes before all others (200 ms, 4 ticks: a tick under the 250 ms PROTOCOL.md
  * promises, so that a frame's jitter on the way keeps its p99 inside; an actor shown 250 ms late
  * still looks like it walks when the client interpolates), and a quiet viewer may save up to this
- * many ticks'
- * budget for a burst (or owe as much after one: the join burst of a crowd must not silence
- * everyone but the nearest for seconds). */
+ * many ticks' budget for a burst (or owe as much after one: the join burst of a crowd must not
+ * silence everyone but the nearest for seconds). */
 #define BUDGET_NEAREST 20
 #define BUDGET_STALE_MS 200
 #define BUDGET_BURST_TICKS 2

@@ -67,6 +67,16 @@ static void deny(session *s, const char *reason)
     send_packet(s, packet_encode_deny(reason));
 }
 
+/* The Deny of a Login or Resume refused by the failed-attempt throttle, wait_ms still to go. */
+static void deny_throttled(session *s, uint64_t wait_ms)
+{
+    char reason[96];
+    s->game->counters.logins_throttled++;
+    snprintf(reason, sizeof reason, "Too many failed attempts, try again in %llu seconds",
+             (unsigned long long)((wait_ms + 999) / 1000));
+    deny(s, reason);
+}
+
 /* The one place a session changes state: the move is asserted legal (game/sessionstate.h) and the
  * game's count of busy sessions kept in step. */
 static void session_set_state(session *s, enum session_state to)
@@ -423,11 +433,7 @@ static void on_login(session *s, const packet_credentials *a)
     uint64_t wait_addr = throttle_wait_ms(g->by_address, s->peer, now);
     if (wait_addr > wait) wait = wait_addr;
     if (wait > 0) {
-        char reason[96];
-        g->counters.logins_throttled++;
-        snprintf(reason, sizeof reason, "Too many failed attempts, try again in %llu seconds",
-                 (unsigned long long)((wait + 999) / 1000));
-        deny(s, reason);
+        deny_throttled(s, wait);
         return;
     }
     if (auth_pending(g->auth) >= AUTH_QUEUE_MAX) {
@@ -498,11 +504,7 @@ void session_resume_start(session *s, const char *name,
     game *g = s->game;
     uint64_t wait = throttle_wait_ms(g->by_address, s->peer, game_now_ms(g));
     if (wait > 0) {
-        char reason[96];
-        g->counters.logins_throttled++;
-        snprintf(reason, sizeof reason, "Too many failed attempts, try again in %llu seconds",
-                 (unsigned long long)((wait + 999) / 1000));
-        deny(s, reason);
+        deny_throttled(s, wait);
         return;
     }
     snprintf(s->username, sizeof s->username, "%s", name);
